@@ -1,0 +1,51 @@
+# Every target is a one-line wrapper; the logic lives in Go packages and scripts under .ci/ or tools/.
+GO ?= go
+ADDR ?= 127.0.0.1:8443
+DATA ?= ./blindpost-data
+
+.PHONY: help build run test check generate vectors bench bench-wire bench-e2ee conform mutants demo fuzz race
+
+help: ## list the targets
+	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## compile every package and command
+	$(GO) build ./...
+
+run: ## start the relay on $(ADDR) with data (certificate, directory) in $(DATA)
+	$(GO) run ./impl/cmd/blindpost-server --listen $(ADDR) --data $(DATA)
+
+test: ## run every test (unit, property, differential, fuzz seeds, conformance)
+	$(GO) test -count=1 ./...
+
+race: ## run the tests under the race detector
+	$(GO) test -race -count=1 ./...
+
+check: ## formatting, vet, module tidiness and stale generated files
+	./.ci/check
+
+generate: ## regenerate the wire codec from schemas/
+	$(GO) run ./impl/wire/internal/wiregen -schemas schemas -out impl/wire
+
+vectors: ## regenerate vectors/ byte-identically from the fixed seed
+	$(GO) test ./vectors/internal/gen -run TestGenerate -count=1 -args -update
+
+bench: ## micro and macro benchmarks, printed as one table of ratios
+	$(GO) run ./impl/cmd/blindpost-bench suite
+
+bench-wire: ## codec benchmarks: generated codec vs encoding/json and the schema oracle
+	$(GO) test ./impl/wire -run '^$$' -bench . -benchmem
+
+bench-e2ee: ## crypto benchmarks next to the raw primitives they call
+	$(GO) test ./impl/e2ee/... -run '^$$' -bench . -benchmem
+
+conform: ## conformance of the reference server and client
+	$(GO) test ./conformance/... -run 'TestConform' -count=1 -v
+
+mutants: ## build every curated mutant and check the conformance runner kills it
+	$(GO) run ./conformance/mutants/cmd/mutants
+
+demo: ## a server and two clients, alice and bob, chatting; plaintext vs what the server saw
+	$(GO) run ./impl/cmd/blindpost-demo
+
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	./.ci/fuzz $(or $(FUZZTIME),30s)
