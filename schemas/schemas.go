@@ -4,7 +4,10 @@
 //
 // The schemas are the source of truth for the generated codec in impl/wire; Compile gives the
 // independent reference validator (github.com/santhosh-tekuri/jsonschema/v6) that tests and the
-// conformance runner use as an oracle.
+// conformance runner use as an oracle. CheckWellFormed is the oracle's strict JSON reader (UTF-8,
+// duplicate members, trailing data, depth: what no schema can say), and Check runs both and
+// reports violations as a JSON pointer and a keyword. README.md describes the conventions and the
+// test corpus in testdata/.
 package schemas
 
 import (
@@ -20,7 +23,7 @@ import (
 
 // FS holds every schema file, at the paths they have under schemas/.
 //
-//go:embed *.json c2s e2e s2c
+//go:embed *.json c2s driver e2e s2c
 var FS embed.FS
 
 // BaseURI is the prefix of every schema's $id; a schema's $id is BaseURI followed by its path.
@@ -34,6 +37,8 @@ const (
 	Content       = "e2e/content.json"    // plaintext of records and group messages
 	Commit        = "e2e/commit.json"     // group commits
 	GroupMsg      = "e2e/group_msg.json"  // group messages
+	DriverCommand = "driver/command.json" // driver commands, harness to client, dispatched on cmd
+	DriverOutput  = "driver/output.json"  // driver responses and events, client to harness
 )
 
 var (
