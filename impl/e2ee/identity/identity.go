@@ -1,0 +1,121 @@
+// Package identity implements the keys of spec §3: the Ed25519 identity key
+// held as its 32-byte seed (§3.1), the X25519 group key derived from it and
+// bound to it by the group key signature (§3.2), the registration proof of
+// §5.2, and the fingerprint of §3.3.
+//
+// A [PrivateKey] signs only the messages this package and the protocol
+// packages build (KEY-6); its group key is reachable only through
+// [PrivateKey.OpenGroupWrap], the one use the spec allows it.
+package identity
+
+import (
+	"crypto/ecdh"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+
+	"github.com/blindpost/blindpost/impl/e2ee/enc"
+)
+
+// Sizes of identity values.
+const (
+	SeedSize      = ed25519.SeedSize      // 32: the stored identity secret (§3.1)
+	PublicKeySize = ed25519.PublicKeySize // 32: IK_public
+	SignatureSize = ed25519.SignatureSize // 64
+	GroupKeySize  = 32                    // GK_public, an X25519 public value (§3.2)
+)
+
+// PrivateKey is a user's identity key pair together with the group key
+// derived from its seed (spec §3.2, the reference derivation).
+type PrivateKey struct {
+	seed     []byte
+	priv     ed25519.PrivateKey
+	pub      ed25519.PublicKey
+	group    *ecdh.PrivateKey
+	groupPub []byte
+}
+
+// Generate creates a new identity from 32 bytes of r, or of crypto/rand when
+// r is nil. spec §3.1 [KEY-1]
+func Generate(r io.Reader) (*PrivateKey, error) {
+	if r == nil {
+		r = rand.Reader
+	}
+	seed := make([]byte, SeedSize)
+	if _, err := io.ReadFull(r, seed); err != nil {
+		return nil, fmt.Errorf("e2ee: read identity seed: %w", err)
+	}
+	defer clear(seed)
+	return FromSeed(seed)
+}
+
+// FromSeed returns the identity whose Ed25519 seed (RFC 8032 §5.1.5) is seed,
+// with its group key derived as spec §3.2 gives:
+//
+//	gk_private = Expand(seed, "group private key", IK_public, 32)
+func FromSeed(seed []byte) (*PrivateKey, error) {
+	if len(seed) != SeedSize {
+		return nil, fmt.Errorf("e2ee: identity seed is %d bytes, want %d", len(seed), SeedSize)
+	}
+	priv := ed25519.NewKeyFromSeed(seed)
+	pub := priv.Public().(ed25519.PublicKey)
+	scalar, err := enc.Expand(seed, enc.ExpandGroupKey, pub, GroupKeySize)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(scalar)
+	group, err := ecdh.X25519().NewPrivateKey(scalar)
+	if err != nil {
+		return nil, fmt.Errorf("e2ee: group key: %w", err)
+	}
+	return &PrivateKey{
+		seed:     append([]byte(nil), seed...),
+		priv:     priv,
+		pub:      pub,
+		group:    group,
+		groupPub: group.PublicKey().Bytes(),
+	}, nil
+}
+
+// Seed returns a copy of the 32-byte identity seed, for the key file only.
+// It must never be sent anywhere. spec §3.1 [KEY-2]
+func (k *PrivateKey) Seed() []byte { return append([]byte(nil), k.seed...) }
+
+// Public returns a copy of IK_public.
+func (k *PrivateKey) Public() ed25519.PublicKey { return append(ed25519.PublicKey(nil), k.pub...) }
+
+// GroupPublic returns a copy of GK_public.
+func (k *PrivateKey) GroupPublic() []byte { return append([]byte(nil), k.groupPub...) }
+
+// Sign returns Sign(IK, msg). Callers pass only the messages the spec
+// defines, each beginning with its label or its enc-encoded label. spec §3.2 [KEY-6]
+func (k *PrivateKey) Sign(msg []byte) []byte { return ed25519.Sign(k.priv, msg) }
+
+// Erase overwrites the seed and private key this value holds. The group key
+// lives inside crypto/ecdh, out of reach; it is dropped instead.
+func (k *PrivateKey) Erase() {
+	clear(k.seed)
+	clear(k.priv)
+	k.group = nil
+}
+
+// Verify reports whether sig is a valid Ed25519 signature of msg by pub.
+// Unlike ed25519.Verify it never panics: a public key or signature of the
+// wrong length does not verify. crypto/ed25519 rejects S not below the group
+// order and the non-canonical encodings of RFC 8032 §5.1.7. spec §8 [VEC-3]
+func Verify(pub, msg, sig []byte) bool {
+	if len(pub) != PublicKeySize || len(sig) != SignatureSize {
+		return false
+	}
+	return ed25519.Verify(ed25519.PublicKey(pub), msg, sig)
+}
+
+// Fingerprint returns "sha256:" and the lowercase hex of SHA-256(IK_public).
+// spec §3.3
+func Fingerprint(ik []byte) string {
+	sum := sha256.Sum256(ik)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
