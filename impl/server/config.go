@@ -1,0 +1,157 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/blindpost/blindpost/impl/server/certs"
+)
+
+// Software is the server name announced in hello_ack (spec §5.2).
+const Software = "blindpost-server/1.0"
+
+// Config is everything the relay can be told. DefaultConfig gives the safe defaults of spec §4.2
+// and §5.8; the command line maps one flag to each exported field.
+type Config struct {
+	Listen        string // address of the WebSocket listener, host:port ("127.0.0.1:0" picks a port)
+	DataDir       string // where the generated certificate and the directory live
+	TLSCert       string // operator certificate chain (PEM); with TLSKey, replaces the generated one
+	TLSKey        string // operator private key (PEM)
+	PublicPin     string // the pin clients see behind a TLS-terminating proxy (spec §4.1 [TLS-6])
+	MetricsListen string // address of the metrics, health and pprof listener; empty: off
+
+	// AllowOrigins lists the Origin header values allowed to open a connection (spec §4.2
+	// [WS-2]); a request without Origin (native clients) is always allowed.
+	AllowOrigins []string
+
+	MaxMessage      int           // bytes per WebSocket message (spec §4.2 [WS-5])
+	Rate            int           // messages per second per connection (spec §5.8 [LIM-3])
+	Burst           int           // token bucket size per connection
+	Queue           int           // messages in one connection's send queue (spec §5.8 [LIM-1])
+	MaxConns        int           // open connections; beyond, upgrades get 503 (spec §5.8 [LIM-5])
+	MaxUsers        int           // bound usernames in the directory (spec §5.2 [REG-13])
+	MaxGroups       int           // groups one connection may be in (spec §5.9 [GSV-7])
+	MaxGroupMembers int           // members of one group (spec §5.9 [GSV-7])
+	PingInterval    time.Duration // between WebSocket pings (spec §4.2 [WS-7])
+	PongTimeout     time.Duration // silence after which a connection is closed (spec §4.2 [WS-7])
+	RegisterTimeout time.Duration // from upgrade to register_ack (spec §4.2 [WS-9])
+	AbuseLimit      int           // rate_limited errors within AbuseWindow that close with 4003 (spec §5.8 [LIM-4])
+	AbuseWindow     time.Duration
+
+	// WriteTimeout bounds one frame write to a client; CloseGrace bounds how long a closing
+	// connection waits for the client's close frame before the TCP connection is dropped.
+	WriteTimeout time.Duration
+	CloseGrace   time.Duration
+
+	// Logger receives the relay's logs; nil discards them. It never receives payloads, ciphertexts,
+	// commits, proofs or key material (spec §5.5 [SRV-12]).
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the defaults: the example limits of spec §5.2, the timers of spec §4.2.
+func DefaultConfig() Config {
+	return Config{
+		Listen:          "127.0.0.1:8443",
+		DataDir:         "./blindpost-data",
+		MaxMessage:      65536,
+		Rate:            50,
+		Burst:           100,
+		Queue:           128,
+		MaxConns:        1000,
+		MaxUsers:        10000,
+		MaxGroups:       16,
+		MaxGroupMembers: 100,
+		PingInterval:    30 * time.Second,
+		PongTimeout:     60 * time.Second,
+		RegisterTimeout: 10 * time.Second,
+		AbuseLimit:      100,
+		AbuseWindow:     10 * time.Second,
+		WriteTimeout:    10 * time.Second,
+		CloseGrace:      2 * time.Second,
+	}
+}
+
+// ConfigError is one invalid setting. Field is the command-line flag name of the setting, so
+// that the command can say where the value came from.
+type ConfigError struct {
+	Field   string
+	Problem string
+}
+
+// Error returns "server: --FLAG: PROBLEM".
+func (e *ConfigError) Error() string { return fmt.Sprintf("server: --%s: %s", e.Field, e.Problem) }
+
+// Validate returns every problem of c at once (nil when there is none). The bounds of the
+// announced limits are those of schemas/s2c/hello_ack.json, so that hello_ack stays valid.
+func (c *Config) Validate() []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &ConfigError{Field: field, Problem: fmt.Sprintf(format, args...)})
+	}
+	between := func(field string, v, lo, hi int) {
+		if v < lo || v > hi {
+			bad(field, "%d is out of range: must be between %d and %d", v, lo, hi)
+		}
+	}
+	positive := func(field string, d time.Duration) {
+		if d <= 0 {
+			bad(field, "%s must be positive", d)
+		}
+	}
+	if c.Listen == "" {
+		bad("listen", "must not be empty")
+	}
+	if c.DataDir == "" {
+		bad("data", "must not be empty")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tls-cert", "--tls-cert and --tls-key must be given together")
+	}
+	if c.PublicPin != "" {
+		if _, err := certs.ParsePin(c.PublicPin); err != nil {
+			bad("public-pin", "%q is not sha256: followed by 64 lowercase hex digits", c.PublicPin)
+		}
+	}
+	for _, o := range c.AllowOrigins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad("allow-origin", "%q is not an origin such as https://chat.example.org", o)
+		}
+	}
+	between("max-message", c.MaxMessage, 1024, 16777216)
+	between("rate", c.Rate, 1, 1000000)
+	between("burst", c.Burst, 1, 1000000)
+	between("queue", c.Queue, 1, 1000000)
+	between("max-conns", c.MaxConns, 1, 10000000)
+	between("max-users", c.MaxUsers, 1, 1<<31-1)
+	between("max-groups", c.MaxGroups, 0, 1024)
+	between("max-group-members", c.MaxGroupMembers, 1, 128)
+	between("abuse-limit", c.AbuseLimit, 1, 1000000)
+	positive("ping-interval", c.PingInterval)
+	positive("pong-timeout", c.PongTimeout)
+	positive("register-timeout", c.RegisterTimeout)
+	positive("abuse-window", c.AbuseWindow)
+	positive("write-timeout", c.WriteTimeout)
+	positive("close-grace", c.CloseGrace)
+	if c.PingInterval > 0 && c.PongTimeout > 0 && c.PingInterval >= c.PongTimeout {
+		bad("ping-interval", "%s must be shorter than --pong-timeout %s", c.PingInterval, c.PongTimeout)
+	}
+	return errs
+}
+
+// originAllowed applies spec §4.2 [WS-2]: no Origin, or one of the allow-list (compared without
+// regard to case and to a trailing slash).
+func (c *Config) originAllowed(origin string) bool {
+	if origin == "" {
+		return true
+	}
+	norm := func(s string) string { return strings.TrimSuffix(strings.ToLower(s), "/") }
+	for _, o := range c.AllowOrigins {
+		if norm(o) == norm(origin) {
+			return true
+		}
+	}
+	return false
+}

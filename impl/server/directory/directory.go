@@ -1,0 +1,302 @@
+// Package directory is the relay's persistent directory of identity keys (spec §5.2, §5.4): every
+// username is bound forever to the first identity key that registered it with a valid proof
+// (REG-5), together with the most recent group key and group key signature that arrived with a
+// valid proof (REG-12). Only an operator removes a binding (the `users remove` command).
+//
+// The directory is a go.etcd.io/bbolt file in the server's data directory. bbolt holds an
+// exclusive lock on it while it is open, so the operator commands refuse to run against the
+// directory of a running server instead of corrupting it.
+package directory
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// FileName is the name of the directory file inside the server's data directory.
+const FileName = "directory.db"
+
+var (
+	bucketUsers = []byte("users")
+	bucketMeta  = []byte("meta")
+	keyVersion  = []byte("version")
+	version     = []byte("1")
+)
+
+// Errors a caller branches on.
+var (
+	// ErrIdentityMismatch: the username is bound to another identity key (spec §5.2 [REG-6]).
+	ErrIdentityMismatch = errors.New("directory: the username is bound to another identity key")
+	// ErrFull: binding a new username would exceed the configured maximum (spec §5.2 [REG-13]).
+	ErrFull = errors.New("directory: full")
+	// ErrNotFound: the username is not bound.
+	ErrNotFound = errors.New("directory: no such user")
+	// ErrLocked: another process (normally the running server) holds the directory open.
+	ErrLocked = errors.New("directory: locked by another process")
+)
+
+// Entry is one binding: a username, its identity key and its latest group key and signature.
+type Entry struct {
+	User        string
+	IdentityKey []byte // Ed25519 public key, 32 bytes
+	GroupKey    []byte // X25519 public key, 32 bytes
+	GroupKeySig []byte // Ed25519 signature, 64 bytes (spec §3.2)
+	BoundAt     time.Time
+	UpdatedAt   time.Time
+}
+
+// record is the stored form of an Entry; the username is the bbolt key.
+type record struct {
+	IdentityKey []byte    `json:"identity_key"`
+	GroupKey    []byte    `json:"group_key"`
+	GroupKeySig []byte    `json:"group_key_sig"`
+	BoundAt     time.Time `json:"bound_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Result says what Bind did.
+type Result int
+
+// The results of Bind.
+const (
+	Created   Result = iota + 1 // a new username was bound
+	Updated                     // the same identity key registered a new group key or signature
+	Unchanged                   // the same identity key registered the same group key again
+)
+
+// String returns created, updated or unchanged.
+func (r Result) String() string {
+	switch r {
+	case Created:
+		return "created"
+	case Updated:
+		return "updated"
+	case Unchanged:
+		return "unchanged"
+	}
+	return fmt.Sprintf("Result(%d)", int(r))
+}
+
+// Options configure Open.
+type Options struct {
+	// MaxUsers bounds the number of bound usernames; 0 means no bound (spec §5.8 [LIM-5]).
+	MaxUsers int
+	// LockTimeout is how long Open waits for another process to release the file; 0 means a
+	// short default of 100 ms, so that a command run next to a live server fails fast.
+	LockTimeout time.Duration
+	// ReadOnly opens the file with a shared lock, for commands that only read.
+	ReadOnly bool
+}
+
+// Directory is an open directory file. It is safe for concurrent use.
+type Directory struct {
+	db       *bolt.DB
+	maxUsers int
+	now      func() time.Time
+}
+
+// Open opens (creating if needed, mode 0600) the directory file at path.
+func Open(path string, opts Options) (*Directory, error) {
+	timeout := opts.LockTimeout
+	if timeout <= 0 {
+		timeout = 100 * time.Millisecond
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s is in use (is blindpost-server running with this data directory? stop it first)", ErrLocked, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("directory: open %s: %w", path, err)
+	}
+	d := &Directory{db: db, maxUsers: opts.MaxUsers, now: time.Now}
+	if opts.ReadOnly {
+		return d, d.checkVersion()
+	}
+	if err := d.init(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Directory) init() error {
+	err := d.db.Update(func(tx *bolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(bucketUsers); err != nil {
+			return err
+		}
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if v := meta.Get(keyVersion); v == nil {
+			return meta.Put(keyVersion, version)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("directory: initialise: %w", err)
+	}
+	return d.checkVersion()
+}
+
+func (d *Directory) checkVersion() error {
+	return d.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			return errors.New("directory: not a blindpost directory (no meta bucket)")
+		}
+		if v := meta.Get(keyVersion); string(v) != string(version) {
+			return fmt.Errorf("directory: unsupported format version %q", v)
+		}
+		return nil
+	})
+}
+
+// Close flushes and closes the file.
+func (d *Directory) Close() error {
+	if err := d.db.Close(); err != nil {
+		return fmt.Errorf("directory: close: %w", err)
+	}
+	return nil
+}
+
+// Bind binds e.User to e.IdentityKey when the name is free, or records a new group key and
+// signature when the name is already bound to the same identity key. It never replaces the
+// identity key of a bound name (ErrIdentityMismatch), and refuses a new name when the directory
+// holds MaxUsers names (ErrFull).
+func (d *Directory) Bind(e Entry) (Result, error) {
+	var res Result
+	err := d.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		res, err = bindTx(tx.Bucket(bucketUsers), e, d.maxUsers, d.now())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("bind %q: %w", e.User, err)
+	}
+	return res, nil
+}
+
+func bindTx(b *bolt.Bucket, e Entry, maxUsers int, now time.Time) (Result, error) {
+	key := []byte(e.User)
+	raw := b.Get(key)
+	if raw == nil {
+		// spec §5.2 [REG-13]: a full directory refuses a new name.
+		if maxUsers > 0 && b.Stats().KeyN >= maxUsers {
+			return 0, ErrFull
+		}
+		// spec §5.2 [REG-5]: the first identity key with a valid proof holds the name.
+		return Created, put(b, key, record{e.IdentityKey, e.GroupKey, e.GroupKeySig, now, now})
+	}
+	var r record
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return 0, fmt.Errorf("directory: corrupt record: %w", err)
+	}
+	// spec §5.2 [REG-5] [REG-6]: never replace the identity key of a bound name.
+	if string(r.IdentityKey) != string(e.IdentityKey) {
+		return 0, ErrIdentityMismatch
+	}
+	if string(r.GroupKey) == string(e.GroupKey) && string(r.GroupKeySig) == string(e.GroupKeySig) {
+		return Unchanged, nil
+	}
+	// spec §5.2 [REG-12]: keep the most recent group key and signature.
+	r.GroupKey, r.GroupKeySig, r.UpdatedAt = e.GroupKey, e.GroupKeySig, now
+	return Updated, put(b, key, r)
+}
+
+func put(b *bolt.Bucket, key []byte, r record) error {
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("directory: encode: %w", err)
+	}
+	return b.Put(key, raw)
+}
+
+// Lookup returns the binding of user, or ErrNotFound.
+func (d *Directory) Lookup(user string) (Entry, error) {
+	var e Entry
+	err := d.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketUsers).Get([]byte(user))
+		if raw == nil {
+			return ErrNotFound
+		}
+		var err error
+		e, err = decode(user, raw)
+		return err
+	})
+	if err != nil {
+		return Entry{}, fmt.Errorf("lookup %q: %w", user, err)
+	}
+	return e, nil
+}
+
+// Exists reports whether user is bound.
+func (d *Directory) Exists(user string) (bool, error) {
+	_, err := d.Lookup(user)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// List returns every binding, sorted by username (byte order).
+func (d *Directory) List() ([]Entry, error) {
+	var out []Entry
+	err := d.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketUsers).ForEach(func(k, v []byte) error {
+			e, err := decode(string(k), v)
+			if err != nil {
+				return err
+			}
+			out = append(out, e)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("directory: list: %w", err)
+	}
+	return out, nil
+}
+
+// Remove deletes the binding of user, freeing the name (spec §5.2: the operator's way to give a
+// name back to a user who lost its key). It returns ErrNotFound when the name is not bound.
+func (d *Directory) Remove(user string) error {
+	err := d.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketUsers)
+		if b.Get([]byte(user)) == nil {
+			return ErrNotFound
+		}
+		return b.Delete([]byte(user))
+	})
+	if err != nil {
+		return fmt.Errorf("remove %q: %w", user, err)
+	}
+	return nil
+}
+
+// Count returns the number of bound usernames.
+func (d *Directory) Count() (int, error) {
+	var n int
+	err := d.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketUsers).Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("directory: count: %w", err)
+	}
+	return n, nil
+}
+
+func decode(user string, raw []byte) (Entry, error) {
+	var r record
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return Entry{}, fmt.Errorf("directory: corrupt record for %q: %w", user, err)
+	}
+	return Entry{User: user, IdentityKey: r.IdentityKey, GroupKey: r.GroupKey, GroupKeySig: r.GroupKeySig,
+		BoundAt: r.BoundAt, UpdatedAt: r.UpdatedAt}, nil
+}

@@ -1,0 +1,143 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/blindpost/blindpost/impl/wire"
+)
+
+// handle runs one text message through the state machine of spec §5. The codec decodes it
+// before anything else looks at it (MSG-1 to MSG-4); every request gets exactly one answer, in
+// order (SRV-13), except where the connection closes.
+func (c *conn) handle(data []byte, received time.Time) {
+	defer c.recoverInternal()
+	msg, err := wire.Decode(wire.FromClient, data)
+	id, typ := requestOf(msg)
+	c.countIn(typ, len(data))
+	if err != nil {
+		// spec §5.1 [MSG-5], §5.7: the error echoes the id and names the type when readable.
+		id, typ = peekRequest(data)
+	}
+	// spec §5.8 [LIM-3]: over the rate, the message is answered rate_limited and dropped.
+	if !c.flow.allow(received) {
+		c.rateLimited(id, typ, received)
+		return
+	}
+	if err != nil {
+		c.badMessage(err, id, typ)
+		return
+	}
+	if c.state != stateRegistered {
+		c.handleUnregistered(msg, id, typ)
+		return
+	}
+	c.dispatch(msg, id, typ, received)
+}
+
+// recoverInternal turns a bug that panics while handling a message into an internal error and
+// close 1011 for that connection alone; the server and every other connection go on.
+func (c *conn) recoverInternal() {
+	if r := recover(); r != nil {
+		c.log.Error("bug: panic while handling a message", "user", c.registeredName(), "panic", fmt.Sprint(r))
+		c.failAndClose("", "", errInternal, "the server failed on this message", closeInternal)
+	}
+}
+
+func (c *conn) countIn(typ wire.RequestType, size int) {
+	label := string(typ)
+	if label == "" {
+		label = "invalid"
+	}
+	c.s.metrics.MessagesIn.WithLabelValues(label).Inc()
+	c.log.Debug("received", "user", c.registeredName(), "type", label, "size", size)
+}
+
+// rateLimited answers a message over the rate, and closes a connection that keeps exceeding it
+// (spec §5.8 [LIM-3] [LIM-4]).
+func (c *conn) rateLimited(id string, typ wire.RequestType, now time.Time) {
+	if c.flow.reject(now) {
+		// spec §5.8 [LIM-4]: persistent abuse closes with 4003, after the error (ERR-2).
+		c.failAndClose(id, typ, errRateLimited, "rate limit exceeded persistently", CloseRateLimited)
+		return
+	}
+	c.fail(id, typ, errRateLimited, "rate limit exceeded; the message was dropped")
+}
+
+// badMessage answers a message the codec rejected: spec §5.2 [REG-10] closes an unregistered
+// connection with 1008; spec §5.7 [ERR-3] keeps a registered one open.
+func (c *conn) badMessage(err error, id string, typ wire.RequestType) {
+	text := badMessageText(err)
+	if c.state != stateRegistered {
+		c.s.metrics.Registrations.WithLabelValues("bad_message").Inc()
+		c.failAndClose(id, typ, errBadMessage, text, closePolicy)
+		return
+	}
+	c.fail(id, typ, errBadMessage, text)
+}
+
+// dispatch handles a valid message from a registered connection.
+func (c *conn) dispatch(msg wire.Message, id string, typ wire.RequestType, received time.Time) {
+	from := c.registeredName()
+	switch m := msg.(type) {
+	case *wire.Hello, *wire.Register:
+		// spec §5.2 [REG-9]: after registration, hello and register are out of order.
+		c.fail(id, typ, errOutOfOrder, "already registered")
+	case *wire.GetPubkey:
+		c.getPubkey(m)
+	case *wire.ListUsers:
+		c.listUsers(m)
+	case *wire.ChatRequest:
+		// spec §5.3 [SRV-1]: from is the registered name of the sending connection.
+		c.forward(id, typ, m.To, &wire.IncomingChatRequest{From: from, Session: m.Session}, received)
+	case *wire.ChatResponse:
+		c.forward(id, typ, m.To, &wire.IncomingChatResponse{From: from, Session: m.Session, Accepted: m.Accepted}, received)
+	case *wire.ChatTerminate:
+		c.forward(id, typ, m.To, &wire.IncomingChatTerminate{From: from, Session: m.Session}, received)
+	case *wire.Relay:
+		// spec §5.5 [SRV-6]: the payload is forwarded as the same JSON value.
+		c.forward(id, typ, m.To, &wire.IncomingRelay{From: from, Session: m.Session, Payload: m.Payload}, received)
+	case *wire.GroupJoin:
+		c.groupJoin(m)
+	case *wire.GroupLeave:
+		c.groupLeave(m)
+	case *wire.GroupCommit:
+		c.groupCommit(m, received)
+	case *wire.GroupMessage:
+		c.groupMessage(m, received)
+	default:
+		c.log.Error("no handler", "type", typ)
+		c.fail(id, typ, errInternal, "the server cannot handle this message")
+	}
+}
+
+// requestOf returns the id and type of a client request; both are empty for nil.
+func requestOf(msg wire.Message) (string, wire.RequestType) {
+	switch m := msg.(type) {
+	case *wire.Hello:
+		return m.ID, wire.RequestTypeHello
+	case *wire.Register:
+		return m.ID, wire.RequestTypeRegister
+	case *wire.GetPubkey:
+		return m.ID, wire.RequestTypeGetPubkey
+	case *wire.ListUsers:
+		return m.ID, wire.RequestTypeListUsers
+	case *wire.ChatRequest:
+		return m.ID, wire.RequestTypeChatRequest
+	case *wire.ChatResponse:
+		return m.ID, wire.RequestTypeChatResponse
+	case *wire.ChatTerminate:
+		return m.ID, wire.RequestTypeChatTerminate
+	case *wire.Relay:
+		return m.ID, wire.RequestTypeRelay
+	case *wire.GroupJoin:
+		return m.ID, wire.RequestTypeGroupJoin
+	case *wire.GroupLeave:
+		return m.ID, wire.RequestTypeGroupLeave
+	case *wire.GroupCommit:
+		return m.ID, wire.RequestTypeGroupCommit
+	case *wire.GroupMessage:
+		return m.ID, wire.RequestTypeGroupMessage
+	}
+	return "", ""
+}

@@ -1,0 +1,303 @@
+package server
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/blindpost/blindpost/impl/wire"
+)
+
+// group is a group at the server (spec §5.9): its members, its epoch and its last accepted
+// commit, in memory only. A group with no members is forgotten.
+type group struct {
+	name    string
+	epoch   int64
+	members map[string]*conn // by username
+	last    *wire.Commit     // nil while epoch is 0
+}
+
+func (g *group) sortedMembers() []string { return slices.Sorted(maps.Keys(g.members)) }
+
+// refusal is the error a group request is answered with.
+type refusal struct {
+	code wire.ErrorCode
+	text string
+}
+
+// gone is the refusal of a request from a connection that no longer acts for its user (it was
+// replaced or is closing); it is not answered.
+var gone = &refusal{}
+
+// groupJoin handles group_join (spec §5.9 [GSV-1] [GSV-2] [GSV-7]).
+func (c *conn) groupJoin(m *wire.GroupJoin) {
+	ack := c.ackFrame(m.ID, wire.RequestTypeGroupJoin)
+	c.answer(m.ID, wire.RequestTypeGroupJoin, c.s.hub.join(c, m.Group, ack))
+}
+
+// groupLeave handles group_leave (spec §5.9 [GSV-3]).
+func (c *conn) groupLeave(m *wire.GroupLeave) {
+	ack := c.ackFrame(m.ID, wire.RequestTypeGroupLeave)
+	c.answer(m.ID, wire.RequestTypeGroupLeave, c.s.hub.leave(c, m.Group, ack))
+}
+
+// groupCommit handles group_commit (spec §5.9 [GSV-4] [GSV-5]).
+func (c *conn) groupCommit(m *wire.GroupCommit, received time.Time) {
+	typ := wire.RequestTypeGroupCommit
+	fwd, ok := c.encodeForwarded(m.ID, typ, &wire.IncomingGroupCommit{From: c.registeredName(), Commit: m.Commit})
+	if !ok {
+		return
+	}
+	// The commit also travels as last_commit in the group_members a joiner receives, next to
+	// up to MaxGroupMembers names: that form must fit as well (spec §5.5 [SRV-11]).
+	if !c.fitsAsLastCommit(&m.Commit) {
+		c.failf(m.ID, typ, errTooLarge, "the commit would not fit in group_members within %d bytes", c.s.cfg.MaxMessage)
+		return
+	}
+	ack := c.ackFrame(m.ID, typ)
+	c.answer(m.ID, typ, c.s.hub.commit(c, &m.Commit, ack, fwd, received))
+}
+
+// groupMessage handles group_message (spec §5.9 [GSV-6]).
+func (c *conn) groupMessage(m *wire.GroupMessage, received time.Time) {
+	typ := wire.RequestTypeGroupMessage
+	fwd, ok := c.encodeForwarded(m.ID, typ, &wire.IncomingGroupMessage{From: c.registeredName(), Message: m.Message})
+	if !ok {
+		return
+	}
+	ack := c.ackFrame(m.ID, typ)
+	c.answer(m.ID, typ, c.s.hub.message(c, &m.Message, ack, fwd, received))
+}
+
+// encodeForwarded encodes the forwarded form of a group request and checks its size
+// (spec §5.5 [SRV-11]); on failure it has answered the request.
+func (c *conn) encodeForwarded(id string, typ wire.RequestType, fwd wire.Message) ([]byte, bool) {
+	frame, err := wire.Encode(fwd)
+	if err != nil {
+		c.log.Error("encode forwarded message", "type", typ, "err", err)
+		c.fail(id, typ, errInternal, "the server could not forward the message")
+		return nil, false
+	}
+	if len(frame) > c.s.cfg.MaxMessage {
+		c.failf(id, typ, errTooLarge, "the forwarded message would exceed %d bytes", c.s.cfg.MaxMessage)
+		return nil, false
+	}
+	return frame, true
+}
+
+// fitsAsLastCommit reports whether a group_members carrying cm and MaxGroupMembers names of the
+// longest length fits in MaxMessage.
+func (c *conn) fitsAsLastCommit(cm *wire.Commit) bool {
+	names := make([]string, c.s.cfg.MaxGroupMembers)
+	for i := range names {
+		names[i] = longName(i)
+	}
+	frame, err := wire.Encode(&wire.GroupMembers{Group: cm.Group, Epoch: cm.Epoch, Members: names, LastCommit: cm})
+	return err == nil && len(frame) <= c.s.cfg.MaxMessage
+}
+
+// longName returns a distinct username of the maximum length, 32 characters.
+func longName(i int) string {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	return strings.Repeat("x", 29) + string(digits[i/36/36%36]) + string(digits[i/36%36]) + string(digits[i%36])
+}
+
+// ackFrame encodes the ack of a request, queued by the hub under its lock so that it precedes
+// the announcements it causes (spec §5.9 [GSV-1]).
+func (c *conn) ackFrame(id string, typ wire.RequestType) []byte {
+	frame, err := wire.Encode(&wire.Ack{ID: id, For: ackedType(typ)})
+	if err != nil {
+		c.log.Error("encode ack", "err", err)
+	}
+	return frame
+}
+
+// answer sends the error of a refused group request; an accepted one was acked by the hub.
+func (c *conn) answer(id string, typ wire.RequestType, r *refusal) {
+	switch r {
+	case nil, gone:
+	default:
+		c.fail(id, typ, r.code, r.text)
+	}
+}
+
+// join adds c to group name (spec §5.9 [GSV-1] [GSV-7]).
+func (h *hub) join(c *conn, name string, ack []byte) *refusal {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.currentLocked(c) {
+		return gone
+	}
+	user := c.registeredName()
+	g := h.groups[name]
+	switch {
+	case g != nil && g.members[user] == c:
+		// spec §5.9 [GSV-7]: a join by a member.
+		return &refusal{errAlreadyMember, "already a member of " + name}
+	case len(c.groups) >= h.s.cfg.MaxGroups:
+		// spec §5.9 [GSV-7]: max_groups for the connection.
+		return &refusal{errLimitExceeded, "this connection is in the most groups allowed"}
+	case g != nil && len(g.members) >= h.s.cfg.MaxGroupMembers:
+		// spec §5.9 [GSV-7]: max_group_members for the group.
+		return &refusal{errLimitExceeded, name + " has the most members allowed"}
+	}
+	if g == nil {
+		g = &group{name: name, members: make(map[string]*conn)}
+		h.groups[name] = g
+		h.s.metrics.Groups.Set(float64(len(h.groups)))
+	}
+	g.members[user] = c
+	c.groups[name] = g
+	// spec §5.9 [GSV-1]: ack, then group_members to every member, the joiner included.
+	c.enqueue(ack)
+	h.announceLocked(g, c)
+	return nil
+}
+
+// leave removes c from group name (spec §5.9 [GSV-3]).
+func (h *hub) leave(c *conn, name string, ack []byte) *refusal {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.currentLocked(c) {
+		return gone
+	}
+	g := h.groups[name]
+	if g == nil || g.members[c.registeredName()] != c {
+		// spec §5.9 [GSV-3]: a group_leave from a non-member.
+		return &refusal{errNotMember, "not a member of " + name}
+	}
+	c.enqueue(ack)
+	h.removeLocked(g, c)
+	return nil
+}
+
+// leaveAllLocked removes c from every group it is in (spec §5.9 [GSV-3]).
+func (h *hub) leaveAllLocked(c *conn) {
+	for _, name := range slices.Sorted(maps.Keys(c.groups)) {
+		h.removeLocked(c.groups[name], c)
+	}
+}
+
+// removeLocked removes member c from g, then forgets g when it is empty or announces the new
+// membership to the remaining members (spec §5.9 [GSV-3]).
+func (h *hub) removeLocked(g *group, c *conn) {
+	delete(c.groups, g.name)
+	name := c.registeredName()
+	if g.members[name] != c {
+		return // already replaced in g: nothing changed
+	}
+	delete(g.members, name)
+	if len(g.members) == 0 {
+		// spec §5.9: a group with no members is forgotten, epoch and all.
+		delete(h.groups, g.name)
+		h.s.metrics.Groups.Set(float64(len(h.groups)))
+		return
+	}
+	h.announceLocked(g, nil)
+}
+
+// announceLocked sends group_members to every member of g; joiner, when not nil, receives
+// last_commit when the epoch is above 0, and nobody else does (spec §5.9 [GSV-1] [GSV-2]).
+func (h *hub) announceLocked(g *group, joiner *conn) {
+	names := g.sortedMembers()
+	plain, err := wire.Encode(&wire.GroupMembers{Group: g.name, Epoch: g.epoch, Members: names})
+	if err != nil {
+		h.s.log.Error("encode group_members", "group", g.name, "err", err)
+		return
+	}
+	withCommit := plain
+	if joiner != nil && g.epoch > 0 {
+		// spec §5.9 [GSV-2]: the joiner gets the last accepted commit, unchanged.
+		withCommit, err = wire.Encode(&wire.GroupMembers{Group: g.name, Epoch: g.epoch, Members: names, LastCommit: g.last})
+		if err != nil {
+			h.s.log.Error("encode group_members", "group", g.name, "err", err)
+			withCommit = plain
+		}
+	}
+	for _, name := range names {
+		m := g.members[name]
+		if m == joiner {
+			m.enqueue(withCommit)
+		} else {
+			m.enqueue(plain)
+		}
+	}
+}
+
+// commit sequences a group_commit (spec §5.9 [GSV-4] [GSV-5]).
+func (h *hub) commit(c *conn, cm *wire.Commit, ack, fwd []byte, received time.Time) *refusal {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.currentLocked(c) {
+		return gone
+	}
+	user := c.registeredName()
+	g := h.groups[cm.Group]
+	if g == nil || g.members[user] != c {
+		// spec §5.9 [GSV-4]: only a member commits.
+		return &refusal{errNotMember, "not a member of " + cm.Group}
+	}
+	if cm.Epoch != g.epoch+1 {
+		// spec §5.9 [GSV-4] [GSV-5]: only the next epoch; the loser of a race lands here.
+		return &refusal{errStaleEpoch, "the commit is not for the next epoch of " + cm.Group}
+	}
+	if r := checkCommitMembers(g, cm, user); r != nil {
+		return r
+	}
+	// spec §5.9 [GSV-5]: accept, keep, forward to every other member, ack.
+	g.epoch, g.last = cm.Epoch, cm
+	h.fanOutLocked(g, c, fwd, string(wire.RequestTypeGroupCommit), received)
+	c.enqueue(ack)
+	return nil
+}
+
+// checkCommitMembers applies the membership checks of spec §5.9 [GSV-4]: the committer is the
+// sender and the usernames of members and of wraps, in order, equal the sorted members.
+func checkCommitMembers(g *group, cm *wire.Commit, user string) *refusal {
+	if cm.Committer != user {
+		return &refusal{errBadMembers, "the committer must be the sender"}
+	}
+	names := g.sortedMembers()
+	if len(cm.Members) != len(names) || len(cm.Wraps) != len(names) {
+		return &refusal{errBadMembers, "the commit must list exactly the current members of " + g.name}
+	}
+	for i, name := range names {
+		if cm.Members[i].User != name || cm.Wraps[i].User != name {
+			return &refusal{errBadMembers, "the commit must list exactly the current members of " + g.name + ", sorted"}
+		}
+	}
+	return nil
+}
+
+// message forwards a group_message to the other members (spec §5.9 [GSV-6]).
+func (h *hub) message(c *conn, gm *wire.GroupMsg, ack, fwd []byte, received time.Time) *refusal {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.currentLocked(c) {
+		return gone
+	}
+	g := h.groups[gm.Group]
+	if g == nil || g.members[c.registeredName()] != c {
+		// spec §5.9 [GSV-6]: only from a member.
+		return &refusal{errNotMember, "not a member of " + gm.Group}
+	}
+	if gm.Epoch != g.epoch {
+		// spec §5.9 [GSV-6]: only for the current epoch.
+		return &refusal{errStaleEpoch, "the message is not for the current epoch of " + gm.Group}
+	}
+	h.fanOutLocked(g, c, fwd, string(wire.RequestTypeGroupMessage), received)
+	c.enqueue(ack)
+	return nil
+}
+
+// fanOutLocked queues frame for every member of g but the sender, and nobody else
+// (spec §5.9 [GSV-5] [GSV-6]). A member whose queue is full is closed with 4002 (LIM-2) and
+// leaves the group; the others are not delayed.
+func (h *hub) fanOutLocked(g *group, sender *conn, frame []byte, typ string, received time.Time) {
+	for _, name := range g.sortedMembers() {
+		if m := g.members[name]; m != sender && m.enqueue(frame) {
+			h.s.metrics.Relayed(typ, len(frame), received)
+		}
+	}
+}

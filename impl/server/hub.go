@@ -1,0 +1,85 @@
+package server
+
+import (
+	"slices"
+	"sync"
+)
+
+// maxListedUsers is the most names one user_list carries (spec §5.4 [SRV-4]).
+const maxListedUsers = 1000
+
+// hub is the in-memory state shared by connections: who is registered on which connection, and
+// the groups (spec §5.4, §5.9). One lock guards it; everything done under the lock is bounded
+// and non-blocking (enqueue never waits), so no connection can stall another through it.
+type hub struct {
+	s      *Server
+	mu     sync.RWMutex
+	users  map[string]*conn
+	groups map[string]*group
+}
+
+func newHub(s *Server) *hub {
+	return &hub{s: s, users: make(map[string]*conn), groups: make(map[string]*group)}
+}
+
+// register makes c the connection of its registered name and returns the connection it
+// replaces, if any, after removing that one from its groups (spec §5.2 [REG-7], §5.9 [GSV-3]).
+func (h *hub) register(c *conn, name string) (old *conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	c.name.Store(&name)
+	old = h.users[name]
+	if old != nil {
+		h.leaveAllLocked(old)
+	}
+	h.users[name] = c
+	h.s.metrics.OnlineUsers.Set(float64(len(h.users)))
+	return old
+}
+
+// unregister removes c from the online users and from its groups, announcing the change to the
+// remaining members (spec §5.9 [GSV-3]). It is idempotent.
+func (h *hub) unregister(c *conn) {
+	name := c.registeredName()
+	if name == "" {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.users[name] == c {
+		delete(h.users, name)
+		h.s.metrics.OnlineUsers.Set(float64(len(h.users)))
+	}
+	h.leaveAllLocked(c)
+}
+
+// current reports whether c is still the registered connection of its name; a replaced or
+// closing connection no longer acts for its user. Callers hold h.mu.
+func (h *hub) currentLocked(c *conn) bool {
+	name := c.registeredName()
+	return name != "" && h.users[name] == c
+}
+
+// lookup returns the registered connection of user, and whether the asking connection is still
+// current.
+func (h *hub) lookup(from *conn, user string) (to *conn, current bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.users[user], h.currentLocked(from)
+}
+
+// online returns the registered usernames sorted by byte value, at most maxListedUsers of them,
+// and whether some were left out (spec §5.4 [SRV-4]).
+func (h *hub) online() (names []string, truncated bool) {
+	h.mu.RLock()
+	names = make([]string, 0, len(h.users))
+	for name := range h.users {
+		names = append(names, name)
+	}
+	h.mu.RUnlock()
+	slices.Sort(names)
+	if len(names) > maxListedUsers {
+		return names[:maxListedUsers], true
+	}
+	return names, false
+}

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"crypto/rand"
+	"errors"
+
+	"github.com/blindpost/blindpost/impl/e2ee/identity"
+	"github.com/blindpost/blindpost/impl/server/directory"
+	"github.com/blindpost/blindpost/impl/wire"
+)
+
+// challengeSize is the size of the registration challenge (spec §5.2 [REG-1]).
+const challengeSize = 32
+
+// handleUnregistered runs the registration of spec §5.2: hello, then register; anything else
+// before registration is out of order and closes with 1008 (REG-8).
+func (c *conn) handleUnregistered(msg wire.Message, id string, typ wire.RequestType) {
+	switch m := msg.(type) {
+	case *wire.Hello:
+		if c.state == stateNew {
+			c.hello(m)
+			return
+		}
+	case *wire.Register:
+		if c.state == stateHello {
+			c.register(m)
+			return
+		}
+	}
+	// spec §5.2 [REG-8]: a second hello, a register before hello, or any other message.
+	c.s.metrics.Registrations.WithLabelValues("out_of_order").Inc()
+	c.failAndClose(id, typ, errOutOfOrder, "register with hello then register first", closePolicy)
+}
+
+// hello answers with a fresh challenge and the server's limits (spec §5.2 [REG-1], §5.8).
+func (c *conn) hello(m *wire.Hello) {
+	challenge := make([]byte, challengeSize)
+	rand.Read(challenge) // spec §5.2 [REG-1]: crypto/rand never fails
+	c.state, c.user, c.challenge = stateHello, m.User, challenge
+	cfg := &c.s.cfg
+	c.reply(&wire.HelloAck{
+		ID:        m.ID,
+		Challenge: challenge,
+		Server:    Software,
+		Limits: wire.Limits{
+			MaxMessage:      int64(cfg.MaxMessage),
+			Rate:            int64(cfg.Rate),
+			Burst:           int64(cfg.Burst),
+			MaxGroups:       int64(cfg.MaxGroups),
+			MaxGroupMembers: int64(cfg.MaxGroupMembers),
+		},
+	})
+}
+
+// register checks the proof of possession and binds the username (spec §5.2).
+func (c *conn) register(m *wire.Register) {
+	// spec §5.2 [REG-2]: the challenge is used once, on this connection only.
+	challenge := c.challenge
+	c.challenge = nil
+	// spec §5.2 [REG-2], §4.2 [WS-9]: not after the registration deadline.
+	if !c.reg.CompareAndSwap(regPending, regClaimed) {
+		return // the deadline closed the connection already
+	}
+	// spec §5.2 [REG-4]: the group key signature must verify with the identity key.
+	if err := identity.VerifyGroupKeySig(c.user, m.IdentityKey, m.GroupKey, m.GroupKeySig); err != nil {
+		c.registrationFailed(m.ID, errBadProof, "the group key signature does not verify")
+		return
+	}
+	// spec §5.2 [REG-3]: the proof covers this challenge, this server's pin, the user and both keys.
+	if err := identity.VerifyRegisterProof(challenge, c.s.pin.Bytes(), c.user, m.IdentityKey, m.GroupKey, m.Proof); err != nil {
+		c.registrationFailed(m.ID, errBadProof, "the registration proof does not verify")
+		return
+	}
+	if !c.bind(m) {
+		return
+	}
+	c.state = stateRegistered
+	old := c.s.hub.register(c, c.user)
+	c.s.metrics.Registrations.WithLabelValues("ok").Inc()
+	c.log.Info("registered", "user", c.user, "replaced", old != nil)
+	c.reply(&wire.RegisterAck{ID: m.ID, User: c.user, Fingerprint: identity.Fingerprint(m.IdentityKey)})
+	if old != nil {
+		// spec §5.2 [REG-7]: the older connection closes with 4001 once the newer is registered.
+		old.requestClose(CloseReplaced, "replaced by a newer connection")
+	}
+}
+
+// bind records the binding in the directory (spec §5.2 [REG-5] [REG-6] [REG-12] [REG-13]).
+func (c *conn) bind(m *wire.Register) bool {
+	_, err := c.s.dir.Bind(directory.Entry{User: c.user, IdentityKey: m.IdentityKey, GroupKey: m.GroupKey, GroupKeySig: m.GroupKeySig})
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, directory.ErrIdentityMismatch):
+		// spec §5.2 [REG-6]
+		c.registrationFailed(m.ID, errIdentityMismatch, c.user+" is bound to another identity key")
+	case errors.Is(err, directory.ErrFull):
+		// spec §5.2 [REG-13]
+		c.registrationFailed(m.ID, errServerFull, "the directory is full")
+	default:
+		c.s.metrics.DirectoryFailures.Inc()
+		c.log.Error("directory bind failed", "user", c.user, "err", err)
+		c.s.metrics.Registrations.WithLabelValues("internal").Inc()
+		c.failAndClose(m.ID, wire.RequestTypeRegister, errInternal, "the server could not record the registration; try again", closeInternal)
+	}
+	return false
+}
+
+// registrationFailed sends the error and closes with 1008 (spec §5.2, §5.7 [ERR-2]).
+func (c *conn) registrationFailed(id string, code wire.ErrorCode, text string) {
+	c.s.metrics.Registrations.WithLabelValues(string(code)).Inc()
+	c.log.Info("registration refused", "user", c.user, "code", code)
+	c.failAndClose(id, wire.RequestTypeRegister, code, text, closePolicy)
+}

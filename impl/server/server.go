@@ -1,0 +1,305 @@
+// Package server is the Blindpost relay: the server side of spec §4 (TLS and WebSocket) and §5
+// (registration, the directory and online users, forwarding with `from` stamping,
+// acknowledgements, errors, limits and flow control, groups), within the threat model of §10:
+// it authenticates who is connected and sequences group commits, and forwards everything else
+// without reading, logging or storing it.
+//
+// A Server owns a TLS listener, one reader and one writer goroutine per connection, the hub of
+// online users and groups (memory only), and the persistent directory of identity keys
+// (package directory). Every client message is decoded by the generated codec impl/wire before
+// anything else looks at it. Each connection has a bounded send queue; nothing a connection does
+// ever blocks another one: a recipient whose queue is full is closed with 4002 (LIM-1, LIM-2).
+//
+// Origin policy (spec §4.2 [WS-2]): an upgrade request without an Origin header (native clients)
+// is accepted; one with an Origin is accepted only when that origin is in Config.AllowOrigins
+// (--allow-origin), compared as scheme://host[:port] without regard to case or a trailing slash,
+// and refused with 403 otherwise. The default allow-list is empty: no web page can open a relay
+// connection on a visitor's behalf.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/blindpost/blindpost/impl/server/certs"
+	"github.com/blindpost/blindpost/impl/server/directory"
+	"github.com/blindpost/blindpost/impl/server/metrics"
+)
+
+// Subprotocol is the WebSocket subprotocol of spec §4.2 [WS-1].
+const Subprotocol = "blindpost.v1"
+
+// Server is a running or ready relay. Create it with New, start it with Start (or Run), stop it
+// with Shutdown.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	tlsID   *certs.Identity
+	pin     certs.Pin // the pin registration proofs are bound to (TLS-6)
+	dir     *directory.Directory
+	hub     *hub
+
+	upgrader websocket.Upgrader
+	httpSrv  *http.Server
+	ln       net.Listener
+	mSrv     *http.Server
+	mLn      net.Listener
+
+	nconns   atomic.Int64
+	nextID   atomic.Uint64
+	stopping atomic.Bool
+	connsMu  sync.Mutex
+	conns    map[*conn]struct{}
+	connWG   sync.WaitGroup
+	serveWG  sync.WaitGroup
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// New validates cfg, creates the data directory, loads or generates the TLS certificate and
+// opens the directory of identity keys. It does not listen yet.
+func New(cfg Config) (*Server, error) {
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: create data directory: %w", err)
+	}
+	id, err := loadTLS(&cfg)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	pin := id.Pin
+	if cfg.PublicPin != "" {
+		// spec §4.1 [TLS-6]: behind a TLS-terminating proxy, proofs carry the proxy's pin.
+		pin, _ = certs.ParsePin(cfg.PublicPin) // validated above
+	}
+	dir, err := directory.Open(filepath.Join(cfg.DataDir, directory.FileName), directory.Options{MaxUsers: cfg.MaxUsers})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{
+		cfg:     cfg,
+		log:     log,
+		metrics: metrics.New(),
+		tlsID:   id,
+		pin:     pin,
+		dir:     dir,
+		conns:   make(map[*conn]struct{}),
+	}
+	s.hub = newHub(s)
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: cfg.RegisterTimeout,
+		ReadBufferSize:   4096,
+		WriteBufferSize:  4096,
+		WriteBufferPool:  &sync.Pool{},
+		Subprotocols:     []string{Subprotocol},
+		// Origin is checked by handleUpgrade before Upgrade runs (WS-2).
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	return s, nil
+}
+
+func loadTLS(cfg *Config) (*certs.Identity, error) {
+	if cfg.TLSCert != "" {
+		return certs.LoadFiles(cfg.TLSCert, cfg.TLSKey)
+	}
+	return certs.LoadOrCreate(cfg.DataDir)
+}
+
+// Pin returns the server pin registration proofs are bound to: --public-pin when configured,
+// otherwise the pin of the certificate the server presents (spec §4.1).
+func (s *Server) Pin() certs.Pin { return s.pin }
+
+// CertificatePin returns the pin of the certificate this process presents.
+func (s *Server) CertificatePin() certs.Pin { return s.tlsID.Pin }
+
+// GeneratedCertificate reports whether New generated the certificate just now (first start).
+func (s *Server) GeneratedCertificate() bool { return s.tlsID.Generated }
+
+// Metrics returns the server's metrics.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
+// Config returns the configuration the server runs with.
+func (s *Server) Config() Config { return s.cfg }
+
+// Start listens on cfg.Listen (and cfg.MetricsListen when set) and serves in the background.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("server: listen on %s: %w", s.cfg.Listen, err)
+	}
+	if s.cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", s.cfg.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("server: metrics listen on %s: %w", s.cfg.MetricsListen, err)
+		}
+		s.mLn = mln
+		s.mSrv = &http.Server{Handler: s.metrics.Handler(func() bool { return !s.stopping.Load() }), ReadHeaderTimeout: 10 * time.Second}
+		s.serveWG.Go(func() { _ = s.mSrv.Serve(mln) })
+	}
+	tlsCfg := &tls.Config{
+		MinVersion:   tls.VersionTLS13, // spec §4.1 [TLS-1]
+		Certificates: []tls.Certificate{s.tlsID.Cert},
+		NextProtos:   []string{"http/1.1"}, // WebSocket upgrades need HTTP/1.1
+	}
+	s.ln = tls.NewListener(ln, tlsCfg)
+	s.httpSrv = &http.Server{
+		Handler:           http.HandlerFunc(s.handleUpgrade),
+		ReadHeaderTimeout: 10 * time.Second, // also bounds the TLS handshake
+		IdleTimeout:       30 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.serveWG.Go(func() { _ = s.httpSrv.Serve(s.ln) })
+	s.log.Info("listening", "url", s.URL(), "pin", s.pin.String(), "metrics", s.cfg.MetricsListen)
+	return nil
+}
+
+// Addr returns the address of the WebSocket listener, once started.
+func (s *Server) Addr() net.Addr {
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// URL returns wss://ADDR/ for the WebSocket listener, once started.
+func (s *Server) URL() string {
+	if s.ln == nil {
+		return ""
+	}
+	return "wss://" + s.ln.Addr().String() + "/"
+}
+
+// MetricsAddr returns the address of the metrics listener, or nil when it is off.
+func (s *Server) MetricsAddr() net.Addr {
+	if s.mLn == nil {
+		return nil
+	}
+	return s.mLn.Addr()
+}
+
+// Run starts the server and serves until ctx is done, then shuts down gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(); err != nil {
+		s.closeDirectory()
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), s.shutdownBudget())
+	defer cancel()
+	return s.Shutdown(sctx)
+}
+
+func (s *Server) shutdownBudget() time.Duration {
+	return 2*s.cfg.WriteTimeout + s.cfg.CloseGrace + time.Second
+}
+
+// Shutdown stops accepting connections, closes every client with 1001 (spec §4.2), waits for the
+// connections to end (until ctx is done, then drops them), and flushes and closes the directory.
+// It is safe to call more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { s.stopErr = s.shutdown(ctx) })
+	return s.stopErr
+}
+
+// Close is Shutdown with the default time budget.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.shutdownBudget())
+	defer cancel()
+	return s.Shutdown(ctx)
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
+	s.stopping.Store(true)
+	s.log.Info("shutting down")
+	var errs []error
+	if s.httpSrv != nil {
+		// Closes the listener; hijacked WebSocket connections are ours to close.
+		if err := s.httpSrv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("server: stop listener: %w", err))
+		}
+	}
+	for _, c := range s.snapshotConns() {
+		c.requestClose(websocket.CloseGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() { s.connWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		for _, c := range s.snapshotConns() {
+			c.abort()
+		}
+		<-done
+		errs = append(errs, fmt.Errorf("server: connections did not close in time: %w", ctx.Err()))
+	}
+	if s.mSrv != nil {
+		if err := s.mSrv.Shutdown(ctx); err != nil {
+			s.mSrv.Close()
+		}
+	}
+	s.serveWG.Wait()
+	if err := s.closeDirectory(); err != nil {
+		errs = append(errs, err)
+	}
+	s.log.Info("stopped")
+	return errors.Join(errs...)
+}
+
+func (s *Server) closeDirectory() error {
+	if err := s.dir.Close(); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) snapshotConns() []*conn {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	out := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// track adds c to the set of open connections; it reports false once shutdown has begun.
+func (s *Server) track(c *conn) bool {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	if s.stopping.Load() {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.connWG.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c *conn) {
+	s.connsMu.Lock()
+	delete(s.conns, c)
+	s.connsMu.Unlock()
+	s.connWG.Done()
+}

@@ -1,0 +1,145 @@
+package server_test
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/blindpost/blindpost/impl/e2ee/identity"
+	"github.com/blindpost/blindpost/impl/server"
+	"github.com/blindpost/blindpost/impl/server/servertest"
+)
+
+// registerRaw registers name on a connection without a reader goroutine, so that the test
+// decides when (and whether) it reads.
+func registerRaw(t *testing.T, srv *servertest.Server, name string) *websocket.Conn {
+	t.Helper()
+	ws := srv.Dial(t)
+	key, err := identity.Generate(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(typ string) msg {
+		t.Helper()
+		ws.SetReadDeadline(time.Now().Add(wait))
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := decode(t, data)
+		if m["type"] != typ {
+			t.Fatalf("got %s, want %s", compact(m), typ)
+		}
+		return m
+	}
+	write := func(m msg) {
+		data, _ := json.Marshal(m)
+		if err := ws.WriteMessage(websocket.TextMessage, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(msg{"type": "hello", "protocol": "blindpost/1", "user": name})
+	challenge := unb64(t, read("hello_ack")["challenge"].(string))
+	proof, _ := key.RegisterProof(challenge, srv.Pin.Bytes(), name)
+	write(msg{"type": "register", "identity_key": b64(key.Public()), "group_key": b64(key.GroupPublic()),
+		"group_key_sig": b64(key.GroupKeySig(name)), "proof": b64(proof)})
+	read("register_ack")
+	ws.SetReadDeadline(time.Time{})
+	return ws
+}
+
+// TestSlowConsumer checks LIM-1 and LIM-2: a recipient that never reads does not delay
+// delivery between other clients (each relay between them arrives within a deadline while the
+// slow one's queue fills), and once its queue overflows it is closed with 4002 and the sender of
+// the message that did not fit gets user_offline.
+func TestSlowConsumer(t *testing.T) {
+	srv := servertest.Start(t, func(c *server.Config) {
+		c.Queue = 8
+		c.Rate, c.Burst = 100000, 100000
+	})
+	slow := registerRaw(t, srv, "slow")
+	alice := connect(t, srv, "alice")
+	carol, dave := connect(t, srv, "carol"), connect(t, srv, "dave")
+
+	// carol relays to dave throughout; every relay must arrive within the deadline.
+	const deadline = 2 * time.Second
+	stop := make(chan struct{})
+	probe := make(chan error, 1)
+	go func() {
+		probe <- relayUntil(carol, dave, stop, deadline)
+	}()
+
+	// alice floods slow with large relays until one does not fit.
+	big := msgPayload(0, 32000)
+	sid := session()
+	offline := false
+	for i := 0; i < 2000 && !offline; i++ {
+		id := fmt.Sprint(i)
+		alice.send(msg{"type": "relay", "id": id, "to": "slow", "session": sid, "payload": big})
+		switch m := alice.nextMsg(); {
+		case m["type"] == "ack":
+		case m["type"] == "error" && m["code"] == "user_offline" && m["id"] == id:
+			offline = true // LIM-2
+		default:
+			t.Fatalf("alice got %s", compact(m))
+		}
+	}
+	if !offline {
+		t.Fatal("the slow consumer's queue never overflowed")
+	}
+	close(stop)
+	if err := <-probe; err != nil {
+		t.Fatal(err) // LIM-1
+	}
+
+	// The slow consumer now reads: what was written before the overflow, then close 4002.
+	slow.SetReadDeadline(time.Now().Add(wait))
+	for {
+		_, _, err := slow.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != server.CloseSlowConsumer {
+			t.Fatalf("slow consumer ended with %v, want close 4002", err)
+		}
+		break
+	}
+	alice.waitOnline("alice", "carol", "dave")
+}
+
+// relayUntil relays from a to b until stop is closed, failing when one relay takes longer than
+// deadline from send to delivery.
+func relayUntil(a, b *client, stop <-chan struct{}, deadline time.Duration) error {
+	sid := session()
+	for n := 0; ; n++ {
+		select {
+		case <-stop:
+			if n < 2 {
+				return errors.New("the probe relayed fewer than 2 messages")
+			}
+			return nil
+		default:
+		}
+		start := time.Now()
+		data, _ := json.Marshal(msg{"type": "relay", "id": fmt.Sprint(n), "to": b.name, "session": sid, "payload": msgPayload(n, 32)})
+		if err := a.ws.WriteMessage(websocket.TextMessage, data); err != nil {
+			return err
+		}
+		for _, c := range []*client{a, b} {
+			select {
+			case f := <-c.in:
+				if f.err != nil {
+					return f.err
+				}
+			case <-time.After(deadline - time.Since(start)):
+				return fmt.Errorf("relay %d from %s to %s took longer than %v", n, a.name, b.name, deadline)
+			}
+		}
+	}
+}

@@ -1,0 +1,61 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/gorilla/websocket"
+)
+
+// handleUpgrade admits a WebSocket connection (spec §4.2) and serves it until it ends. Refusals
+// happen before the upgrade, as plain HTTP statuses.
+func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		s.refuse(w, r, http.StatusNotFound, "not_found", "blindpost-server: the relay is at wss://HOST:PORT/")
+		return
+	}
+	if !websocket.IsWebSocketUpgrade(r) {
+		s.refuse(w, r, http.StatusBadRequest, "not_websocket", "blindpost-server: this is a WebSocket endpoint; connect with a Blindpost client (subprotocol blindpost.v1)")
+		return
+	}
+	// spec §4.2 [WS-1]: the client must offer blindpost.v1; refuse with 400 otherwise.
+	if !slices.Contains(websocket.Subprotocols(r), Subprotocol) {
+		s.refuse(w, r, http.StatusBadRequest, "subprotocol", "blindpost-server: the WebSocket subprotocol blindpost.v1 is required")
+		return
+	}
+	// spec §4.2 [WS-2]: an Origin header that is not allowed is refused with 403.
+	if !s.cfg.originAllowed(r.Header.Get("Origin")) {
+		s.refuse(w, r, http.StatusForbidden, "origin", "blindpost-server: origin not allowed")
+		return
+	}
+	if s.stopping.Load() {
+		s.refuse(w, r, http.StatusServiceUnavailable, "shutting_down", "blindpost-server: shutting down")
+		return
+	}
+	// spec §5.8 [LIM-5]: bound the number of connections; beyond it, 503 before the upgrade.
+	if n := s.nconns.Add(1); n > int64(s.cfg.MaxConns) {
+		s.nconns.Add(-1)
+		s.refuse(w, r, http.StatusServiceUnavailable, "max_conns", "blindpost-server: too many connections, try again later")
+		return
+	}
+	defer s.nconns.Add(-1)
+	ws, err := s.upgrader.Upgrade(w, r, nil) // writes its own 400 on a malformed handshake
+	if err != nil {
+		s.metrics.RefusedTotal.WithLabelValues("handshake").Inc()
+		s.log.Debug("upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	c := newConn(s, ws, r.RemoteAddr)
+	if !s.track(c) {
+		c.closeNow(websocket.CloseGoingAway, "server shutting down")
+		return
+	}
+	defer s.untrack(c)
+	c.serve()
+}
+
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, reason, text string) {
+	s.metrics.RefusedTotal.WithLabelValues(reason).Inc()
+	s.log.Debug("upgrade refused", "remote", r.RemoteAddr, "status", status, "reason", reason)
+	http.Error(w, text, status)
+}
