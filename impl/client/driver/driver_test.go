@@ -1,0 +1,165 @@
+package driver_test
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"github.com/blindpost/blindpost/impl/client/driver"
+	"github.com/blindpost/blindpost/impl/client/internal/testrelay"
+	"github.com/blindpost/blindpost/impl/e2ee/identity"
+	"github.com/blindpost/blindpost/impl/wire"
+)
+
+// connectDriver starts a driver and connects it as user through the relay.
+func connectDriver(t *testing.T, r *testrelay.Relay, user string, args ...any) *harness {
+	t.Helper()
+	h := startDriver(t, user, driver.Options{})
+	h.ok("connect", append([]any{"url", r.URL(), "user", user, "pin", r.Pin().String()}, args...)...)
+	return h
+}
+
+// TestDriverSession drives two clients through a whole 1:1 session and the group with every
+// command of spec A.1, checking every result and event of A.2. Rules: DRV-1, DRV-3, DRV-4,
+// DRV-5, HS-4, REC-10, TRUST-4.
+func TestDriverSession(t *testing.T) {
+	r := testrelay.Start(t)
+	seed := make([]byte, 32)
+	seed[0] = 7
+	alice := startDriver(t, "alice", driver.Options{})
+	res := alice.ok("connect", "url", r.URL(), "user", "alice", "pin", r.Pin().String(), "seed", base64.StdEncoding.EncodeToString(seed))
+	pub := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+	if res.str("identity_key") != base64.StdEncoding.EncodeToString(pub) || res.str("fingerprint") != identity.Fingerprint(pub) {
+		t.Fatalf("connect with a seed answered %v, want the seed's key [DRV-5]", res)
+	}
+	bob := startDriver(t, "bob", driver.Options{})
+	if res := bob.ok("connect", "url", r.URL(), "user", "bob", "pin", r.Pin().String()); res.str("identity_key") == "" {
+		t.Fatal("connect without a seed gave no identity key [DRV-5]")
+	}
+
+	users := alice.ok("list_users")["users"].([]any)
+	if len(users) != 2 || users[0] != "alice" || users[1] != "bob" {
+		t.Fatalf("list_users = %v", users)
+	}
+
+	// A declined request.
+	sid := alice.ok("chat", "peer", "bob").str("session")
+	alice.event(map[string]any{"event": "pinned", "peer": "bob", "reason": "first_use"}) // TRUST-1
+	alice.event(map[string]any{"event": "session", "session": sid, "state": "requested"})
+	bob.event(map[string]any{"event": "chat_request", "from": "alice", "session": sid})
+	bob.ok("decline", "session", sid)
+	alice.event(map[string]any{"event": "session", "session": sid, "peer": "bob", "state": "declined"})
+
+	// An accepted one: nothing happens before accept (DRV-3).
+	sid = alice.ok("chat", "peer", "bob").str("session")
+	bob.event(map[string]any{"event": "chat_request", "from": "alice", "session": sid})
+	bob.ok("accept", "session", sid)
+	bob.event(map[string]any{"event": "pinned", "peer": "alice", "reason": "first_use"}) // TRUST-1, HS-2
+	bob.event(map[string]any{"event": "session", "session": sid, "state": "handshaking"})
+	alice.event(map[string]any{"event": "session", "session": sid, "state": "handshaking"})
+	alice.event(map[string]any{"event": "session", "session": sid, "state": "secured"})
+	bob.event(map[string]any{"event": "session", "session": sid, "state": "secured"})
+	if n := alice.ok("send", "session", sid, "text", "hello bob").num("n"); n != 0 {
+		t.Fatalf("first record n=%d", n)
+	}
+	bob.event(map[string]any{"event": "message", "session": sid, "from": "alice", "text": "hello bob", "n": 0})
+	bob.ok("send", "session", sid, "text", "hi alice")
+	alice.event(map[string]any{"event": "message", "from": "bob", "text": "hi alice"})
+
+	a := alice.ok("safety_number", "peer", "bob").str("digits")
+	b := bob.ok("safety_number", "peer", "alice").str("digits")
+	if a != b || len(a) != 60 {
+		t.Fatalf("safety numbers %q %q [TRUST-4]", a, b)
+	}
+	alice.ok("trust", "peer", "bob")
+
+	alice.ok("end", "session", sid)
+	alice.event(map[string]any{"event": "session", "session": sid, "state": "ended"})
+	bob.event(map[string]any{"event": "session", "session": sid, "state": "ended"})
+	alice.fail("out_of_order", "send", "session", sid, "text", "late")
+
+	// The group.
+	alice.ok("group_join", "group", "broadcast")
+	alice.event(map[string]any{"event": "group", "group": "broadcast", "epoch": 1})
+	bob.ok("group_join", "group", "broadcast")
+	bob.event(map[string]any{"event": "group", "group": "broadcast", "epoch": 2})
+	alice.event(map[string]any{"event": "group", "group": "broadcast", "epoch": 2})
+	g := bob.ok("group_send", "group", "broadcast", "text", "hello group")
+	if g.num("epoch") != 2 || g.num("n") != 0 {
+		t.Fatalf("group_send answered %v", g)
+	}
+	alice.event(map[string]any{"event": "group_message", "group": "broadcast", "from": "bob", "text": "hello group", "epoch": 2, "n": 0})
+	bob.ok("group_leave", "group", "broadcast")
+	alice.event(map[string]any{"event": "group", "group": "broadcast", "epoch": 3})
+
+	alice.ok("quit")
+	bob.ok("quit")
+	if sec := append(alice.securityEvents(), bob.securityEvents()...); len(sec) > 0 {
+		t.Fatalf("unexpected security events %v", sec)
+	}
+}
+
+// TestDriverErrors checks the answers to commands a driver cannot run: unknown (unimplemented),
+// malformed (bad_command), out of order, and a relay refusal with its code. Rules: DRV-1, ERR-5.
+func TestDriverErrors(t *testing.T) {
+	r := testrelay.Start(t)
+	h := startDriver(t, "alice", driver.Options{})
+	h.fail("out_of_order", "list_users")
+	h.fail("unimplemented", "teleport")
+	h.fail("bad_command", "chat")                             // no peer
+	h.fail("bad_command", "chat", "peer", "Bob")              // bad username
+	h.fail("bad_command", "send", "session", "x", "text", "") // not a session
+	h.fail("bad_command", "connect", "url", r.URL(), "user", "alice", "pin", "sha256:00")
+	h.fail("bad_command", "list_users", "extra", 1)
+	h.raw(`{"id":"dup","cmd":"quit","cmd":"quit"}`)
+	if l := h.response("dup"); l.str("error") != "bad_command" {
+		t.Fatalf("duplicate member answered %v [MSG-2]", l)
+	}
+	h.raw(`not json`) // no id to answer: skipped, the driver goes on
+	h.ok("connect", "url", r.URL(), "user", "alice", "pin", r.Pin().String())
+	h.fail("out_of_order", "connect", "url", r.URL(), "user", "alice", "pin", r.Pin().String())
+	h.fail("unknown_user", "chat", "peer", "nobody")
+	h.fail("bad_command", "accept", "session", "AAAAAAAAAAAAAAAAAAAAAA==")
+	h.fail("out_of_order", "group_send", "group", "nogroup", "text", "x")
+	h.ok("quit")
+}
+
+// TestDriverSecurityEvents plays a malicious relay against a driven client: an injected
+// chat_terminate without close ends the session unverified, a tampered record fails it, and
+// every rejection is a security event with its code and rule. Rules: DRV-2, REC-5, REC-11,
+// CLI-2.
+func TestDriverSecurityEvents(t *testing.T) {
+	r := testrelay.Start(t)
+	alice := connectDriver(t, r, "alice")
+	bob := connectDriver(t, r, "bob")
+	secureDriven := func() string {
+		sid := alice.ok("chat", "peer", "bob").str("session")
+		bob.event(map[string]any{"event": "chat_request", "session": sid})
+		bob.ok("accept", "session", sid)
+		alice.event(map[string]any{"event": "session", "session": sid, "state": "secured"})
+		bob.event(map[string]any{"event": "session", "session": sid, "state": "secured"})
+		return sid
+	}
+	sid := secureDriven()
+	sidBytes, _ := base64.StdEncoding.DecodeString(sid)
+	r.Inject(t, "alice", &wire.IncomingChatTerminate{From: "bob", Session: sidBytes})
+	alice.event(map[string]any{"event": "security", "code": "unverified_end", "rule": "REC-11", "peer": "bob", "session": sid})
+	alice.event(map[string]any{"event": "session", "session": sid, "state": "ended_unverified"})
+
+	sid = secureDriven()
+	sidBytes, _ = base64.StdEncoding.DecodeString(sid)
+	ct := make([]byte, 40)
+	r.Inject(t, "alice", &wire.IncomingRelay{From: "bob", Session: sidBytes, Payload: &wire.MsgRecord{N: 0, Ct: ct}})
+	alice.event(map[string]any{"event": "security", "code": "bad_tag", "rule": "REC-5", "session": sid})
+	alice.event(map[string]any{"event": "session", "session": sid, "state": "failed"})
+
+	r.Tap.Drop()
+	d := alice.event(map[string]any{"event": "disconnected"})
+	if d.num("code") != 1006 {
+		t.Fatalf("disconnected %v, want code 1006", d)
+	}
+	if !strings.Contains(alice.dump(), `"disconnected"`) {
+		t.Fatal("no disconnected event")
+	}
+}

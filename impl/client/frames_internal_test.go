@@ -1,0 +1,80 @@
+package client
+
+import (
+	"crypto/x509"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/blindpost/blindpost/impl/client/tlstrust"
+)
+
+// TestPongs checks that the client answers every ping with a pong, so that the relay keeps the
+// connection: spec §4.2 [WS-8].
+func TestPongs(t *testing.T) {
+	pongs := make(chan string, 3)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		up := websocket.Upgrader{Subprotocols: []string{Subprotocol}}
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		ws.SetPongHandler(func(data string) error { pongs <- data; return nil })
+		for _, p := range []string{"one", "two", "three"} {
+			ws.WriteControl(websocket.PingMessage, []byte(p), time.Now().Add(time.Second))
+		}
+		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn := newConn(dialResult{ws: ws}, helloAck{limits: limits{maxMessage: 65536, rate: 100, burst: 100}}, slog.New(slog.DiscardHandler), func(inbound) {})
+	defer cn.close()
+	for _, want := range []string{"one", "two", "three"} {
+		select {
+		case got := <-pongs:
+			if got != want {
+				t.Fatalf("pong %q, want %q", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no pong for ping %q [WS-8]", want)
+		}
+	}
+}
+
+// TestSubprotocolRequired checks that the client refuses a server that does not select the
+// blindpost.v1 subprotocol: spec §4.2 [WS-1].
+func TestSubprotocolRequired(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if got := r.Header.Get("Sec-WebSocket-Protocol"); got != Subprotocol {
+			t.Errorf("offered subprotocols %q, want %q [WS-1]", got, Subprotocol)
+		}
+		up := websocket.Upgrader{} // selects none
+		if ws, err := up.Upgrade(w, r, nil); err == nil {
+			ws.Close()
+		}
+	}))
+	defer srv.Close()
+	pin := pinOf(srv.Certificate())
+	_, err := dialWS(t.Context(), "wss"+strings.TrimPrefix(srv.URL, "https")+"/", policyPin(pin))
+	if err == nil || !strings.Contains(err.Error(), "subprotocol") {
+		t.Fatalf("dial a server without the subprotocol: %v [WS-1]", err)
+	}
+}
+
+func pinOf(cert *x509.Certificate) tlstrust.Pin { return tlstrust.PinOf(cert) }
+
+func policyPin(p tlstrust.Pin) tlstrust.Policy { return tlstrust.Policy{Pin: &p} }

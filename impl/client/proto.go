@@ -1,0 +1,312 @@
+package client
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/blindpost/blindpost/impl/e2ee/direct"
+	"github.com/blindpost/blindpost/impl/e2ee/group"
+	"github.com/blindpost/blindpost/impl/wire"
+)
+
+// This file is the only one that knows the wire codec: it turns server messages into the
+// client's inbound values and the client's requests into wire messages, and maps the end-to-end
+// payloads to and from the types of impl/e2ee (which do not import the codec).
+
+// inbound is a decoded server message. Responses carry the id of the request they answer.
+type inbound interface{ requestID() string }
+
+type (
+	helloAck struct {
+		id        string
+		challenge []byte
+		server    string
+		limits    limits
+	}
+	registerAck struct{ id, user, fingerprint string }
+	pubkeyMsg   struct {
+		id, user    string
+		identityKey ed25519.PublicKey
+		groupKey    []byte
+		groupKeySig []byte
+	}
+	userList struct {
+		id        string
+		users     []string
+		truncated bool
+	}
+	ackMsg   struct{ id, forType string }
+	errorMsg struct{ id, code, message, forType string }
+
+	chatRequestMsg struct {
+		from string
+		sid  SessionID
+	}
+	chatResponseMsg struct {
+		from     string
+		sid      SessionID
+		accepted bool
+	}
+	chatTerminateMsg struct {
+		from string
+		sid  SessionID
+	}
+	// relayMsg carries direct.HS1, direct.HS2, direct.HS3 or direct.Record.
+	relayMsg struct {
+		from    string
+		sid     SessionID
+		payload any
+	}
+	groupMembersMsg struct {
+		group      string
+		epoch      uint64
+		members    []string
+		lastCommit *group.Commit
+	}
+	groupCommitMsg struct {
+		from   string
+		commit group.Commit
+	}
+	groupMessageMsg struct {
+		from string
+		msg  group.Message
+	}
+	// malformed is a message that failed to decode (spec §5.1 [MSG-1]).
+	malformed struct{ err error }
+)
+
+func (m helloAck) requestID() string       { return m.id }
+func (m registerAck) requestID() string    { return m.id }
+func (m pubkeyMsg) requestID() string      { return m.id }
+func (m userList) requestID() string       { return m.id }
+func (m ackMsg) requestID() string         { return m.id }
+func (m errorMsg) requestID() string       { return m.id }
+func (chatRequestMsg) requestID() string   { return "" }
+func (chatResponseMsg) requestID() string  { return "" }
+func (chatTerminateMsg) requestID() string { return "" }
+func (relayMsg) requestID() string         { return "" }
+func (groupMembersMsg) requestID() string  { return "" }
+func (groupCommitMsg) requestID() string   { return "" }
+func (groupMessageMsg) requestID() string  { return "" }
+func (malformed) requestID() string        { return "" }
+
+// decodeInbound decodes one server message, rejecting anything its schema does not allow
+// (spec §5.1 [MSG-1] to [MSG-4]).
+func decodeInbound(data []byte) (inbound, error) {
+	m, err := wire.Decode(wire.FromServer, data)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	switch m := m.(type) {
+	case *wire.HelloAck:
+		l := m.Limits
+		return helloAck{id: m.ID, challenge: m.Challenge, server: m.Server, limits: limits{
+			maxMessage: int(l.MaxMessage), rate: int(l.Rate), burst: int(l.Burst),
+			maxGroups: int(l.MaxGroups), maxGroupMembers: int(l.MaxGroupMembers),
+		}}, nil
+	case *wire.RegisterAck:
+		return registerAck{id: m.ID, user: m.User, fingerprint: m.Fingerprint}, nil
+	case *wire.Pubkey:
+		return pubkeyMsg{id: m.ID, user: m.User, identityKey: m.IdentityKey, groupKey: m.GroupKey, groupKeySig: m.GroupKeySig}, nil
+	case *wire.UserList:
+		return userList{id: m.ID, users: m.Users, truncated: m.Truncated}, nil
+	case *wire.Ack:
+		return ackMsg{id: m.ID, forType: string(m.For)}, nil
+	case *wire.ErrorMessage:
+		return errorMsg{id: m.ID, code: string(m.Code), message: m.Message, forType: string(m.For)}, nil
+	case *wire.IncomingChatRequest:
+		return chatRequestMsg{from: m.From, sid: SessionID(m.Session)}, nil
+	case *wire.IncomingChatResponse:
+		return chatResponseMsg{from: m.From, sid: SessionID(m.Session), accepted: m.Accepted}, nil
+	case *wire.IncomingChatTerminate:
+		return chatTerminateMsg{from: m.From, sid: SessionID(m.Session)}, nil
+	case *wire.IncomingRelay:
+		return relayMsg{from: m.From, sid: SessionID(m.Session), payload: fromWirePayload(m.Payload)}, nil
+	case *wire.GroupMembers:
+		gm := groupMembersMsg{group: m.Group, epoch: uint64(m.Epoch), members: m.Members}
+		if m.LastCommit != nil {
+			c := fromWireCommit(m.LastCommit)
+			gm.lastCommit = &c
+		}
+		return gm, nil
+	case *wire.IncomingGroupCommit:
+		return groupCommitMsg{from: m.From, commit: fromWireCommit(&m.Commit)}, nil
+	case *wire.IncomingGroupMessage:
+		g := m.Message
+		return groupMessageMsg{from: m.From, msg: group.Message{Group: g.Group, Epoch: uint64(g.Epoch), N: uint64(g.N), CT: g.Ct, Sig: g.Sig}}, nil
+	}
+	return nil, fmt.Errorf("client: the relay sent %s, which a client never receives", m.MessageType())
+}
+
+// malformedRule names the rule a message that failed to decode broke (spec §2.4, §5.1).
+func malformedRule(err error) string {
+	var ve *wire.ValidationError
+	if !errors.As(err, &ve) {
+		return "MSG-1"
+	}
+	switch ve.Keyword {
+	case wire.KeywordDuplicateKey:
+		return "MSG-2"
+	case wire.KeywordTrailingData:
+		return "MSG-3"
+	case wire.KeywordDepth:
+		return "MSG-4"
+	case wire.KeywordUTF8:
+		if strings.Contains(ve.Message, "surrogate") {
+			return "ENC-10"
+		}
+		return "ENC-9"
+	}
+	return "MSG-1"
+}
+
+func fromWirePayload(p wire.Payload) any {
+	switch p := p.(type) {
+	case *wire.HS1:
+		return direct.HS1{Suites: p.Suites, E: p.E}
+	case *wire.HS2:
+		return direct.HS2{Suite: p.Suite, E: p.E, Sig: p.Sig, Fin: p.Fin}
+	case *wire.HS3:
+		return direct.HS3{Sig: p.Sig, Fin: p.Fin}
+	case *wire.MsgRecord:
+		return direct.Record{Kind: direct.KindMsg, N: uint64(p.N), CT: p.Ct}
+	case *wire.CloseRecord:
+		return direct.Record{Kind: direct.KindClose, N: uint64(p.N), CT: p.Ct}
+	}
+	return nil
+}
+
+func toWirePayload(p any) (wire.Payload, error) {
+	switch p := p.(type) {
+	case direct.HS1:
+		return &wire.HS1{Suites: p.Suites, E: p.E}, nil
+	case direct.HS2:
+		return &wire.HS2{Suite: p.Suite, E: p.E, Sig: p.Sig, Fin: p.Fin}, nil
+	case direct.HS3:
+		return &wire.HS3{Sig: p.Sig, Fin: p.Fin}, nil
+	case direct.Record:
+		if p.Kind == direct.KindClose {
+			return &wire.CloseRecord{N: int64(p.N), Ct: p.CT}, nil
+		}
+		return &wire.MsgRecord{N: int64(p.N), Ct: p.CT}, nil
+	}
+	return nil, fmt.Errorf("client: cannot relay a %T", p)
+}
+
+func fromWireCommit(c *wire.Commit) group.Commit {
+	out := group.Commit{Group: c.Group, Epoch: uint64(c.Epoch), Committer: c.Committer, Prev: c.Prev, Confirm: c.Confirm, Sig: c.Sig}
+	for _, m := range c.Members {
+		out.Members = append(out.Members, group.Member{User: m.User, IdentityKey: m.IdentityKey, GroupKey: m.GroupKey, GroupKeySig: m.GroupKeySig})
+	}
+	for _, w := range c.Wraps {
+		out.Wraps = append(out.Wraps, group.Wrap{User: w.User, Wrap: w.Wrap})
+	}
+	return out
+}
+
+func toWireCommit(c *group.Commit) wire.Commit {
+	out := wire.Commit{Group: c.Group, Epoch: int64(c.Epoch), Committer: c.Committer, Prev: c.Prev, Confirm: c.Confirm, Sig: c.Sig}
+	if out.Prev == nil {
+		out.Prev = []byte{}
+	}
+	for _, m := range c.Members {
+		out.Members = append(out.Members, wire.CommitMember{User: m.User, IdentityKey: m.IdentityKey, GroupKey: m.GroupKey, GroupKeySig: m.GroupKeySig})
+	}
+	for _, w := range c.Wraps {
+		out.Wraps = append(out.Wraps, wire.CommitWrap{User: w.User, Wrap: w.Wrap})
+	}
+	return out
+}
+
+// encoder builds a request once its id is known; Encode validates it first (spec §5.1 [MSG-6]).
+func encoder(build func(id string) wire.Message) func(id string) ([]byte, error) {
+	return func(id string) ([]byte, error) {
+		data, err := wire.Encode(build(id))
+		if err != nil {
+			return nil, fmt.Errorf("client: %w", err)
+		}
+		return data, nil
+	}
+}
+
+func encodeHello(id, user string) ([]byte, error) {
+	return encoder(func(id string) wire.Message { return &wire.Hello{ID: id, Protocol: wire.HelloProtocol, User: user} })(id)
+}
+
+func encodeRegister(id string, ik, gk, gkSig, proof []byte) ([]byte, error) {
+	return encoder(func(id string) wire.Message {
+		return &wire.Register{ID: id, IdentityKey: ik, GroupKey: gk, GroupKeySig: gkSig, Proof: proof}
+	})(id)
+}
+
+func encodeGetPubkey(user string) func(string) ([]byte, error) {
+	return encoder(func(id string) wire.Message { return &wire.GetPubkey{ID: id, User: user} })
+}
+
+func encodeListUsers() func(string) ([]byte, error) {
+	return encoder(func(id string) wire.Message { return &wire.ListUsers{ID: id} })
+}
+
+func encodeChatRequest(to string, sid SessionID) func(string) ([]byte, error) {
+	return encoder(func(id string) wire.Message { return &wire.ChatRequest{ID: id, To: to, Session: sid[:]} })
+}
+
+func encodeChatResponse(to string, sid SessionID, accepted bool) func(string) ([]byte, error) {
+	return encoder(func(id string) wire.Message {
+		return &wire.ChatResponse{ID: id, To: to, Session: sid[:], Accepted: accepted}
+	})
+}
+
+func encodeChatTerminate(to string, sid SessionID) func(string) ([]byte, error) {
+	return encoder(func(id string) wire.Message { return &wire.ChatTerminate{ID: id, To: to, Session: sid[:]} })
+}
+
+func encodeRelay(to string, sid SessionID, payload any) func(string) ([]byte, error) {
+	p, perr := toWirePayload(payload)
+	return func(id string) ([]byte, error) {
+		if perr != nil {
+			return nil, perr
+		}
+		return encoder(func(id string) wire.Message { return &wire.Relay{ID: id, To: to, Session: sid[:], Payload: p} })(id)
+	}
+}
+
+func encodeGroupJoin(name string) func(string) ([]byte, error) {
+	return encoder(func(id string) wire.Message { return &wire.GroupJoin{ID: id, Group: name} })
+}
+
+func encodeGroupLeave(name string) func(string) ([]byte, error) {
+	return encoder(func(id string) wire.Message { return &wire.GroupLeave{ID: id, Group: name} })
+}
+
+func encodeGroupCommit(c *group.Commit) func(string) ([]byte, error) {
+	wc := toWireCommit(c)
+	return encoder(func(id string) wire.Message { return &wire.GroupCommit{ID: id, Commit: wc} })
+}
+
+func encodeGroupMessage(m group.Message) func(string) ([]byte, error) {
+	return encoder(func(id string) wire.Message {
+		return &wire.GroupMessage{ID: id, Message: wire.GroupMsg{Group: m.Group, Epoch: int64(m.Epoch), N: int64(m.N), Ct: m.CT, Sig: m.Sig}}
+	})
+}
+
+// encodeContent is the plaintext of a message: a content object (spec §6.4), canonical JSON.
+func encodeContent(text string, at time.Time) ([]byte, error) {
+	data, err := wire.Content{Text: text, SentAt: at.UnixMilli()}.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	return data, nil
+}
+
+// decodeContent checks that a plaintext is a content object (spec §6.4 [REC-7]).
+func decodeContent(pt []byte) (string, time.Time, error) {
+	c, err := wire.DecodeContent(pt)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return c.Text, time.UnixMilli(c.SentAt), nil
+}

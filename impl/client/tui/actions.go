@@ -1,0 +1,283 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/blindpost/blindpost/impl/client"
+	"github.com/blindpost/blindpost/impl/e2ee"
+)
+
+// quitTimeout bounds the ending of sessions when the user quits.
+const quitTimeout = 5 * time.Second
+
+// resultMsg is the answer of a call to the library, applied to the model in Update: calls run
+// off the UI goroutine and touch no state; their results do, in order with everything else.
+type resultMsg func(m *Model) tea.Cmd
+
+// quitReadyMsg says that the sessions were ended and the client closed.
+type quitReadyMsg struct{}
+
+// call runs f with a bounded context off the UI goroutine and applies what it returns.
+func (m *Model) call(f func(ctx context.Context) resultMsg) tea.Cmd {
+	parent := m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(parent, opTimeout)
+		defer cancel()
+		return f(ctx)
+	}
+}
+
+// chatCmd asks peer for a 1:1 session (spec §6.1); SessionEvents report what follows.
+func (m *Model) chatCmd(peer string) tea.Cmd {
+	c := m.c
+	return m.call(func(ctx context.Context) resultMsg {
+		sid, err := c.Chat(ctx, peer)
+		return func(m *Model) tea.Cmd {
+			cv := m.peerConv(peer)
+			if err != nil {
+				m.note(cv, lineInfo, "could not ask "+peer+" for a chat: "+explain(err))
+				return nil
+			}
+			m.adopt(cv, sid, client.SessionRequested)
+			return nil
+		}
+	})
+}
+
+// acceptCmd accepts the request of c; the library checks the requester's key first (HS-2).
+func (m *Model) acceptCmd(c *conv) tea.Cmd {
+	cl, peer, sid := m.c, c.peer, c.incoming
+	return m.call(func(ctx context.Context) resultMsg {
+		err := cl.Accept(ctx, sid)
+		return failure(peer, "could not accept "+peer+"'s request", err)
+	})
+}
+
+// declineCmd declines the request of c.
+func (m *Model) declineCmd(c *conv) tea.Cmd {
+	cl, peer, sid := m.c, c.peer, c.incoming
+	return m.call(func(ctx context.Context) resultMsg {
+		err := cl.Decline(ctx, sid)
+		return failure(peer, "could not decline "+peer+"'s request", err)
+	})
+}
+
+// failure returns a result that reports err, if any, in the conversation of key.
+func failure(key, what string, err error) resultMsg {
+	return func(m *Model) tea.Cmd {
+		if err != nil {
+			m.note(m.conversation(key), lineInfo, what+": "+explain(err))
+		}
+		return nil
+	}
+}
+
+// sendCmd sends text in c: a record of the secured session, or a group message. Nothing is
+// ever sent unencrypted: without a secured session the text is not sent.
+func (m *Model) sendCmd(c *conv, text string) tea.Cmd {
+	if c.isGroup() {
+		return m.groupSendCmd(c, text)
+	}
+	if c.state != client.SessionSecured {
+		m.note(c, lineInfo, "not sent: this conversation is not end-to-end secured; press Enter on an empty line to ask "+c.peer+" for a chat")
+		return nil
+	}
+	cl, key, sid := m.c, c.key, c.sid
+	return m.call(func(ctx context.Context) resultMsg {
+		_, err := cl.Send(ctx, sid, text)
+		return sent(key, text, err)
+	})
+}
+
+// groupSendCmd sends text to a group the user joined.
+func (m *Model) groupSendCmd(c *conv, text string) tea.Cmd {
+	if !c.joined {
+		m.note(c, lineInfo, "not sent: join the group first with /join")
+		return nil
+	}
+	cl, key, group := m.c, c.key, c.group
+	return m.call(func(ctx context.Context) resultMsg {
+		_, _, err := cl.GroupSend(ctx, group, text)
+		return sent(key, text, err)
+	})
+}
+
+// sent shows a sent message, or why it was not sent.
+func sent(key, text string, err error) resultMsg {
+	return func(m *Model) tea.Cmd {
+		c := m.conversation(key)
+		if err != nil {
+			m.note(c, lineInfo, "not sent: "+explain(err))
+			return nil
+		}
+		c.add(line{at: m.opts.Now(), kind: lineOwn, from: m.me, text: sanitize(text)})
+		return nil
+	}
+}
+
+// endCmd ends the session of c: an encrypted close record, then chat_terminate (spec §6.5
+// [REC-9]); an unanswered request is declined.
+func (m *Model) endCmd(c *conv) tea.Cmd {
+	sid := c.sid
+	switch {
+	case c.isGroup():
+		m.note(c, lineInfo, "/end ends a 1:1 session; /leave leaves a group")
+		return nil
+	case c.hasRequest():
+		return m.declineCmd(c)
+	case !c.live():
+		m.note(c, lineInfo, "no session with "+c.peer+" to end")
+		return nil
+	}
+	cl, peer := m.c, c.peer
+	return m.call(func(ctx context.Context) resultMsg {
+		return failure(peer, "could not end the session", cl.End(ctx, sid))
+	})
+}
+
+// joinCmd joins a group (spec §5.9); a GroupEvent follows once an epoch lists the user.
+func (m *Model) joinCmd(group string) tea.Cmd {
+	cl, key := m.c, groupKey(group)
+	return m.call(func(ctx context.Context) resultMsg {
+		err := cl.JoinGroup(ctx, group)
+		return func(m *Model) tea.Cmd {
+			c := m.conversation(key)
+			if err != nil {
+				m.note(c, lineInfo, "could not join: "+explain(err))
+				return nil
+			}
+			c.joined = true
+			m.note(c, lineInfo, "joined "+c.title()+"; waiting for an epoch that lists you")
+			return nil
+		}
+	})
+}
+
+// leaveCmd leaves a group; its epoch secret is erased (spec §7.1 [GRP-2]).
+func (m *Model) leaveCmd(group string) tea.Cmd {
+	cl, key := m.c, groupKey(group)
+	return m.call(func(ctx context.Context) resultMsg {
+		err := cl.LeaveGroup(ctx, group)
+		return func(m *Model) tea.Cmd {
+			c := m.conversation(key)
+			if err != nil {
+				m.note(c, lineInfo, "could not leave: "+explain(err))
+				return nil
+			}
+			c.joined, c.epoch, c.members, c.announced = false, 0, nil, nil
+			m.note(c, lineInfo, "you left "+c.title()+"; its key is erased and the others rekey without you")
+			return nil
+		}
+	})
+}
+
+// safetyCmd computes the safety number with peer from its pinned key (spec §6.6 [TRUST-4]).
+func (m *Model) safetyCmd(peer string) tea.Cmd {
+	cl := m.c
+	return m.call(func(ctx context.Context) resultMsg {
+		digits, err := cl.SafetyNumber(ctx, peer)
+		fp, _ := cl.PinnedFingerprint(peer)
+		return func(m *Model) tea.Cmd {
+			c := m.peerConv(peer)
+			if err != nil {
+				m.note(c, lineInfo, "no safety number with "+peer+": "+explain(err))
+				return nil
+			}
+			m.shownSafety[peer] = fp
+			m.note(c, lineInfo, safetyText(m.me, peer, digits, m.verified.IsVerified(peer, fp)))
+			return nil
+		}
+	})
+}
+
+// trustCheckCmd shows what /trust NAME yes would change, and what it means.
+func (m *Model) trustCheckCmd(peer string) tea.Cmd {
+	cl := m.c
+	return m.call(func(ctx context.Context) resultMsg {
+		served, err := cl.ServedFingerprint(ctx, peer)
+		pinned, had := cl.PinnedFingerprint(peer)
+		return func(m *Model) tea.Cmd {
+			c := m.peerConv(peer)
+			switch {
+			case err != nil:
+				m.note(c, lineInfo, "cannot fetch "+peer+"'s key: "+explain(err))
+			case had && pinned == served:
+				m.note(c, lineInfo, fmt.Sprintf("%s's key has not changed (pin %s): nothing to trust", peer, shortFP(pinned)))
+			default:
+				m.pendingTrust[peer] = served
+				m.note(c, lineSecurity, trustWarning(peer, pinned, served))
+			}
+			return nil
+		}
+	})
+}
+
+// trustCmd replaces the pin of peer with the key the directory serves, on the user's explicit
+// decision (spec §6.6 [TRUST-2]), and checks that it is the key the warning showed.
+func (m *Model) trustCmd(peer, shown string) tea.Cmd {
+	cl := m.c
+	return m.call(func(ctx context.Context) resultMsg {
+		err := cl.Trust(ctx, peer)
+		pinned, _ := cl.PinnedFingerprint(peer)
+		return func(m *Model) tea.Cmd {
+			c := m.peerConv(peer)
+			switch {
+			case err != nil:
+				m.note(c, lineInfo, "could not trust "+peer+"'s key: "+explain(err))
+			case pinned != shown:
+				m.note(c, lineSecurity, fmt.Sprintf("the relay served another key (%s) than the one shown (%s) while you trusted it; run /trust %s again and compare",
+					shortFP(pinned), shortFP(shown), peer))
+			}
+			return nil
+		}
+	})
+}
+
+// quit ends every session with a close record and closes the client (spec §6.5), then stops
+// the program; a second Ctrl-C stops at once.
+func (m *Model) quit() tea.Cmd {
+	if m.quitting {
+		return tea.Quit
+	}
+	m.quitting = true
+	var live []client.SessionID
+	for _, c := range m.convs {
+		if c.live() {
+			live = append(live, c.sid)
+		}
+	}
+	cl, parent := m.c, m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), quitTimeout)
+		defer cancel()
+		for _, sid := range live {
+			cl.End(ctx, sid) // the close record, then chat_terminate (REC-9); Close covers failures
+		}
+		cl.Close()
+		return quitReadyMsg{}
+	}
+}
+
+// explain says why a call failed, for people.
+func explain(err error) string {
+	var se *client.ServerError
+	switch {
+	case errors.As(err, &se):
+		return serverErrorText(se.Code, se.Message)
+	case errors.Is(err, client.ErrNotConnected):
+		return "not connected to the relay; wait for the reconnection"
+	case errors.Is(err, client.ErrClosed):
+		return "the client is closed"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no answer in time"
+	}
+	if o, ok := e2ee.OutcomeOf(err); ok {
+		return fmt.Sprintf("refused: %s (see the security notice)", string(o))
+	}
+	return sanitize(err.Error())
+}

@@ -1,0 +1,15 @@
+// Package tui is the full-screen terminal chat of the reference client, `blindpost chat`,
+// built with Bubble Tea, Lip Gloss and Bubbles on the client library impl/client.
+//
+// It carries out the client's duties towards a person (spec §9): the status line always says
+// whether the current conversation is end-to-end secured and with which identity [CLI-1];
+// every rejection the library reports (client.SecurityEvent, the outcome codes of spec A.4)
+// becomes a visible notice with its rule id and an explanation [CLI-2]; reconnections are
+// shown with their attempt and delay [CLI-3]; nothing is logged [CLI-4]. It shows safety
+// numbers and lets the user mark them verified (spec §6.6 [TRUST-4]), and re-trusts a changed
+// key only on the user's explicit command [TRUST-2].
+//
+// The Model is testable without a network or a terminal: it calls the library through the
+// Client interface and receives the library's events as Bubble Tea messages, read one at a time
+// from Client.Events by a command. Run starts it on the terminal.
+package tui

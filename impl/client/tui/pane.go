@@ -1,0 +1,93 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// stampWidth is the width of "15:04 " before each line of a conversation.
+const stampWidth = 6
+
+// paneLines renders a conversation at width w: each line wrapped under its timestamp.
+func (m *Model) paneLines(c *conv, w int) []string {
+	if len(c.lines) == 0 {
+		return m.wrapStyled(m.emptyText(c), w, m.st.info)
+	}
+	var out []string
+	for _, l := range c.lines {
+		out = append(out, m.renderLine(l, w)...)
+	}
+	return out
+}
+
+// emptyText is what an empty conversation says.
+func (m *Model) emptyText(c *conv) string {
+	switch {
+	case c.isGroup() && c.joined:
+		return "No messages in " + c.title() + " yet. Messages here are end-to-end encrypted for the members of the current epoch."
+	case c.isGroup():
+		return c.title() + ": the group everyone can join. Its messages are end-to-end encrypted for its members; the relay cannot read them. Type /join (or press Enter) to join it."
+	}
+	return "No messages with " + c.peer + " yet. Press Enter to ask " + c.peer + " for an end-to-end encrypted chat. /help lists every command."
+}
+
+// renderLine renders one line of a conversation: "15:04 name: text", or a notice, wrapped
+// with a hanging indent.
+func (m *Model) renderLine(l line, w int) []string {
+	stamp := m.st.timestamp.Render(l.at.Format("15:04")) + " "
+	var body []string
+	switch l.kind {
+	case lineMessage, lineOwn:
+		body = m.messageLines(l, w-stampWidth)
+	case lineSecurity:
+		body = m.wrapStyled(m.g.Warning+" "+l.text, w-stampWidth, m.st.security)
+	default:
+		body = m.wrapStyled(m.g.Notice+" "+l.text, w-stampWidth, m.st.info)
+	}
+	indent := strings.Repeat(" ", stampWidth)
+	for i := range body {
+		if i == 0 {
+			body[i] = stamp + body[i]
+		} else {
+			body[i] = indent + body[i]
+		}
+	}
+	return body
+}
+
+// messageLines wraps "name: text" and styles the name.
+func (m *Model) messageLines(l line, w int) []string {
+	name := m.st.sender
+	if l.kind == lineOwn {
+		name = m.st.own
+	}
+	lines := wrap(l.from+": "+l.text, w)
+	if first, ok := strings.CutPrefix(lines[0], l.from+":"); ok {
+		lines[0] = name.Render(l.from) + ":" + first
+	}
+	return lines
+}
+
+// wrapStyled wraps text to w cells and styles each line.
+func (m *Model) wrapStyled(text string, w int, st lipgloss.Style) []string {
+	lines := wrap(text, w)
+	for i, l := range lines {
+		lines[i] = st.Render(l)
+	}
+	return lines
+}
+
+// wrap breaks plain text into lines of at most w cells: at spaces when it can, inside words
+// when it must, and at every line break of the text.
+func wrap(text string, w int) []string {
+	w = max(w, 1)
+	var out []string
+	for _, para := range strings.Split(text, "\n") {
+		for _, l := range strings.Split(ansi.Wrap(para, w, " "), "\n") {
+			out = append(out, strings.TrimRight(l, " "))
+		}
+	}
+	return out
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/blindpost/blindpost/impl/client"
+	"github.com/blindpost/blindpost/impl/client/profile"
+	"github.com/blindpost/blindpost/impl/e2ee/identity"
+	"github.com/blindpost/blindpost/impl/e2ee/trust"
+)
+
+func (a *app) peersCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "peers",
+		Short: "List, re-trust or forget the identity keys you pinned for your peers",
+		Long: `The first time you talk to someone, their identity key is pinned in known_peers. If the relay
+later serves another key for them, every new session is refused until you decide to trust the
+new key (spec §6.6 TRUST-2): ask them for their fingerprint (blindpost whoami) over another
+channel first.`,
+		Example: `  blindpost peers list --user alice
+  blindpost peers trust bob --user alice --server wss://chat.example.org:8443/ --fingerprint sha256:7471d3…
+  blindpost peers forget bob --user alice`,
+	}
+	cmd.AddCommand(a.peersListCmd(), a.peersTrustCmd(), a.peersForgetCmd())
+	return cmd
+}
+
+// peerStore opens the profile's known_peers file.
+func (a *app) peerStore() (*trust.Store, profile.Profile, error) {
+	p, err := a.profile()
+	if err != nil {
+		return nil, p, err
+	}
+	s, err := trust.Open(p.Path(profile.KnownPeers))
+	return s, p, err
+}
+
+func (a *app) peersListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the pinned peers and their fingerprints",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, _, err := a.peerStore()
+			if err != nil {
+				return err
+			}
+			users := s.Users()
+			if len(users) == 0 {
+				fmt.Fprintln(a.stdout, "No peer pinned yet.")
+				return nil
+			}
+			for _, u := range users {
+				key, _ := s.Lookup(u)
+				fmt.Fprintf(a.stdout, "%-32s %s\n", u, identity.Fingerprint(key))
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) peersTrustCmd() *cobra.Command {
+	var expect string
+	cmd := &cobra.Command{
+		Use:   "trust NAME",
+		Short: "Pin the key the relay serves for NAME now, replacing the old pin",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			return a.runTrust(ctx, args[0], expect)
+		},
+	}
+	cmd.Flags().StringVar(&expect, "fingerprint", "", "refuse unless the served key has this fingerprint (sha256:…), as NAME told you")
+	return cmd
+}
+
+func (a *app) runTrust(ctx context.Context, name, expect string) error {
+	p, err := a.profile()
+	if err != nil {
+		return err
+	}
+	key, err := a.loadIdentity(p)
+	if err != nil {
+		return err
+	}
+	defer key.Erase()
+	c, err := a.dial(ctx, p, key, func(o *client.Options) { o.NoReconnect, o.PollUsers = true, -1 })
+	if err != nil {
+		return err
+	}
+	defer func() {
+		c.Close()
+		for range c.Events() {
+		}
+	}()
+	if expect != "" {
+		fp, err := c.ServedFingerprint(ctx, name)
+		if err != nil {
+			return withCode(exitCodeOf(err), err)
+		}
+		if fp != expect {
+			return withCode(exitSecurity, fmt.Errorf("the relay serves %s for %s, not %s: nothing changed", fp, name, expect))
+		}
+	}
+	if err := c.Trust(ctx, name); err != nil {
+		return withCode(exitCodeOf(err), err)
+	}
+	fp, _ := c.PinnedFingerprint(name)
+	fmt.Fprintf(a.stdout, "Pinned %s: %s\n", name, fp)
+	return nil
+}
+
+func (a *app) peersForgetCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "forget NAME",
+		Short: "Remove NAME's pin; the next key seen for NAME is pinned on first use",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, _, err := a.peerStore()
+			if err != nil {
+				return err
+			}
+			if _, ok := s.Lookup(args[0]); !ok {
+				return fmt.Errorf("%s is not pinned", args[0])
+			}
+			if err := s.Forget(args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Forgot the pin of %s.\n", args[0])
+			return nil
+		},
+	}
+}
