@@ -259,7 +259,7 @@ func (s *Session) closeReceived(dst, out []byte) ([]byte, error) {
 	s.end(StateEnded)
 	if len(out) != len(dst) {
 		clear(out[len(dst):])
-		return nil, e2ee.Reject(e2ee.BadContent, "REC-9", "close record carries %d bytes of plaintext; session ended", len(out)-len(dst))
+		return nil, e2ee.Reject(e2ee.BadContent, "REC-10", "close record carries %d bytes of plaintext; session ended", len(out)-len(dst))
 	}
 	return dst, nil
 }
