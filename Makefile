@@ -38,8 +38,8 @@ bench-wire: ## codec benchmarks: generated codec vs encoding/json and the schema
 bench-e2ee: ## crypto benchmarks next to the raw primitives they call
 	$(GO) test ./impl/e2ee/... -run '^$$' -bench . -benchmem
 
-conform: ## conformance of the reference server and client
-	$(GO) test ./conformance/... -run 'TestConform' -count=1 -v
+conform: ## conformance of the reference server and client, then the rules traceability matrix
+	$(GO) test ./conformance/... -run 'TestConform' -count=1 -v && $(GO) run ./conformance/cmd/blindpost-conform rules
 
 mutants: ## build every curated mutant and check the conformance runner kills it
 	$(GO) run ./conformance/mutants/cmd/mutants

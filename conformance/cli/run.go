@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/blindpost/blindpost/conformance/conform"
+)
+
+// RunFlags are the flags every run command shares.
+type RunFlags struct {
+	Seed        uint64
+	Run         []string
+	List        bool
+	JSON        bool
+	JUnit       string
+	Strict      bool
+	ExpectFail  string
+	Timeout     time.Duration
+	CaseTimeout time.Duration
+	Parallel    int
+	Verbose     bool
+	Quiet       bool
+}
+
+// Register defines the flags on fs.
+func (f *RunFlags) Register(fs *pflag.FlagSet) {
+	fs.Uint64Var(&f.Seed, "seed", 0, "seed of every case's random choices (default: a fresh one, printed in the report); replays a run")
+	fs.StringSliceVar(&f.Run, "run", nil, "run only the cases whose id starts with PREFIX or that name a rule starting with PREFIX (REG, REG-3, server/registration); repeatable, comma-separated")
+	fs.BoolVar(&f.List, "list", false, "list the selected cases with their rules and exit")
+	fs.BoolVar(&f.JSON, "json", false, "write the report as JSON on standard output")
+	fs.StringVar(&f.JUnit, "junit", "", "also write the report as JUnit XML to `FILE`")
+	fs.BoolVar(&f.Strict, "strict", false, "fail on SHOULD failures (warnings) too")
+	fs.StringVar(&f.ExpectFail, "expect-fail", "", "expected-failures `FILE`: lines 'CASE-ID reason'; such a case is xfail, and fails the run if it passes")
+	fs.DurationVar(&f.Timeout, "timeout", 30*time.Minute, "deadline of the whole run")
+	fs.DurationVar(&f.CaseTimeout, "case-timeout", conform.DefaultCaseTimeout, "deadline of each case (longer for cases that wait on the implementation's timers)")
+	fs.IntVar(&f.Parallel, "parallel", 4, "cases run at once")
+	fs.BoolVarP(&f.Verbose, "verbose", "v", false, "print the log and transcript of every case, not only of those that did not pass")
+	fs.BoolVarP(&f.Quiet, "quiet", "q", false, "no progress lines on standard error")
+}
+
+// reportFlags are flags that do not change what a case does: a repro command leaves them out.
+var reportFlags = map[string]bool{ // name: takes a value
+	"seed": true, "run": true, "list": false, "json": false, "junit": true, "expect-fail": true,
+	"parallel": true, "verbose": false, "v": false, "quiet": false, "q": false, "timeout": true,
+}
+
+// Suite is what a run command hands to Execute besides its cases.
+type Suite struct {
+	Env        any
+	TimeoutFor func(conform.Case) time.Duration
+}
+
+// ListCases prints the cases: id, level, rules and description.
+func ListCases(app *App, cases []conform.Case) {
+	for _, c := range cases {
+		fmt.Fprintf(app.Stdout, "%-58s %-6s %-26s %s\n", c.ID, c.Level, strings.Join(c.Rules, " "), c.Description)
+	}
+	fmt.Fprintf(app.Stdout, "%d cases\n", len(cases))
+}
+
+// Select applies --run to cases; a pattern that matches nothing is a usage error.
+func (f *RunFlags) Select(cases []conform.Case) ([]conform.Case, error) {
+	sel, err := conform.Select(cases, f.Run)
+	if err != nil {
+		return nil, usage(err)
+	}
+	return sel, nil
+}
+
+// Execute runs the selected cases with the flags, writes the reports and returns nil, or an
+// *ExitError with the exit status.
+func (f *RunFlags) Execute(app *App, cases []conform.Case, s Suite) error {
+	sel, err := f.Select(cases)
+	if err != nil {
+		return err
+	}
+	if f.List {
+		ListCases(app, sel)
+		return nil
+	}
+	var expect conform.ExpectedFailures
+	if f.ExpectFail != "" {
+		expect, err = conform.LoadExpectedFailures(f.ExpectFail, func(id string) bool { _, ok := conform.Lookup(id); return ok })
+		if err != nil {
+			return usage(err)
+		}
+	}
+	if f.Seed == 0 {
+		f.Seed = freshSeed()
+	}
+	opts := conform.Options{
+		Seed: f.Seed, Strict: f.Strict, ExpectFail: expect, CaseTimeout: f.CaseTimeout, Timeout: f.Timeout,
+		Parallel: f.Parallel, Env: s.Env, TimeoutFor: s.TimeoutFor,
+		Repro: func(c conform.Case, seed uint64) string { return ReproCommand(app, c.ID, seed) },
+	}
+	if !f.Quiet {
+		opts.Progress = progress(app, len(sel))
+	}
+	fmt.Fprintf(app.Stderr, "blindpost-conform: %d cases, seed %d\n", len(sel), f.Seed)
+	rep := conform.Run(app.Ctx, sel, opts)
+	rep.Command = ShellJoin(append([]string{app.Prog}, app.Args...))
+	if f.JSON {
+		err = rep.WriteJSON(app.Stdout)
+	} else {
+		err = rep.WriteText(app.Stdout, conform.TextOptions{Verbose: f.Verbose})
+	}
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("writing the report: %w", err)}
+	}
+	if f.JUnit != "" {
+		if err := writeJUnit(f.JUnit, rep); err != nil {
+			return &ExitError{Code: ExitUsage, Err: err}
+		}
+	}
+	if rep.Failed() {
+		return &ExitError{Code: ExitFail}
+	}
+	return nil
+}
+
+func writeJUnit(path string, rep *conform.Report) error {
+	out, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--junit: %w", err)
+	}
+	if err := rep.WriteJUnit(out); err != nil {
+		out.Close()
+		return fmt.Errorf("--junit %s: %w", path, err)
+	}
+	return out.Close()
+}
+
+// progress prints one line per finished case on standard error.
+func progress(app *App, total int) func(conform.Result) {
+	var done atomic.Int64
+	return func(r conform.Result) {
+		n := done.Add(1)
+		fmt.Fprintf(app.Stderr, "[%*d/%d] %s\n", len(fmt.Sprint(total)), n, total, r.Line())
+	}
+}
+
+func freshSeed() uint64 {
+	var b [8]byte
+	for {
+		rand.Read(b[:])
+		if s := binary.BigEndian.Uint64(b[:]) >> 1; s != 0 {
+			return s
+		}
+	}
+}
+
+// ReproCommand returns the command line that replays one case: the run's own arguments without
+// the flags that select cases or shape reports, then --seed and --run.
+func ReproCommand(app *App, caseID string, seed uint64) string {
+	args := []string{filepath.Base(app.Prog)}
+	for i := 0; i < len(app.Args); i++ {
+		a := app.Args[i]
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		takesValue, drop := reportFlags[name]
+		if strings.HasPrefix(a, "-") && drop {
+			if takesValue && !hasValue {
+				i++
+			}
+			continue
+		}
+		args = append(args, a)
+	}
+	args = append(args, "--seed", fmt.Sprint(seed), "--run", caseID)
+	return ShellJoin(args)
+}
+
+// ShellJoin quotes arguments for a POSIX shell where they need it.
+func ShellJoin(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,@%+") == "" {
+			out[i] = a
+			continue
+		}
+		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(out, " ")
+}

@@ -1,0 +1,357 @@
+package serversuite
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/impl/wire"
+)
+
+// The ids of the cases whose deadline follows the server's timers (Env.TimeoutFor).
+const (
+	caseDeadline  = Suite + "/registration/deadline"
+	caseKeepalive = Suite + "/keepalive/ping-and-timeout"
+)
+
+// add registers a case of the suite; its id is given without the "server/" prefix.
+func add(c conform.Case) {
+	c.ID = Suite + "/" + c.ID
+	conform.Register(c)
+}
+
+func init() {
+	add(conform.Case{ID: "registration/hello-ack", Rules: []string{"REG-1", "MSG-5"},
+		Description: "hello is answered by hello_ack with a 32-byte challenge and the limits, echoing the id when there is one and carrying none otherwise",
+		Run:         helloAck})
+	add(conform.Case{ID: "registration/challenge-fresh", Rules: []string{"REG-1"},
+		Description: "every hello_ack carries a different challenge",
+		Run:         challengeFresh})
+	add(conform.Case{ID: "registration/register-ack", Rules: []string{"REG-3", "REG-5", "TLS-6"},
+		Description: "a register whose proof covers the challenge, the pin of the certificate the server presented, the user and both keys gets register_ack with the key's fingerprint",
+		Run:         registerAck})
+	add(conform.Case{ID: "registration/bad-proof", Rules: []string{"REG-3", "ERR-1", "ERR-2", "WS-10"},
+		Description: "a register whose proof does not verify gets error bad_proof, then close 1008",
+		Run:         func(t *conform.T) { badRegister(t, "REG-3", corruptProof) }})
+	add(conform.Case{ID: "registration/proof-other-pin", Rules: []string{"REG-3", "TLS-6"},
+		Description: "a proof bound to another server's pin gets error bad_proof, then close 1008",
+		Run:         func(t *conform.T) { badRegister(t, "REG-3", proofOtherPin) }})
+	add(conform.Case{ID: "registration/proof-other-user", Rules: []string{"REG-3"},
+		Description: "a proof signed for another username than the one in hello gets error bad_proof, then close 1008",
+		Run:         func(t *conform.T) { badRegister(t, "REG-3", proofOtherUser) }})
+	add(conform.Case{ID: "registration/bad-group-key-sig", Rules: []string{"REG-4", "ERR-2"},
+		Description: "a group_key_sig that does not verify with the identity key (another key, another user, another group key) gets error bad_proof, then close 1008",
+		Run:         badGroupKeySig})
+	add(conform.Case{ID: "registration/proof-replayed", Rules: []string{"REG-2", "REG-3"},
+		Description: "a valid proof replayed on another connection, whose challenge differs, gets error bad_proof, then close 1008",
+		Run:         proofReplayed})
+	add(conform.Case{ID: "registration/register-before-hello", Rules: []string{"REG-8", "ERR-2"},
+		Description: "register as the first message gets error out_of_order, then close 1008",
+		Run:         registerFirst})
+	add(conform.Case{ID: "registration/second-hello", Rules: []string{"REG-8"},
+		Description: "a second hello before register gets error out_of_order, then close 1008",
+		Run:         secondHello})
+	add(conform.Case{ID: "registration/request-before-registration", Rules: []string{"REG-8", "SRV-1"},
+		Description: "every other request before registration (first, or after hello) gets error out_of_order, then close 1008, and is not forwarded",
+		Run:         requestBeforeRegistration})
+	add(conform.Case{ID: "registration/bad-message-before", Rules: []string{"REG-10"},
+		Description: "a schema-invalid message before registration gets error bad_message, then close 1008",
+		Run:         badMessageBefore})
+	add(conform.Case{ID: "registration/deadline", Rules: []string{"WS-9", "REG-2"},
+		Description: "a connection that sends nothing, and one that sends only hello, are closed with 1008 at the registration deadline",
+		Run:         registrationDeadline})
+	add(conform.Case{ID: "registration/identity-mismatch", Rules: []string{"REG-5", "REG-6", "ERR-2"},
+		Description: "register of a bound name with another identity key gets error identity_mismatch, then close 1008, and the binding stays",
+		Run:         identityMismatch})
+	add(conform.Case{ID: "registration/replaced-4001", Rules: []string{"REG-7", "GSV-3", "WS-10"},
+		Description: "a second connection registering the same identity closes the first with 4001, which leaves its groups",
+		Run:         replaced})
+	add(conform.Case{ID: "registration/out-of-order-after", Rules: []string{"REG-9"},
+		Description: "hello and register after registration get error out_of_order and the connection stays open",
+		Run:         outOfOrderAfter})
+}
+
+func helloAck(t *conform.T) {
+	for _, id := range []string{"h-1", ""} {
+		c := Dial(t, "alice")
+		c.Send(&wire.Hello{ID: id, Protocol: "blindpost/1", User: Name(t, "alice")})
+		f := c.ExpectResponse("REG-1", id, "hello_ack")
+		ack, err := wire.Decode(wire.FromServer, f.Data)
+		if err != nil {
+			t.FatalMismatch("REG-1", "a valid hello_ack", f.Short())
+		}
+		if ch := ack.(*wire.HelloAck).Challenge; len(ch) != 32 || bytes.Equal(ch, make([]byte, 32)) {
+			t.Mismatch("REG-1", "a random 32-byte challenge", fmt.Sprintf("%x", ch))
+		}
+		c.Close()
+	}
+}
+
+func challengeFresh(t *conform.T) {
+	seen := map[string]string{}
+	for i := range 6 {
+		c := Dial(t, fmt.Sprintf("alice%d", i))
+		c.Hello(Name(t, "alice"))
+		k := string(c.Challenge)
+		if prev, dup := seen[k]; dup {
+			t.Mismatch("REG-1", "a fresh challenge on every connection", fmt.Sprintf("%s got the challenge of %s: %x", c.label, prev, c.Challenge))
+		}
+		seen[k] = c.label
+		c.Close()
+	}
+}
+
+func registerAck(t *conform.T) {
+	c := Register(t, "alice")
+	c.Alive("REG-3")
+}
+
+// A registerMutation spoils a valid register message of name on connection c.
+type registerMutation func(t *conform.T, c *Client, m *wire.Register)
+
+func corruptProof(_ *conform.T, _ *Client, m *wire.Register) { m.Proof[5] ^= 0x40 }
+
+func proofOtherPin(t *conform.T, c *Client, m *wire.Register) {
+	*m = *RegisterMsg(m.ID, c.Key, c.Name, c.Challenge, Random(t, 32))
+}
+
+func proofOtherUser(t *conform.T, c *Client, m *wire.Register) {
+	other := RegisterMsg(m.ID, c.Key, Name(t, "mallory"), c.Challenge, c.Pin)
+	m.Proof = other.Proof
+}
+
+// badRegister sends a spoiled register after a valid hello and expects bad_proof, then 1008.
+func badRegister(t *conform.T, rule string, spoil registerMutation) {
+	c := Dial(t, "alice")
+	c.Hello(Name(t, "alice"))
+	c.Key = Key(t, c.Name, 0)
+	id := c.ID()
+	m := RegisterMsg(id, c.Key, c.Name, c.Challenge, c.Pin)
+	spoil(t, c, m)
+	c.Send(m)
+	c.ExpectErrorThenClose(rule, id, "bad_proof", websocket.ClosePolicyViolation)
+}
+
+func badGroupKeySig(t *conform.T) {
+	other := Key(t, Name(t, "alice"), 1)
+	for _, spoil := range []registerMutation{
+		func(_ *conform.T, c *Client, m *wire.Register) { m.GroupKeySig = other.GroupKeySig(c.Name) }, // another identity
+		func(t *conform.T, c *Client, m *wire.Register) { m.GroupKeySig = c.Key.GroupKeySig(Name(t, "bob")) },
+		func(_ *conform.T, c *Client, m *wire.Register) {
+			// another group key under a valid proof: the signature covers the old one.
+			gk, _ := GroupKeyWithSig(t, c.Key, c.Name)
+			*m = *RegisterMsg(m.ID, c.Key, c.Name, c.Challenge, c.Pin)
+			m.GroupKey = gk
+			proof := c.Key.Sign(registerInput(c.Challenge, c.Pin, c.Name, c.Key.Public(), gk))
+			m.Proof = proof
+		},
+	} {
+		badRegister(t, "REG-4", spoil)
+	}
+}
+
+// registerInput is the signed input of the registration proof (spec §5.2), for proofs over a
+// group key the identity does not derive.
+func registerInput(challenge, pin []byte, user string, ik, gk []byte) []byte {
+	m := []byte("blindpost/1 register")
+	for _, f := range [][]byte{challenge, pin, []byte(user), ik, gk} {
+		m = append(m, encBytes(f)...)
+	}
+	return m
+}
+
+func proofReplayed(t *conform.T) {
+	first := Register(t, "alice")
+	first.Close()
+	replay := RegisterMsg("", first.Key, first.Name, first.Challenge, first.Pin)
+	c := Dial(t, "alice")
+	c.Hello(first.Name)
+	if bytes.Equal(c.Challenge, first.Challenge) {
+		t.Mismatch("REG-1", "a fresh challenge", "the challenge of the previous connection again")
+	}
+	replay.ID = c.ID()
+	c.Send(replay)
+	c.ExpectErrorThenClose("REG-2", replay.ID, "bad_proof", websocket.ClosePolicyViolation)
+}
+
+func registerFirst(t *conform.T) {
+	c := Dial(t, "alice")
+	key := Key(t, Name(t, "alice"), 0)
+	id := c.ID()
+	c.Send(RegisterMsg(id, key, Name(t, "alice"), Random(t, 32), c.Pin))
+	c.ExpectErrorThenClose("REG-8", id, "out_of_order", websocket.ClosePolicyViolation)
+}
+
+func secondHello(t *conform.T) {
+	c := Dial(t, "alice")
+	c.Hello(Name(t, "alice"))
+	id := c.ID()
+	c.Send(&wire.Hello{ID: id, Protocol: "blindpost/1", User: Name(t, "alice")})
+	c.ExpectErrorThenClose("REG-8", id, "out_of_order", websocket.ClosePolicyViolation)
+}
+
+// requestsTo returns a valid request of every type that is not hello or register, addressed to
+// user and group.
+func requestsTo(t *conform.T, user, group string) []wire.Message {
+	sid := Session(t)
+	return []wire.Message{
+		&wire.GetPubkey{User: user},
+		&wire.ListUsers{},
+		&wire.ChatRequest{To: user, Session: sid},
+		&wire.ChatResponse{To: user, Session: sid, Accepted: true},
+		&wire.ChatTerminate{To: user, Session: sid},
+		&wire.Relay{To: user, Session: sid, Payload: msgPayload(t, 0, 32)},
+		&wire.GroupJoin{Group: group},
+		&wire.GroupLeave{Group: group},
+		&wire.GroupCommit{Commit: testCommit(t, group, 1, user, nil)},
+		&wire.GroupMessage{Message: wire.GroupMsg{Group: group, Epoch: 1, N: 0, Ct: Random(t, 32), Sig: Random(t, 64)}},
+	}
+}
+
+// withID sets the id of a request built by requestsTo.
+func withID(m wire.Message, id string) wire.Message {
+	switch r := m.(type) {
+	case *wire.GetPubkey:
+		r.ID = id
+	case *wire.ListUsers:
+		r.ID = id
+	case *wire.ChatRequest:
+		r.ID = id
+	case *wire.ChatResponse:
+		r.ID = id
+	case *wire.ChatTerminate:
+		r.ID = id
+	case *wire.Relay:
+		r.ID = id
+	case *wire.GroupJoin:
+		r.ID = id
+	case *wire.GroupLeave:
+		r.ID = id
+	case *wire.GroupCommit:
+		r.ID = id
+	case *wire.GroupMessage:
+		r.ID = id
+	}
+	return m
+}
+
+func requestBeforeRegistration(t *conform.T) {
+	watcher := Register(t, "watcher")
+	group := GroupName(t, "g")
+	for i, m := range requestsTo(t, watcher.Name, group) {
+		for _, afterHello := range []bool{false, true} {
+			if afterHello && i%3 != 0 {
+				continue // a sample of the types after hello
+			}
+			c := Dial(t, "early")
+			if afterHello {
+				c.Hello(Name(t, "early"))
+			}
+			id := c.ID()
+			c.Send(withID(m, id))
+			c.ExpectErrorThenClose("REG-8", id, "out_of_order", websocket.ClosePolicyViolation)
+		}
+	}
+	watcher.Quiet("SRV-1", "the server forwarded a message from an unregistered connection")
+}
+
+func badMessageBefore(t *conform.T) {
+	for _, raw := range []string{
+		`{"type":"hello","id":"b1","protocol":"blindpost/2","user":"alice"}`,
+		`{"type":"hello","id":"b2","protocol":"blindpost/1","user":"Alice"}`,
+		`{"type":"hello","id":"b3","protocol":"blindpost/1","user":"alice","from":"bob"}`,
+		`{"type":"hello","id":"b4","protocol":"blindpost/1"}`,
+		`["hello"]`,
+	} {
+		c := Dial(t, "alice")
+		c.SendRaw([]byte(raw))
+		c.ExpectRefusal("REG-10", []byte(raw), "bad_message", websocket.ClosePolicyViolation)
+	}
+}
+
+func registrationDeadline(t *conform.T) {
+	cfg := envOf(t).cfg
+	silent := Dial(t, "silent")
+	hello := Dial(t, "hello-only")
+	hello.Send(&wire.Hello{ID: hello.ID(), Protocol: "blindpost/1", User: Name(t, "hello-only")})
+	start := time.Now()
+	limit := cfg.RegisterTimeout + cfg.Slack
+	for _, c := range []*Client{silent, hello} {
+		f := awaitDeadlineClose(t, c, start, limit)
+		t.Logf("%s closed after %s: %s", c.label, time.Since(start).Round(time.Millisecond), f.Short())
+		if f.Kind != KindClose || f.Code != websocket.ClosePolicyViolation || !strings.Contains(strings.ToLower(f.Text), "registration timeout") {
+			t.Mismatch("WS-9", `close 1008 with the reason "registration timeout"`, f.Short())
+		}
+	}
+}
+
+// awaitDeadlineClose reads c until it ends, within limit of start; only hello_ack may come
+// before the close (WS-9: no error precedes it).
+func awaitDeadlineClose(t *conform.T, c *Client, start time.Time, limit time.Duration) Frame {
+	cfg := envOf(t).cfg
+	for {
+		f, ok := c.NextWithin("close 1008 at the registration deadline", time.Until(start.Add(limit)))
+		switch {
+		case !ok:
+			t.FatalMismatch("WS-9", fmt.Sprintf("close 1008 on %s within %s of the upgrade (--register-timeout %s plus --slack)", c.label, limit, cfg.RegisterTimeout),
+				fmt.Sprintf("the connection was still open after %s", time.Since(start).Round(time.Millisecond)))
+		case f.Kind != KindText:
+			return f
+		case f.Type == "hello_ack":
+		default:
+			t.MismatchMsg("WS-9", "nothing but hello_ack before the close at the registration deadline", f.Short(), "no error precedes the close of WS-9")
+		}
+	}
+}
+
+func identityMismatch(t *conform.T) {
+	owner := Register(t, "alice")
+	owner.CloseAndWait()
+	c := Dial(t, "alice")
+	c.Hello(owner.Name)
+	other := Key(t, owner.Name, 1)
+	id := c.ID()
+	c.Send(RegisterMsg(id, other, owner.Name, c.Challenge, c.Pin))
+	c.ExpectErrorThenClose("REG-6", id, "identity_mismatch", websocket.ClosePolicyViolation)
+	viewer := Register(t, "viewer")
+	id = viewer.ID()
+	viewer.Send(&wire.GetPubkey{ID: id, User: owner.Name})
+	f := viewer.ExpectResponse("SRV-3", id, "pubkey")
+	if f.Str("identity_key") != b64(owner.Key.Public()) {
+		t.Mismatch("REG-5", "the first identity key stays bound: "+b64(owner.Key.Public()), f.Short())
+	}
+}
+
+func replaced(t *conform.T) {
+	old := Register(t, "alice")
+	bob := Register(t, "bob")
+	g := NewGroup(t, "g")
+	g.Join("GSV-1", old)
+	g.Join("GSV-1", bob)
+	fresh := RegisterAs(t, "alice", old.Name, old.Key)
+	old.ExpectClose("REG-7", 4001)
+	g.Left("GSV-3", old)
+	fresh.Alive("REG-7")
+	id := bob.ID()
+	bob.Send(&wire.ListUsers{ID: id})
+	f := bob.ExpectResponse("SRV-4", id, "user_list")
+	if n := countName(f, old.Name); n != 1 {
+		t.Mismatch("REG-7", fmt.Sprintf("%s listed once after the replacement", old.Name), f.Short())
+	}
+}
+
+func outOfOrderAfter(t *conform.T) {
+	c := Register(t, "alice")
+	id := c.ID()
+	c.Send(&wire.Hello{ID: id, Protocol: "blindpost/1", User: c.Name})
+	c.ExpectError("REG-9", id, "out_of_order", "hello")
+	c.Alive("REG-9")
+	id = c.ID()
+	c.Send(RegisterMsg(id, c.Key, c.Name, Random(t, 32), c.Pin))
+	c.ExpectError("REG-9", id, "out_of_order", "register")
+	c.Alive("REG-9")
+}

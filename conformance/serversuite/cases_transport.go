@@ -1,0 +1,418 @@
+package serversuite
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/hostile"
+	"github.com/blindpost/blindpost/impl/wire"
+)
+
+func init() {
+	add(conform.Case{ID: "tls/version", Rules: []string{"TLS-1"},
+		Description: "the server negotiates TLS 1.3 and refuses a client that offers at most TLS 1.2",
+		Run:         tlsVersion})
+	add(conform.Case{ID: "websocket/subprotocol", Rules: []string{"WS-1"},
+		Description: "the server selects blindpost.v1 when it is offered among others, and refuses with HTTP 400 an upgrade that does not offer it",
+		Run:         subprotocol})
+	add(conform.Case{ID: "websocket/origin", Rules: []string{"WS-2"},
+		Description: "an upgrade with an Origin header that no operator allowed is refused with HTTP 403",
+		Run:         origin})
+	add(conform.Case{ID: "websocket/fragmented", Rules: []string{"WS-3"},
+		Description: "a text message sent in many WebSocket fragments is one message, and is relayed",
+		Run:         fragmented})
+	add(conform.Case{ID: "limits/binary-1003", Rules: []string{"WS-3", "ERR-2", "WS-10"},
+		Description: "a binary message, before or after registration, gets an error and close 1003; other clients are still served",
+		Run:         binary1003})
+	add(conform.Case{ID: "limits/invalid-utf8-1007", Rules: []string{"WS-4", "ENC-9", "ERR-2", "WS-10"},
+		Description: "text messages that are not valid UTF-8 (stray continuation, 0xff, overlong, encoded surrogate, truncated, above U+10FFFF) get an error and close 1007",
+		Run:         invalidUTF8})
+	add(conform.Case{ID: "limits/max-message", Rules: []string{"WS-5", "WS-10"},
+		Description: "a message of exactly max_message bytes is accepted, one byte more closes the connection with 1009, registered or not",
+		Run:         maxMessage})
+	add(conform.Case{ID: "limits/rate-limited", Rules: []string{"LIM-3", "ERR-1"},
+		Description: "relays sent faster than the announced burst and rate get rate_limited beyond the bucket and are not forwarded; the accepted ones arrive in order",
+		Run:         rateLimited})
+	add(conform.Case{ID: "limits/flood-4003", Rules: []string{"LIM-4", "LIM-3", "ERR-2", "WS-10"}, Exclusive: true,
+		Description: "a connection that keeps sending over its rate gets rate_limited errors, then close 4003; other clients are still served",
+		Run:         flood})
+	add(conform.Case{ID: "limits/slow-reader-4002", Rules: []string{"LIM-1", "LIM-2", "LIM-5", "WS-10"}, Exclusive: true,
+		Description: "a recipient that stops reading does not delay relays between others; when its queue overflows the sender gets user_offline and the reader is closed with 4002",
+		Run:         slowReader})
+	add(conform.Case{ID: "keepalive/ping-and-timeout", Rules: []string{"WS-7"},
+		Description: "the server pings every ping interval (SHOULD), closes a client that answers nothing within the pong timeout, and keeps a client that answers",
+		Run:         keepalive})
+}
+
+func tlsVersion(t *conform.T) {
+	env := envOf(t)
+	dial := func(cfg *tls.Config) (*tls.Conn, error) {
+		d := &net.Dialer{Timeout: env.cfg.Wait}
+		return tls.DialWithDialer(d, "tcp", hostPort(env), cfg)
+	}
+	old := env.tls.Clone()
+	old.MinVersion, old.MaxVersion = tls.VersionTLS10, tls.VersionTLS12
+	if conn, err := dial(old); err == nil {
+		v := conn.ConnectionState().Version
+		conn.Close()
+		t.Mismatch("TLS-1", "the handshake refused when the client offers at most TLS 1.2", "negotiated "+tls.VersionName(v))
+	} else {
+		t.Logf("TLS 1.2 refused: %v", err)
+	}
+	conn, err := dial(env.tls.Clone())
+	if err != nil {
+		t.Fatalf("TLS 1.3 handshake failed: %v", err)
+	}
+	defer conn.Close()
+	if v := conn.ConnectionState().Version; v < tls.VersionTLS13 {
+		t.Mismatch("TLS-1", "TLS 1.3", tls.VersionName(v))
+	}
+}
+
+func hostPort(env *Env) string {
+	if env.url.Port() != "" {
+		return env.url.Host
+	}
+	return net.JoinHostPort(env.url.Hostname(), "443")
+}
+
+func subprotocol(t *conform.T) {
+	c, resp, err := DialWith(t, "offers-two", DialOptions{Subprotocols: []string{"chat", Subprotocol}})
+	if err != nil {
+		t.Fatalf("the upgrade offering chat and %s failed: %v%s", Subprotocol, err, statusText(resp))
+	}
+	if got := c.ws.Subprotocol(); got != Subprotocol {
+		t.Mismatch("WS-1", "subprotocol "+Subprotocol+" selected", fmt.Sprintf("%q", got))
+	}
+	for _, offer := range [][]string{{}, {"chat"}, {"blindpost.v2"}} {
+		c, resp, err := DialWith(t, "offers-other", DialOptions{Subprotocols: offer})
+		switch {
+		case err == nil:
+			t.Mismatch("WS-1", fmt.Sprintf("HTTP 400 for an upgrade offering %q", offer), "the upgrade succeeded with subprotocol "+fmt.Sprintf("%q", c.ws.Subprotocol()))
+		case resp == nil:
+			t.Mismatch("WS-1", fmt.Sprintf("HTTP 400 for an upgrade offering %q", offer), err.Error())
+		case resp.StatusCode != http.StatusBadRequest:
+			t.Mismatch("WS-1", fmt.Sprintf("HTTP 400 for an upgrade offering %q", offer), fmt.Sprintf("HTTP %d", resp.StatusCode))
+		}
+	}
+}
+
+func origin(t *conform.T) {
+	h := http.Header{"Origin": {"https://attacker.example"}}
+	c, resp, err := DialWith(t, "browser", DialOptions{Header: h})
+	switch {
+	case err == nil:
+		t.Mismatch("WS-2", "HTTP 403 for Origin https://attacker.example", "the upgrade succeeded")
+		c.Close()
+	case resp == nil || resp.StatusCode != http.StatusForbidden:
+		t.Mismatch("WS-2", "HTTP 403 for Origin https://attacker.example", err.Error()+statusText(resp))
+	}
+}
+
+func fragmented(t *conform.T) {
+	alice := RegisterWith(t, "alice", DialOptions{WriteBuffer: 256})
+	bob := Register(t, "bob")
+	id := alice.ID()
+	p := msgPayload(t, 1, 3000)
+	alice.Send(&wire.Relay{ID: id, To: bob.Name, Session: Session(t), Payload: p})
+	f := bob.Expect("WS-3", "relay")
+	want, _ := p.MarshalJSON()
+	if !SameJSON(rawMember(f, "payload"), want) {
+		t.Mismatch("WS-3", "the fragmented relay's payload", f.Short())
+	}
+	alice.ExpectAck("WS-3", id, "relay")
+}
+
+// closeWithError expects the error that explains a close (ERR-2), then close with code.
+func closeWithError(c *Client, rule string, code int) {
+	f := c.Next(fmt.Sprintf("an error, then close %d", code))
+	if f.Kind == KindText && f.Type == "error" {
+		c.t.Logf("%s: error %s: %s", c.label, f.Str("code"), f.Str("message"))
+		c.ExpectClose(rule, code)
+		return
+	}
+	c.t.MismatchMsg("ERR-2", fmt.Sprintf("an error before close %d", code), f.Short(), "the server closed %s without the error that explains why", c.label)
+	if f.Kind != KindClose || f.Code != code {
+		c.t.Mismatch(rule, fmt.Sprintf("close %d", code), f.Short())
+	}
+}
+
+func binary1003(t *conform.T) {
+	probe := NewProbe(t)
+	probe.Check("before the binary messages")
+	reg := Register(t, "binary")
+	reg.SendBinary([]byte(`{"type":"list_users"}`))
+	closeWithError(reg, "WS-3", websocket.CloseUnsupportedData)
+	early := Dial(t, "binary-early")
+	early.SendBinary([]byte{0x00, 0xff, 0x10})
+	closeWithError(early, "WS-3", websocket.CloseUnsupportedData)
+	probe.Check("after the binary messages")
+}
+
+func invalidUTF8(t *conform.T) {
+	probe := NewProbe(t)
+	probe.Check("before the invalid UTF-8")
+	frames := hostile.InvalidUTF8([]byte(`{"type":"list_users","id":"u8"}`))
+	for i, f := range frames {
+		var c *Client
+		if i == 0 {
+			c = Dial(t, "utf8-early")
+		} else {
+			c = Register(t, "utf8")
+		}
+		t.Logf("%s: %s", c.label, f.Name)
+		c.SendRaw(f.Data)
+		closeWithError(c, "WS-4", websocket.CloseInvalidFramePayloadData)
+	}
+	probe.Check("after the invalid UTF-8")
+}
+
+func maxMessage(t *conform.T) {
+	c := Register(t, "alice")
+	limit := int(c.Limits.MaxMessage)
+	exact := padTo([]byte(`{"type":"list_users","id":"max"}`), limit)
+	c.SendRaw(exact)
+	f := c.Response("the answer to a message of exactly max_message bytes")
+	if f.Type != "user_list" || f.Str("id") != "max" {
+		t.Mismatch("WS-5", fmt.Sprintf("user_list for a message of exactly max_message (%d) bytes", limit), f.Short())
+	}
+	c.SendRaw(padTo([]byte(`{"type":"list_users","id":"over"}`), limit+1))
+	c.ExpectClose("WS-5", websocket.CloseMessageTooBig)
+	early := Dial(t, "early")
+	early.SendRaw(padTo([]byte(`{"type":"hello","protocol":"blindpost/1","user":"a"}`), limit+1))
+	early.ExpectClose("WS-5", websocket.CloseMessageTooBig)
+}
+
+// padTo pads a JSON object with spaces before its closing brace to n bytes.
+func padTo(obj []byte, n int) []byte {
+	out := append([]byte(nil), obj[:len(obj)-1]...)
+	out = append(out, bytes.Repeat([]byte(" "), max(n-len(obj), 0))...)
+	return append(out, '}')
+}
+
+func rateLimited(t *conform.T) {
+	alice, bob := Register(t, "alice"), Register(t, "bob")
+	burst, rateN := int(alice.Limits.Burst), float64(alice.Limits.Rate)
+	n := burst + 30
+	sid := Session(t)
+	start := time.Now()
+	for i := range n {
+		data := enc(&wire.Relay{ID: fmt.Sprintf("x%d", i), To: bob.Name, Session: sid, Payload: msgPayload(t, int64(i), 16)})
+		if err := alice.SendNow(data); err != nil {
+			t.Fatalf("sending relay %d: %v", i, err)
+		}
+	}
+	elapsed := time.Since(start)
+	var accepted []int
+	limited := 0
+	for i := range n {
+		f := alice.Response(fmt.Sprintf("the answer to relay x%d", i))
+		switch {
+		case f.Type == "ack" && f.Str("id") == fmt.Sprintf("x%d", i):
+			accepted = append(accepted, i)
+		case f.Type == "error" && f.Str("code") == "rate_limited" && f.Str("id") == fmt.Sprintf("x%d", i):
+			limited++
+		default:
+			t.FatalMismatch("LIM-3", fmt.Sprintf("ack or rate_limited for relay x%d", i), f.Short())
+		}
+	}
+	allowed := float64(burst) + rateN*(elapsed+time.Since(start)).Seconds() + 1
+	t.Logf("%d relays in %s: %d accepted, %d rate_limited (burst %d, rate %.0f/s)", n, elapsed.Round(time.Millisecond), len(accepted), limited, burst, rateN)
+	if float64(len(accepted)) > allowed {
+		t.Mismatch("LIM-3", fmt.Sprintf("at most %.0f relays accepted (the burst plus the rate over the time taken)", allowed), fmt.Sprintf("%d accepted", len(accepted)))
+	}
+	if limited == 0 {
+		t.Mismatch("LIM-3", fmt.Sprintf("rate_limited for the relays beyond a burst of %d", burst), fmt.Sprintf("all %d relays accepted in %s", n, elapsed.Round(time.Millisecond)))
+	}
+	for _, i := range accepted {
+		f := bob.Expect("LIM-3", "relay")
+		if got := fmt.Sprint(nested(f, "payload", "n")); got != fmt.Sprint(i) {
+			t.FatalMismatch("LIM-3", fmt.Sprintf("relay %d, the next accepted one", i), f.Short())
+		}
+	}
+	bob.Quiet("LIM-3", "a relay answered rate_limited was forwarded")
+}
+
+func flood(t *conform.T) {
+	probe := NewProbe(t)
+	probe.Check("before the flood")
+	c := Register(t, "flooder")
+	frame := enc(&wire.ListUsers{})
+	max := envOf(t).cfg.FloodMax
+	sent := 0
+	for ; sent < max && !c.Ended(); sent++ {
+		if err := c.SendNow(frame); err != nil {
+			break
+		}
+	}
+	t.Logf("sent %d messages at once", sent)
+	limited, last := 0, Frame{}
+	for {
+		f := c.Next("close 4003 after the flood")
+		if f.Kind != KindText {
+			if f.Kind != KindClose || f.Code != 4003 {
+				t.Mismatch("LIM-4", "close 4003 for a connection that keeps exceeding its rate", f.Short())
+			}
+			if last.Type != "error" || last.Str("code") != "rate_limited" {
+				t.MismatchMsg("ERR-2", "error rate_limited just before close 4003", last.Short(), "the close is not explained")
+			}
+			break
+		}
+		if f.Type == "error" && f.Str("code") == "rate_limited" {
+			limited++
+		}
+		last = f
+	}
+	t.Logf("%d rate_limited errors before the close", limited)
+	if limited == 0 {
+		t.Mismatch("LIM-3", "rate_limited errors for the messages over the rate", "none")
+	}
+	probe.Check("after the flood")
+}
+
+// slowReader fills the queue of a client that stops reading with large relays from several
+// senders, while a probe pair keeps relaying (LIM-1), until a sender is told user_offline
+// (LIM-2); the slow client then reads again and must find close 4002 at the end.
+func slowReader(t *conform.T) {
+	env := envOf(t)
+	probe := NewProbe(t)
+	probe.Check("before the slow reader")
+	slow := Register(t, "slow")
+	slow.Pause()
+	keepAlive := slow.pingEvery(env.cfg.PongTimeout / 3) // it reads nothing, but it is not silent (WS-7)
+	defer keepAlive()
+	senders := make([]*Client, 4)
+	for i := range senders {
+		senders[i] = Register(t, fmt.Sprintf("sender%d", i))
+	}
+	ctSize := min(32766, int(senders[0].Limits.MaxMessage-400)*3/4)
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	probeErr := make(chan error, 1)
+	go func() { probeErr <- probeLoop(ctx, probe, env.cfg.Wait) }()
+
+	var sent atomic.Int64
+	var overflow atomic.Bool
+	failures := make(chan string, len(senders))
+	var wg sync.WaitGroup
+	for _, s := range senders {
+		wg.Go(func() {
+			sid := Session(t)
+			for ctx.Err() == nil && !overflow.Load() && sent.Load() < int64(env.cfg.FloodMax) {
+				id := s.ID()
+				if s.pace.Wait(ctx) != nil {
+					return
+				}
+				if err := s.SendNow(enc(&wire.Relay{ID: id, To: slow.Name, Session: sid, Payload: &wire.MsgRecord{N: sent.Add(1), Ct: Random(t, ctSize)}})); err != nil {
+					failures <- fmt.Sprintf("%s: write: %v", s.label, err)
+					return
+				}
+				f, ok := s.NextWithin("the answer to "+id, env.cfg.Wait)
+				switch {
+				case !ok:
+					failures <- fmt.Sprintf("%s: no answer to %s within %s: the sender was delayed by the slow reader", s.label, id, env.cfg.Wait)
+					return
+				case f.Type == "error" && f.Str("code") == "user_offline":
+					overflow.Store(true)
+				case f.Type != "ack":
+					failures <- fmt.Sprintf("%s: %s answered %s", s.label, id, f.Short())
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	stop()
+	close(failures)
+	for msg := range failures {
+		t.Mismatch("LIM-1", "ack for every relay until the queue overflows, then user_offline", msg)
+	}
+	if err := <-probeErr; err != nil {
+		t.Mismatch("LIM-1", "relays between other clients delivered within "+env.cfg.Wait.String()+" while a reader is slow", err.Error())
+	}
+	if !overflow.Load() {
+		t.FatalMismatch("LIM-2", "user_offline once the slow reader's bounded queue is full",
+			fmt.Sprintf("%d relays of %d bytes accepted without overflow", sent.Load(), ctSize))
+	}
+	t.Logf("the queue overflowed after %d relays of %d bytes", sent.Load(), ctSize)
+	keepAlive()
+	slow.Resume()
+	slow.ExpectClose("LIM-2", 4002)
+	probe.Check("after the slow reader")
+}
+
+// probeLoop relays on the probe pair until ctx ends; every relay must arrive within d.
+func probeLoop(ctx context.Context, p *Probe, d time.Duration) error {
+	for n := 0; ctx.Err() == nil; n++ {
+		id := p.a.ID()
+		if err := p.a.pace.Wait(ctx); err != nil {
+			return nil
+		}
+		start := time.Now()
+		if err := p.a.SendNow(enc(&wire.Relay{ID: id, To: p.b.Name, Session: p.sid, Payload: msgPayload(p.a.t, int64(n), 32)})); err != nil {
+			return err
+		}
+		for _, c := range []*Client{p.b, p.a} {
+			f, ok := c.inbox.next(ctx, d)
+			switch {
+			case !ok && ctx.Err() != nil:
+				return nil
+			case !ok:
+				return fmt.Errorf("relay %s from %s to %s not delivered and acked within %s", id, p.a.Name, p.b.Name, d)
+			case f.Kind != KindText:
+				return errors.New(c.label + ": " + f.Short())
+			}
+		}
+		if took := time.Since(start); took > d {
+			return fmt.Errorf("relay %s took %s", id, took)
+		}
+	}
+	return nil
+}
+
+func keepalive(t *conform.T) {
+	cfg := envOf(t).cfg
+	responsive := Register(t, "responsive")
+	silent := Register(t, "silent")
+	silent.Silence()
+	since := time.Now() // the silent client's last frame was its register
+	closeBy := since.Add(cfg.PongTimeout + cfg.Slack)
+	pingBy := since.Add(cfg.PingInterval + cfg.Slack)
+	var closed Frame
+	for {
+		f, ok := silent.NextWithin("the close of a client that answers nothing", time.Until(closeBy))
+		if !ok {
+			t.FatalMismatch("WS-7", fmt.Sprintf("the silent client closed within %s (--pong-timeout %s plus --slack)", cfg.PongTimeout+cfg.Slack, cfg.PongTimeout),
+				fmt.Sprintf("still open after %s", time.Since(since).Round(time.Millisecond)))
+		}
+		if f.Kind == KindClose || f.Kind == KindDropped {
+			closed = f
+			break
+		}
+		t.Logf("silent: %s", f.Short())
+	}
+	took := time.Since(since)
+	t.Logf("the silent client was closed after %s: %s", took.Round(time.Millisecond), closed.Short())
+	if closed.Kind != KindClose || closed.Code != websocket.ClosePolicyViolation {
+		t.Mismatch("WS-7", "close 1008 for a connection silent for the pong timeout", closed.Short())
+	}
+	if silent.Pings() == 0 && time.Now().After(pingBy) {
+		t.Warnf("WS-7", "no ping within %s (--ping-interval %s plus --slack): the server SHOULD ping every 30 seconds", cfg.PingInterval+cfg.Slack, cfg.PingInterval)
+	}
+	if took < cfg.PongTimeout/2 {
+		t.Logf("note: closed after %s, well before --pong-timeout %s", took.Round(time.Millisecond), cfg.PongTimeout)
+	}
+	responsive.Alive("WS-7")
+	t.Logf("the responsive client got %d pings and is still served", responsive.Pings())
+}

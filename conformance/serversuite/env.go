@@ -1,0 +1,247 @@
+// Package serversuite is the server suite of the Blindpost conformance runner: cases that play
+// many clients against a relay under test (spec §4 and §5: TLS, WebSocket framing, limits and
+// close codes, hello and registration, `from` stamping, the directory, forwarding,
+// acknowledgements, errors, flow control and groups), schema-driven hostile input with a
+// liveness probe around every hostile case, and a rapid state-machine run of several virtual
+// clients against a model of the spec.
+//
+// The cases register themselves in the conform registry under "server/…". Every message the
+// server sends is validated against schemas/server-message.json (MSG-6) and checked for plain
+// decimal integers (ENC-7); every error is checked for echoes of what the client sent (ERR-4).
+// Connections speak gorilla/websocket directly, so that cases can send binary, invalid UTF-8,
+// oversize and otherwise hostile frames; well-formed messages come from the generated codec
+// impl/wire and registration proofs from impl/e2ee/identity.
+//
+// Run it with NewEnv and conform.Run (the blindpost-conform command does), or conform.RunTests
+// in a Go test.
+package serversuite
+
+import (
+	"cmp"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/impl/e2ee/identity"
+)
+
+// Suite is the first segment of every case id of this suite.
+const Suite = "server"
+
+// The spec's defaults for the server timers (spec §4.2 WS-7, WS-9).
+const (
+	DefaultRegisterTimeout = 10 * time.Second
+	DefaultPingInterval    = 30 * time.Second
+	DefaultPongTimeout     = 60 * time.Second
+)
+
+// Config describes the server under test and how hard to test it.
+type Config struct {
+	URL    string // wss://HOST:PORT/
+	Pin    string // sha256:… SPKI pin to trust; or
+	CAFile string // a PEM file of CA certificates to trust; neither: the system roots
+	// ServerName overrides the name verified with CAFile or the system roots.
+	ServerName string
+
+	RegisterTimeout time.Duration // the server's registration deadline (WS-9)
+	PingInterval    time.Duration // how often the server pings (WS-7)
+	PongTimeout     time.Duration // the silence after which the server closes (WS-7)
+	Wait            time.Duration // how long to wait for each expected message
+	Slack           time.Duration // tolerance added to the server's timers
+
+	Quick       bool // fewer repetitions, for CI
+	Burst       int  // relays in the ordering burst (SRV-7)
+	RapidChecks int  // sequences the state-machine run tries
+	RapidSteps  int  // average actions per sequence
+	FloodMax    int  // most messages a flood sends before concluding the server has no bound
+}
+
+// Defaults returns cfg with every unset field at its default: the spec's timers, a 5 s wait and
+// 2 s of slack, and counts that keep a run against the reference server short.
+func (cfg Config) Defaults() Config {
+	cfg.RegisterTimeout = cmp.Or(cfg.RegisterTimeout, DefaultRegisterTimeout)
+	cfg.PingInterval = cmp.Or(cfg.PingInterval, DefaultPingInterval)
+	cfg.PongTimeout = cmp.Or(cfg.PongTimeout, DefaultPongTimeout)
+	cfg.Wait = cmp.Or(cfg.Wait, 5*time.Second)
+	cfg.Slack = cmp.Or(cfg.Slack, 2*time.Second)
+	cfg.Burst = cmp.Or(cfg.Burst, pick(cfg.Quick, 20, 60))
+	cfg.RapidChecks = cmp.Or(cfg.RapidChecks, pick(cfg.Quick, 8, 25))
+	cfg.RapidSteps = cmp.Or(cfg.RapidSteps, 30)
+	cfg.FloodMax = cmp.Or(cfg.FloodMax, 5000)
+	return cfg
+}
+
+func pick(quick bool, q, full int) int {
+	if quick {
+		return q
+	}
+	return full
+}
+
+// Env is what every case of the suite reaches the server with; conform.Options.Env holds it.
+type Env struct {
+	cfg Config
+	url *url.URL
+	tls *tls.Config
+}
+
+// NewEnv checks cfg and prepares the TLS configuration: the pin (verified on the SPKI of the
+// leaf, spec §4.1 TLS-2), the CA file, or the system roots; TLS 1.3 only (TLS-1).
+func NewEnv(cfg Config) (*Env, error) {
+	cfg = cfg.Defaults()
+	u, err := url.Parse(cfg.URL)
+	if err != nil || u.Scheme != "wss" || u.Host == "" {
+		return nil, fmt.Errorf("serversuite: %q is not a wss://HOST:PORT/ URL", cfg.URL)
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	tc, err := tlsConfig(cfg, u)
+	if err != nil {
+		return nil, err
+	}
+	return &Env{cfg: cfg, url: u, tls: tc}, nil
+}
+
+// Config returns the configuration with its defaults.
+func (e *Env) Config() Config { return e.cfg }
+
+func tlsConfig(cfg Config, u *url.URL) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS13, ServerName: cmp.Or(cfg.ServerName, u.Hostname()), NextProtos: []string{"http/1.1"}}
+	switch {
+	case cfg.Pin != "" && cfg.CAFile != "":
+		return nil, errors.New("serversuite: give --pin or --ca, not both")
+	case cfg.Pin != "":
+		want, err := ParsePin(cfg.Pin)
+		if err != nil {
+			return nil, err
+		}
+		tc.InsecureSkipVerify = true // replaced by the pin check, as spec §4.1 TLS-2 allows
+		tc.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("serversuite: the server sent no certificate")
+			}
+			if got := PinOf(cs.PeerCertificates[0]); !hmac.Equal(got, want) {
+				return fmt.Errorf("serversuite: the server's pin is %s, not the --pin %s", FormatPin(got), cfg.Pin)
+			}
+			return nil
+		}
+	case cfg.CAFile != "":
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("serversuite: --ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("serversuite: --ca %s holds no PEM certificate", cfg.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
+}
+
+// PinOf returns the server pin of a certificate: SHA-256 of its SubjectPublicKeyInfo (spec §4.1).
+func PinOf(cert *x509.Certificate) []byte {
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return sum[:]
+}
+
+// ParsePin parses "sha256:" followed by 64 lowercase hex digits.
+func ParsePin(s string) ([]byte, error) {
+	h, ok := strings.CutPrefix(s, "sha256:")
+	b, err := hex.DecodeString(h)
+	if !ok || err != nil || len(b) != sha256.Size || strings.ToLower(h) != h {
+		return nil, fmt.Errorf("serversuite: pin %q is not sha256: followed by 64 lowercase hex digits", s)
+	}
+	return b, nil
+}
+
+// FormatPin writes a pin as "sha256:" and lowercase hex.
+func FormatPin(p []byte) string { return "sha256:" + hex.EncodeToString(p) }
+
+// TimeoutFor gives the cases whose waits follow the server's timers a deadline long enough for
+// them; for conform.Options.TimeoutFor.
+func (e *Env) TimeoutFor(c conform.Case) time.Duration {
+	switch c.ID {
+	case caseKeepalive:
+		return e.cfg.PongTimeout + e.cfg.PingInterval + 2*e.cfg.Slack + 4*e.cfg.Wait
+	case caseDeadline:
+		return e.cfg.RegisterTimeout + e.cfg.Slack + 4*e.cfg.Wait
+	}
+	return 0
+}
+
+// Name returns the username of a role in the case being run: unique to the run's seed and the
+// case, the same when the case is replayed with the same seed, and at most 32 characters.
+func Name(t *conform.T, role string) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%d %s", t.Seed(), t.Case().ID))
+	if len(role) > 20 {
+		role = role[:20]
+	}
+	return "c" + hex.EncodeToString(h[:5]) + "-" + role
+}
+
+// Key returns the identity of a username under the run's seed: replaying a case with the same
+// seed against the same server registers the same keys, so the bindings it left still match.
+// variant gives other keys for the same name (identity_mismatch cases).
+func Key(t *conform.T, name string, variant int) *identity.PrivateKey {
+	var seed [8]byte
+	binary.BigEndian.PutUint64(seed[:], t.Seed())
+	m := hmac.New(sha256.New, seed[:])
+	fmt.Fprintf(m, "blindpost-conform identity %s %d", name, variant)
+	k, err := identity.FromSeed(m.Sum(nil))
+	if err != nil {
+		panic(err) // a 32-byte seed always gives a key
+	}
+	return k
+}
+
+// envOf returns the suite's environment of a case.
+func envOf(t *conform.T) *Env {
+	e, ok := t.Env().(*Env)
+	if !ok {
+		panic(fmt.Sprintf("serversuite: case %s run without a *serversuite.Env (got %T)", t.Case().ID, t.Env()))
+	}
+	return e
+}
+
+// Preflight opens one connection to the server, so that a wrong URL, pin or CA is reported once,
+// with the next step to take, rather than by every case. An upgrade the server refuses with an
+// HTTP status is not a preflight error: the cases judge it.
+func (e *Env) Preflight(ctx context.Context) error {
+	d := &websocket.Dialer{TLSClientConfig: e.tls, Subprotocols: []string{Subprotocol}, HandshakeTimeout: e.cfg.Wait}
+	ws, resp, err := d.DialContext(ctx, e.url.String(), nil)
+	switch {
+	case err == nil:
+		ws.Close()
+		return nil
+	case resp != nil:
+		return nil
+	}
+	hint := fmt.Sprintf("is a Blindpost server listening at %s?", e.url)
+	var unknown x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var host x509.HostnameError
+	switch {
+	case errors.As(err, &unknown) || errors.As(err, &invalid):
+		hint = "the server's certificate is not trusted: pass --pin sha256:… (the reference server prints its pin when it starts, and again with 'blindpost-server pin --data DIR') or --ca FILE"
+	case errors.As(err, &host):
+		hint = "the certificate does not name this host: pass --server-name NAME, or trust the certificate by --pin"
+	case strings.Contains(err.Error(), "pin"):
+		hint = "the server presents another certificate than --pin says: check the pin ('blindpost-server pin --data DIR')"
+	}
+	return fmt.Errorf("serversuite: cannot connect to %s: %v\n%s", e.url, err, hint)
+}
