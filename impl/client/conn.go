@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -277,6 +278,22 @@ func (c *conn) post(typ string, encode func(id string) ([]byte, error), onReply 
 	default:
 		return fmt.Errorf("client: send queue full: %w", ErrNotConnected)
 	}
+}
+
+// fits reports, without posting, whether the message encode writes for the longest request id
+// stays within the relay's announced limit (spec §4.2 [WS-6]).
+func (c *conn) fits(typ string, encode func(id string) ([]byte, error)) error {
+	data, err := encode("c" + strconv.FormatUint(math.MaxUint64, 10))
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	max := c.limits.maxMessage
+	c.mu.Unlock()
+	if len(data) > max {
+		return fmt.Errorf("client: %s of %d bytes exceeds the relay's limit of %d: %w", typ, len(data), max, ErrBadArgument)
+	}
+	return nil
 }
 
 // waiter is the reply of a posted request, for a caller that waits outside its locks.

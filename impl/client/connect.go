@@ -239,7 +239,7 @@ func (c *Client) dispatch(m inbound) {
 		c.emit(ServerErrorEvent{For: m.forType, Code: normalizeCode(m.code), Message: m.message})
 	case malformed:
 		// spec §5.1: a message that does not validate is rejected, and reported (CLI-2).
-		c.security(SecurityEvent{Code: e2ee.UnexpectedMessage, Rule: malformedRule(m.err), Detail: m.err.Error()})
+		c.security(SecurityEvent{Code: e2ee.Malformed, Rule: malformedRule(m.err), Detail: m.err.Error()})
 	default:
 		c.log.Warn("client: unexpected message from the relay", "type", fmt.Sprintf("%T", m))
 	}

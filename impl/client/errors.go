@@ -45,7 +45,8 @@ var serverErrorCodes = map[string]bool{
 	"stale_epoch": true, "bad_members": true, "limit_exceeded": true, "internal": true,
 }
 
-// normalizeCode returns code, or "internal" for a code outside spec §5.7 [ERR-5].
+// normalizeCode returns code, or "internal" for a code outside spec §5.7. Such an error fails
+// its schema and is reported as malformed before it gets here (ERR-5); this is defence in depth.
 func normalizeCode(code string) string {
 	if serverErrorCodes[code] {
 		return code

@@ -50,7 +50,7 @@ func TestLogsHoldNoSecret(t *testing.T) {
 	}
 	alice.wait("group message", groupMessage(client.Broadcast, "group plaintext"))
 	tp.InjectRaw(t, "alice", []byte(`{"type":"chat_request","from":"bob","from":"eve","session":"AAAAAAAAAAAAAAAAAAAAAA=="}`))
-	alice.wait("rejection", security("unexpected_message", "MSG-2"))
+	alice.wait("rejection", security("malformed", "MSG-2"))
 	alice.close()
 	bob.close()
 

@@ -237,6 +237,13 @@ func (c *Client) Send(ctx context.Context, sid SessionID, text string) (uint64, 
 		c.mu.Unlock()
 		return 0, fmt.Errorf("client: session %s is %s, not secured: %w", sid, s.state, ErrState)
 	}
+	// An oversize text is refused before Seal takes a counter for it, so the counters that go
+	// out stay consecutive (spec §6.4 [REC-1]).
+	probe := direct.Record{Kind: direct.KindMsg, N: s.sess.Sent(), CT: make([]byte, len(pt)+16)}
+	if err := cn.fits("relay", encodeRelay(s.peer, sid, probe)); err != nil {
+		c.mu.Unlock()
+		return 0, err
+	}
 	rec, err := s.sess.Seal(nil, pt)
 	if errors.Is(err, direct.ErrRecordLimit) { // spec §6.4 [REC-2]
 		c.endSecuredLocked(cn, s, "the record limit was reached; start a new session")

@@ -33,7 +33,7 @@ func TestMalformedFromRelay(t *testing.T) {
 			continue
 		}
 		tp.InjectRaw(t, "alice", []byte(tc.data))
-		alice.wait(tc.rule, security("unexpected_message", tc.rule))
+		alice.wait(tc.rule, security("malformed", tc.rule))
 	}
 	if _, _, err := alice.c.ListUsers(ctx(t)); err != nil {
 		t.Fatalf("the connection did not survive malformed messages: %v", err)

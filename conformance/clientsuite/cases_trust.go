@@ -1,0 +1,96 @@
+package clientsuite
+
+import (
+	"bytes"
+
+	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/impl/e2ee/trust"
+	"github.com/blindpost/blindpost/impl/wire"
+)
+
+// Pinning (spec §6.6): the relay substitutes a pinned peer's key in the directory.
+func init() {
+	conform.Register(
+		conform.Case{ID: "client/trust/key-changed-initiator", Rules: []string{"TRUST-2", "HS-2", "TRUST-3"},
+			Description: "after a session with bob, the relay serves another key for bob: chat is refused with key_changed and " +
+				"no chat_request leaves, the safety number still uses the pinned key; after trust the new key is pinned " +
+				"(pinned, trusted) and a session works",
+			Run: keyChangedInitiator},
+		conform.Case{ID: "client/trust/key-changed-responder", Rules: []string{"TRUST-2", "HS-2"},
+			Description: "bob, whose directory key changed, asks for a session: accept is refused with key_changed and no " +
+				"acceptance leaves; after trust a session works",
+			Run: keyChangedResponder},
+	)
+}
+
+// changeKey gives p a new identity and makes the relay serve it: key substitution.
+func (w *World) changeKey(p *Peer) []byte {
+	old := p.Key.Public()
+	p.Key = w.NewKey()
+	w.Relay.ServeKey(p.Pubkey())
+	return old
+}
+
+func keyChangedInitiator(t *conform.T) {
+	w := Start(t)
+	bob := w.NewPeer("bob")
+	c := w.Initiated(bob)
+	c.ClientEnds()
+	pinned := w.changeKey(bob)
+	resp := w.D.Do("chat", "peer", bob.Name)
+	w.ExpectReject(Reject{What: "a directory key for bob that differs from the pin", Code: "key_changed", Rules: []string{"TRUST-2"}})
+	w.Sync()
+	if resp.OK() {
+		t.Mismatch("TRUST-2", "chat refused while bob's key differs from the pin", resp.String())
+	}
+	for _, m := range bob.Pending() {
+		if r, ok := m.(*wire.ChatRequest); ok && !bytes.Equal(r.Session, c.SID) {
+			t.Mismatch("HS-2", "no chat_request to a peer whose key changed", "chat_request "+b64(r.Session))
+		}
+	}
+	w.checkPinKept(bob, pinned)
+	w.D.OK("trust", "peer", bob.Name)
+	w.expectPinned(bob.Name, bob.Key.Public(), "trusted")
+	n := w.Initiated(bob)
+	n.PeerSends(w.Text("with the new key"))
+}
+
+func keyChangedResponder(t *conform.T) {
+	w := Start(t)
+	bob := w.NewPeer("bob")
+	c := w.Responded(bob)
+	c.PeerEnds()
+	w.changeKey(bob)
+	r := w.PeerChats(bob)
+	resp := w.D.Do("accept", "session", r.ID)
+	w.ExpectReject(Reject{What: "a directory key for bob that differs from the pin", Code: "key_changed", Rules: []string{"TRUST-2"}})
+	w.Sync()
+	if resp.OK() {
+		t.Mismatch("TRUST-2", "accept refused while bob's key differs from the pin", resp.String())
+	}
+	for _, m := range bob.Pending() {
+		if cr, ok := m.(*wire.ChatResponse); ok && cr.Accepted {
+			t.Mismatch("HS-2", "no acceptance of a session with a peer whose key changed", "chat_response accepted")
+		}
+	}
+	w.D.OK("trust", "peer", bob.Name)
+	w.expectPinned(bob.Name, bob.Key.Public(), "trusted")
+	n := w.Responded(bob)
+	n.ClientSends(w.Text("with the new key"))
+}
+
+// checkPinKept checks that the safety number still uses the pinned key, not the one the
+// directory serves now (TRUST-2: the old pin stays until the user trusts the new key).
+func (w *World) checkPinKept(p *Peer, pinned []byte) {
+	l := w.D.Do("safety_number", "peer", p.Name)
+	if !l.OK() {
+		return // refusing a safety number while the key is in question is fine
+	}
+	want, err := trust.SafetyNumber(w.Me.User, w.Me.IdentityKey, p.Name, pinned)
+	if err != nil {
+		w.T.Fatalf("clientsuite: safety number: %v", err)
+	}
+	if l.Str("digits") != want {
+		w.T.Mismatch("TRUST-2", "the safety number of the pinned key, kept until the user trusts the new one", l.Str("digits"))
+	}
+}

@@ -1,0 +1,156 @@
+package clientsuite
+
+import (
+	"crypto/ecdh"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/identity"
+)
+
+// This file computes the handshake of spec §6.2 and §6.3 field by field, so that a case can
+// produce what the honest state machines of impl/e2ee/direct never would: a valid signature
+// over another transcript, a Finished MAC for an all-zero shared secret, a suite that was not
+// offered. forge_test.go checks it against direct and the published vectors.
+
+// Transcript holds the nine fields the transcript hash absorbs (spec §6.2).
+type Transcript struct {
+	SessionID            []byte
+	Initiator, Responder string
+	IKI, IKR             []byte
+	Offered              []string
+	Chosen               string
+	EI, ER               []byte
+}
+
+// Hash returns h: h0 = SHA-256("blindpost/1"), then h = SHA-256(h || enc(field)) for each field.
+func (tr Transcript) Hash() []byte {
+	h := sha256.Sum256([]byte(enc.Protocol))
+	fields := [][]byte{
+		enc.AppendBytes(nil, tr.SessionID),
+		enc.AppendText(nil, tr.Initiator),
+		enc.AppendText(nil, tr.Responder),
+		enc.AppendBytes(nil, tr.IKI),
+		enc.AppendBytes(nil, tr.IKR),
+		enc.AppendTextList(nil, tr.Offered),
+		enc.AppendText(nil, tr.Chosen),
+		enc.AppendBytes(nil, tr.EI),
+		enc.AppendBytes(nil, tr.ER),
+	}
+	for _, f := range fields {
+		h = sha256.Sum256(append(h[:], f...))
+	}
+	return h[:]
+}
+
+// HSKeys are the six values of the key schedule of spec §6.3.
+type HSKeys struct {
+	KeyI2R, IVI2R, KeyR2I, IVR2I, FinI, FinR []byte
+}
+
+// DeriveHSKeys runs the key schedule: prk = HKDF-Extract(h, dh), then the six Expand outputs.
+func DeriveHSKeys(dh, h []byte) (HSKeys, error) {
+	prk, err := enc.Extract(h, dh)
+	if err != nil {
+		return HSKeys{}, fmt.Errorf("clientsuite: extract: %w", err)
+	}
+	var k HSKeys
+	outs := []struct {
+		label enc.ExpandLabel
+		dst   *[]byte
+		n     int
+	}{
+		{enc.ExpandI2RKey, &k.KeyI2R, 32}, {enc.ExpandI2RIV, &k.IVI2R, 12},
+		{enc.ExpandR2IKey, &k.KeyR2I, 32}, {enc.ExpandR2IIV, &k.IVR2I, 12},
+		{enc.ExpandInitiatorFinished, &k.FinI, 32}, {enc.ExpandResponderFinished, &k.FinR, 32},
+	}
+	for _, o := range outs {
+		if *o.dst, err = enc.Expand(prk, o.label, h, o.n); err != nil {
+			return HSKeys{}, fmt.Errorf("clientsuite: expand %s: %w", o.label, err)
+		}
+	}
+	return k, nil
+}
+
+// FinishedMAC returns HMAC-SHA256(kf, h).
+func FinishedMAC(kf, h []byte) []byte {
+	m := hmac.New(sha256.New, kf)
+	m.Write(h)
+	return m.Sum(nil)
+}
+
+// SignHS returns Sign(IK, label || h), a handshake signature.
+func SignHS(key *identity.PrivateKey, label string, h []byte) []byte {
+	return key.Sign(append([]byte(label), h...))
+}
+
+// VerifyHS verifies a handshake signature.
+func VerifyHS(ik []byte, label string, h, sig []byte) bool {
+	return identity.Verify(ik, append([]byte(label), h...), sig)
+}
+
+// Ephemeral returns a fresh X25519 key pair from the case's random source.
+func (w *World) Ephemeral() *ecdh.PrivateKey {
+	k, err := ecdh.X25519().NewPrivateKey(w.RandBytes(32))
+	if err != nil {
+		w.T.Fatalf("clientsuite: ephemeral: %v", err)
+	}
+	return k
+}
+
+// DH returns X25519(priv, peer); crypto/ecdh refuses an all-zero output.
+func DH(priv *ecdh.PrivateKey, peer []byte) ([]byte, error) {
+	pub, err := ecdh.X25519().NewPublicKey(peer)
+	if err != nil {
+		return nil, fmt.Errorf("clientsuite: X25519 public key: %w", err)
+	}
+	dh, err := priv.ECDH(pub)
+	if err != nil {
+		return nil, fmt.Errorf("clientsuite: X25519: %w", err)
+	}
+	return dh, nil
+}
+
+// LowOrderPoint is an X25519 public value for which X25519 gives the all-zero output with every
+// private key (spec §6.3 HS-6, VEC-2).
+type LowOrderPoint struct {
+	Name  string
+	Point []byte
+}
+
+// LowOrderPoints are the points of the published vectors (vectors/handshake.json, the HS-6
+// negatives): 0, 1, the two points of order 8, p-1, p and p+1, each also with the ignored high
+// bit set.
+var LowOrderPoints = lowOrderPoints()
+
+func lowOrderPoints() []LowOrderPoint {
+	base := []struct{ name, hex string }{
+		{"zero", "0000000000000000000000000000000000000000000000000000000000000000"},
+		{"one", "0100000000000000000000000000000000000000000000000000000000000000"},
+		{"order-8-a", "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"},
+		{"order-8-b", "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"},
+		{"p-minus-1", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
+		{"p", "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
+		{"p-plus-1", "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
+	}
+	var out []LowOrderPoint
+	for _, b := range base {
+		p, _ := hex.DecodeString(b.hex)
+		high := append([]byte(nil), p...)
+		high[31] |= 0x80
+		out = append(out, LowOrderPoint{b.name, p}, LowOrderPoint{b.name + "-high-bit", high})
+	}
+	return out
+}
+
+// flip returns a copy of b with one bit changed.
+func flip(b []byte, bit int) []byte {
+	out := append([]byte(nil), b...)
+	if len(out) > 0 {
+		out[(bit/8)%len(out)] ^= 1 << (bit % 8)
+	}
+	return out
+}
