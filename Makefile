@@ -39,7 +39,7 @@ bench-e2ee: ## crypto benchmarks next to the raw primitives they call
 	$(GO) test ./impl/e2ee/... -run '^$$' -bench . -benchmem
 
 conform: ## conformance of the reference server and client, then the rules traceability matrix
-	$(GO) test ./conformance/... -run 'TestConform' -count=1 -v && $(GO) run ./conformance/cmd/blindpost-conform rules
+	$(GO) test ./conformance/... -run 'TestConform' -count=1 -v && $(GO) run ./conformance/cmd/blindpost-conform rules --require-musts
 
 mutants: ## build every curated mutant and check the conformance runner kills it
 	$(GO) run ./conformance/mutants/cmd/mutants

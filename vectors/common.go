@@ -42,6 +42,9 @@ type Meta struct {
 	Protocol    string `json:"protocol" v:"const=blindpost/1" doc:"The protocol version the vectors are for."`
 	Description string `json:"description" doc:"What the file holds, in one paragraph; vectors/README.md has the details."`
 	Notice      string `json:"notice" v:"const=$notice" doc:"Every key and secret in the file is a test value."`
+	// Rules names what the file as a whole is there for: VEC-1 (spec §8), which every vector
+	// file serves, then every other rule its vectors name, in spec order.
+	Rules []string `json:"rules" v:"ref=rule;items=1" doc:"The rules this file checks: VEC-1 first (an implementation reproduces every positive vector and rejects every negative one with its outcome), then every rule a vector of the file names, in the order of spec/protocol.md."`
 }
 
 // Party is a user with an identity: its username, its identity seed and the
@@ -71,5 +74,6 @@ type Malformed struct {
 	Rule    string `json:"rule" v:"ref=rule" doc:"The rule that requires the rejection (MSG-1 to MSG-4, ENC-5 to ENC-10)."`
 }
 
-// meta gives Load the header of any family's root type.
-func (m *Meta) meta() *Meta { return m }
+// Header returns the header of any family's root value: Load checks its family, and the
+// generator fills in its rules.
+func (m *Meta) Header() *Meta { return m }

@@ -11,10 +11,11 @@ type Encoding struct {
 
 // Label is one label of spec Appendix B.
 type Label struct {
-	Label  string `json:"label" v:"pattern=^blindpost/1( [a-z0-9 ]+)?$" doc:"The full label text."`
-	Expand string `json:"expand,omitempty" doc:"For an Expand label, the short label passed to Expand, which adds the prefix \"blindpost/1 \"; absent otherwise."`
-	Use    string `json:"use" doc:"What the label is reserved for (Appendix B)."`
-	Hex    Hex    `json:"hex" doc:"The UTF-8 bytes of label."`
+	Label  string   `json:"label" v:"pattern=^blindpost/1( [a-z0-9 ]+)?$" doc:"The full label text."`
+	Rules  []string `json:"rules" v:"ref=rule" doc:"The rules the vector checks: ENC-4, one label for one use, and only the labels Appendix B lists."`
+	Expand string   `json:"expand,omitempty" doc:"For an Expand label, the short label passed to Expand, which adds the prefix \"blindpost/1 \"; absent otherwise."`
+	Use    string   `json:"use" doc:"What the label is reserved for (Appendix B)."`
+	Hex    Hex      `json:"hex" doc:"The UTF-8 bytes of label."`
 }
 
 // EncVector is enc of a list of fields.

@@ -77,8 +77,8 @@ func Load(name string, v any) error {
 	if err := Decode(data, v); err != nil {
 		return fmt.Errorf("vectors: %s: %w", name, err)
 	}
-	if m, ok := v.(interface{ meta() *Meta }); ok && m.meta().Family != name {
-		return fmt.Errorf("vectors: %s: family member is %q", name, m.meta().Family)
+	if m, ok := v.(interface{ Header() *Meta }); ok && m.Header().Family != name {
+		return fmt.Errorf("vectors: %s: family member is %q", name, m.Header().Family)
 	}
 	return nil
 }

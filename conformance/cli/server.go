@@ -24,7 +24,13 @@ trust.
 
 The server's timers are not announced, so tell the runner if they differ from the spec's defaults:
 --register-timeout (WS-9, 10s), --ping-interval (WS-7, 30s) and --pong-timeout (WS-7, 60s). With
-the defaults the keepalive case waits a minute; the other cases run alongside it.`,
+the defaults the keepalive case waits a minute; the other cases run alongside it.
+
+Nor is the directory limit (REG-13): with --max-users N, server/registration/server-full registers
+fresh usernames until the server answers server_full, which must come by the N+1-th. It runs after
+every other case, and the names it binds stay bound: give --max-users only to a server whose
+directory may be filled, such as a test instance (the reference server: blindpost-server
+--max-users N, and blindpost-server users remove NAME to free a name).`,
 		Example: `  # The reference relay of 'make run' (its pin is printed at start, and by 'blindpost-server pin')
   blindpost-conform server wss://127.0.0.1:8443/ --pin sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 
@@ -33,6 +39,9 @@ the defaults the keepalive case waits a minute; the other cases run alongside it
 
   # Replay one failing case exactly (the report prints this command for every failure)
   blindpost-conform server wss://127.0.0.1:8443/ --pin sha256:… --seed 42 --run server/relay/ordering
+
+  # A test instance whose directory holds 1000 names: also fill it (REG-13)
+  blindpost-conform server wss://127.0.0.1:8443/ --pin sha256:… --max-users 1000
 
   # CI: fewer repetitions, a JUnit report, known failures listed with their reasons
   blindpost-conform server wss://127.0.0.1:8443/ --pin sha256:… --quick --junit conform.xml --expect-fail expected.txt`,
@@ -68,5 +77,7 @@ the defaults the keepalive case waits a minute; the other cases run alongside it
 	fs.IntVar(&cfg.RapidChecks, "rapid-checks", 0, "sequences the state-machine run tries (default 25, 8 with --quick)")
 	fs.IntVar(&cfg.RapidSteps, "rapid-steps", 0, "average actions per state-machine sequence (default 30)")
 	fs.IntVar(&cfg.FloodMax, "flood-max", 0, "most messages a flood sends before concluding that the server has no bound (default 5000)")
+	fs.IntVar(&cfg.MaxUsers, "max-users", 0, "the usernames the server's directory holds at most (REG-13): server/registration/server-full fills it, "+
+		"after every other case, and the names stay bound (default: not known, the case is skipped)")
 	return cmd
 }

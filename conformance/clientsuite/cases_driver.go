@@ -3,6 +3,7 @@ package clientsuite
 import (
 	"bytes"
 	"encoding/hex"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -19,6 +20,10 @@ func init() {
 			Description: "connect with a seed: the client registers the identity of that seed, and the seed never appears in " +
 				"anything it sends",
 			Run: seedCase},
+		conform.Case{ID: "client/driver/fresh-identities", Rules: []string{"KEY-1", "HS-1", "DRV-5"},
+			Description: "two drivers started afresh and connected without a seed register different identity and group keys, " +
+				"and every chat either client asks for has a session id of its own",
+			Run: freshIdentities},
 		conform.Case{ID: "client/driver/commands", Rules: []string{"DRV-1", "DRV-4"},
 			Description: "list_users answers the relay's list; an unknown command and a malformed one each get exactly one " +
 				"failure response; the client still works after them",
@@ -44,6 +49,10 @@ func init() {
 				"unknown member, a string counter, non-canonical base64, deep nesting, a lone surrogate): each is rejected " +
 				"as malformed and never delivered; the session goes on",
 			Run: malformedMessages},
+		conform.Case{ID: "client/transport/unknown-error-code", Rules: []string{"ERR-5", "MSG-1", "CLI-2"},
+			Description: "the relay answers list_users, then a chat_request, with an error whose code spec §5.7 does not have: " +
+				"each time the client reports a malformed message and the command fails at once; the client goes on working",
+			Run: unknownErrorCode},
 	)
 }
 
@@ -68,6 +77,33 @@ func seedCase(t *conform.T) {
 			if bytes.Contains(f, form) {
 				t.MismatchMsg("KEY-2", "no identity seed in anything sent", printable(f), "the client sent its identity seed to the relay")
 			}
+		}
+	}
+}
+
+func freshIdentities(t *conform.T) {
+	first := Start(t)
+	t.Transcript().Notef("case", "a second driver, started afresh, connects without a seed")
+	second := Start(t)
+	for _, k := range []struct{ what, first, second string }{
+		{"identity key", b64(first.Me.IdentityKey), b64(second.Me.IdentityKey)},
+		{"group key", b64(first.Me.GroupKey), b64(second.Me.GroupKey)},
+	} {
+		if k.first == k.second {
+			t.MismatchMsg("KEY-1", "two clients connected without a seed register different keys", "both registered the "+k.what+" "+k.first,
+				"two drivers started afresh registered the same %s: without a seed in connect, a client creates an identity of its own "+
+					"from a cryptographically secure generator (DRV-5)", k.what)
+		}
+	}
+	seen := map[string]string{}
+	for i, w := range []*World{first, second} {
+		for _, name := range []string{"alice", "bob", "erin"} {
+			c := w.ClientChats(w.NewPeer(name))
+			where := fmt.Sprintf("client %d's chat with %s", i+1, name)
+			if prev, dup := seen[c.ID]; dup {
+				t.Mismatch("HS-1", "a fresh session id for every session", fmt.Sprintf("%s and %s both have session id %s", prev, where, c.ID))
+			}
+			seen[c.ID] = where
 		}
 	}
 }
@@ -157,6 +193,57 @@ func maxMessage(t *conform.T) {
 	}
 	w.Sync()
 	c.ClientSends(w.Text("short"))
+}
+
+// unknownCodes are requests the relay answers with an error whose code is not in spec §5.7, with
+// the driver command that makes the client send each.
+var unknownCodes = []struct {
+	typ, code string
+	cmd       func(bob *Peer) (string, []any)
+}{
+	{"list_users", "maintenance", func(*Peer) (string, []any) { return "list_users", nil }},
+	{"chat_request", "blocked", func(bob *Peer) (string, []any) { return "chat", []any{"peer", bob.Name} }},
+}
+
+func unknownErrorCode(t *conform.T) {
+	w := Start(t)
+	bob := w.NewPeer("bob")
+	for _, v := range unknownCodes {
+		w.Relay.AnswerNext(v.typ, func(m wire.Message) []byte {
+			return fmt.Appendf(nil, `{"type":"error","id":%q,"code":%q,"message":"not a code of protocol version 1","for":%q}`,
+				requestID(m), v.code, v.typ)
+		})
+		cmd, args := v.cmd(bob)
+		what := fmt.Sprintf("an error with code %s answering %s", v.code, v.typ)
+		expected := fmt.Sprintf("%s fails at once: %s is malformed (spec §5.7)", cmd, what)
+		l, ok := w.D.ResponseWithin(w.D.Send(cmd, args...), cmd, w.Wait)
+		switch {
+		case !ok:
+			t.MismatchMsg("ERR-5", expected, "no response within "+w.Wait.String(),
+				"the client still waited for an answer to its %s after %s%s", v.typ, what, w.D.exitNote())
+			return
+		case l.OK():
+			t.MismatchMsg("ERR-5", expected, l.String(), "the client took %s for a success", what)
+		default:
+			w.D.unimplemented(cmd, l)
+		}
+		w.ExpectReject(Reject{What: what, Code: "malformed", Rules: []string{"ERR-5", "MSG-1"}})
+	}
+	c := w.Initiated(bob)
+	c.ClientSends(w.Text("still working"))
+	w.Sync()
+	w.NoSecurityEvents("")
+}
+
+// requestID returns the id of a request of the client.
+func requestID(m wire.Message) string {
+	switch m := m.(type) {
+	case *wire.ListUsers:
+		return m.ID
+	case *wire.ChatRequest:
+		return m.ID
+	}
+	panic(fmt.Sprintf("clientsuite: no id for %s", m.MessageType()))
 }
 
 // malformedVariant breaks a valid relay message of a record in one way.

@@ -15,6 +15,8 @@ type hsCase struct {
 	id, what string
 	code     string
 	rules    []string // the first is the rule that requires the rejection
+	// reported are the rules the security event may name; the first rule when empty.
+	reported []string
 	hs2      func(w *World, c *Chat) HS2Forge
 	hs3      func(w *World, c *Chat) HS3Forge
 }
@@ -36,6 +38,11 @@ var hsCases = []hsCase{
 		hs2: func(w *World, c *Chat) HS2Forge { return HS2Forge{Msg: func(m *wire.HS2) { m.Sig = flip(m.Sig, 77) }} }},
 	{id: "zero-hs2-signature", what: "an hs2 with an all-zero signature", code: "bad_signature", rules: []string{"HS-8"},
 		hs2: func(w *World, c *Chat) HS2Forge { return HS2Forge{Msg: func(m *wire.HS2) { m.Sig = make([]byte, 64) }} }},
+	{id: "hs2-signature-s-not-reduced", what: "an hs2 whose genuine signature has the group order added to its S (same R, S not below L)",
+		code: "bad_signature", rules: []string{"VEC-3", "HS-8"}, reported: []string{"VEC-3", "HS-8"},
+		hs2: func(w *World, c *Chat) HS2Forge {
+			return HS2Forge{Msg: func(m *wire.HS2) { m.Sig = sNotReduced(m.Sig) }}
+		}},
 	{id: "hs2-signed-by-substituted-key", what: "an hs2 signed by a key other than the peer's pinned key", code: "bad_signature", rules: []string{"HS-8", "TRUST-3"},
 		hs2: func(w *World, c *Chat) HS2Forge { return HS2Forge{Signer: w.NewKey()} }},
 	{id: "misbound-hs2-session", what: "an hs2 signed by the peer over the transcript of another session id", code: "bad_signature", rules: []string{"HS-8"},
@@ -64,6 +71,11 @@ var hsCases = []hsCase{
 
 	{id: "forged-hs3-signature", what: "an hs3 whose signature has one bit flipped", code: "bad_signature", rules: []string{"HS-8"},
 		hs3: func(w *World, c *Chat) HS3Forge { return HS3Forge{Msg: func(m *wire.HS3) { m.Sig = flip(m.Sig, 200) }} }},
+	{id: "hs3-signature-s-not-reduced", what: "an hs3 whose genuine signature has the group order added to its S (same R, S not below L)",
+		code: "bad_signature", rules: []string{"VEC-3", "HS-8"}, reported: []string{"VEC-3", "HS-8"},
+		hs3: func(w *World, c *Chat) HS3Forge {
+			return HS3Forge{Msg: func(m *wire.HS3) { m.Sig = sNotReduced(m.Sig) }}
+		}},
 	{id: "hs3-signed-by-substituted-key", what: "an hs3 signed by a key other than the peer's pinned key", code: "bad_signature", rules: []string{"HS-8", "TRUST-3"},
 		hs3: func(w *World, c *Chat) HS3Forge { return HS3Forge{Signer: w.NewKey()} }},
 	{id: "misbound-hs3-session", what: "an hs3 signed by the peer over the transcript of another session id", code: "bad_signature", rules: []string{"HS-8"},
@@ -127,13 +139,22 @@ func init() {
 	)
 }
 
+// reportedRules returns the rules the client's security event may name: a signature that
+// VEC-3 rejects may be reported under VEC-3 or under the check that verified it, HS-8.
+func (hc hsCase) reportedRules() []string {
+	if len(hc.reported) > 0 {
+		return hc.reported
+	}
+	return hc.rules[:1]
+}
+
 func runHS2Case(t *conform.T, hc hsCase) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.ClientChats(bob)
 	c.Accept()
 	bob.Relay(c.SID, c.ForgeHS2(hc.hs2(w, c)))
-	w.ExpectReject(Reject{What: hc.what, Code: hc.code, Rules: hc.rules[:1], Session: c.ID, Accepted: SessionState(c.ID, "secured")})
+	w.ExpectReject(Reject{What: hc.what, Code: hc.code, Rules: hc.reportedRules(), Session: c.ID, Accepted: SessionState(c.ID, "secured")})
 	c.ExpectAborted(hc.rules[0])
 }
 
@@ -145,7 +166,7 @@ func runHS3Case(t *conform.T, hc hsCase) {
 	fs := c.ForgeHS1(HS1Forge{})
 	c.ReadHS2(fs)
 	alice.Relay(c.SID, c.ForgeHS3(fs, hc.hs3(w, c)))
-	w.ExpectReject(Reject{What: hc.what, Code: hc.code, Rules: hc.rules[:1], Session: c.ID, Accepted: SessionState(c.ID, "secured")})
+	w.ExpectReject(Reject{What: hc.what, Code: hc.code, Rules: hc.reportedRules(), Session: c.ID, Accepted: SessionState(c.ID, "secured")})
 	c.ExpectAborted(hc.rules[0])
 }
 

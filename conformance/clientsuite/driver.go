@@ -165,16 +165,20 @@ func (d *Driver) Do(cmd string, args ...any) Line {
 
 // Response waits up to wait for the response to the command with id.
 func (d *Driver) Response(id, cmd string, wait time.Duration) Line {
-	what := fmt.Sprintf("the response to %s (id %s)", cmd, id)
-	l, ok := d.await(what, wait, func() (Line, bool) {
+	l, ok := d.ResponseWithin(id, cmd, wait)
+	if !ok {
+		d.t.Fatalf("%s [DRV-1]", d.missing(fmt.Sprintf("the response to %s (id %s)", cmd, id), wait))
+	}
+	return l
+}
+
+// ResponseWithin is Response that reports a timeout instead of stopping the case.
+func (d *Driver) ResponseWithin(id, cmd string, wait time.Duration) (Line, bool) {
+	return d.await(fmt.Sprintf("the response to %s (id %s)", cmd, id), wait, func() (Line, bool) {
 		l, ok := d.responses[id]
 		delete(d.responses, id)
 		return l, ok
 	})
-	if !ok {
-		d.t.Fatalf("%s [DRV-1]", d.missing(what, wait))
-	}
-	return l
 }
 
 // missing says why a wait ended empty: the driver exited, or the wait passed.

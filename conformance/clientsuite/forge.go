@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math/big"
+	"slices"
 
 	"github.com/blindpost/blindpost/impl/e2ee/enc"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
@@ -147,6 +149,24 @@ func lowOrderPoints() []LowOrderPoint {
 }
 
 // flip returns a copy of b with one bit changed.
+// groupOrder is L, the order of the Ed25519 base point (RFC 8032 §5.1).
+var groupOrder, _ = new(big.Int).SetString("7237005577332262213973186563042994240857116359379907606001950938285454250989", 10)
+
+// sNotReduced returns the Ed25519 signature sig with L added to its S: the same R, and an S that
+// is not below the group order, which a verifier that skips that check accepts (spec §8 VEC-3,
+// RFC 8032 §5.1.7).
+func sNotReduced(sig []byte) []byte {
+	if len(sig) != 64 {
+		return sig
+	}
+	le := slices.Clone(sig[32:])
+	slices.Reverse(le)
+	s := new(big.Int).Add(new(big.Int).SetBytes(le), groupOrder)
+	out := s.FillBytes(make([]byte, 32))
+	slices.Reverse(out)
+	return append(slices.Clone(sig[:32]), out...)
+}
+
 func flip(b []byte, bit int) []byte {
 	out := append([]byte(nil), b...)
 	if len(out) > 0 {

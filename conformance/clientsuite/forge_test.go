@@ -75,6 +75,29 @@ func key(t *testing.T, seed []byte) *identity.PrivateKey {
 	return k
 }
 
+// TestSNotReducedMatchesVectors checks sNotReduced against the published VEC-3 vectors: alice's
+// proof with L added to S is the proof-s-not-reduced signature, which does not verify.
+func TestSNotReducedMatchesVectors(t *testing.T) {
+	var reg vectors.Registration
+	if err := vectors.Load("registration", &reg); err != nil {
+		t.Fatal(err)
+	}
+	var want []byte
+	for _, n := range reg.Negative {
+		if n.ID == "proof-s-not-reduced" && n.Rule == "VEC-3" {
+			want = n.Sig
+		}
+	}
+	p := reg.Proofs[0]
+	got := sNotReduced(p.Proof)
+	if want == nil || p.ID != "alice-proof" || !bytes.Equal(got, want) {
+		t.Fatalf("sNotReduced(alice's proof) = %x, the vector proof-s-not-reduced %x", got, want)
+	}
+	if identity.Verify(p.IdentityKey, p.ProofInput, got) || !identity.Verify(p.IdentityKey, p.ProofInput, p.Proof) {
+		t.Error("VEC-3: the proof with S not below L verifies, or the genuine one does not")
+	}
+}
+
 // TestLowOrderPointsMatchVectors checks LowOrderPoints against the HS-6 negatives of
 // vectors/handshake.json, and that X25519 gives all zero for each.
 func TestLowOrderPointsMatchVectors(t *testing.T) {

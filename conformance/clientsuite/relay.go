@@ -75,6 +75,7 @@ type Relay struct {
 	peers   map[string]*Peer
 	keys    map[string]wire.Pubkey // what get_pubkey serves, by username
 	groups  map[string]*relayGroup
+	answers map[string]func(wire.Message) []byte // AnswerNext, by request type
 	log     []Received
 	frames  [][]byte // every text message of the client, as it came
 	conns   int
@@ -93,6 +94,7 @@ func startRelay(t *conform.T, env *Env) *Relay {
 		limits:     wire.Limits{MaxMessage: 65536, Rate: 10000, Burst: 10000, MaxGroups: 16, MaxGroupMembers: 100},
 		registered: make(chan struct{}), closes: newMailbox[CloseInfo](), pongs: newMailbox[string](),
 		peers: map[string]*Peer{}, keys: map[string]wire.Pubkey{}, groups: map[string]*relayGroup{},
+		answers: map[string]func(wire.Message) []byte{},
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{env.cert}} // spec §4.1 [TLS-1]
 	r.srv = &http.Server{Handler: http.HandlerFunc(r.upgrade), TLSConfig: tc, ReadHeaderTimeout: env.cfg.Wait,

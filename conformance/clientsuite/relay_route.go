@@ -38,7 +38,13 @@ func (r *Relay) handle(data []byte) {
 	}
 	r.mu.Lock()
 	r.log = append(r.log, Received{Seq: len(r.log), Msg: m})
+	answer := r.answers[m.MessageType()]
+	delete(r.answers, m.MessageType())
 	r.mu.Unlock()
+	if answer != nil {
+		r.SendRaw(textFrame, answer(m))
+		return
+	}
 	switch m := m.(type) {
 	case *wire.Hello:
 		r.refuse(m.ID, "out_of_order", "hello", "already registered")
@@ -65,6 +71,15 @@ func (r *Relay) handle(data []byte) {
 	case *wire.GroupMessage:
 		r.groupMessage(m)
 	}
+}
+
+// AnswerNext makes the relay answer the client's next request of type typ with the text answer
+// returns for it, instead of the honest answer, and act on nothing else in it: the malicious
+// relay's replies.
+func (r *Relay) AnswerNext(typ string, answer func(wire.Message) []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.answers[typ] = answer
 }
 
 // refuse answers a request with an error.

@@ -29,6 +29,9 @@ type Case struct {
 	// Exclusive cases run alone, after the others, because they load the implementation (floods)
 	// or measure delays that other cases would disturb.
 	Exclusive bool
+	// Final cases run alone after every other case, the exclusive ones included, because they
+	// leave the implementation changed for good (a directory filled to its limit).
+	Final bool
 	// Run performs the case.
 	Run func(*T)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -371,5 +372,36 @@ func TestRunTestsPasses(t *testing.T) {
 	rep := RunTests(t, cases, Options{Parallel: 2})
 	if rep.Counts()[Pass] != 3 {
 		t.Errorf("counts %v", rep.Counts())
+	}
+}
+
+// TestFinalRunsLast checks the order of a run: the shared cases, then the exclusive ones, then
+// the final ones, each alone, wherever they are listed.
+func TestFinalRunsLast(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	record := func(name string) func(*T) {
+		return func(*T) {
+			mu.Lock()
+			defer mu.Unlock()
+			order = append(order, name)
+		}
+	}
+	final := mk("order/final", []string{"REG-1"}, record("final"))
+	final.Final = true
+	exclusive := mk("order/exclusive", []string{"REG-1"}, record("exclusive"))
+	exclusive.Exclusive = true
+	cases := []Case{final, mk("order/a", []string{"REG-1"}, record("a")), exclusive, mk("order/b", []string{"REG-1"}, record("b"))}
+	for name, run := range map[string]func() *Report{
+		"Run":      func() *Report { return Run(context.Background(), cases, Options{Parallel: 4}) },
+		"RunTests": func() *Report { return RunTests(t, cases, Options{Parallel: 4}) },
+	} {
+		order = nil
+		if rep := run(); rep.Counts()[Pass] != len(cases) {
+			t.Fatalf("%s: counts %v", name, rep.Counts())
+		}
+		if len(order) != 4 || order[2] != "exclusive" || order[3] != "final" {
+			t.Errorf("%s ran the cases in the order %v; want a and b, then exclusive, then final", name, order)
+		}
 	}
 }

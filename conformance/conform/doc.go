@@ -46,7 +46,9 @@
 // # Running
 //
 // Run executes a selection of cases (Select: by case-id prefix or rule-id prefix) in parallel or
-// one by one, under a global deadline, and returns a Report. Report.WriteText, WriteJSON and
+// one by one, under a global deadline, and returns a Report. Exclusive cases (floods, delays) run
+// alone after the others, and Final cases (which leave the implementation changed for good, such
+// as a full directory) alone after those. Report.WriteText, WriteJSON and
 // WriteJUnit render it; Report.Failed says whether the exit status must be non-zero. RunTests
 // runs the same cases as subtests of a Go test.
 package conform

@@ -3,7 +3,6 @@ package conform
 import (
 	"cmp"
 	"context"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,7 +11,7 @@ import (
 
 // RunTests runs cases as subtests of t, named by their ids (so that `go test -run
 // 'TestX/server/registration/bad-proof$'` replays one), with opts.Parallel of them at once and
-// the exclusive ones alone afterwards. A case that fails, warns under opts.Strict, is
+// the exclusive ones, then the final ones, alone afterwards. A case that fails, warns under opts.Strict, is
 // unimplemented, skipped, or is an expected failure that passed fails its subtest with the
 // readable details; an expected failure that did fail is logged. The report is returned once
 // every case has ended.
@@ -24,17 +23,10 @@ func RunTests(t *testing.T, cases []Case, opts Options) *Report {
 	}
 	defer cancel()
 	rep := &Report{Seed: opts.Seed, Strict: opts.Strict, Started: time.Now(), Results: make([]Result, len(cases))}
-	var shared, exclusive []int
-	for i, c := range cases {
-		if c.Exclusive {
-			exclusive = append(exclusive, i)
-		} else {
-			shared = append(shared, i)
-		}
-	}
-	slices.SortStableFunc(shared, func(a, b int) int { return cmp.Compare(timeoutOf(cases[b], opts), timeoutOf(cases[a], opts)) })
+	shared, exclusive, final := schedule(cases, opts)
 	subtests(ctx, t, cases, shared, max(opts.Parallel, 1), opts, rep.Results)
 	subtests(ctx, t, cases, exclusive, 1, opts, rep.Results)
+	subtests(ctx, t, cases, final, 1, opts, rep.Results)
 	rep.Duration = time.Since(rep.Started)
 	t.Log(rep.Summary())
 	return rep

@@ -28,7 +28,7 @@ type Options struct {
 	ExpectFail  ExpectedFailures
 	CaseTimeout time.Duration // default per-case deadline (DefaultCaseTimeout when 0)
 	Timeout     time.Duration // deadline of the whole run (DefaultTimeout when 0)
-	Parallel    int           // cases run at once (1 when 0); exclusive cases always run alone
+	Parallel    int           // cases run at once (1 when 0); exclusive and final cases always run alone
 	Env         any           // handed to every case as t.Env()
 	// TimeoutFor, when set, gives a case's deadline (0: the case's own Timeout or CaseTimeout),
 	// for suites whose waits depend on flags such as a keepalive interval.
@@ -48,20 +48,29 @@ func Run(ctx context.Context, cases []Case, opts Options) *Report {
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(opts.Timeout, DefaultTimeout))
 	defer cancel()
 	rep := &Report{Seed: opts.Seed, Strict: opts.Strict, Started: time.Now(), Results: make([]Result, len(cases))}
-	var shared, exclusive []int
+	shared, exclusive, final := schedule(cases, opts)
+	runPool(ctx, cases, shared, max(opts.Parallel, 1), opts, rep.Results)
+	runPool(ctx, cases, exclusive, 1, opts, rep.Results)
+	runPool(ctx, cases, final, 1, opts, rep.Results)
+	rep.Duration = time.Since(rep.Started)
+	return rep
+}
+
+// schedule splits the indexes of cases into the shared ones, longest first so that they overlap
+// the others, then the exclusive ones and the final ones, each in the order given.
+func schedule(cases []Case, opts Options) (shared, exclusive, final []int) {
 	for i, c := range cases {
-		if c.Exclusive {
+		switch {
+		case c.Final:
+			final = append(final, i)
+		case c.Exclusive:
 			exclusive = append(exclusive, i)
-		} else {
+		default:
 			shared = append(shared, i)
 		}
 	}
-	// The longest cases start first, so that they overlap the others.
 	slices.SortStableFunc(shared, func(a, b int) int { return cmp.Compare(timeoutOf(cases[b], opts), timeoutOf(cases[a], opts)) })
-	runPool(ctx, cases, shared, max(opts.Parallel, 1), opts, rep.Results)
-	runPool(ctx, cases, exclusive, 1, opts, rep.Results)
-	rep.Duration = time.Since(rep.Started)
-	return rep
+	return shared, exclusive, final
 }
 
 // runPool runs the cases at indexes idx with at most n at once, writing results[i].

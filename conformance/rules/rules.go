@@ -6,12 +6,18 @@
 // (whose tests exercise the cases, which are counted as cases) for rule ids as words; each
 // mention is attributed to the Test, Fuzz, Example or Benchmark function around it, or to the
 // file when it is outside one (a table, a helper). Vectors are the vectors/*.json files, whose
-// "rule": "X-N" members (or "rules": [...] lists) name the rules they check. Cases come from the
-// conform registry.
+// "rule": "X-N" members (or "rules": [...] lists) name the rules they check, and whose top-level
+// "rules" list names what the file as a whole checks (VEC-1 first). Cases come from the conform
+// registry.
+//
+// Some rules no black-box case or vector can check (NotObservable, each with its reason): the
+// matrix prints them apart with their unit tests, and Problems, what --require-musts enforces,
+// accepts them as long as a unit test names them.
 package rules
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -34,6 +40,9 @@ type Entry struct {
 	Tests   []string `json:"tests"`   // "impl/server/register_test.go:TestBadProof", or a file
 	Cases   []string `json:"cases"`   // conformance case ids
 	Vectors []string `json:"vectors"` // "vectors/handshake.json (3)": file and how many vectors name the rule
+	// Unobservable is the reason no case or vector can check the rule, when NotObservable
+	// lists it; empty otherwise.
+	Unobservable string `json:"unobservable,omitempty"`
 }
 
 // Checked reports whether a conformance case or a vector checks the rule (issue 6: every MUST).
@@ -46,26 +55,36 @@ func (e Entry) Unchecked() bool { return !e.Checked() && len(e.Tests) == 0 }
 type Matrix struct {
 	Repo    string  `json:"repo"`
 	Entries []Entry `json:"rules"`
+
+	notObservable []Unobservable // the list the matrix was built with
 }
 
 var (
-	ruleWord   = regexp.MustCompile(`\b[A-Z]+-[1-9][0-9]*\b`)
-	vectorRule = regexp.MustCompile(`"rule"\s*:\s*"([A-Z]+-[1-9][0-9]*)"`)
-	vectorList = regexp.MustCompile(`"rules"\s*:\s*\[([^\]]*)\]`)
+	ruleWord = regexp.MustCompile(`\b[A-Z]+-[1-9][0-9]*\b`)
+	ruleID   = regexp.MustCompile(`^[A-Z]+-[1-9][0-9]*$`)
 )
 
 // Build scans the repository at repo and the cases, and returns the matrix of the rules of the
-// embedded spec, in spec order.
+// embedded spec, in spec order, with the rules of NotObservable marked.
 func Build(repo string, cases []conform.Case) (*Matrix, error) {
+	return build(repo, cases, NotObservable)
+}
+
+func build(repo string, cases []conform.Case, notObservable []Unobservable) (*Matrix, error) {
 	rules, err := spec.Rules()
 	if err != nil {
 		return nil, err
 	}
 	idx := map[string]*Entry{}
-	m := &Matrix{Repo: repo, Entries: make([]Entry, len(rules))}
+	m := &Matrix{Repo: repo, Entries: make([]Entry, len(rules)), notObservable: notObservable}
 	for i, r := range rules {
 		m.Entries[i] = Entry{Rule: r}
 		idx[r.ID] = &m.Entries[i]
+	}
+	for _, u := range notObservable {
+		if e, ok := idx[u.ID]; ok {
+			e.Unobservable = u.Reason
+		}
 	}
 	for _, c := range cases {
 		for _, id := range c.Rules {
@@ -162,7 +181,10 @@ func isTestName(name string) bool {
 	return false
 }
 
-// scanVectors counts, per vectors/*.json file, the vectors naming each rule.
+// scanVectors counts, per vectors/*.json file, the vectors naming each rule in a "rule" or
+// "rules" member, and records the rules the file names as a whole in its top-level "rules"
+// member (VEC-1 and the family's rules, vectors/README.md): "vectors/group.json (17)", or
+// "vectors/group.json (file)" for a rule only the file as a whole names.
 func scanVectors(repo string, idx map[string]*Entry) error {
 	files, err := filepath.Glob(filepath.Join(repo, "vectors", "*.json"))
 	if err != nil {
@@ -173,32 +195,115 @@ func scanVectors(repo string, idx map[string]*Entry) error {
 		if err != nil {
 			return err
 		}
-		count := map[string]int{}
-		for _, m := range vectorRule.FindAllSubmatch(src, -1) {
-			count[string(m[1])]++
+		var doc any
+		if err := json.Unmarshal(src, &doc); err != nil {
+			return fmt.Errorf("rules: %s: %w", p, err)
 		}
-		for _, m := range vectorList.FindAllSubmatch(src, -1) {
-			for _, id := range ruleWord.FindAll(m[1], -1) {
-				count[string(id)]++
+		count, whole := map[string]int{}, map[string]bool{}
+		if root, ok := doc.(map[string]any); ok {
+			for _, id := range ruleList(root["rules"]) {
+				whole[id] = true
 			}
 		}
+		countRules(doc, true, count)
 		name := "vectors/" + filepath.Base(p)
 		for _, id := range slices.Sorted(maps.Keys(count)) {
 			if e, ok := idx[id]; ok {
 				e.Vectors = append(e.Vectors, fmt.Sprintf("%s (%d)", name, count[id]))
 			}
 		}
+		for _, id := range slices.Sorted(maps.Keys(whole)) {
+			if e, ok := idx[id]; ok && count[id] == 0 {
+				e.Vectors = append(e.Vectors, name+" (file)")
+			}
+		}
 	}
 	return nil
 }
 
-// MustsWithoutCaseOrVector returns the MUST rules that no conformance case and no vector check,
-// in spec order: what issue 6 requires to be empty.
+// countRules counts, for every object below the root of doc, the rule ids its "rule" and
+// "rules" members name: one per vector (or step) and rule.
+func countRules(doc any, root bool, count map[string]int) {
+	switch d := doc.(type) {
+	case map[string]any:
+		for k, v := range d {
+			switch {
+			case k == "rules" && root: // the file's own list, counted apart
+			case k == "rules":
+				for _, id := range ruleList(v) {
+					count[id]++
+				}
+			case k == "rule":
+				if id, ok := v.(string); ok && ruleID.MatchString(id) {
+					count[id]++
+				}
+			default:
+				countRules(v, false, count)
+			}
+		}
+	case []any:
+		for _, v := range d {
+			countRules(v, false, count)
+		}
+	}
+}
+
+// ruleList returns the rule ids of a "rules" member: an array of strings.
+func ruleList(v any) []string {
+	list, _ := v.([]any)
+	var out []string
+	for _, x := range list {
+		if id, ok := x.(string); ok && ruleID.MatchString(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// MustsWithoutCaseOrVector returns the observable MUST rules that no conformance case and no
+// vector check, in spec order: what issue 6 requires to be empty. The rules of NotObservable are
+// not among them (see Unobservables).
 func (m *Matrix) MustsWithoutCaseOrVector() []Entry {
 	var out []Entry
 	for _, e := range m.Entries {
-		if e.Level == spec.Must && !e.Checked() {
+		if e.Level == spec.Must && !e.Checked() && e.Unobservable == "" {
 			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Unobservables returns the rules NotObservable lists, in spec order.
+func (m *Matrix) Unobservables() []Entry {
+	var out []Entry
+	for _, e := range m.Entries {
+		if e.Unobservable != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Problems returns what makes the matrix fall short of issue 6, which --require-musts turns
+// into exit status 1: an observable MUST that no case or vector checks, and an entry of
+// NotObservable that names no rule of the spec or that no unit test names. (TestNotObservable
+// checks the rest of the list: a reason for every entry, and no entry a case or vector checks.)
+func (m *Matrix) Problems() []string {
+	var out []string
+	for _, e := range m.MustsWithoutCaseOrVector() {
+		out = append(out, fmt.Sprintf("%s (MUST, §%s) is observable but no conformance case or vector checks it", e.ID, e.Section))
+	}
+	idx := map[string]Entry{}
+	for _, e := range m.Entries {
+		idx[e.ID] = e
+	}
+	for _, u := range m.notObservable {
+		e, ok := idx[u.ID]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s is listed as not observable, but spec/protocol.md has no such rule", u.ID))
+		case len(e.Tests) == 0:
+			out = append(out, fmt.Sprintf("%s is listed as not observable, but no unit test names it", u.ID))
 		}
 	}
 	return out

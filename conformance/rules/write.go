@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/blindpost/blindpost/spec"
@@ -13,7 +14,8 @@ import (
 type Summary struct {
 	Rules, Musts, Shoulds int
 	MustsChecked          int // by a conformance case or a vector
-	MustsUnitOnly         int // by unit tests alone
+	MustsUnobservable     int // by unit tests alone, and not observable from outside (NotObservable)
+	MustsUnitOnly         int // by unit tests alone, although observable: what issue 6 wants at 0
 	Unchecked             int // by nothing
 }
 
@@ -27,7 +29,10 @@ func (m *Matrix) Summary() Summary {
 			switch {
 			case e.Checked():
 				s.MustsChecked++
-			case len(e.Tests) > 0:
+			case len(e.Tests) == 0:
+			case e.Unobservable != "":
+				s.MustsUnobservable++
+			default:
 				s.MustsUnitOnly++
 			}
 		} else {
@@ -40,7 +45,8 @@ func (m *Matrix) Summary() Summary {
 	return s
 }
 
-// WriteJSON writes the matrix, the MUSTs without a case or vector and the unchecked rules.
+// WriteJSON writes the matrix, the observable MUSTs without a case or vector, the rules not
+// observable from outside, the unchecked rules and the problems --require-musts reports.
 func (m *Matrix) WriteJSON(w io.Writer) error {
 	ids := func(es []Entry) []string {
 		out := []string{}
@@ -51,16 +57,23 @@ func (m *Matrix) WriteJSON(w io.Writer) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	problems := m.Problems()
+	if problems == nil {
+		problems = []string{}
+	}
 	return enc.Encode(struct {
 		*Matrix
 		Summary                  Summary  `json:"summary"`
 		MustsWithoutCaseOrVector []string `json:"musts_without_case_or_vector"`
+		NotObservable            []string `json:"not_observable"`
 		Unchecked                []string `json:"unchecked"`
-	}{m, m.Summary(), ids(m.MustsWithoutCaseOrVector()), ids(m.Unchecked())})
+		Problems                 []string `json:"problems"`
+	}{m, m.Summary(), ids(m.MustsWithoutCaseOrVector()), ids(m.Unobservables()), ids(m.Unchecked()), problems})
 }
 
 // WriteText writes the matrix as a table (counts, and the first case, vector or test of each
-// rule; every one with verbose), then the MUSTs no case or vector checks, then the rules nothing
+// rule; every one with verbose), then the observable MUSTs no case or vector checks, then the
+// rules not observable from outside with their reasons and unit tests, then the rules nothing
 // checks, MUSTs first, then the summary.
 func (m *Matrix) WriteText(w io.Writer, verbose bool) error {
 	p := &printer{w: w}
@@ -86,13 +99,40 @@ func (m *Matrix) WriteText(w io.Writer, verbose bool) error {
 	for _, e := range missing {
 		p.f("  %-9s §%-5s %d unit tests  %s\n", e.ID, e.Section, len(e.Tests), clip(e.Text, 90))
 	}
+	hidden := m.Unobservables()
+	p.f("\nChecked by unit tests; not observable from outside (%d):\n", len(hidden))
+	for _, e := range hidden {
+		p.f("  %-9s %-6s §%-5s %s\n", e.ID, e.Level, e.Section, clip(e.Text, 90))
+		for i, line := range wrap(e.Unobservable, 84) {
+			label := "why:  "
+			if i > 0 {
+				label = ""
+			}
+			p.f("%14s %-6s %s\n", "", label, line)
+		}
+		tests := e.Tests
+		if !verbose && len(tests) > 3 {
+			tests = append(slices.Clone(tests[:3]), fmt.Sprintf("and %d more", len(tests)-3))
+		}
+		if len(tests) == 0 {
+			tests = []string{"NONE"}
+		}
+		p.f("%14s tests: %s\n", "", strings.Join(tests, ", "))
+	}
 	unchecked := m.Unchecked()
 	p.f("\nRules nothing checks, MUSTs first (%d):\n", len(unchecked))
 	for _, e := range unchecked {
 		p.f("  %-9s %-6s §%-5s %s\n", e.ID, e.Level, e.Section, clip(e.Text, 90))
 	}
-	p.f("\n%d of %d MUSTs are checked by a conformance case or a vector, %d by unit tests only; %d rules are checked by nothing.\n",
-		s.MustsChecked, s.Musts, s.MustsUnitOnly, s.Unchecked)
+	p.f("\n%d of %d MUSTs are checked by a conformance case or a vector, %d by unit tests only as not observable from outside, "+
+		"%d observable ones by unit tests only; %d rules are checked by nothing.\n",
+		s.MustsChecked, s.Musts, s.MustsUnobservable, s.MustsUnitOnly, s.Unchecked)
+	if problems := m.Problems(); len(problems) > 0 {
+		p.f("\nProblems (%d):\n", len(problems))
+		for _, x := range problems {
+			p.f("  %s\n", x)
+		}
+	}
 	return p.err
 }
 
@@ -110,7 +150,32 @@ func firstOf(e Entry) string {
 	if len(parts) == 0 {
 		return "NOTHING"
 	}
+	if e.Unobservable != "" && !e.Checked() {
+		return "not observable; " + strings.Join(parts, ", ")
+	}
 	return strings.Join(parts, ", ")
+}
+
+// wrap splits s into lines of at most width characters at spaces (a longer word gets a line
+// of its own).
+func wrap(s string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = w
+		case len([]rune(line))+1+len([]rune(w)) <= width:
+			line += " " + w
+		default:
+			lines = append(lines, line)
+			line = w
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 func clip(s string, n int) string {

@@ -3,6 +3,8 @@ package serversuite
 import (
 	"bytes"
 	"fmt"
+	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,10 +14,12 @@ import (
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
-// The ids of the cases whose deadline follows the server's timers (Env.TimeoutFor).
+// The ids of the cases whose deadline follows the server's timers or its directory limit
+// (Env.TimeoutFor).
 const (
-	caseDeadline  = Suite + "/registration/deadline"
-	caseKeepalive = Suite + "/keepalive/ping-and-timeout"
+	caseDeadline   = Suite + "/registration/deadline"
+	caseKeepalive  = Suite + "/keepalive/ping-and-timeout"
+	caseServerFull = Suite + "/registration/server-full"
 )
 
 // add registers a case of the suite; its id is given without the "server/" prefix.
@@ -43,6 +47,9 @@ func init() {
 	add(conform.Case{ID: "registration/proof-other-user", Rules: []string{"REG-3"},
 		Description: "a proof signed for another username than the one in hello gets error bad_proof, then close 1008",
 		Run:         func(t *conform.T) { badRegister(t, "REG-3", proofOtherUser) }})
+	add(conform.Case{ID: "registration/proof-s-not-reduced", Rules: []string{"VEC-3", "REG-3"},
+		Description: "a genuine proof with the group order added to its S (same R, S not below L, RFC 8032 §5.1.7) gets error bad_proof, then close 1008",
+		Run:         func(t *conform.T) { badRegister(t, "VEC-3", proofSNotReduced) }})
 	add(conform.Case{ID: "registration/bad-group-key-sig", Rules: []string{"REG-4", "ERR-2"},
 		Description: "a group_key_sig that does not verify with the identity key (another key, another user, another group key) gets error bad_proof, then close 1008",
 		Run:         badGroupKeySig})
@@ -73,6 +80,63 @@ func init() {
 	add(conform.Case{ID: "registration/out-of-order-after", Rules: []string{"REG-9"},
 		Description: "hello and register after registration get error out_of_order and the connection stays open",
 		Run:         outOfOrderAfter})
+	add(conform.Case{ID: "registration/server-full", Rules: []string{"REG-13", "ERR-2", "LIM-5"}, Final: true,
+		Description: "with --max-users N, fresh usernames are registered until the directory is full: no more than N are " +
+			"accepted, the next gets error server_full then close 1008, and a name already bound still registers; " +
+			"it runs last, because the names stay bound",
+		Run: serverFull})
+}
+
+func serverFull(t *conform.T) {
+	limit := envOf(t).cfg.MaxUsers
+	if limit == 0 {
+		t.Skipf("the server's directory limit is not known: give --max-users N to let this case fill a directory of N names (REG-13)")
+	}
+	// Fresh names until the first server_full: the directory may hold names already, so that
+	// comes after at most limit registrations that are accepted.
+	var bound []string
+	full := false
+	for i := 0; !full; i++ {
+		if i > limit {
+			t.FatalMismatch("REG-13", fmt.Sprintf("error server_full for fresh username number %d at the latest: the directory holds at most %d names", limit+1, limit),
+				fmt.Sprintf("%d fresh usernames registered", len(bound)))
+		}
+		name := Name(t, fmt.Sprintf("full%d", i))
+		c := Dial(t, "fill")
+		c.Hello(name)
+		c.Key = Key(t, name, 0)
+		id := c.ID()
+		c.Send(RegisterMsg(id, c.Key, name, c.Challenge, c.Pin))
+		f := c.Response("register_ack or error server_full")
+		switch {
+		case f.Type == "register_ack":
+			bound = append(bound, name)
+		case f.Type == "error" && f.Str("code") == "server_full":
+			c.checkID(id, f)
+			c.ExpectClose("REG-13", websocket.ClosePolicyViolation)
+			full = true
+		case f.Kind == KindClose || f.Kind == KindDropped:
+			t.FatalMismatch("ERR-2", describe("register_ack, or error server_full before the close,", id), f.Short())
+		default:
+			t.FatalMismatch("REG-13", describe("register_ack or error server_full", id), f.Short())
+		}
+		c.Close()
+	}
+	t.Logf("the directory was full after %d fresh usernames", len(bound))
+	// Full it stays: another fresh name is refused the same way.
+	c := Dial(t, "late")
+	c.Hello(Name(t, "late"))
+	c.Key = Key(t, c.Name, 0)
+	id := c.ID()
+	c.Send(RegisterMsg(id, c.Key, c.Name, c.Challenge, c.Pin))
+	c.ExpectErrorThenClose("REG-13", id, "server_full", websocket.ClosePolicyViolation)
+	// A registration that adds no username is not refused: a name bound before it filled up.
+	if len(bound) == 0 {
+		t.Logf("the directory was full before the case bound a name: the registration of a bound name is not checked")
+		return
+	}
+	again := RegisterAs(t, "again", bound[0], Key(t, bound[0], 0))
+	again.Alive("REG-13")
 }
 
 func helloAck(t *conform.T) {
@@ -117,6 +181,17 @@ func corruptProof(_ *conform.T, _ *Client, m *wire.Register) { m.Proof[5] ^= 0x4
 
 func proofOtherPin(t *conform.T, c *Client, m *wire.Register) {
 	*m = *RegisterMsg(m.ID, c.Key, c.Name, c.Challenge, Random(t, 32))
+}
+
+// proofSNotReduced adds L, the order of the Ed25519 base point, to the S of the proof: a
+// verifier that does not require S below L accepts it (spec §8 VEC-3).
+func proofSNotReduced(_ *conform.T, _ *Client, m *wire.Register) {
+	l, _ := new(big.Int).SetString("7237005577332262213973186563042994240857116359379907606001950938285454250989", 10)
+	s := slices.Clone(m.Proof[32:])
+	slices.Reverse(s)
+	sum := new(big.Int).Add(new(big.Int).SetBytes(s), l).FillBytes(make([]byte, 32))
+	slices.Reverse(sum)
+	m.Proof = append(slices.Clone(m.Proof[:32]), sum...)
 }
 
 func proofOtherUser(t *conform.T, c *Client, m *wire.Register) {

@@ -62,6 +62,12 @@ type Config struct {
 	Wait            time.Duration // how long to wait for each expected message
 	Slack           time.Duration // tolerance added to the server's timers
 
+	// MaxUsers is the number of usernames the server's directory holds at most (REG-13), which
+	// the server does not announce. With it, server/registration/server-full fills the directory
+	// up to that limit, after every other case; the names it binds stay bound. 0: the limit is
+	// not known, and that case is skipped.
+	MaxUsers int
+
 	Quick       bool // fewer repetitions, for CI
 	Burst       int  // relays in the ordering burst (SRV-7)
 	RapidChecks int  // sequences the state-machine run tries
@@ -108,6 +114,9 @@ func NewEnv(cfg Config) (*Env, error) {
 	}
 	if u.Path == "" {
 		u.Path = "/"
+	}
+	if cfg.MaxUsers < 0 {
+		return nil, fmt.Errorf("serversuite: --max-users %d: the directory limit is a number of usernames, 1 or more", cfg.MaxUsers)
 	}
 	tc, err := tlsConfig(cfg, u)
 	if err != nil {
@@ -180,6 +189,9 @@ func (e *Env) TimeoutFor(c conform.Case) time.Duration {
 		return e.cfg.PongTimeout + e.cfg.PingInterval + 2*e.cfg.Slack + 4*e.cfg.Wait
 	case caseDeadline:
 		return e.cfg.RegisterTimeout + e.cfg.Slack + 4*e.cfg.Wait
+	case caseServerFull:
+		// Up to MaxUsers+1 registrations, each a connection, hello and register.
+		return time.Duration(e.cfg.MaxUsers+3)*e.cfg.Wait/10 + 4*e.cfg.Wait
 	}
 	return 0
 }

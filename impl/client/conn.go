@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/blindpost/blindpost/impl/client/tlstrust"
+	"github.com/blindpost/blindpost/impl/e2ee"
 )
 
 // Subprotocol is the WebSocket subprotocol of spec §4.2 [WS-1].
@@ -205,6 +206,11 @@ func (c *conn) read(dispatch func(inbound)) {
 		m, err := decodeInbound(data)
 		if err != nil {
 			dispatch(malformed{err: err})
+			// spec §5.7 [ERR-5]: an error the client cannot accept (a code outside the closed
+			// set) is malformed, and the request it answers has failed.
+			if p, ok := c.take(errorReplyID(data)); ok {
+				p.onReply(nil, e2ee.Wrap(e2ee.Malformed, malformedRule(err), err, "the relay answered %s with a malformed error", p.typ))
+			}
 			continue
 		}
 		if id := m.requestID(); id != "" {

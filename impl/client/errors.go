@@ -28,7 +28,7 @@ var (
 // ServerError is a request the relay refused with an error message (spec §5.7).
 type ServerError struct {
 	For     string // the type of the refused request
-	Code    string // the error code; an unknown code is reported as "internal" (ERR-5)
+	Code    string // the error code of spec §5.7; an error with another code fails its request as malformed (ERR-5)
 	Message string // the relay's explanation, for people
 }
 

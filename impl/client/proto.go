@@ -1,7 +1,9 @@
 package client
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -161,6 +163,39 @@ func malformedRule(err error) string {
 		return "ENC-9"
 	}
 	return "MSG-1"
+}
+
+// errorReplyID returns the id of the request that a server message the codec rejected answers,
+// when it is an error: one JSON object whose top level holds "type": "error" and a request id,
+// each exactly once. An error with a code outside spec §5.7 is such a message: the client
+// reports it as malformed and fails the request it answers (ERR-5). Anything else gives "".
+func errorReplyID(data []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	seen := map[string][]string{}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return ""
+		}
+		if k, _ := key.(string); k == "type" || k == "id" {
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
+				return ""
+			}
+			seen[k] = append(seen[k], s)
+		}
+	}
+	if len(seen["type"]) != 1 || seen["type"][0] != "error" || len(seen["id"]) != 1 {
+		return ""
+	}
+	return seen["id"][0]
 }
 
 func fromWirePayload(p wire.Payload) any {

@@ -3,12 +3,15 @@ package client_test
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/blindpost/blindpost/impl/client"
 	"github.com/blindpost/blindpost/impl/client/wiretap"
+	"github.com/blindpost/blindpost/impl/e2ee"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/server"
 	"github.com/blindpost/blindpost/impl/wire"
@@ -37,6 +40,48 @@ func TestMalformedFromRelay(t *testing.T) {
 	}
 	if _, _, err := alice.c.ListUsers(ctx(t)); err != nil {
 		t.Fatalf("the connection did not survive malformed messages: %v", err)
+	}
+}
+
+// TestUnknownErrorCode plays a relay that answers a request with an error whose code is not in
+// the closed set of spec §5.7: the client reports it as malformed, the request fails at once with
+// that outcome instead of waiting for an answer that will not come, and the connection goes on.
+// Rules: ERR-5, MSG-1, CLI-2.
+func TestUnknownErrorCode(t *testing.T) {
+	tp := startTapped(t)
+	alice := tp.connect(t, "alice")
+	ids := make(chan string, 1)
+	tp.DropWhen(func(f wiretap.Frame) bool {
+		if f.Direction != wiretap.ToClient || !bytes.Contains(f.Data, []byte(`"type":"user_list"`)) {
+			return false
+		}
+		m, err := wire.Decode(wire.FromServer, f.Data)
+		ul, ok := m.(*wire.UserList)
+		if err != nil || !ok {
+			return false
+		}
+		ids <- ul.ID
+		return true
+	})
+	failed := make(chan error, 1)
+	go func() {
+		_, _, err := alice.c.ListUsers(ctx(t))
+		failed <- err
+	}()
+	var id string
+	select {
+	case id = <-ids:
+	case err := <-failed:
+		t.Fatalf("list_users ended before the relay answered: %v", err)
+	}
+	tp.DropWhen(nil)
+	tp.InjectRaw(t, "alice", fmt.Appendf(nil, `{"type":"error","id":%q,"code":"maintenance","message":"down for maintenance","for":"list_users"}`, id))
+	if err := <-failed; !errors.Is(err, e2ee.Malformed) {
+		t.Fatalf("list_users answered by an error outside spec §5.7: %v; want the outcome malformed [ERR-5]", err)
+	}
+	alice.wait("the malformed error", security("malformed", "MSG-1"))
+	if _, _, err := alice.c.ListUsers(ctx(t)); err != nil {
+		t.Fatalf("the connection did not survive the malformed error: %v", err)
 	}
 }
 

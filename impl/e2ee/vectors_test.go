@@ -75,8 +75,8 @@ func TestVectorFilesConsumed(t *testing.T) {
 // TestVectorFilesStrict loads every family as its consumer does and checks
 // what no single consumer sees: ids are unique, every expect is in the
 // closed set and names a rejection with its rule, every rule id exists in
-// the spec, and together the negative vectors use every outcome code of
-// Appendix A.4.
+// the spec, the file's own rules are VEC-1 and the rules of its vectors,
+// and together the negative vectors use every outcome code of Appendix A.4.
 func TestVectorFilesStrict(t *testing.T) {
 	if want := append([]string{"ok"}, outcomeStrings()...); !slices.Equal(vectors.Outcomes, want) {
 		t.Fatalf("vectors.Outcomes %v differs from ok and e2ee.Outcomes %v", vectors.Outcomes, want)
@@ -98,10 +98,21 @@ func TestVectorFilesStrict(t *testing.T) {
 			for _, e := range w.errs {
 				t.Error(e)
 			}
-			for _, r := range w.rules {
+			for _, r := range append(slices.Clone(w.rules), w.fileRules...) {
 				if _, ok := index[r]; !ok {
 					t.Errorf("rule %s is not in the spec", r)
 				}
+			}
+			// VEC-1: the file names what it is there for, VEC-1 first, then every rule its
+			// vectors name, in spec order.
+			want := []string{"VEC-1"}
+			for _, r := range rules {
+				if slices.Contains(w.rules, r.ID) && r.ID != "VEC-1" {
+					want = append(want, r.ID)
+				}
+			}
+			if !slices.Equal(w.fileRules, want) {
+				t.Errorf("VEC-1: the file's rules are %v, want %v", w.fileRules, want)
 			}
 			for _, o := range w.expects {
 				used[o]++
@@ -126,10 +137,11 @@ func outcomeStrings() []string {
 
 // walker collects the ids, rules and expectations of a loaded vector file.
 type walker struct {
-	ids     map[string]bool
-	rules   []string
-	expects []string
-	errs    []string
+	ids       map[string]bool
+	rules     []string // named by vectors and steps
+	fileRules []string // named by the file's header
+	expects   []string
+	errs      []string
 }
 
 func (w *walker) walk(v reflect.Value, path string) {
@@ -159,6 +171,8 @@ func (w *walker) walk(v reflect.Value, path string) {
 					w.errs = append(w.errs, "id "+fv.String()+" is used twice")
 				}
 				w.ids[fv.String()] = true
+			case name == "rules" && v.Type() == reflect.TypeOf(vectors.Meta{}):
+				w.fileRules = append(w.fileRules, fv.Interface().([]string)...)
 			case name == "rules":
 				w.rules = append(w.rules, fv.Interface().([]string)...)
 			case name == "rule":

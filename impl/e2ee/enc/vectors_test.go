@@ -12,8 +12,9 @@ import (
 )
 
 // TestVectors runs vectors/encoding.json through this package (spec §8,
-// VEC-1): the labels of Appendix B against the constants (ENC-4), every
-// enc case through the Append functions (ENC-1), and every Expand case
+// VEC-1): the labels of Appendix B against the constants, each with one use
+// (ENC-4), every enc case through the Append functions (ENC-1; the
+// structured values, ENC-2, start with their label), and every Expand case
 // through ExpandInfo, Expand and HKDFExpand (ENC-3).
 func TestVectors(t *testing.T) {
 	var v vectors.Encoding
@@ -23,10 +24,19 @@ func TestVectors(t *testing.T) {
 	t.Run("labels", func(t *testing.T) {
 		var full []string
 		var short []ExpandLabel
+		uses := map[string]string{}
 		for _, l := range v.Labels {
 			if !bytes.Equal(l.Hex, []byte(l.Label)) {
 				t.Errorf("%s: hex is not the label's bytes", l.Label)
 			}
+			if !slices.Contains(l.Rules, "ENC-4") {
+				t.Errorf("%s: the label vector does not name ENC-4", l.Label)
+			}
+			// ENC-4: one label for one use, one use for one label.
+			if other, dup := uses[l.Use]; dup {
+				t.Errorf("ENC-4: %s and %s have the same use %q", other, l.Label, l.Use)
+			}
+			uses[l.Use] = l.Label
 			full = append(full, l.Label)
 			if l.Expand != "" {
 				if Prefix+l.Expand != l.Label {
@@ -40,6 +50,9 @@ func TestVectors(t *testing.T) {
 		mine, mineShort := Labels(), ExpandLabels()
 		slices.Sort(mine)
 		slices.Sort(mineShort)
+		if len(slices.Compact(slices.Clone(full))) != len(full) || len(slices.Compact(slices.Clone(mine))) != len(mine) {
+			t.Errorf("ENC-4: a label is listed twice:\n%q\n%q", full, mine)
+		}
 		if !slices.Equal(full, mine) || !slices.Equal(short, mineShort) {
 			t.Errorf("ENC-4: the labels of the vectors and of this package differ:\n%q\n%q", full, mine)
 		}
@@ -52,6 +65,13 @@ func TestVectors(t *testing.T) {
 			}
 			if !bytes.Equal(got, c.Encoded) {
 				t.Fatalf("ENC-1: got %x, want %x", got, c.Encoded)
+			}
+			// ENC-2: a structured value the protocol authenticates is the enc of its fields,
+			// the first of which is the label of its one use.
+			if slices.Contains(c.Rules, "ENC-2") {
+				if len(c.Fields) == 0 || c.Fields[0].Text == nil || !slices.Contains(Labels(), *c.Fields[0].Text) {
+					t.Errorf("ENC-2: the structured value does not start with a label of Appendix B")
+				}
 			}
 		})
 	}

@@ -105,12 +105,37 @@ func (k *PrivateKey) Erase() {
 // Verify reports whether sig is a valid Ed25519 signature of msg by pub.
 // Unlike ed25519.Verify it never panics: a public key or signature of the
 // wrong length does not verify. crypto/ed25519 rejects S not below the group
-// order and the non-canonical encodings of RFC 8032 §5.1.7. spec §8 [VEC-3]
+// order and a non-canonical R (it compares R's encoding); it decodes the
+// public key leniently, so Verify first refuses a key encoding that RFC 8032
+// §5.1.3 rejects. spec §8 [VEC-3]
 func Verify(pub, msg, sig []byte) bool {
-	if len(pub) != PublicKeySize || len(sig) != SignatureSize {
+	if len(pub) != PublicKeySize || len(sig) != SignatureSize || !CanonicalKey(pub) {
 		return false
 	}
 	return ed25519.Verify(ed25519.PublicKey(pub), msg, sig)
+}
+
+// CanonicalKey reports whether pub, 32 bytes, encodes a point as RFC 8032
+// §5.1.3 requires: y below p = 2^255-19, and no sign bit set on a point whose
+// x is 0 (y = 1 or y = p-1). spec §8 [VEC-3]
+func CanonicalKey(pub []byte) bool {
+	if len(pub) != PublicKeySize {
+		return false
+	}
+	y := [PublicKeySize]byte(pub)
+	sign := y[31] >> 7
+	y[31] &= 0x7f
+	middleFF := true // bytes 1 to 30 are all 0xff, as in p and p-1
+	for _, b := range y[1:31] {
+		middleFF = middleFF && b == 0xff
+	}
+	high := middleFF && y[31] == 0x7f
+	if high && y[0] >= 0xed { // y >= p
+		return false
+	}
+	isOne := y[0] == 1 && y == [PublicKeySize]byte{1}
+	isMinusOne := high && y[0] == 0xec
+	return sign == 0 || !(isOne || isMinusOne)
 }
 
 // Fingerprint returns "sha256:" and the lowercase hex of SHA-256(IK_public).

@@ -41,6 +41,7 @@ func encodingVectors() *vectors.Encoding {
 			"nested lists included; and Expand (spec §2.2) once or more for every Expand label, with the contexts the protocol gives it.")}
 	for _, l := range appendixB {
 		l.Hex = []byte(l.Label)
+		l.Rules = []string{"ENC-4"}
 		out.Labels = append(out.Labels, l)
 	}
 	h := randBytes("encoding h", 32)
@@ -63,13 +64,15 @@ func encodingVectors() *vectors.Encoding {
 		{"list-of-bytes", "A list of byte strings, as the members of a commit.", []field{fList(fBytes([]byte("member one")), fBytes(nil), fBytes(h[:5]))}},
 		{"list-nested", "Lists nest: a list holding a list, an empty list and a byte string.",
 			[]field{fList(fList(fText("a"), fBytes([]byte{1})), fList(), fBytes([]byte{2, 3}))}},
-		{"record-ad", "The associated data of msg record 7 from alice to bob (spec §6.4).",
+		{"record-ad", "The associated data of msg record 7 from alice to bob (spec §6.4): a structured value authenticated through enc.",
 			[]field{fText("blindpost/1 msg"), fBytes(h), fText("alice"), fText("bob"), fUint(7)}},
-		{"group-ad", "The associated data of group message 3 of alice in epoch 2 of broadcast (spec §7.2).",
+		{"group-ad", "The associated data of group message 3 of alice in epoch 2 of broadcast (spec §7.2): authenticated and signed through enc.",
 			[]field{fText("blindpost/1 group msg"), fText("broadcast"), fUint(2), fText("alice"), fUint(3)}},
+		{"wrap-info", "The HPKE info of bob's wrap in epoch 2 of broadcast (spec §7.1): bound through enc.",
+			[]field{fText("blindpost/1 group wrap"), fText("broadcast"), fUint(2), fText("bob")}},
 	} {
 		out.Enc = append(out.Enc, vectors.EncVector{
-			ID: c.id, Comment: c.comment, Rules: []string{"ENC-1"},
+			ID: c.id, Comment: c.comment, Rules: encRules(c.id),
 			Fields: encFields(c.fields), Encoded: encode(c.fields...),
 		})
 	}
@@ -103,6 +106,18 @@ func encodingVectors() *vectors.Encoding {
 		})
 	}
 	return out
+}
+
+// structured names the enc vectors that are values the protocol hashes, signs, MACs or
+// authenticates (ENC-2), as opposed to the cases of the encoding itself.
+var structured = map[string]bool{"record-ad": true, "group-ad": true, "wrap-info": true}
+
+// encRules returns the rules of the enc vector id: ENC-1, and ENC-2 for a structured value.
+func encRules(id string) []string {
+	if structured[id] {
+		return []string{"ENC-1", "ENC-2"}
+	}
+	return []string{"ENC-1"}
 }
 
 // encFields converts the generator's fields to their vector form.

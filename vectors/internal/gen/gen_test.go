@@ -2,6 +2,8 @@ package gen
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
 	"flag"
 	"os"
 	"path/filepath"
@@ -72,4 +74,36 @@ func TestGenerate(t *testing.T) {
 		t.Errorf("the vector files total %d bytes; keep them under 2 MiB", total)
 	}
 	t.Logf("%d files, %d bytes: %s", len(files), total, strings.Join(names, " "))
+}
+
+// TestEdwards checks the generator's own Edwards25519 against crypto/ed25519: the base point
+// encodes as RFC 8032 gives it, genuine signatures pass the lax check and the strict decoding,
+// tampered ones do not, and every VEC-3 variant is accepted by the lax check only.
+func TestEdwards(t *testing.T) {
+	if got := hex.EncodeToString(edB.encode()); got != "5866666666666666666666666666666666666666666666666666666666666666" {
+		t.Fatalf("B encodes as %s", got)
+	}
+	if !edB.mul(edL).equal(edZero) {
+		t.Fatal("[L]B is not the neutral point")
+	}
+	seed := seedOf("alice")
+	key := ed25519.NewKeyFromSeed(seed)
+	pub := key.Public().(ed25519.PublicKey)
+	if !bytes.Equal(edB.mul(secretScalar(seed)).encode(), pub) {
+		t.Fatal("[s]B is not the public key")
+	}
+	msg := []byte("blindpost/1 test")
+	sig := ed25519.Sign(key, msg)
+	if !laxVerify(pub, msg, sig) || strictRejects(pub, sig) {
+		t.Fatal("a genuine signature fails")
+	}
+	if laxVerify(pub, append(msg, '!'), sig) || laxVerify(pub, msg, flip(sig, 40)) {
+		t.Fatal("a wrong signature passes the lax check")
+	}
+	for _, v := range vec3Sigs {
+		s := v.sig(seed, msg) // checks laxVerify, strictRejects and crypto/ed25519
+		if _, ok := edDecode(s[:32], false); !ok {
+			t.Errorf("%s: R does not decode", v.id)
+		}
+	}
 }

@@ -50,7 +50,9 @@ func Generate(t *testing.T) (files []File, err error) {
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, File{f.File(), marshal(g(t))}, File{f.Schema, schema})
+		v := g(t)
+		nameRules(v)
+		files = append(files, File{f.File(), marshal(v)}, File{f.Schema, schema})
 	}
 	return files, nil
 }

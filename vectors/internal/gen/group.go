@@ -144,7 +144,7 @@ func commitObject(c *group.Commit) vectors.CommitObject {
 func (cr *commitRun) vector(comment string, rules ...string) vectors.CommitVector {
 	c := &cr.c
 	v := vectors.CommitVector{ID: cr.id, Comment: comment,
-		Rules:       append([]string{"ENC-1", "ENC-3", "GRP-1", "GRP-2", "GRP-3", "GRP-4", "GRP-5", "GRP-6", "GRP-7", "GRP-8", "GRP-9"}, rules...),
+		Rules:       append([]string{"ENC-1", "ENC-2", "ENC-3", "VEC-4", "GRP-1", "GRP-2", "GRP-3", "GRP-4", "GRP-5", "GRP-6", "GRP-7", "GRP-8", "GRP-9"}, rules...),
 		EpochSecret: cr.secret, GoRandomSeed: int64(cr.seed), Commit: commitObject(c)}
 	if cr.prev != nil {
 		v.Previous = cr.prev.id
@@ -231,7 +231,7 @@ func (g groupMsg) vector(id, comment, receiver string) vectors.GroupMessageVecto
 	pt := must(g.cr.memberState(receiver).Open(nil, g.sender, &g.m))
 	check(bytes.Equal(pt, g.pt), "%s: %s cannot open it", id, receiver)
 	w := wireGroupMsg(g.m)
-	return vectors.GroupMessageVector{ID: id, Comment: comment, Rules: []string{"ENC-1", "ENC-3", "GRP-13", "GRP-15", "GRP-16"},
+	return vectors.GroupMessageVector{ID: id, Comment: comment, Rules: []string{"ENC-1", "ENC-2", "ENC-3", "GRP-13", "GRP-15", "GRP-16", "VEC-4"},
 		Commit: g.cr.id, Sender: g.sender, Receiver: receiver, EpochSecret: g.cr.secret,
 		KeyContext: g.ctx, SenderKey: g.key, SenderIV: g.iv, Nonce: g.nonce, AD: g.ad, Size: len(g.pt), Plaintext: string(g.pt),
 		Message: messageObject(g.m), JSON: encodeJSON(w),

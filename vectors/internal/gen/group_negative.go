@@ -79,6 +79,16 @@ func groupNegatives(t *testing.T, c1, c2, c3 *commitRun) []vectors.GroupNegative
 			c.Members[2].IdentityKey = idOf("mallory").Public()
 		}, false, nil, "mallory"), "bad_signature", "GRP-3"))...)
 
+	// bad_signature (VEC-3): carol's own key over the right message, in a form that a lax
+	// verifier accepts and RFC 8032 §5.1.7 rejects.
+	for _, v := range vec3Sigs {
+		c := c2.c
+		c.Sig = v.sig(seedOf("carol"), group.CommitSignatureInput(c2.hash, c2.c.Confirm))
+		neg("commit-sig-"+v.id, "The commit of epoch 2 with carol's signature of the right message, "+v.comment+" (RFC 8032 §5.1.7). "+
+			"It is rejected and changes nothing (GRP-10): the genuine commit is accepted next.", "bad_signature", "VEC-3", "bob", noPins,
+			steps(at1, receive(&c, "bad_signature", "VEC-3"), receiveRef(c2.id, "ok", ""))...)
+	}
+
 	// stale_epoch (GRP-4) and bad_prev (GRP-5).
 	neg("commit-epoch-skipped", "carol commits epoch 3 while bob is at epoch 1.", "stale_epoch", "GRP-4", "bob", noPins,
 		steps(at1, receive(forged("epoch-skipped", c2, func(c *group.Commit) { c.Epoch = 3 }, true, nil, "carol"), "stale_epoch", "GRP-4"))...)

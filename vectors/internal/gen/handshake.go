@@ -218,7 +218,7 @@ func (r *hsRun) vector(comment string) vectors.HandshakeVector {
 	uI, uR, sid := r.in.Initiator.User, r.in.Responder.User, r.in.SessionID
 	return vectors.HandshakeVector{
 		ID: r.id, Comment: comment,
-		Rules:           []string{"ENC-1", "ENC-3", "HS-5", "HS-7", "HS-8", "HS-9", "TRUST-3"},
+		Rules:           []string{"ENC-1", "ENC-2", "ENC-3", "HS-5", "HS-7", "HS-8", "HS-9", "TRUST-3"},
 		HandshakeInputs: r.in,
 		Suite:           r.chosen, H0: r.h0, Transcript: r.steps, H: r.h, DH: r.dh, PRK: r.prk, Keys: r.keys,
 		SigRInput: sigInput("responder", r.h), SigR: r.hs2.Sig, FinR: r.hs2.Fin,

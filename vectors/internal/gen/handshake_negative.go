@@ -110,6 +110,17 @@ func handshakeNegatives() []vectors.HandshakeNegative {
 	add(hsNegative("hs3-replayed-from-other-session", "The complete hs3 of another session between the same users.", "bad_signature", "HS-8", "responder", base,
 		okHS1, readHS3(other.hs3, "bad_signature", "HS-8")))
 
+	// bad_signature (VEC-3): the peer's own key over the right message, in a form that a lax
+	// verifier accepts and RFC 8032 §5.1.7 rejects; the Finished MAC is right.
+	for _, v := range vec3Sigs {
+		add(hsNegative("hs2-sig-"+v.id, "sig_R is bob's signature of the right message, "+v.comment+" (RFC 8032 §5.1.7). fin_R is right.",
+			"bad_signature", "VEC-3", "initiator", base,
+			readHS2(withHS2(func(m *direct.HS2) { m.Sig = v.sig(seedOf("bob"), sigInput("responder", h)) }), "bad_signature", "VEC-3")))
+		add(hsNegative("hs3-sig-"+v.id, "sig_I is alice's signature of the right message, "+v.comment+" (RFC 8032 §5.1.7). fin_I is right.",
+			"bad_signature", "VEC-3", "responder", base,
+			okHS1, readHS3(withHS3(func(m *direct.HS3) { m.Sig = v.sig(seedOf("alice"), sigInput("initiator", h)) }), "bad_signature", "VEC-3")))
+	}
+
 	// bad_finished (HS-9): the signature is right, the MAC is not.
 	add(hsNegative("hs2-fin-flipped", "sig_R is right; one bit of fin_R is flipped.", "bad_finished", "HS-9", "initiator", base,
 		readHS2(withHS2(func(m *direct.HS2) { m.Fin = flip(m.Fin, 7) }), "bad_finished", "HS-9")))

@@ -63,7 +63,7 @@ func recordPayload(kind string, n int, ct []byte) json.Marshaler {
 }
 
 func (rec record) vector(id, comment string, rules ...string) vectors.RecordVector {
-	return vectors.RecordVector{ID: id, Comment: comment, Rules: append([]string{"ENC-1", "REC-1", "REC-8"}, rules...),
+	return vectors.RecordVector{ID: id, Comment: comment, Rules: append([]string{"ENC-1", "ENC-2", "REC-1", "REC-8", "VEC-4"}, rules...),
 		Direction: rec.dir, Sender: rec.sender, Recipient: rec.recipient, Kind: rec.kind, N: rec.n,
 		Key: rec.key, IV: rec.iv, Nonce: rec.nonce, AD: rec.ad, Size: len(rec.pt), Plaintext: string(rec.pt), CT: rec.ct,
 		Payload: encodeJSON(recordPayload(rec.kind, rec.n, rec.ct))}

@@ -6,8 +6,6 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
-	"math/big"
-	"slices"
 
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/wire"
@@ -27,7 +25,7 @@ func identityVector(id, comment, name, user string) vectors.IdentityVector {
 	k := idOf(name)
 	check(bytes.Equal(k.Public(), ik) && bytes.Equal(k.GroupPublic(), gk) && bytes.Equal(k.GroupKeySig(user), sig) &&
 		identity.Fingerprint(ik) == "sha256:"+hex.EncodeToString(fp[:]), "%s: identity differs from impl/e2ee/identity", id)
-	return vectors.IdentityVector{ID: id, Comment: comment, Rules: []string{"ENC-3", "KEY-4", "KEY-5"},
+	return vectors.IdentityVector{ID: id, Comment: comment, Rules: []string{"ENC-2", "ENC-3", "KEY-4", "KEY-5"},
 		User: user, Seed: seed, IdentityKey: ik, GroupKeyInfo: expandInfo("group private key", ik, 32), GroupPrivate: gkPriv,
 		GroupKey: gk, GroupKeySigInput: sigInput, GroupKeySig: sig, Fingerprint: "sha256:" + hex.EncodeToString(fp[:])}
 }
@@ -44,23 +42,11 @@ func proofVector(id, comment, name, user string) vectors.ProofVector {
 	in := proofInput(challenge, pin, user, iv.IdentityKey, iv.GroupKey)
 	proof := ed25519.Sign(ed25519.NewKeyFromSeed(iv.Seed), in)
 	check(bytes.Equal(must(idOf(name).RegisterProof(challenge, pin, user)), proof), "%s: proof differs from impl/e2ee/identity", id)
-	return vectors.ProofVector{ID: id, Comment: comment, Rules: []string{"KEY-4", "REG-3", "REG-11"},
+	return vectors.ProofVector{ID: id, Comment: comment, Rules: []string{"ENC-2", "KEY-4", "REG-3", "REG-11"},
 		User: user, Seed: iv.Seed, IdentityKey: iv.IdentityKey, GroupKey: iv.GroupKey, GroupKeySig: iv.GroupKeySig,
 		Challenge: challenge, ServerPin: pin, ServerPinText: "sha256:" + hex.EncodeToString(pin),
 		ProofInput: in, Proof: proof,
 		Register: encodeMessage(&wire.Register{IdentityKey: iv.IdentityKey, GroupKey: iv.GroupKey, GroupKeySig: iv.GroupKeySig, Proof: proof})}
-}
-
-// malleate returns the Ed25519 signature sig with L added to its S: the same
-// point, an S that is not below the group order (RFC 8032 §5.1.7 rejects it).
-func malleate(sig []byte) []byte {
-	l, _ := new(big.Int).SetString("7237005577332262213973186563042994240857116359379907606001950938285454250989", 10)
-	le := func(b []byte) []byte { c := bytes.Clone(b); slices.Reverse(c); return c }
-	s := new(big.Int).SetBytes(le(sig[32:]))
-	s.Add(s, l)
-	out := make([]byte, 32)
-	s.FillBytes(out)
-	return cat(sig[:32], le(out))
 }
 
 // registrationVectors generates registration.json.
@@ -96,8 +82,6 @@ func registrationVectors() *vectors.Registration {
 		gks("gks-group-key-substituted", "A server hands out mallory's group key with alice's signature.", "alice", a.IdentityKey, mallory.GroupKey, a.GroupKeySig),
 		gks("gks-by-other-identity", "mallory signed alice's group key for alice; checked with alice's identity key.", "alice", a.IdentityKey, a.GroupKey,
 			ed25519.Sign(ed25519.NewKeyFromSeed(mallory.Seed), cat([]byte("blindpost/1 group key"), encode(fText("alice"), fBytes(a.GroupKey))))),
-		gks("gks-s-not-reduced", "alice's signature with the group order L added to S: the same point R, but S is not below L (RFC 8032 §5.1.7, VEC-3).",
-			"alice", a.IdentityKey, a.GroupKey, malleate(a.GroupKeySig)),
 		gks("gks-without-label", "alice signed enc(user, GK_public) without the label \"blindpost/1 group key\".", "alice", a.IdentityKey, a.GroupKey,
 			ed25519.Sign(ed25519.NewKeyFromSeed(a.Seed), encode(fText("alice"), fBytes(a.GroupKey)))),
 		proof("proof-other-server", "alice's proof, made for another server's pin, replayed by that server to this one (REG-11).", "alice",
@@ -106,8 +90,34 @@ func registrationVectors() *vectors.Registration {
 			randBytes("registration other challenge", 32), a.ServerPin, a.IdentityKey, a.GroupKey, a.Proof),
 		proof("proof-other-user", "alice's proof presented for the username mallory.", "mallory", a.Challenge, a.ServerPin, a.IdentityKey, a.GroupKey, a.Proof),
 		proof("proof-other-group-key", "alice's proof with mallory's group key in the register message.", "alice", a.Challenge, a.ServerPin, a.IdentityKey, mallory.GroupKey, a.Proof),
-		proof("proof-s-not-reduced", "alice's proof with L added to S.", "alice", a.Challenge, a.ServerPin, a.IdentityKey, a.GroupKey, malleate(a.Proof)),
 		proof("proof-zero", "An all-zero proof.", "alice", a.Challenge, a.ServerPin, a.IdentityKey, a.GroupKey, make([]byte, 64)),
+	}
+	// VEC-3: signatures that a lax verifier accepts and RFC 8032 §5.1.7 rejects, made with
+	// alice's own key over the right message.
+	for _, v := range vec3Sigs {
+		g := gks("gks-"+v.id, "alice's group key signature, "+v.comment+" (RFC 8032 §5.1.7).", "alice", a.IdentityKey, a.GroupKey,
+			v.sig(a.Seed, cat([]byte("blindpost/1 group key"), encode(fText("alice"), fBytes(a.GroupKey)))))
+		p := proof("proof-"+v.id, "alice's registration proof, "+v.comment+" (RFC 8032 §5.1.7).", "alice",
+			a.Challenge, a.ServerPin, a.IdentityKey, a.GroupKey, v.sig(a.Seed, a.ProofInput))
+		g.Rule, p.Rule = "VEC-3", "VEC-3"
+		out.Negative = append(out.Negative, g, p)
+	}
+	// VEC-3, the public key half: the neutral point as identity key in a non-canonical encoding,
+	// with the signature (R = neutral point, S = 0) that verifies for every message under a lax
+	// decoding of A.
+	for _, k := range []struct {
+		id, comment string
+		key         []byte
+	}{
+		{"a-y-above-p", "the identity key is the neutral point written with y = p + 1 (y not below p)", neutralYAboveP},
+		{"a-negative-zero", "the identity key is the neutral point written with the sign bit of x set although x = 0", neutralNegZero},
+	} {
+		sig := cat(neutralCanonical, make([]byte, 32))
+		check(laxVerify(k.key, a.ProofInput, sig) && strictRejects(k.key, sig), "%s: not a key only a lax verifier accepts", k.id)
+		p := proof("proof-"+k.id, "A registration proof where "+k.comment+", signed with R = neutral point and S = 0 (RFC 8032 §5.1.3).", "alice",
+			a.Challenge, a.ServerPin, k.key, a.GroupKey, sig)
+		p.Rule = "VEC-3"
+		out.Negative = append(out.Negative, p)
 	}
 	return out
 }
