@@ -1,9 +1,9 @@
 package server
 
 import (
+	"bufio"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -48,81 +48,134 @@ const (
 )
 
 // conn is one client connection. Its reader goroutine (serve) runs the state machine of spec §5:
-// it decodes every message and answers it in order (SRV-13). Its writer goroutine drains the
-// bounded send queue, to which any goroutine may append without ever blocking (LIM-1).
+// it decodes every message and answers it in order (SRV-13). Any goroutine may append to its
+// bounded send queue without ever blocking (LIM-1); a writer goroutine runs while the queue
+// holds something and exits when it is empty, so that an idle connection costs one goroutine,
+// and no write buffer (queue.go).
 type conn struct {
 	s      *Server
 	ws     *websocket.Conn
+	cork   *corkConn     // ws's connection; nil when it is not a corkConn
+	br     *bufio.Reader // gorilla's read buffer (idle.go); nil when unknown
 	id     uint64
-	log    *slog.Logger
+	log    connLog
 	remote string
 
-	send       chan []byte   // the bounded send queue of encoded messages
-	quit       chan struct{} // closed by requestClose
-	writerDone chan struct{}
+	sendQueue
+
+	quit       chan struct{}  // closed by requestClose
+	writerDone sync.WaitGroup // done once the close frame is written, or given up
 	closeOnce  sync.Once
 	closeCode  int // written once before quit is closed
 	closeText  string
 
-	dlMu    sync.Mutex // orders read-deadline changes against requestClose
-	closing bool       // guarded by dlMu
+	dlMu         sync.Mutex  // orders read-deadline changes against requestClose
+	closing      atomic.Bool // set under dlMu
+	readDeadline time.Time   // the read deadline last chosen; guarded by dlMu
+
+	// The reader's state for parking (park.go); guarded by pmu.
+	pmu       sync.Mutex
+	rstate    int
+	waitSince time.Time
+	parkTimer *time.Timer
 
 	reg      atomic.Int32
-	regTimer *time.Timer
+	regTimer *time.Timer            // the registration deadline (WS-9); nil once registered
 	name     atomic.Pointer[string] // the registered username, set once at registration
 	bg       sync.WaitGroup         // the early hub exit started by requestClose
 
 	// Used by the reader goroutine only.
-	state     connState
-	user      string // from hello; the registered name once state is stateRegistered
-	challenge []byte // the single-use challenge of this connection (REG-2)
-	flow      *flowControl
+	nextExtend time.Time // when the keepalive deadline is next moved (extendReadDeadline)
+	inSize     int       // the size of the message being handled
+	inMessage  bool      // a data message is being read (idle.go)
+	lastData   time.Time // when the last data message arrived (or the connection began)
+	state      connState
+	user       string // from hello; the registered name once state is stateRegistered
+	challenge  []byte // the single-use challenge of this connection (REG-2)
+	flow       flowControl
 
-	// Guarded by hub.mu.
+	// Guarded by hub.mu; nil until the connection joins a group.
 	groups map[string]*group
 }
 
-func newConn(s *Server, ws *websocket.Conn, remote string) *conn {
+func newConn(s *Server, ws *websocket.Conn, br *bufio.Reader, remote string) *conn {
 	id := s.nextID.Add(1)
-	return &conn{
-		s:          s,
-		ws:         ws,
-		id:         id,
-		log:        s.log.With("conn", id),
-		remote:     remote,
-		send:       make(chan []byte, s.cfg.Queue),
-		quit:       make(chan struct{}),
-		writerDone: make(chan struct{}),
-		flow:       newFlowControl(&s.cfg),
-		groups:     make(map[string]*group),
+	cork, _ := ws.NetConn().(*corkConn)
+	c := &conn{
+		s:      s,
+		ws:     ws,
+		cork:   cork,
+		br:     br,
+		id:     id,
+		log:    connLog{l: s.log, id: id},
+		remote: remote,
+		quit:   make(chan struct{}),
 	}
+	c.writerDone.Add(1)
+	c.flow.init(&s.cfg)
+	return c
 }
 
-// serve runs the connection until it ends, then leaves the hub and releases everything.
+// serve starts serving the connection on the calling goroutine, which becomes its reader.
 func (c *conn) serve() {
 	m := c.s.metrics
 	m.Connections.Inc()
 	m.ConnectionsTotal.Inc()
-	defer m.Connections.Dec()
 	c.log.Debug("connected", "remote", c.remote)
 
 	// spec §4.2 [WS-5]: gorilla closes with 1009 when a message exceeds the limit.
 	c.ws.SetReadLimit(int64(c.s.cfg.MaxMessage))
-	c.ws.SetPongHandler(func(string) error { c.extendReadDeadline(); return nil })
+	c.ws.SetPongHandler(func(string) error {
+		c.extendReadDeadline()
+		c.handledControl()
+		return nil
+	})
 	pong := c.ws.PingHandler()
-	c.ws.SetPingHandler(func(d string) error { c.extendReadDeadline(); return pong(d) })
+	c.ws.SetPingHandler(func(d string) error {
+		c.extendReadDeadline()
+		if err := pong(d); err != nil {
+			return err
+		}
+		c.handledControl()
+		return nil
+	})
 	// spec §4.2 [WS-9]: registration must complete within RegisterTimeout of the upgrade.
 	c.regTimer = time.AfterFunc(c.s.cfg.RegisterTimeout, c.registrationExpired)
+	// spec §4.2 [WS-7]: a ping every PingInterval, and a close after PongTimeout of silence.
+	c.startPings()
+	c.lastData = time.Now()
+	c.extendReadDeadline()
+	c.run()
+}
 
-	go c.writeLoop()
-	code, text := c.readLoop()
-	c.regTimer.Stop()
+// run reads until the connection parks (another goroutine resumes it with run) or ends.
+func (c *conn) run() {
+	for {
+		code, text, park := c.readLoop()
+		if !park {
+			c.end(code, text)
+			return
+		}
+		if c.park() {
+			return
+		}
+	}
+}
+
+// end closes the connection with code (after the writer has sent what it should), leaves the
+// hub and releases everything.
+func (c *conn) end(code int, text string) {
+	if c.regTimer != nil {
+		c.regTimer.Stop()
+	}
 	c.requestClose(code, text)
-	<-c.writerDone
+	c.writerDone.Wait()
 	c.ws.Close()
 	c.bg.Wait()
 	c.s.hub.unregister(c) // spec §5.9 [GSV-3]
+	c.s.metrics.Connections.Dec()
 	c.log.Debug("disconnected", "user", c.registeredName(), "code", c.closeCode)
+	c.s.untrack(c)
 }
 
 // registeredName returns the username the connection registered, or "" before registration.
@@ -134,14 +187,27 @@ func (c *conn) registeredName() string {
 }
 
 // readLoop reads and handles messages until the connection fails or, once it is closing, until
-// the client answers the close frame. It returns the close code for the failure, if any.
-func (c *conn) readLoop() (int, string) {
+// the client answers the close frame. It returns the close code for the failure, if any, or
+// park when the connection has been idle long enough to park.
+func (c *conn) readLoop() (code int, text string, park bool) {
 	for {
-		c.extendReadDeadline()
-		typ, data, err := c.ws.ReadMessage()
-		if err != nil {
-			return c.readFailed(err)
+		if err := c.awaitMessage(); err != nil {
+			if err == errPark {
+				return 0, "", true
+			}
+			code, text = c.readFailed(err)
+			return code, text, false
 		}
+		typ, data, escaped, err := c.readMessage()
+		if err != nil {
+			code, text = c.readFailed(err)
+			return code, text, false
+		}
+		if escaped {
+			continue // a ping or pong was handled (and extended the deadline)
+		}
+		c.lastData = time.Now()
+		c.extendReadDeadline()
 		if c.isClosing() {
 			continue // discard until the client's close frame, so that it reads ours (no RST)
 		}
@@ -190,20 +256,30 @@ func (c *conn) drain() {
 }
 
 // extendReadDeadline restarts the keepalive timer of spec §4.2 [WS-7] after any frame; once the
-// connection is closing, the close deadline stays.
+// connection is closing, the close deadline stays. Moving a deadline costs a timer update, so
+// it moves at most once per keepaliveSlack, to PongTimeout+keepaliveSlack from then: the
+// connection still closes between PongTimeout and PongTimeout+keepaliveSlack after its last
+// frame, never before. It runs on the reader goroutine (the ping and pong handlers too).
 func (c *conn) extendReadDeadline() {
+	now := time.Now()
+	if now.Before(c.nextExtend) {
+		return
+	}
+	slack := c.keepaliveSlack()
+	c.nextExtend = now.Add(slack)
 	c.dlMu.Lock()
 	defer c.dlMu.Unlock()
-	if !c.closing {
-		_ = c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.PongTimeout))
+	if !c.closing.Load() {
+		c.readDeadline = now.Add(c.s.cfg.PongTimeout + slack)
+		_ = c.ws.SetReadDeadline(c.readDeadline)
 	}
 }
 
-func (c *conn) isClosing() bool {
-	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
-	return c.closing
-}
+// keepaliveSlack is how late the keepalive close may come: a second, or a sixteenth of
+// PongTimeout when that is shorter.
+func (c *conn) keepaliveSlack() time.Duration { return min(time.Second, c.s.cfg.PongTimeout/16) }
+
+func (c *conn) isClosing() bool { return c.closing.Load() }
 
 // requestClose asks the connection to close with code (closeNoFrame: without a close frame).
 // It never blocks and may be called from any goroutine; the first call wins. The writer sends
@@ -216,8 +292,9 @@ func (c *conn) requestClose(code int, text string) {
 		}
 		c.closeCode, c.closeText = code, text
 		c.dlMu.Lock()
-		c.closing = true
-		_ = c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.WriteTimeout + c.s.cfg.CloseGrace))
+		c.closing.Store(true)
+		c.readDeadline = time.Now().Add(c.s.cfg.WriteTimeout + c.s.cfg.CloseGrace)
+		_ = c.ws.SetReadDeadline(c.readDeadline)
 		c.dlMu.Unlock()
 		close(c.quit)
 		if code != closeNoFrame {
@@ -228,6 +305,11 @@ func (c *conn) requestClose(code int, text string) {
 		// nothing more is forwarded to or from this connection and its groups hear of it at
 		// once (GSV-3). In a goroutine: requestClose may run under the hub's lock.
 		c.bg.Go(func() { c.s.hub.unregister(c) })
+		// The writer sends what is queued and the close frame (finish); a parked reader
+		// resumes to read the client's answer.
+		c.stopPings()
+		c.kick()
+		c.wake()
 	})
 }
 
@@ -241,106 +323,6 @@ func (c *conn) abort() {
 func (c *conn) closeNow(code int, text string) {
 	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(c.s.cfg.WriteTimeout))
 	c.ws.Close()
-}
-
-// enqueue appends an encoded message to the send queue without blocking. When the queue is full
-// the connection is a slow consumer: it is closed with 4002 and enqueue reports false, so that
-// the sender can be told (spec §5.8 [LIM-1] [LIM-2]).
-func (c *conn) enqueue(frame []byte) bool {
-	select {
-	case <-c.quit:
-		return false
-	default:
-	}
-	select {
-	case c.send <- frame:
-		return true
-	default:
-		// spec §5.8 [LIM-2]: a full queue closes the connection with 4002.
-		c.s.metrics.QueueDrops.Inc()
-		c.requestClose(CloseSlowConsumer, "slow consumer")
-		return false
-	}
-}
-
-// queueOwn appends a response to the connection's own queue. Unlike enqueue, which other
-// connections use and which never waits, it waits up to WriteTimeout for the writer to make
-// room: a client that sends requests faster than it reads the answers slows down only itself
-// (spec §5.8 [LIM-1]); one that stops reading is closed with 4002 (LIM-2).
-func (c *conn) queueOwn(frame []byte) {
-	select {
-	case c.send <- frame:
-		return
-	case <-c.quit:
-		return
-	default:
-	}
-	timer := time.NewTimer(c.s.cfg.WriteTimeout)
-	defer timer.Stop()
-	select {
-	case c.send <- frame:
-	case <-c.quit:
-	case <-timer.C:
-		c.s.metrics.QueueDrops.Inc()
-		c.requestClose(CloseSlowConsumer, "slow consumer")
-	}
-}
-
-// writeLoop writes queued messages and keepalive pings until the connection closes.
-func (c *conn) writeLoop() {
-	defer close(c.writerDone)
-	// spec §4.2 [WS-7]: a ping every PingInterval.
-	ping := time.NewTicker(c.s.cfg.PingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case <-c.quit:
-			c.finishWrites()
-			return
-		default:
-		}
-		select {
-		case <-c.quit:
-		case frame := <-c.send:
-			if err := c.writeFrame(frame, time.Now().Add(c.s.cfg.WriteTimeout)); err != nil {
-				c.abort()
-				return
-			}
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.s.cfg.WriteTimeout)); err != nil {
-				c.abort()
-				return
-			}
-		}
-	}
-}
-
-// finishWrites sends what is queued, then the close frame. spec §5.7 [ERR-2]: the error that
-// explains a close is queued before it, so it is written first. A slow consumer (4002) gets
-// only the close frame.
-func (c *conn) finishWrites() {
-	if c.closeCode == closeNoFrame {
-		return
-	}
-	deadline := time.Now().Add(c.s.cfg.WriteTimeout)
-	if c.closeCode != CloseSlowConsumer {
-		for drained := false; !drained; {
-			select {
-			case frame := <-c.send:
-				if c.writeFrame(frame, deadline) != nil {
-					return
-				}
-			default:
-				drained = true
-			}
-		}
-	}
-	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText), deadline)
-}
-
-func (c *conn) writeFrame(frame []byte, deadline time.Time) error {
-	_ = c.ws.SetWriteDeadline(deadline)
-	return c.ws.WriteMessage(websocket.TextMessage, frame)
 }
 
 // registrationExpired closes a connection that has not registered in time (spec §4.2 [WS-9]).

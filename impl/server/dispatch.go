@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/blindpost/blindpost/impl/wire"
@@ -12,6 +13,7 @@ import (
 // order (SRV-13), except where the connection closes.
 func (c *conn) handle(data []byte, received time.Time) {
 	defer c.recoverInternal()
+	c.inSize = len(data)
 	msg, err := wire.Decode(wire.FromClient, data)
 	id, typ := requestOf(msg)
 	c.countIn(typ, len(data))
@@ -49,8 +51,10 @@ func (c *conn) countIn(typ wire.RequestType, size int) {
 	if label == "" {
 		label = "invalid"
 	}
-	c.s.metrics.MessagesIn.WithLabelValues(label).Inc()
-	c.log.Debug("received", "user", c.registeredName(), "type", label, "size", size)
+	c.s.metrics.Received(label)
+	if c.log.Enabled(slog.LevelDebug) {
+		c.log.Debug("received", "user", c.registeredName(), "type", label, "size", size)
+	}
 }
 
 // rateLimited answers a message over the rate, and closes a connection that keeps exceeding it

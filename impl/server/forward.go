@@ -16,7 +16,8 @@ func (c *conn) forward(id string, typ wire.RequestType, to string, fwd wire.Mess
 		c.fail(id, typ, errBadTarget, "a message cannot be addressed to its sender")
 		return
 	}
-	frame, err := wire.Encode(fwd)
+	// The forwarded form is the request with from for to and without id: about its size.
+	frame, err := wire.AppendEncode(make([]byte, 0, c.inSize+len(c.registeredName())+16), fwd)
 	if err != nil {
 		c.log.Error("encode forwarded message", "type", typ, "err", err)
 		c.fail(id, typ, errInternal, "the server could not forward the message")
@@ -42,7 +43,7 @@ func (c *conn) forward(id string, typ wire.RequestType, to string, fwd wire.Mess
 	}
 	c.s.metrics.Relayed(string(typ), len(frame), received)
 	// spec §5.6 [SRV-8]: ack only once the message is queued for the recipient.
-	c.reply(&wire.Ack{ID: id, For: ackedType(typ)})
+	c.queueOwn(c.ackFrame(id, typ))
 }
 
 // failAbsent answers a request for a user with no registered connection: user_offline when the

@@ -103,15 +103,33 @@ func longName(i int) string {
 	return strings.Repeat("x", 29) + string(digits[i/36/36%36]) + string(digits[i/36%36]) + string(digits[i%36])
 }
 
-// ackFrame encodes the ack of a request, queued by the hub under its lock so that it precedes
-// the announcements it causes (spec §5.9 [GSV-1]).
+// ackFrame encodes the ack of a request (spec §5.6); the hub queues a group request's ack under
+// its lock so that it precedes the announcements it causes (spec §5.9 [GSV-1]). An ack without
+// id is the same for every request of a type: it is encoded once and shared (queued frames are
+// never modified).
 func (c *conn) ackFrame(id string, typ wire.RequestType) []byte {
+	if id == "" {
+		if frame, ok := plainAcks[typ]; ok {
+			return frame
+		}
+	}
 	frame, err := wire.Encode(&wire.Ack{ID: id, For: ackedType(typ)})
 	if err != nil {
 		c.log.Error("encode ack", "err", err)
 	}
 	return frame
 }
+
+// plainAcks are the acks without id, by request type.
+var plainAcks = func() map[wire.RequestType][]byte {
+	out := map[wire.RequestType][]byte{}
+	for _, typ := range requestTypes {
+		if frame, err := wire.Encode(&wire.Ack{For: ackedType(typ)}); err == nil {
+			out[typ] = frame // the types answered by ack (spec §5.6)
+		}
+	}
+	return out
+}()
 
 // answer sends the error of a refused group request; an accepted one was acked by the hub.
 func (c *conn) answer(id string, typ wire.RequestType, r *refusal) {
@@ -148,6 +166,9 @@ func (h *hub) join(c *conn, name string, ack []byte) *refusal {
 		h.s.metrics.Groups.Set(float64(len(h.groups)))
 	}
 	g.members[user] = c
+	if c.groups == nil {
+		c.groups = make(map[string]*group)
+	}
 	c.groups[name] = g
 	// spec §5.9 [GSV-1]: ack, then group_members to every member, the joiner included.
 	c.enqueue(ack)

@@ -61,20 +61,31 @@ func (c *conn) register(m *wire.Register) {
 	if !c.reg.CompareAndSwap(regPending, regClaimed) {
 		return // the deadline closed the connection already
 	}
-	// spec §5.2 [REG-4]: the group key signature must verify with the identity key.
-	if err := identity.VerifyGroupKeySig(c.user, m.IdentityKey, m.GroupKey, m.GroupKeySig); err != nil {
-		c.registrationFailed(m.ID, errBadProof, "the group key signature does not verify")
-		return
+	// spec §5.2 [REG-4]: the group key signature must verify with the identity key. When the
+	// directory holds exactly this identity key, group key and signature (a client registering
+	// again), the signature verified when it was stored, and verifying it again would give the
+	// same answer.
+	entry := directory.Entry{User: c.user, IdentityKey: m.IdentityKey, GroupKey: m.GroupKey, GroupKeySig: m.GroupKeySig}
+	known, err := c.s.dir.Holds(entry)
+	if err != nil || !known {
+		known = false
+		if err := identity.VerifyGroupKeySig(c.user, m.IdentityKey, m.GroupKey, m.GroupKeySig); err != nil {
+			c.registrationFailed(m.ID, errBadProof, "the group key signature does not verify")
+			return
+		}
 	}
 	// spec §5.2 [REG-3]: the proof covers this challenge, this server's pin, the user and both keys.
 	if err := identity.VerifyRegisterProof(challenge, c.s.pin.Bytes(), c.user, m.IdentityKey, m.GroupKey, m.Proof); err != nil {
 		c.registrationFailed(m.ID, errBadProof, "the registration proof does not verify")
 		return
 	}
-	if !c.bind(m) {
+	// A known binding is already recorded as it is (REG-5, REG-12): nothing to write.
+	if !known && !c.bind(m.ID, entry) {
 		return
 	}
 	c.state = stateRegistered
+	c.regTimer.Stop() // the deadline lost the race (reg is claimed); drop the timer
+	c.regTimer = nil
 	old := c.s.hub.register(c, c.user)
 	c.s.metrics.Registrations.WithLabelValues("ok").Inc()
 	c.log.Info("registered", "user", c.user, "replaced", old != nil)
@@ -86,22 +97,22 @@ func (c *conn) register(m *wire.Register) {
 }
 
 // bind records the binding in the directory (spec §5.2 [REG-5] [REG-6] [REG-12] [REG-13]).
-func (c *conn) bind(m *wire.Register) bool {
-	_, err := c.s.dir.Bind(directory.Entry{User: c.user, IdentityKey: m.IdentityKey, GroupKey: m.GroupKey, GroupKeySig: m.GroupKeySig})
+func (c *conn) bind(id string, e directory.Entry) bool {
+	_, err := c.s.dir.Bind(e)
 	switch {
 	case err == nil:
 		return true
 	case errors.Is(err, directory.ErrIdentityMismatch):
 		// spec §5.2 [REG-6]
-		c.registrationFailed(m.ID, errIdentityMismatch, c.user+" is bound to another identity key")
+		c.registrationFailed(id, errIdentityMismatch, c.user+" is bound to another identity key")
 	case errors.Is(err, directory.ErrFull):
 		// spec §5.2 [REG-13]
-		c.registrationFailed(m.ID, errServerFull, "the directory is full")
+		c.registrationFailed(id, errServerFull, "the directory is full")
 	default:
 		c.s.metrics.DirectoryFailures.Inc()
 		c.log.Error("directory bind failed", "user", c.user, "err", err)
 		c.s.metrics.Registrations.WithLabelValues("internal").Inc()
-		c.failAndClose(m.ID, wire.RequestTypeRegister, errInternal, "the server could not record the registration; try again", closeInternal)
+		c.failAndClose(id, wire.RequestTypeRegister, errInternal, "the server could not record the registration; try again", closeInternal)
 	}
 	return false
 }

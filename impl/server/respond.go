@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"unicode/utf8"
 
 	"github.com/blindpost/blindpost/impl/wire"
@@ -47,7 +48,9 @@ func (c *conn) reply(m wire.Message) {
 // a client sent (spec §5.7 [ERR-4]).
 func (c *conn) fail(id string, typ wire.RequestType, code wire.ErrorCode, text string) {
 	c.s.metrics.Errors.WithLabelValues(string(code)).Inc()
-	c.log.Debug("error", "user", c.registeredName(), "for", typ, "code", code)
+	if c.log.Enabled(slog.LevelDebug) {
+		c.log.Debug("error", "user", c.registeredName(), "for", typ, "code", code)
+	}
 	c.reply(&wire.ErrorMessage{ID: id, Code: code, Message: clampText(text), For: typ})
 }
 

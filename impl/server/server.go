@@ -4,11 +4,18 @@
 // it authenticates who is connected and sequences group commits, and forwards everything else
 // without reading, logging or storing it.
 //
-// A Server owns a TLS listener, one reader and one writer goroutine per connection, the hub of
-// online users and groups (memory only), and the persistent directory of identity keys
-// (package directory). Every client message is decoded by the generated codec impl/wire before
-// anything else looks at it. Each connection has a bounded send queue; nothing a connection does
-// ever blocks another one: a recipient whose queue is full is closed with 4002 (LIM-1, LIM-2).
+// A Server owns a TLS listener, the connections, the hub of online users and groups (memory
+// only), and the persistent directory of identity keys (package directory). Every client
+// message is decoded by the generated codec impl/wire before anything else looks at it. Each
+// connection has a bounded send queue; nothing a connection does ever blocks another one: a
+// recipient whose queue is full is closed with 4002 (LIM-1, LIM-2).
+//
+// A connection costs as little as its state allows (issue 7): its reader goroutine reads and
+// answers in order (conn.go, dispatch.go); a writer goroutine runs only while its queue holds
+// something, and writes what it finds queued in one TLS record and one system call (queue.go,
+// cork.go); an idle reader waits for its socket with a small stack (idle.go) and, after a while,
+// gives its goroutine up to the server's epoll set until the socket, the keepalive or a close
+// needs it again (park.go, poller_linux.go). Nothing of this changes what a client sees.
 //
 // Origin policy (spec §4.2 [WS-2]): an upgrade request without an Origin header (native clients)
 // is accepted; one with an Origin is accepted only when that origin is in Config.AllowOrigins
@@ -42,6 +49,9 @@ import (
 // Subprotocol is the WebSocket subprotocol of spec §4.2 [WS-1].
 const Subprotocol = "blindpost.v1"
 
+// readBufferSize is gorilla's read buffer per connection.
+const readBufferSize = 512
+
 // Server is a running or ready relay. Create it with New, start it with Start (or Run), stop it
 // with Shutdown.
 type Server struct {
@@ -59,15 +69,18 @@ type Server struct {
 	mSrv     *http.Server
 	mLn      net.Listener
 
-	nconns   atomic.Int64
-	nextID   atomic.Uint64
-	stopping atomic.Bool
-	connsMu  sync.Mutex
-	conns    map[*conn]struct{}
-	connWG   sync.WaitGroup
-	serveWG  sync.WaitGroup
-	stopOnce sync.Once
-	stopErr  error
+	poller    *poller       // watches parked connections (park.go); nil: they do not park
+	stopIdle  chan struct{} // ends the idle scan
+	parkAfter time.Duration // idle time after which a connection parks
+	nconns    atomic.Int64
+	nextID    atomic.Uint64
+	stopping  atomic.Bool
+	connsMu   sync.Mutex
+	conns     map[*conn]struct{}
+	connWG    sync.WaitGroup
+	serveWG   sync.WaitGroup
+	stopOnce  sync.Once
+	stopErr   error
 }
 
 // New validates cfg, creates the data directory, loads or generates the TLS certificate and
@@ -104,14 +117,19 @@ func New(cfg Config) (*Server, error) {
 		pin:     pin,
 		dir:     dir,
 		conns:   make(map[*conn]struct{}),
+
+		parkAfter: defaultParkAfter,
 	}
 	s.hub = newHub(s)
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.RegisterTimeout,
-		ReadBufferSize:   4096,
-		WriteBufferSize:  4096,
-		WriteBufferPool:  &sync.Pool{},
-		Subprotocols:     []string{Subprotocol},
+		// The read buffer is the one handleUpgrade's hijacker hands over (readBufferSize: the
+		// TLS connection beneath buffers what it reads already, and every connection holds this
+		// one for life). The write buffer is taken from the pool for each message and given
+		// back after it.
+		WriteBufferSize: 4096,
+		WriteBufferPool: &sync.Pool{},
+		Subprotocols:    []string{Subprotocol},
 		// Origin is checked by handleUpgrade before Upgrade runs (WS-2).
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
@@ -161,8 +179,10 @@ func (s *Server) Start() error {
 		MinVersion:   tls.VersionTLS13, // spec §4.1 [TLS-1]
 		Certificates: []tls.Certificate{s.tlsID.Cert},
 		NextProtos:   []string{"http/1.1"}, // WebSocket upgrades need HTTP/1.1
+		// Full-size records from the start: a corked writer's batch leaves in one record.
+		DynamicRecordSizingDisabled: true,
 	}
-	s.ln = tls.NewListener(ln, tlsCfg)
+	s.ln = corkListener{Listener: ln, cfg: tlsCfg}
 	s.httpSrv = &http.Server{
 		Handler:           http.HandlerFunc(s.handleUpgrade),
 		ReadHeaderTimeout: 10 * time.Second, // also bounds the TLS handshake
@@ -170,6 +190,12 @@ func (s *Server) Start() error {
 		MaxHeaderBytes:    16 << 10,
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	if p, err := newPoller(); err == nil {
+		s.poller, s.stopIdle = p, make(chan struct{})
+		s.serveWG.Go(func() { s.parkIdle(s.stopIdle) })
+	} else {
+		s.log.Debug("idle connections will not park", "err", err)
 	}
 	s.serveWG.Go(func() { _ = s.httpSrv.Serve(s.ln) })
 	s.log.Info("listening", "url", s.URL(), "pin", s.pin.String(), "metrics", s.cfg.MetricsListen)
@@ -260,6 +286,10 @@ func (s *Server) shutdown(ctx context.Context) error {
 			s.mSrv.Close()
 		}
 	}
+	if s.poller != nil {
+		close(s.stopIdle)
+		s.poller.close() // every connection has ended, so none is parked
+	}
 	s.serveWG.Wait()
 	if err := s.closeDirectory(); err != nil {
 		errs = append(errs, err)
@@ -297,9 +327,11 @@ func (s *Server) track(c *conn) bool {
 	return true
 }
 
+// untrack removes c, which has ended, from the open connections.
 func (s *Server) untrack(c *conn) {
 	s.connsMu.Lock()
 	delete(s.conns, c)
 	s.connsMu.Unlock()
+	s.nconns.Add(-1)
 	s.connWG.Done()
 }

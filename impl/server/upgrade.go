@@ -38,20 +38,24 @@ func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusServiceUnavailable, "max_conns", "blindpost-server: too many connections, try again later")
 		return
 	}
-	defer s.nconns.Add(-1)
-	ws, err := s.upgrader.Upgrade(w, r, nil) // writes its own 400 on a malformed handshake
+	hj := &hijacker{ResponseWriter: w}
+	ws, err := s.upgrader.Upgrade(hj, r, nil) // writes its own 400 on a malformed handshake
 	if err != nil {
+		s.nconns.Add(-1)
 		s.metrics.RefusedTotal.WithLabelValues("handshake").Inc()
 		s.log.Debug("upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	c := newConn(s, ws, r.RemoteAddr)
+	c := newConn(s, ws, hj.br, r.RemoteAddr)
 	if !s.track(c) {
+		s.nconns.Add(-1)
 		c.closeNow(websocket.CloseGoingAway, "server shutting down")
 		return
 	}
-	defer s.untrack(c)
-	c.serve()
+	// The connection gets a goroutine of its own and the handler returns, so that net/http
+	// lets go of what it held for the request (its buffers, the request, a deep stack): an
+	// idle connection costs one small goroutine.
+	go c.serve()
 }
 
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, reason, text string) {

@@ -9,6 +9,8 @@
 package directory
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,6 +59,26 @@ type record struct {
 	GroupKeySig []byte    `json:"group_key_sig"`
 	BoundAt     time.Time `json:"bound_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// keysPrefix is how json.Marshal of a record with e's keys begins.
+func keysPrefix(e Entry) []byte {
+	b64 := base64.StdEncoding
+	p := make([]byte, 0, 64+b64.EncodedLen(len(e.IdentityKey)+len(e.GroupKey)+len(e.GroupKeySig)))
+	p = append(p, `{"identity_key":"`...)
+	p = b64.AppendEncode(p, e.IdentityKey)
+	p = append(p, `","group_key":"`...)
+	p = b64.AppendEncode(p, e.GroupKey)
+	p = append(p, `","group_key_sig":"`...)
+	p = b64.AppendEncode(p, e.GroupKeySig)
+	return append(p, `",`...)
+}
+
+// keysOnly is the part of a record that Holds compares.
+type keysOnly struct {
+	IdentityKey []byte `json:"identity_key"`
+	GroupKey    []byte `json:"group_key"`
+	GroupKeySig []byte `json:"group_key_sig"`
 }
 
 // Result says what Bind did.
@@ -113,6 +135,9 @@ func Open(path string, opts Options) (*Directory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("directory: open %s: %w", path, err)
 	}
+	// Bindings made together share a transaction (Bind); a binding waits at most this long
+	// for company.
+	db.MaxBatchDelay = time.Millisecond
 	d := &Directory{db: db, maxUsers: opts.MaxUsers, now: time.Now}
 	if opts.ReadOnly {
 		return d, d.checkVersion()
@@ -169,9 +194,17 @@ func (d *Directory) Close() error {
 // signature when the name is already bound to the same identity key. It never replaces the
 // identity key of a bound name (ErrIdentityMismatch), and refuses a new name when the directory
 // holds MaxUsers names (ErrFull).
+//
+// A registration that changes nothing (the common case: a client reconnecting) is answered
+// from a read transaction, without a write and its sync to disk. Writes made at the same time
+// share one transaction and one sync (bbolt's Batch), so that a crowd of new users does not
+// queue behind the disk one by one.
 func (d *Directory) Bind(e Entry) (Result, error) {
+	if same, err := d.Holds(e); err == nil && same {
+		return Unchanged, nil
+	}
 	var res Result
-	err := d.db.Update(func(tx *bolt.Tx) error {
+	err := d.db.Batch(func(tx *bolt.Tx) error {
 		var err error
 		res, err = bindTx(tx.Bucket(bucketUsers), e, d.maxUsers, d.now())
 		return err
@@ -180,6 +213,33 @@ func (d *Directory) Bind(e Entry) (Result, error) {
 		return 0, fmt.Errorf("bind %q: %w", e.User, err)
 	}
 	return res, nil
+}
+
+// Holds reports whether e.User is bound to exactly e's identity key, group key and group key
+// signature: then the signature was verified when it was stored (spec §5.2 [REG-4] [REG-12]).
+func (d *Directory) Holds(e Entry) (bool, error) {
+	var same bool
+	err := d.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketUsers).Get([]byte(e.User))
+		if raw == nil {
+			return nil
+		}
+		if bytes.HasPrefix(raw, keysPrefix(e)) {
+			same = true // put wrote exactly these keys (json.Marshal of a record)
+			return nil
+		}
+		var r keysOnly // the times are not needed, and parsing them costs
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return fmt.Errorf("directory: corrupt record: %w", err)
+		}
+		same = string(r.IdentityKey) == string(e.IdentityKey) && string(r.GroupKey) == string(e.GroupKey) &&
+			string(r.GroupKeySig) == string(e.GroupKeySig)
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("holds %q: %w", e.User, err)
+	}
+	return same, nil
 }
 
 func bindTx(b *bolt.Bucket, e Entry, maxUsers int, now time.Time) (Result, error) {

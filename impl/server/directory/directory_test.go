@@ -3,9 +3,12 @@ package directory
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func key(b byte, n int) []byte { return bytes.Repeat([]byte{b}, n) }
@@ -57,6 +60,70 @@ func TestBind(t *testing.T) {
 	}
 	if n, err := d.Count(); err != nil || n != 2 {
 		t.Errorf("Count = %d, %v; want 2", n, err)
+	}
+}
+
+// TestHolds checks the read-only test Bind and the relay use to skip work that would change
+// nothing: exactly the stored keys and signature hold, anything else does not.
+func TestHolds(t *testing.T) {
+	d := open(t, filepath.Join(t.TempDir(), FileName), Options{})
+	if _, err := d.Bind(entry("alice", 1, 10)); err != nil {
+		t.Fatal(err)
+	}
+	var raw []byte
+	d.db.View(func(tx *bolt.Tx) error {
+		raw = append(raw, tx.Bucket(bucketUsers).Get([]byte("alice"))...)
+		return nil
+	})
+	if !bytes.HasPrefix(raw, keysPrefix(entry("alice", 1, 10))) {
+		t.Fatalf("the stored record %s does not start with the keys' prefix", raw)
+	}
+	sig := entry("alice", 1, 10)
+	sig.GroupKeySig = key(1, 64)
+	for _, tt := range []struct {
+		name string
+		e    Entry
+		want bool
+	}{
+		{"the stored binding", entry("alice", 1, 10), true},
+		{"another group key", entry("alice", 1, 11), false},
+		{"another signature", sig, false},
+		{"another identity key", entry("alice", 2, 10), false},
+		{"an unbound name", entry("bob", 1, 10), false},
+	} {
+		if got, err := d.Holds(tt.e); err != nil || got != tt.want {
+			t.Errorf("%s: Holds = %v, %v; want %v", tt.name, got, err, tt.want)
+		}
+	}
+}
+
+// TestConcurrentBinds checks that bindings made at the same time (batched into shared
+// transactions) each get the right result, and all persist.
+func TestConcurrentBinds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	d := open(t, path, Options{})
+	const n = 50
+	errs := make(chan error, 2*n)
+	for i := range n {
+		go func() {
+			_, err := d.Bind(entry(fmt.Sprintf("user%d", i), byte(i), 1))
+			errs <- err
+		}()
+		go func() {
+			_, err := d.Bind(entry("shared", byte(i), 1)) // one of them wins the name
+			if errors.Is(err, ErrIdentityMismatch) {
+				err = nil
+			}
+			errs <- err
+		}()
+	}
+	for range 2 * n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, err := d.Count(); err != nil || c != n+1 {
+		t.Fatalf("Count = %d, %v; want %d", c, err, n+1)
 	}
 }
 

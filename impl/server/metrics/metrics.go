@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +39,18 @@ type Metrics struct {
 	QueueDrops        prometheus.Counter       // messages that did not fit a full send queue
 	RelayLatency      *prometheus.HistogramVec // receive to enqueued-for-recipient, by type
 	DirectoryFailures prometheus.Counter       // directory operations that failed
+
+	// The labelled series of the per-message paths, looked up once per label value: a lookup
+	// hashes the value under a lock, which costs more than the increment.
+	received sync.Map // type -> prometheus.Counter (MessagesIn)
+	relayed  sync.Map // type -> *relayedSeries
+}
+
+// relayedSeries are the series Relayed updates for one type.
+type relayedSeries struct {
+	messages prometheus.Counter
+	bytes    prometheus.Counter
+	latency  prometheus.Observer
 }
 
 // New creates the metrics in a new registry, together with the Go runtime and process collectors.
@@ -75,11 +88,29 @@ func New() *Metrics {
 // Close records a close initiated by the server with WebSocket close code code.
 func (m *Metrics) Close(code int) { m.Closes.WithLabelValues(strconv.Itoa(code)).Inc() }
 
+// Received records one client message of type typ ("invalid" for one that did not decode).
+func (m *Metrics) Received(typ string) {
+	c, ok := m.received.Load(typ)
+	if !ok {
+		c, _ = m.received.LoadOrStore(typ, m.MessagesIn.WithLabelValues(typ))
+	}
+	c.(prometheus.Counter).Inc()
+}
+
 // Relayed records one message of type typ and size n queued for one recipient, received at t.
 func (m *Metrics) Relayed(typ string, n int, received time.Time) {
-	m.MessagesRelayed.WithLabelValues(typ).Inc()
-	m.BytesRelayed.WithLabelValues(typ).Add(float64(n))
-	m.RelayLatency.WithLabelValues(typ).Observe(time.Since(received).Seconds())
+	v, ok := m.relayed.Load(typ)
+	if !ok {
+		v, _ = m.relayed.LoadOrStore(typ, &relayedSeries{
+			messages: m.MessagesRelayed.WithLabelValues(typ),
+			bytes:    m.BytesRelayed.WithLabelValues(typ),
+			latency:  m.RelayLatency.WithLabelValues(typ),
+		})
+	}
+	r := v.(*relayedSeries)
+	r.messages.Inc()
+	r.bytes.Add(float64(n))
+	r.latency.Observe(time.Since(received).Seconds())
 }
 
 // Handler serves /metrics, /healthz (healthy reports whether the relay is serving) and the

@@ -1,0 +1,226 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/blindpost/blindpost/impl/bench/scenario"
+	"github.com/blindpost/blindpost/impl/bench/sysstat"
+)
+
+func (o *options) relayCommand() *cobra.Command {
+	ro := scenario.RelayOptions{}
+	sequential := false
+	cmd := &cobra.Command{
+		Use:   "relay",
+		Short: "Pairs relaying fixed-size ciphertexts, pipelined: msgs/s, relay CPU per message, latency",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			prov, c, err := o.provider()
+			if err != nil {
+				return err
+			}
+			ro.Common = c
+			rep := newReport(cmd)
+			run := scenario.RunRelay
+			if sequential || o.profile != "" {
+				run = scenario.RunRelaySequential
+			}
+			res, err := run(cmd.Context(), ro, prov)
+			if err != nil {
+				return err
+			}
+			rep.Figures = append(rep.Figures, res.Figures()...)
+			rep.Details["relay"] = res
+			return o.report(rep)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&ro.Pairs, "pairs", 20, "connected pairs")
+	f.IntVar(&ro.Size, "size", 200, "ciphertext bytes per message")
+	f.Float64Var(&ro.Rate, "rate", 0, "offered messages per second over all connections (0: as fast as --window allows)")
+	f.IntVar(&ro.Window, "window", 32, "messages a connection may have in flight")
+	f.BoolVar(&sequential, "sequential", false, "measure ours, then the baseline, in one run each rather than alternating slices (--profile implies it)")
+	return cmd
+}
+
+func (o *options) idleCommand() *cobra.Command {
+	io := scenario.IdleOptions{}
+	cmd := &cobra.Command{
+		Use:   "idle",
+		Short: "Hold many idle connections (registered on the relay): relay memory per connection",
+		Long: `idle opens --conns connections (registered with hello and register on a Blindpost relay,
+upgraded and silent on the forwarder), waits for the relay's memory to settle, holds them for
+--duration and reports the relay's resident memory per connection. With --background-pairs a
+relay load runs on the side throughout, and its latency and errors are reported too:
+
+  blindpost-bench idle --conns 100000 --background-pairs 50`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			prov, c, err := o.provider()
+			if err != nil {
+				return err
+			}
+			io.Common = c
+			rep := newReport(cmd)
+			if held, note := fitOpenFiles(io.Conns, 2*io.BackgroundPairs); held < io.Conns {
+				fmt.Fprintf(o.stderr, "blindpost-bench: %s\n", note)
+				rep.Problems = append(rep.Problems, note)
+				io.Conns = held
+			}
+			res, err := scenario.RunIdle(cmd.Context(), io, prov)
+			if err != nil {
+				return err
+			}
+			rep.Figures = append(rep.Figures, res.Figures()...)
+			rep.Details["idle"] = res
+			return o.report(rep)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&io.Conns, "conns", 10000, "idle connections to hold")
+	f.IntVar(&io.BackgroundPairs, "background-pairs", 0, "pairs relaying in the background meanwhile")
+	f.Float64Var(&io.BackgroundRate, "background-rate", 0, "their messages per second in all (default 100 per pair)")
+	f.IntVar(&io.Size, "size", 200, "ciphertext bytes of the background messages")
+	return cmd
+}
+
+func (o *options) connectCommand() *cobra.Command {
+	co := scenario.ConnectOptions{}
+	cmd := &cobra.Command{
+		Use:   "connect",
+		Short: "New connections per second: TLS + WebSocket (+ hello/register on the relay)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			prov, c, err := o.provider()
+			if err != nil {
+				return err
+			}
+			co.Common = c
+			rep := newReport(cmd)
+			res, err := scenario.RunConnect(cmd.Context(), co, prov)
+			if err != nil {
+				return err
+			}
+			rep.Figures = append(rep.Figures, res.Figures()...)
+			rep.Details["connect"] = res
+			return o.report(rep)
+		},
+	}
+	cmd.Flags().IntVar(&co.Workers, "conns", 8, "connections being opened at once")
+	return cmd
+}
+
+func (o *options) latencyCommand() *cobra.Command {
+	lo := scenario.LatencyOptions{}
+	cmd := &cobra.Command{
+		Use:   "latency",
+		Short: "The relay load at a fixed rate, half of the lower maximum, on both: latency p50/p99",
+		Long: `latency first measures both systems' maximum relay rates (as the relay scenario does, unless
+--rate gives the rate), then offers half of the lower one to both on a schedule, and reports the
+latency from the scheduled send time to the delivery (no coordinated omission).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			prov, c, err := o.provider()
+			if err != nil {
+				return err
+			}
+			lo.Common = c
+			if lo.Rate > 0 {
+				lo.OursMax, lo.BaselineMax = lo.Rate/lo.Fraction, lo.Rate/lo.Fraction
+			}
+			rep := newReport(cmd)
+			res, err := scenario.RunLatency(cmd.Context(), lo, prov)
+			if err != nil {
+				return err
+			}
+			rep.Figures = append(rep.Figures, res.Figures()...)
+			rep.Details["latency"] = res
+			return o.report(rep)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&lo.Pairs, "pairs", 20, "connected pairs")
+	f.IntVar(&lo.Size, "size", 200, "ciphertext bytes per message")
+	f.Float64Var(&lo.Rate, "rate", 0, "offered messages per second for both systems (default: --fraction of the lower maximum)")
+	f.IntVar(&lo.Window, "window", 32, "messages a connection may have in flight")
+	f.Float64Var(&lo.Fraction, "fraction", 0.5, "of the maximum to offer")
+	return cmd
+}
+
+func (o *options) fanoutCommand() *cobra.Command {
+	fo := scenario.FanoutOptions{}
+	cmd := &cobra.Command{
+		Use:   "fanout",
+		Short: "One sender, a group of members (a real epoch commit on the relay): deliveries per second",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			prov, c, err := o.provider()
+			if err != nil {
+				return err
+			}
+			fo.Common = c
+			rep := newReport(cmd)
+			res, err := scenario.RunFanout(cmd.Context(), fo, prov)
+			if err != nil {
+				return err
+			}
+			rep.Figures = append(rep.Figures, res.Figures()...)
+			rep.Details["fanout"] = res
+			return o.report(rep)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&fo.Members, "conns", 100, "members of the group, the sender included")
+	f.IntVar(&fo.Size, "size", 200, "characters of text per message")
+	f.IntVar(&fo.Window, "window", 16, "messages the slowest member may have yet to receive")
+	return cmd
+}
+
+func (o *options) e2eCommand() *cobra.Command {
+	eo := scenario.E2EOptions{}
+	cmd := &cobra.Command{
+		Use:   "e2e",
+		Short: "Two reference clients chatting end to end through the relay: round trips and client CPU",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			prov, c, err := o.provider()
+			if err != nil {
+				return err
+			}
+			eo.Common = c
+			rep := newReport(cmd)
+			res, err := scenario.RunE2E(cmd.Context(), eo, prov)
+			if err != nil {
+				return err
+			}
+			rep.Figures = append(rep.Figures, res.Figures()...)
+			rep.Details["e2e"] = res
+			return o.report(rep)
+		},
+	}
+	cmd.Flags().IntVar(&eo.Size, "size", 200, "characters of text per message")
+	return cmd
+}
+
+// openFilesMargin is what a process needs besides its connections: listeners, the directory,
+// the poller, pipes, the standard streams.
+const openFilesMargin = 200
+
+// fitOpenFiles returns how many of conns idle connections (next to extra other connections)
+// fit in the open-file limit, which the relay started here inherits and which bounds every
+// process of this machine: one connection is one descriptor on each side. When they do not
+// all fit it explains why.
+func fitOpenFiles(conns, extra int) (int, string) {
+	limit, err := sysstat.RaiseOpenFiles()
+	if err != nil {
+		return conns, ""
+	}
+	fit := int(limit) - extra - openFilesMargin
+	if conns <= fit {
+		return conns, ""
+	}
+	return max(fit, 0), fmt.Sprintf("idle: %d connections requested, but RLIMIT_NOFILE is %d here (the hard limit; raising it needs "+
+		"CAP_SYS_RESOURCE) and each connection takes a descriptor in the relay and in this program: holding %d", conns, limit, max(fit, 0))
+}

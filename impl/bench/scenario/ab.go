@@ -1,0 +1,146 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/blindpost/blindpost/impl/bench"
+	"github.com/blindpost/blindpost/impl/bench/sysstat"
+	"github.com/blindpost/blindpost/impl/bench/target"
+)
+
+// The throughput and latency scenarios measure ours and the baseline in alternating slices
+// (ours, baseline, ours, baseline, …) with both systems up and their loads ready, one load
+// paused while the other runs: whatever else the machine does during the run falls on both
+// alike, which matters on a shared machine with two cores.
+
+// abSide is one system's load, as alternate drives it.
+type abSide struct {
+	sys    *target.System
+	resume func()        // let the load run
+	pause  func()        // stop it before its next message
+	count  func() uint64 // what it has done so far (deliveries, connects)
+	open   func()        // start timing what is scheduled from now on
+	close  func()        // stop timing
+}
+
+// abTotal is what one system did in all its slices.
+type abTotal struct {
+	Count   uint64
+	Seconds float64
+	CPU     float64 // NaN when the process is not known
+	RSS     int64
+	LoadCPU float64 // this process's (the load generator's) CPU time meanwhile
+}
+
+// alternate runs rounds rounds of one slice per side, each after settle, and sums them.
+func alternate(ctx context.Context, c Common, label string, sides [2]*abSide, rounds int, slice, settle time.Duration) ([2]abTotal, error) {
+	var tot [2]abTotal
+	for i := range tot {
+		if !sides[i].sys.Local() {
+			tot[i].CPU = math.NaN()
+		}
+	}
+	for r := range rounds {
+		for i, s := range sides {
+			s.resume()
+			if !sleepFor(ctx, settle) {
+				s.pause()
+				return tot, ctx.Err()
+			}
+			c0, t0, l0 := s.count(), time.Now(), sysstat.Self()
+			s0, err0 := s.sys.Sample()
+			s.open()
+			ok := sleepFor(ctx, slice)
+			s.close()
+			c1, el, l1 := s.count(), time.Since(t0), sysstat.Self()
+			s1, err1 := s.sys.Sample()
+			tot[i].LoadCPU += (l1 - l0).Seconds()
+			s.pause()
+			if !ok {
+				return tot, ctx.Err()
+			}
+			tot[i].Count += c1 - c0
+			tot[i].Seconds += el.Seconds()
+			if err0 == nil && err1 == nil {
+				tot[i].CPU += s1.Sub(s0).CPU.Seconds()
+				tot[i].RSS = s1.RSS
+			} else {
+				tot[i].CPU = math.NaN()
+			}
+			c.progressf("  %s round %d/%d %s: %s per second", label, r+1, rounds, s.sys.Name, bench.Format(rate(c1-c0, el)))
+		}
+	}
+	return tot, nil
+}
+
+// abRounds splits a measured duration into rounds of at least half a second.
+func abRounds(d time.Duration) (int, time.Duration) {
+	rounds := max(1, min(4, int(d/(500*time.Millisecond))))
+	return rounds, d / time.Duration(rounds)
+}
+
+// relayAB runs the relay load on both systems alternately, at rates[i] for system i (0: as
+// fast as the windows allow).
+func relayAB(ctx context.Context, o RelayOptions, prov Provider, rates [2]float64, label string) ([2]RelayResult, error) {
+	var res [2]RelayResult
+	if o.Size == 0 {
+		o.Size = 200
+	}
+	var sys [2]*target.System
+	var loads [2]*pairs
+	defer func() {
+		for i := range loads {
+			if loads[i] != nil {
+				loads[i].stop(2 * time.Second)
+			}
+			if sys[i] != nil {
+				sys[i].Close()
+			}
+		}
+	}()
+	for i, start := range []func(context.Context) (*target.System, error){prov.Ours, prov.Baseline} {
+		var err error
+		if sys[i], err = start(ctx); err != nil {
+			return res, err
+		}
+		if loads[i], err = openPairs(ctx, o.Common, sys[i], o.Pairs, o.Size, o.Window, "r"); err != nil {
+			return res, fmt.Errorf("scenario: %s: %w", sys[i].Name, err)
+		}
+		loads[i].gate.shut()
+		loads[i].start(ctx, rates[i])
+	}
+	var sides [2]*abSide
+	for i, p := range loads {
+		sides[i] = &abSide{sys: sys[i], resume: p.gate.open, pause: p.gate.shut,
+			count: func() uint64 { d, _ := p.counts(); return d },
+			open:  func() { p.win.end.Store(0); p.win.start.Store(p.clk.now()) },
+			close: func() { p.win.end.Store(p.clk.now()) }}
+	}
+	rounds, slice := abRounds(o.Duration)
+	settle := max(o.Warmup/time.Duration(rounds), 200*time.Millisecond)
+	tot, err := alternate(ctx, o.Common, label, sides, rounds, slice, settle)
+	if err != nil {
+		return res, err
+	}
+	for i, p := range loads {
+		p.stop(2 * time.Second)
+		loads[i] = nil
+		r := RelayResult{System: sys[i].Name, Pairs: o.Pairs, Size: o.Size, OfferedRate: rates[i], Window: p.window,
+			Seconds: tot[i].Seconds, Delivered: tot[i].Count, ServerCPU: tot[i].CPU, ServerRSS: tot[i].RSS,
+			CPUPerMillion: math.NaN(), Rounds: rounds, LoadCPUPerMillion: tot[i].LoadCPU / float64(max(tot[i].Count, 1)) * 1e6}
+		r.Throughput = float64(r.Delivered) / r.Seconds
+		if r.Delivered > 0 && !math.IsNaN(r.ServerCPU) {
+			r.CPUPerMillion = r.ServerCPU / float64(r.Delivered) * 1e6
+		}
+		_, r.Acks = p.counts()
+		r.Latency = p.histogram().Summary()
+		r.Errors, r.FirstError = p.errs.get()
+		o.progressf("%s %s: %s msg/s, %s, server CPU %s s per million, errors %d", label, r.System,
+			bench.Format(r.Throughput), r.Latency, bench.Format(r.CPUPerMillion), r.Errors)
+		res[i] = r
+	}
+	return res, nil
+}

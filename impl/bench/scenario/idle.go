@@ -1,0 +1,262 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/blindpost/blindpost/impl/bench"
+	"github.com/blindpost/blindpost/impl/bench/hist"
+	"github.com/blindpost/blindpost/impl/bench/load"
+	"github.com/blindpost/blindpost/impl/bench/sysstat"
+	"github.com/blindpost/blindpost/impl/bench/target"
+)
+
+// IdleOptions configure the idle scenario: Conns connections opened and held (registered, on a
+// Blindpost relay; upgraded and silent, on the forwarder), optionally next to a background
+// relay load, for Duration after they are all open.
+type IdleOptions struct {
+	Common
+	Conns           int
+	BackgroundPairs int     // pairs relaying throughout; 0: none
+	BackgroundRate  float64 // their messages per second in all; 0 means 100 per pair
+	Size            int     // ciphertext bytes of the background messages; 0 means 200
+	Settle          time.Duration
+}
+
+// IdleResult is one system's idle run.
+type IdleResult struct {
+	System      string            `json:"system"`
+	Conns       int               `json:"conns"`
+	OpenSeconds float64           `json:"open_s"`
+	OpenRate    float64           `json:"opened_per_s"`
+	RSSBase     int64             `json:"server_rss_before_bytes"`
+	RSSHeld     int64             `json:"server_rss_held_bytes"`
+	RSSMean     int64             `json:"server_rss_mean_bytes"` // over the hold: the numerator of RSSPerConn
+	RSSPeak     int64             `json:"server_rss_peak_bytes"`
+	RSSPerConn  float64           `json:"server_rss_per_conn_bytes"` // NaN: not measurable
+	HoldCPU     float64           `json:"server_cpu_s_while_held"`   // NaN: not measurable
+	HoldSeconds float64           `json:"held_s"`
+	Threads     int               `json:"server_threads"`
+	LoadRSS     int64             `json:"load_generator_rss_bytes"`
+	Errors      uint64            `json:"errors"`
+	FirstError  string            `json:"first_error,omitempty"`
+	Background  *BackgroundResult `json:"background,omitempty"`
+}
+
+// BackgroundResult is the relay load that ran while the connections were held.
+type BackgroundResult struct {
+	Pairs      int          `json:"pairs"`
+	Rate       float64      `json:"offered_rate"`
+	Delivered  uint64       `json:"delivered"`
+	Throughput float64      `json:"msgs_per_s"`
+	Latency    hist.Summary `json:"latency"`
+	Errors     uint64       `json:"errors"`
+	FirstError string       `json:"first_error,omitempty"`
+}
+
+// RunIdleOn runs the idle scenario on one system.
+func RunIdleOn(ctx context.Context, o IdleOptions, sys *target.System) (IdleResult, error) {
+	res := IdleResult{System: sys.Name, RSSPerConn: math.NaN(), HoldCPU: math.NaN()}
+	if o.Settle <= 0 {
+		o.Settle = 2 * time.Second
+	}
+	label := "idle-" + sys.Name
+	if !sleepFor(ctx, 500*time.Millisecond) { // the relay's start-up garbage settles
+		return res, ctx.Err()
+	}
+	base, baseErr := sys.Sample()
+	res.RSSBase = base.RSS
+
+	var bg *pairs
+	if o.BackgroundPairs > 0 {
+		rate := o.BackgroundRate
+		if rate <= 0 {
+			rate = 100 * float64(o.BackgroundPairs)
+		}
+		size := o.Size
+		if size == 0 {
+			size = 200
+		}
+		var err error
+		if bg, err = openPairs(ctx, o.Common, sys, o.BackgroundPairs, size, 0, "bg"); err != nil {
+			return res, err
+		}
+		bg.win.start.Store(1) // everything is timed
+		bg.start(ctx, rate)
+		res.Background = &BackgroundResult{Pairs: o.BackgroundPairs, Rate: rate}
+	}
+
+	h := &holder{sys: sys, conns: make([]*load.Conn, o.Conns)}
+	d := o.dialer(sys)
+	start := time.Now()
+	var opened sync.WaitGroup
+	stopTicker := func() {}
+	if o.Progress != nil {
+		stopTicker = ticker(ctx, func(elapsed time.Duration) {
+			s, _ := sys.Sample()
+			o.progressf("  %s %4.0fs: %d of %d open, relay RSS %.0f MiB", label, elapsed.Seconds(), h.open.Load(), o.Conns, float64(s.RSS)/(1<<20))
+		})
+	}
+	err := forEach(ctx, o.Conns, o.parallel(), func(ctx context.Context, i int) error {
+		c, err := h.dial(ctx, d, fmt.Sprintf("%si%d", o.Prefix, i))
+		if err != nil {
+			return fmt.Errorf("connection %d of %d: %w", i+1, o.Conns, err)
+		}
+		h.conns[i] = c
+		h.open.Add(1)
+		opened.Go(func() { h.read(c) })
+		return nil
+	})
+	stopTicker()
+	res.OpenSeconds = time.Since(start).Seconds()
+	res.Conns = int(h.open.Load())
+	res.OpenRate = float64(res.Conns) / res.OpenSeconds
+	finish := func() {
+		h.stopping.Store(true)
+		closeAll(h.conns)
+		opened.Wait()
+		if bg != nil {
+			bg.stop(2 * time.Second)
+			s := bg.histogram().Summary()
+			delivered, _ := bg.counts()
+			n, first := bg.errs.get()
+			res.Background.Delivered, res.Background.Latency = delivered, s
+			res.Background.Errors, res.Background.FirstError = n, first
+		}
+		res.Errors, res.FirstError = h.errs.get()
+	}
+	if err != nil {
+		finish()
+		return res, err
+	}
+	o.progressf("%s: %d connections open in %.1fs (%s per second)", label, res.Conns, res.OpenSeconds, bench.Format(res.OpenRate))
+	if !sleepFor(ctx, o.Settle) {
+		finish()
+		return res, ctx.Err()
+	}
+	held0, heldErr := sys.Sample()
+	var bg0 uint64
+	if bg != nil {
+		bg0, _ = bg.counts()
+	}
+	t0 := time.Now()
+	// The relay's memory moves with its garbage collector: it is sampled four times a second
+	// while the connections are held, and the mean is the figure (the last sample and the
+	// peak are kept too).
+	var rssSum, rssN int64
+	for end := t0.Add(o.Duration); time.Now().Before(end); {
+		if !sleepFor(ctx, min(250*time.Millisecond, time.Until(end))) {
+			finish()
+			return res, ctx.Err()
+		}
+		if s, err := sys.Sample(); err == nil {
+			rssSum, rssN = rssSum+s.RSS, rssN+1
+		}
+	}
+	held1, heldErr1 := sys.Sample()
+	res.HoldSeconds = time.Since(t0).Seconds()
+	if bg != nil {
+		bg1, _ := bg.counts()
+		res.Background.Throughput = rate(bg1-bg0, time.Since(t0))
+	}
+	if self, err := sysstat.Read(os.Getpid()); err == nil {
+		res.LoadRSS = self.RSS
+	}
+	finish()
+	if baseErr == nil && heldErr == nil && heldErr1 == nil && rssN > 0 {
+		res.RSSHeld, res.RSSPeak, res.Threads = held1.RSS, held1.HWM, held1.Thread
+		res.RSSMean = rssSum / rssN
+		res.RSSPerConn = float64(res.RSSMean-base.RSS) / float64(max(res.Conns, 1))
+		res.HoldCPU = held1.Sub(held0).CPU.Seconds()
+	}
+	bgText := ""
+	if res.Background != nil {
+		bgText = fmt.Sprintf(", background %s msg/s %s, %d errors", bench.Format(res.Background.Throughput), res.Background.Latency, res.Background.Errors)
+	}
+	o.progressf("%s: %d held, relay RSS %.0f MiB on average (%.1f KiB per connection), %d errors%s", label, res.Conns,
+		float64(res.RSSMean)/(1<<20), res.RSSPerConn/1024, res.Errors, bgText)
+	return res, nil
+}
+
+// holder holds idle connections, reading them so that pings are answered (spec §4.2 [WS-8]).
+type holder struct {
+	sys      *target.System
+	conns    []*load.Conn
+	open     atomic.Int64
+	errs     errorLog
+	stopping atomic.Bool
+}
+
+func (h *holder) dial(ctx context.Context, d *load.Dialer, user string) (*load.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, err := d.Dial(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	if h.sys.Kind == target.Blindpost {
+		id, err := load.NewIdentity(user)
+		if err == nil {
+			err = load.Register(ctx, c, id)
+		}
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("scenario: register %s: %w", user, err)
+		}
+	}
+	return c, nil
+}
+
+// read reads c until it ends; anything but the end this side caused is an error.
+func (h *holder) read(c *load.Conn) {
+	for {
+		if _, err := c.Read(); err != nil {
+			if !h.stopping.Load() {
+				h.errs.add("an idle connection ended: %v", err)
+			}
+			return
+		}
+	}
+}
+
+// IdleComparison is the idle scenario on both systems.
+type IdleComparison struct {
+	Ours     IdleResult `json:"ours"`
+	Baseline IdleResult `json:"baseline"`
+}
+
+// RunIdle runs the idle scenario on ours, then on the baseline.
+func RunIdle(ctx context.Context, o IdleOptions, prov Provider) (IdleComparison, error) {
+	var out IdleComparison
+	err := both(ctx, prov, func(sys *target.System) error {
+		r, err := RunIdleOn(ctx, o, sys)
+		if sys.Name == target.Ours {
+			out.Ours = r
+		} else {
+			out.Baseline = r
+		}
+		return err
+	})
+	return out, err
+}
+
+// Figures are the idle rows (issue 7 goal: RSS per connection ≤ 0.5× the forwarder's).
+func (r IdleComparison) Figures() []bench.Figure {
+	name := fmt.Sprintf("RSS per idle connection (%d held)", r.Ours.Conns)
+	figs := []bench.Figure{
+		bench.NewFigure("idle", name, "KiB", r.Ours.RSSPerConn/1024, r.Baseline.RSSPerConn/1024, bench.GoalAtMost(0.5)),
+		bench.NewFigure("idle", "relay RSS holding them (mean)", "MiB", float64(r.Ours.RSSMean)/(1<<20), float64(r.Baseline.RSSMean)/(1<<20), nil),
+		bench.NewFigure("idle", "relay CPU while held", "CPU-s", r.Ours.HoldCPU, r.Baseline.HoldCPU, nil),
+	}
+	if o, b := r.Ours.Background, r.Baseline.Background; o != nil && b != nil {
+		figs = append(figs,
+			bench.NewFigure("idle", "background relay p99 meanwhile", "µs", float64(o.Latency.P99)/1e3, float64(b.Latency.P99)/1e3, nil),
+			bench.NewFigure("idle", "background relay errors", "", float64(o.Errors), float64(b.Errors), bench.AbsoluteAtMost(0)))
+	}
+	return figs
+}

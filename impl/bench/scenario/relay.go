@@ -1,0 +1,180 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/blindpost/blindpost/impl/bench"
+	"github.com/blindpost/blindpost/impl/bench/hist"
+	"github.com/blindpost/blindpost/impl/bench/target"
+)
+
+// RelayOptions configure the relay and latency scenarios.
+type RelayOptions struct {
+	Common
+	Pairs  int     // connected pairs; each connection sends to its partner
+	Size   int     // ciphertext bytes per message (at least 24)
+	Rate   float64 // offered messages per second over all connections; 0: as fast as Window allows
+	Window int     // messages a connection may have sent and not yet seen delivered; 0 means 32
+}
+
+// RelayResult is one system's relay run.
+type RelayResult struct {
+	System        string       `json:"system"`
+	Pairs         int          `json:"pairs"`
+	Size          int          `json:"size"`
+	OfferedRate   float64      `json:"offered_rate"` // 0: unlimited (window-bound)
+	Window        int          `json:"window"`
+	Seconds       float64      `json:"seconds"`
+	Delivered     uint64       `json:"delivered"`
+	Acks          uint64       `json:"acks"`
+	Throughput    float64      `json:"msgs_per_s"`
+	ServerCPU     float64      `json:"server_cpu_s"`             // NaN: not measurable
+	CPUPerMillion float64      `json:"server_cpu_s_per_1m_msgs"` // NaN: not measurable
+	ServerRSS     int64        `json:"server_rss_bytes"`
+	Latency       hist.Summary `json:"latency"`
+	Errors        uint64       `json:"errors"`
+	FirstError    string       `json:"first_error,omitempty"`
+	Rounds        int          `json:"rounds,omitempty"` // alternating slices (ab.go); 0: one run
+	// LoadCPUPerMillion is the load generator's CPU per million messages (alternating runs).
+	LoadCPUPerMillion float64 `json:"load_cpu_s_per_1m_msgs,omitempty"`
+}
+
+// RunRelayOn runs the relay load on one system for o.Warmup + o.Duration.
+func RunRelayOn(ctx context.Context, o RelayOptions, sys *target.System) (RelayResult, error) {
+	if o.Size == 0 {
+		o.Size = 200
+	}
+	p, err := openPairs(ctx, o.Common, sys, o.Pairs, o.Size, o.Window, "r")
+	if err != nil {
+		return RelayResult{}, err
+	}
+	p.start(ctx, o.Rate)
+	label := fmt.Sprintf("%s-%s", map[bool]string{true: "latency", false: "relay"}[o.Rate > 0], sys.Name)
+	stopTicker := progressTicker(ctx, o.Common, label, p)
+	defer stopTicker()
+	res := RelayResult{System: sys.Name, Pairs: o.Pairs, Size: o.Size, OfferedRate: o.Rate, Window: p.window,
+		ServerCPU: math.NaN(), CPUPerMillion: math.NaN()}
+	if !sleepFor(ctx, o.Warmup) {
+		p.stop(0)
+		return res, ctx.Err()
+	}
+	// The window opens: what is scheduled from now on is timed.
+	p.win.start.Store(p.clk.now())
+	t0 := time.Now()
+	d0, a0 := p.counts()
+	s0, serr := sys.Sample()
+	waitProfile := o.profile(ctx, sys, label, o.Duration)
+	ok := sleepFor(ctx, o.Duration)
+	s1, serr1 := sys.Sample()
+	d1, a1 := p.counts()
+	elapsed := time.Since(t0)
+	p.win.end.Store(p.clk.now())
+	p.stop(2 * time.Second)
+	waitProfile()
+	if !ok {
+		return res, ctx.Err()
+	}
+	res.Seconds = elapsed.Seconds()
+	res.Delivered, res.Acks = d1-d0, a1-a0
+	res.Throughput = rate(res.Delivered, elapsed)
+	if serr == nil && serr1 == nil {
+		res.ServerCPU = s1.Sub(s0).CPU.Seconds()
+		res.ServerRSS = s1.RSS
+		if res.Delivered > 0 {
+			res.CPUPerMillion = res.ServerCPU / float64(res.Delivered) * 1e6
+		}
+	}
+	res.Latency = p.histogram().Summary()
+	res.Errors, res.FirstError = p.errs.get()
+	o.progressf("%s: %s msg/s, %s, server CPU %s s per million, errors %d", label, bench.Format(res.Throughput),
+		res.Latency, bench.Format(res.CPUPerMillion), res.Errors)
+	return res, nil
+}
+
+// progressTicker prints the delivery rate of p every second.
+func progressTicker(ctx context.Context, c Common, label string, p *pairs) func() {
+	if c.Progress == nil {
+		return func() {}
+	}
+	var last uint64
+	return ticker(ctx, func(elapsed time.Duration) {
+		d, _ := p.counts()
+		n, _ := p.errs.get()
+		c.progressf("  %s %4.0fs: %s msg/s delivered, %d errors", label, elapsed.Seconds(), bench.Format(float64(d-last)), n)
+		last = d
+	})
+}
+
+// sleepFor waits d or until ctx is done, and reports whether ctx is still live.
+func sleepFor(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// RelayComparison is the relay scenario on both systems.
+type RelayComparison struct {
+	Ours     RelayResult `json:"ours"`
+	Baseline RelayResult `json:"baseline"`
+}
+
+// RunRelay runs the relay scenario on ours and the baseline in alternating slices (ab.go).
+func RunRelay(ctx context.Context, o RelayOptions, prov Provider) (RelayComparison, error) {
+	r, err := relayAB(ctx, o, prov, [2]float64{o.Rate, o.Rate}, "relay")
+	return RelayComparison{Ours: r[0], Baseline: r[1]}, err
+}
+
+// RunRelaySequential runs the relay scenario on ours, then on the baseline, each in one run (a
+// CPU profile of the whole run can be taken: Common.ProfileDir).
+func RunRelaySequential(ctx context.Context, o RelayOptions, prov Provider) (RelayComparison, error) {
+	var out RelayComparison
+	err := both(ctx, prov, func(sys *target.System) error {
+		r, err := RunRelayOn(ctx, o, sys)
+		if sys.Name == target.Ours {
+			out.Ours = r
+		} else {
+			out.Baseline = r
+		}
+		return err
+	})
+	return out, err
+}
+
+// Figures are the relay rows of the report (issue 7 goals: throughput ≥ 0.85×, CPU per message
+// ≤ 1.2×).
+func (r RelayComparison) Figures() []bench.Figure {
+	us := func(ns int64) float64 { return float64(ns) / 1e3 }
+	return []bench.Figure{
+		bench.NewFigure("relay", "throughput", "msg/s", r.Ours.Throughput, r.Baseline.Throughput, bench.GoalAtLeast(0.85)),
+		bench.NewFigure("relay", "server CPU per 1M msgs", "CPU-s", r.Ours.CPUPerMillion, r.Baseline.CPUPerMillion, bench.GoalAtMost(1.2)),
+		bench.NewFigure("relay", "latency p50 at max load", "µs", us(r.Ours.Latency.P50), us(r.Baseline.Latency.P50), nil),
+		bench.NewFigure("relay", "latency p90 at max load", "µs", us(r.Ours.Latency.P90), us(r.Baseline.Latency.P90), nil),
+		bench.NewFigure("relay", "latency p99 at max load", "µs", us(r.Ours.Latency.P99), us(r.Baseline.Latency.P99), nil),
+	}
+}
+
+// both starts ours, runs f on it and stops it, then does the same with the baseline.
+func both(ctx context.Context, prov Provider, f func(sys *target.System) error) error {
+	for _, start := range []func(context.Context) (*target.System, error){prov.Ours, prov.Baseline} {
+		sys, err := start(ctx)
+		if err != nil {
+			return err
+		}
+		err = f(sys)
+		if cerr := sys.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("scenario: %s: %w", sys.Name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,133 @@
+package scenario
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/blindpost/blindpost/impl/bench/forwarder"
+	"github.com/blindpost/blindpost/impl/bench/load"
+	"github.com/blindpost/blindpost/impl/bench/target"
+	"github.com/blindpost/blindpost/impl/client/tlstrust"
+	"github.com/blindpost/blindpost/impl/server"
+	"github.com/blindpost/blindpost/impl/server/servertest"
+)
+
+// The smoke tests run every scenario for a fraction of a second against an in-process relay
+// and an in-process forwarder, and check that the results are well formed: they assert what
+// was measured exists and is consistent, never how fast anything is.
+
+// inProcess provides in-process systems; their process is this one, so CPU and memory figures
+// are left out (PID 0).
+type inProcess struct{ t *testing.T }
+
+func (p inProcess) Ours(context.Context) (*target.System, error) {
+	srv := servertest.Start(p.t, func(c *server.Config) { c.Rate, c.Burst = 1000000, 1000000 })
+	pin := tlstrust.Pin(srv.Pin)
+	return &target.System{Name: target.Ours, Kind: target.Blindpost, URL: srv.URL, Trust: load.Trust{Pin: &pin}}, nil
+}
+
+func (p inProcess) Baseline(context.Context) (*target.System, error) {
+	f, err := forwarder.New(forwarder.Config{Listen: "127.0.0.1:0", DataDir: p.t.TempDir()})
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Start(); err != nil {
+		return nil, err
+	}
+	p.t.Cleanup(func() { f.Close() })
+	pin := tlstrust.Pin(f.Pin())
+	return &target.System{Name: target.Baseline, Kind: target.Forwarder, URL: f.URL(), Trust: load.Trust{Pin: &pin}}, nil
+}
+
+func quick() Common {
+	return Common{Duration: 300 * time.Millisecond, Warmup: 50 * time.Millisecond, Prefix: "t-", Sources: load.LoopbackSources(2)}
+}
+
+func TestRelayAndLatency(t *testing.T) {
+	r, err := RunRelay(context.Background(), RelayOptions{Common: quick(), Pairs: 2, Size: 200}, inProcess{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range []RelayResult{r.Ours, r.Baseline} {
+		if res.Delivered == 0 || res.Throughput <= 0 || res.Latency.Count == 0 || res.Errors != 0 {
+			t.Errorf("%s: %+v", res.System, res)
+		}
+		if !math.IsNaN(res.CPUPerMillion) {
+			t.Errorf("%s: CPU measured for an unknown process", res.System)
+		}
+	}
+	if r.Ours.Acks == 0 || r.Baseline.Acks != 0 {
+		t.Errorf("acks: ours %d, baseline %d", r.Ours.Acks, r.Baseline.Acks)
+	}
+	if figs := r.Figures(); len(figs) != 5 || figs[0].Goal == nil || figs[0].Met == nil {
+		t.Errorf("figures %+v", figs)
+	}
+	lat, err := RunLatency(context.Background(), LatencyOptions{RelayOptions: RelayOptions{Common: quick(), Pairs: 2},
+		OursMax: 2000, BaselineMax: 3000}, inProcess{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lat.Ours.Run.OfferedRate != 1000 || lat.Ours.Run.Latency.Count == 0 || lat.Baseline.Run.Latency.Count == 0 {
+		t.Errorf("latency %+v", lat)
+	}
+	if lat.Ours.MaxRun != nil {
+		t.Error("a given maximum was measured again")
+	}
+}
+
+func TestIdle(t *testing.T) {
+	o := IdleOptions{Common: quick(), Conns: 20, BackgroundPairs: 1, BackgroundRate: 200, Settle: 50 * time.Millisecond}
+	r, err := RunIdle(context.Background(), o, inProcess{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range []IdleResult{r.Ours, r.Baseline} {
+		if res.Conns != 20 || res.Errors != 0 || res.Background == nil || res.Background.Delivered == 0 || res.Background.Errors != 0 {
+			t.Errorf("%s: %+v %+v", res.System, res, res.Background)
+		}
+	}
+	if figs := r.Figures(); len(figs) != 5 || figs[0].Goal == nil {
+		t.Errorf("figures %+v", figs)
+	}
+}
+
+func TestConnect(t *testing.T) {
+	r, err := RunConnect(context.Background(), ConnectOptions{Common: quick(), Workers: 2}, inProcess{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range []ConnectResult{r.Ours, r.Baseline} {
+		if res.Connects == 0 || res.Rate <= 0 || res.Latency.Count == 0 || res.Errors != 0 {
+			t.Errorf("%s: %+v", res.System, res)
+		}
+	}
+}
+
+func TestFanout(t *testing.T) {
+	r, err := RunFanout(context.Background(), FanoutOptions{Common: quick(), Members: 5}, inProcess{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range []FanoutResult{r.Ours, r.Baseline} {
+		if res.Sent == 0 || res.Deliveries == 0 || res.Latency.Count == 0 || res.Errors != 0 {
+			t.Errorf("%s: %+v", res.System, res)
+		}
+		if res.Deliveries > 4*res.Sent+4*16 {
+			t.Errorf("%s: %d deliveries of %d messages to 4 members", res.System, res.Deliveries, res.Sent)
+		}
+	}
+}
+
+func TestE2E(t *testing.T) {
+	r, err := RunE2E(context.Background(), E2EOptions{Common: quick()}, inProcess{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range []E2EResult{r.Ours, r.Baseline} {
+		if res.RoundTrips == 0 || res.RoundTrip.Count != res.RoundTrips || res.CPUPerMsg <= 0 {
+			t.Errorf("%s: %+v", res.System, res)
+		}
+	}
+}

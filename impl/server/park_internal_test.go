@@ -1,0 +1,346 @@
+package server
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"crypto/tls"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/blindpost/blindpost/impl/e2ee/identity"
+	"github.com/blindpost/blindpost/impl/server/certs"
+)
+
+// The tests of this file run the relay in process with parking after parkFast, and check that
+// parked connections behave as any other: they receive, they are kept alive or closed by the
+// keepalive of WS-7, replaced (REG-7) and shut down (1001).
+
+const parkFast = 30 * time.Millisecond
+
+func startParking(t *testing.T, edit func(*Config)) *Server {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Listen, cfg.DataDir, cfg.Logger = "127.0.0.1:0", t.TempDir(), slog.New(slog.DiscardHandler)
+	if edit != nil {
+		edit(&cfg)
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.parkAfter = parkFast
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if s.poller == nil {
+		t.Skip("connections do not park on this system")
+	}
+	return s
+}
+
+// dialParking opens a WebSocket to s trusting its pin, and registers name with a fresh key.
+func dialParking(t *testing.T, s *Server, name string) *websocket.Conn {
+	t.Helper()
+	key, err := identity.Generate(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dialParkingAs(t, s, name, key)
+}
+
+// dialParkingAs is dialParking with the identity key given.
+func dialParkingAs(t *testing.T, s *Server, name string, key *identity.PrivateKey) *websocket.Conn {
+	t.Helper()
+	pin := s.CertificatePin()
+	d := websocket.Dialer{Subprotocols: []string{Subprotocol}, TLSClientConfig: &tls.Config{
+		MinVersion: tls.VersionTLS13, InsecureSkipVerify: true,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if certs.Pin(sha256.Sum256(cs.PeerCertificates[0].RawSubjectPublicKeyInfo)) != pin {
+				return errors.New("wrong pin")
+			}
+			return nil
+		}}}
+	ws, _, err := d.Dial(s.URL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	b64 := base64.StdEncoding.EncodeToString
+	send(t, ws, fmt.Sprintf(`{"type":"hello","protocol":"blindpost/1","user":%q}`, name))
+	var ack struct{ Challenge []byte }
+	expectType(t, ws, "hello_ack", &ack)
+	proof, err := key.RegisterProof(ack.Challenge, s.Pin().Bytes(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, ws, fmt.Sprintf(`{"type":"register","identity_key":%q,"group_key":%q,"group_key_sig":%q,"proof":%q}`,
+		b64(key.Public()), b64(key.GroupPublic()), b64(key.GroupKeySig(name)), b64(proof)))
+	expectType(t, ws, "register_ack", nil)
+	return ws
+}
+
+func send(t *testing.T, ws *websocket.Conn, text string) {
+	t.Helper()
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(text)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// expectType reads the next message, which must be of type typ, into v (when not nil).
+func expectType(t *testing.T, ws *websocket.Conn, typ string, v any) {
+	t.Helper()
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, data, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", typ, err)
+	}
+	if !strings.HasPrefix(string(data), `{"type":"`+typ+`"`) {
+		t.Fatalf("got %s, want %s", data, typ)
+	}
+	if v != nil {
+		if err := json.Unmarshal(data, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// waitParked waits until n connections of s are parked (polled, with a deadline).
+func waitParked(t *testing.T, s *Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		parked := 0
+		s.connsMu.Lock()
+		for c := range s.conns {
+			c.pmu.Lock()
+			if c.rstate == readerParked {
+				parked++
+			}
+			c.pmu.Unlock()
+		}
+		s.connsMu.Unlock()
+		if parked >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections parked, want %d", parked, n)
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline, not synchronisation
+	}
+}
+
+func relay(to string, n int) string {
+	return fmt.Sprintf(`{"type":"relay","id":"%d","to":%q,"session":"2ssslZEny/S/y5gWIrZ4Tg==","payload":{"kind":"msg","n":%d,"ct":"AAAAAAAAAAAAAAAAAAAAAA=="}}`, n, to, n)
+}
+
+// TestParkedConnectionsRelay checks that a connection idle for parkAfter parks, without a
+// goroutine, and that a parked connection receives and sends as before (SRV-7, SRV-8): in
+// order, acknowledged, each time parking again.
+func TestParkedConnectionsRelay(t *testing.T) {
+	s := startParking(t, nil)
+	alice, bob := dialParking(t, s, "alice"), dialParking(t, s, "bob")
+	for round := range 3 {
+		waitParked(t, s, 2)
+		for i := range 3 {
+			send(t, bob, relay("alice", 10*round+i))
+		}
+		for i := range 3 {
+			var ack struct{ ID string }
+			expectType(t, bob, "ack", &ack)
+			var m struct{ Payload struct{ N int } }
+			expectType(t, alice, "relay", &m)
+			if want := 10*round + i; m.Payload.N != want || ack.ID != fmt.Sprint(want) {
+				t.Fatalf("round %d: relay %d acked as %q, want %d", round, m.Payload.N, ack.ID, want)
+			}
+		}
+	}
+}
+
+// TestParkedKeepalive checks WS-7 and WS-8 across parking: a client that answers pings stays
+// connected for several pong timeouts, parking in between; a silent one is closed with 1008;
+// and a ping from the client is answered (the reader leaves gorilla after it).
+func TestParkedKeepalive(t *testing.T) {
+	s := startParking(t, func(c *Config) {
+		c.PingInterval = 60 * time.Millisecond
+		c.PongTimeout = 250 * time.Millisecond
+	})
+	alive, mute := dialParking(t, s, "alive"), dialParking(t, s, "mute")
+	mute.SetPingHandler(func(string) error { return nil }) // never answers
+	pings := make(chan struct{}, 100)
+	answer := alive.PingHandler()
+	alive.SetPingHandler(func(d string) error {
+		select {
+		case pings <- struct{}{}:
+		default:
+		}
+		return answer(d)
+	})
+	aliveErr := make(chan error, 1)
+	go func() {
+		alive.SetReadDeadline(time.Time{})
+		_, _, err := alive.ReadMessage()
+		aliveErr <- err
+	}()
+	for range 15 { // 15 pings span 900 ms, several pong timeouts
+		select {
+		case <-pings:
+		case err := <-aliveErr:
+			t.Fatalf("the answering client ended: %v", err)
+		case <-time.After(5 * time.Second):
+			t.Fatal("no ping from the server")
+		}
+	}
+	mute.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, _, err := mute.ReadMessage()
+		if err == nil {
+			continue
+		}
+		if !websocket.IsCloseError(err, websocket.ClosePolicyViolation) {
+			t.Fatalf("the silent client ended with %v, want close 1008", err)
+		}
+		break
+	}
+	// A ping from a client is answered, and the connection goes on.
+	pongs := make(chan struct{}, 1)
+	waiter := dialParking(t, s, "waiter")
+	waiter.SetPongHandler(func(string) error { pongs <- struct{}{}; return nil })
+	waitParked(t, s, 1)
+	if err := waiter.WriteControl(websocket.PingMessage, []byte("hi"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	go func() { waiter.SetReadDeadline(time.Now().Add(5 * time.Second)); waiter.ReadMessage() }()
+	select {
+	case <-pongs:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no pong")
+	}
+}
+
+// TestParkedReplacedAndShutdown checks that a parked connection is woken to be closed: with
+// 4001 when a newer login replaces it (REG-7), and 1001 at shutdown, leaving no goroutine.
+func TestParkedReplacedAndShutdown(t *testing.T) {
+	baseline := runtime.NumGoroutine()
+	s := startParking(t, nil)
+	key, err := identity.Generate(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := dialParkingAs(t, s, "alice", key)
+	waitParked(t, s, 1)
+	second := dialParkingAs(t, s, "alice", key)
+	expectClose(t, first, CloseReplaced)
+	waitParked(t, s, 1)
+	// The client reads meanwhile, so that gorilla answers the close frame and the shutdown
+	// does not wait for the close grace.
+	closed := make(chan error, 1)
+	go func() {
+		second.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for {
+			if _, _, err := second.ReadMessage(); err != nil {
+				closed <- err
+				return
+			}
+		}
+	}()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-closed; !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+		t.Fatalf("ended with %v, want close 1001", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > baseline+2 { // the two client connections' own
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines, baseline %d:\n%s", runtime.NumGoroutine(), baseline, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(5 * time.Millisecond) // polling a condition with a deadline, not synchronisation
+	}
+}
+
+func expectClose(t *testing.T, ws *websocket.Conn, code int) {
+	t.Helper()
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, _, err := ws.ReadMessage()
+		if err == nil {
+			continue
+		}
+		if !websocket.IsCloseError(err, code) {
+			t.Fatalf("ended with %v, want close %d", err, code)
+		}
+		return
+	}
+}
+
+// countingConn counts the writes that reach the network.
+type countingConn struct {
+	net.Conn
+	writes int
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes++
+	return c.Conn.Write(p)
+}
+
+// TestCorkGathers checks that corked frames leave in one TLS record and one write, and that
+// uncorked writes go straight through.
+func TestCorkGathers(t *testing.T) {
+	id, err := certs.LoadOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := net.Pipe()
+	counter := &countingConn{Conn: a}
+	server := &corkConn{Conn: tls.Server(counter, &tls.Config{Certificates: []tls.Certificate{id.Cert}, MinVersion: tls.VersionTLS13})}
+	client := tls.Client(b, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
+	got := make(chan string, 1)
+	go func() {
+		data, _ := io.ReadAll(client)
+		got <- string(data)
+	}()
+	if err := server.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	before := counter.writes
+	server.cork()
+	for _, p := range []string{"one ", "two ", "three "} {
+		if _, err := server.Write([]byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if counter.writes != before {
+		t.Fatalf("%d writes while corked", counter.writes-before)
+	}
+	if err := server.uncork(); err != nil {
+		t.Fatal(err)
+	}
+	if counter.writes != before+1 {
+		t.Fatalf("%d writes for one corked batch, want 1", counter.writes-before)
+	}
+	if _, err := server.Write([]byte("four")); err != nil {
+		t.Fatal(err)
+	}
+	if counter.writes != before+2 {
+		t.Fatalf("an uncorked write made %d writes, want 1", counter.writes-before-1)
+	}
+	server.Close()
+	if s := <-got; s != "one two three four" {
+		t.Fatalf("the client read %q", s)
+	}
+}

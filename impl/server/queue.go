@@ -1,0 +1,327 @@
+package server
+
+import (
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// sendQueue is a connection's bounded send queue (spec §5.8 [LIM-1]) and the state of its
+// writer. The writer is a goroutine that runs only while there is something to write: an idle
+// connection has none, and holds no queue storage.
+type sendQueue struct {
+	qmu      mutex
+	queue    [][]byte      // encoded messages waiting, oldest first
+	pending  int           // messages queued or being written: at most Config.Queue
+	pingDue  bool          // a keepalive ping waits to be written (spec §4.2 [WS-7])
+	writing  bool          // a writer holds the role (a goroutine, lingering or not, or the reader)
+	finished bool          // the close was written (or given up): nothing more is written
+	room     chan struct{} // made by a waiting queueOwn, closed when pending drops below Queue
+	pinger   *time.Timer
+
+	lingering  bool          // the writer goroutine waits for more (writerLinger)
+	wakeWriter chan struct{} // wakes a lingering writer; made by the writer, dropped when it exits
+	wdl        time.Time     // the write deadline in use (writeDeadline); the writer's own
+}
+
+// writerLinger is how long a writer goroutine waits for more before it exits: a connection
+// exchanging messages keeps its writer (starting one costs its stack's growth), an idle one
+// has none.
+const writerLinger = time.Second
+
+// writeDeadline returns the deadline for a write starting now: WriteTimeout from now, moved at
+// most once a second (or an eighth of WriteTimeout; moving it costs a timer update), so never
+// less than WriteTimeout minus that away. The holder of the writer's role calls it.
+func (c *conn) writeDeadline() time.Time {
+	now := time.Now()
+	slack := min(time.Second, c.s.cfg.WriteTimeout/8)
+	if c.wdl.Sub(now) < c.s.cfg.WriteTimeout-slack {
+		c.wdl = now.Add(c.s.cfg.WriteTimeout)
+	}
+	return c.wdl
+}
+
+// isQuit reports whether requestClose has run.
+func (c *conn) isQuit() bool {
+	select {
+	case <-c.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// kickLocked starts the writer, or wakes it when it lingers, unless it runs or has finished.
+// Callers hold qmu.
+func (c *conn) kickLocked() {
+	switch {
+	case c.finished:
+	case c.lingering:
+		c.lingering = false
+		select {
+		case c.wakeWriter <- struct{}{}:
+		default:
+		}
+	case !c.writing:
+		c.writing = true
+		go c.writer()
+	}
+}
+
+// kick is kickLocked for callers that do not hold qmu.
+func (c *conn) kick() {
+	c.qmu.Lock()
+	c.kickLocked()
+	c.qmu.Unlock()
+}
+
+// enqueue appends an encoded message to the send queue without blocking. When the queue is full
+// the connection is a slow consumer: it is closed with 4002 and enqueue reports false, so that
+// the sender can be told (spec §5.8 [LIM-1] [LIM-2]). It may run under the hub's lock.
+func (c *conn) enqueue(frame []byte) bool {
+	c.qmu.Lock()
+	if c.isQuit() {
+		c.qmu.Unlock()
+		return false
+	}
+	if c.pending >= c.s.cfg.Queue {
+		c.qmu.Unlock()
+		// spec §5.8 [LIM-2]: a full queue closes the connection with 4002.
+		c.s.metrics.QueueDrops.Inc()
+		c.requestClose(CloseSlowConsumer, "slow consumer")
+		return false
+	}
+	c.queue = append(c.queue, frame)
+	c.pending++
+	c.kickLocked()
+	c.qmu.Unlock()
+	return true
+}
+
+// queueOwn appends a response to the connection's own queue. Unlike enqueue, which other
+// connections use and which never waits, it waits up to WriteTimeout for the writer to make
+// room: a client that sends requests faster than it reads the answers slows down only itself
+// (spec §5.8 [LIM-1]); one that stops reading is closed with 4002 (LIM-2).
+func (c *conn) queueOwn(frame []byte) {
+	var timer *time.Timer
+	for {
+		c.qmu.Lock()
+		if c.isQuit() {
+			c.qmu.Unlock()
+			return
+		}
+		if !c.writing && c.pending == 0 && !c.finished && c.cork != nil {
+			// Nothing waits and no writer runs: the reader writes its own answer itself,
+			// rather than start a writer for it (LIM-2 lets a connection's own responses wait
+			// for its socket, up to WriteTimeout).
+			c.writing, c.pending = true, 1
+			c.qmu.Unlock()
+			c.writeOwn(frame)
+			return
+		}
+		if c.pending < c.s.cfg.Queue {
+			c.queue = append(c.queue, frame)
+			c.pending++
+			c.kickLocked()
+			c.qmu.Unlock()
+			return
+		}
+		if c.room == nil {
+			c.room = make(chan struct{})
+		}
+		room := c.room
+		c.qmu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(c.s.cfg.WriteTimeout)
+			defer timer.Stop()
+		}
+		select {
+		case <-room:
+		case <-c.quit:
+			return
+		case <-timer.C:
+			c.s.metrics.QueueDrops.Inc()
+			c.requestClose(CloseSlowConsumer, "slow consumer")
+			return
+		}
+	}
+}
+
+// writeOwn writes frame on the calling goroutine, which has taken the writer's role, then
+// hands over to a writer goroutine if something was queued meanwhile.
+func (c *conn) writeOwn(frame []byte) {
+	err := c.writeBatch([][]byte{frame}, false, c.writeDeadline())
+	c.qmu.Lock()
+	c.pending--
+	c.releaseLocked(err)
+}
+
+// releaseLocked ends an inline write (writeOwn, pingTick): it hands the writer's role to a
+// writer goroutine when something was queued meanwhile, or gives it up. It unlocks qmu.
+func (c *conn) releaseLocked(err error) {
+	if c.room != nil && c.pending < c.s.cfg.Queue {
+		close(c.room)
+		c.room = nil
+	}
+	if len(c.queue) > 0 || c.pingDue || c.isQuit() {
+		go c.writer() // c.writing stays true: the writer takes over
+	} else {
+		c.writing = false
+	}
+	c.qmu.Unlock()
+	if err != nil {
+		c.abort()
+	}
+}
+
+// writer writes what is queued, batch after batch, and returns when the queue has stayed empty
+// for writerLinger; once the connection is closing it finishes it instead.
+func (c *conn) writer() {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		c.qmu.Lock()
+		batch := c.queue
+		c.queue = nil
+		ping := c.pingDue
+		c.pingDue = false
+		if c.isQuit() {
+			c.lingering = false
+			c.qmu.Unlock()
+			c.finish(batch)
+			return
+		}
+		if len(batch) == 0 && !ping {
+			if c.wakeWriter == nil {
+				c.wakeWriter = make(chan struct{}, 1)
+			}
+			c.lingering = true
+			wake := c.wakeWriter
+			c.qmu.Unlock()
+			if timer == nil {
+				timer = time.NewTimer(writerLinger)
+			} else {
+				timer.Reset(writerLinger)
+			}
+			select {
+			case <-wake:
+				continue // kickLocked ended the lingering
+			case <-timer.C:
+			}
+			c.qmu.Lock()
+			if c.lingering { // nothing came: exit
+				c.lingering, c.writing, c.wakeWriter = false, false, nil
+				c.qmu.Unlock()
+				return
+			}
+			c.qmu.Unlock()
+			<-wake // a kick raced with the timer: take its token
+			continue
+		}
+		c.qmu.Unlock()
+		err := c.writeBatch(batch, ping, c.writeDeadline())
+		c.qmu.Lock()
+		c.pending -= len(batch)
+		if c.room != nil && c.pending < c.s.cfg.Queue {
+			close(c.room)
+			c.room = nil
+		}
+		c.qmu.Unlock()
+		if err != nil {
+			c.abort() // the next round finishes
+		}
+	}
+}
+
+// writeBatch writes frames (and a ping) corked, so that they leave in as few TLS records and
+// system calls as fit.
+func (c *conn) writeBatch(frames [][]byte, ping bool, deadline time.Time) error {
+	if c.cork != nil {
+		c.cork.cork()
+	}
+	var err error
+	for _, frame := range frames {
+		if err = c.writeFrame(frame, deadline); err != nil {
+			break
+		}
+	}
+	if err == nil && ping {
+		err = c.ws.WriteControl(websocket.PingMessage, nil, deadline)
+	}
+	if c.cork != nil {
+		if uerr := c.cork.uncork(); err == nil {
+			err = uerr
+		}
+	}
+	clear(frames)
+	return err
+}
+
+func (c *conn) writeFrame(frame []byte, deadline time.Time) error {
+	_ = c.ws.SetWriteDeadline(deadline)
+	return c.ws.WriteMessage(websocket.TextMessage, frame)
+}
+
+// finish ends the writing of a closing connection: what is queued, then the close frame
+// (spec §5.7 [ERR-2]: the error that explains a close is queued before it, so it is written
+// first); a slow consumer (4002) gets only the close frame, and closeNoFrame nothing.
+func (c *conn) finish(batch [][]byte) {
+	defer func() {
+		c.qmu.Lock()
+		c.finished, c.writing, c.queue, c.pending = true, false, nil, 0
+		if c.room != nil {
+			close(c.room)
+			c.room = nil
+		}
+		c.qmu.Unlock()
+		c.writerDone.Done()
+	}()
+	if c.closeCode == closeNoFrame {
+		return
+	}
+	deadline := time.Now().Add(c.s.cfg.WriteTimeout)
+	if c.closeCode != CloseSlowConsumer && len(batch) > 0 {
+		if c.writeBatch(batch, false, deadline) != nil {
+			return
+		}
+	}
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText), deadline)
+}
+
+// startPings arms the keepalive: every PingInterval a ping is queued (spec §4.2 [WS-7]).
+func (c *conn) startPings() {
+	c.pinger = time.AfterFunc(c.s.cfg.PingInterval, c.pingTick)
+}
+
+func (c *conn) pingTick() {
+	c.qmu.Lock()
+	live := !c.isQuit() && !c.finished
+	switch {
+	case !live:
+		c.qmu.Unlock()
+		return
+	case !c.writing && c.pending == 0 && c.cork != nil:
+		// No writer: the timer's goroutine writes the ping itself rather than start one.
+		c.writing = true
+		c.qmu.Unlock()
+		err := c.writeBatch(nil, true, c.writeDeadline())
+		c.qmu.Lock()
+		c.releaseLocked(err)
+	default:
+		c.pingDue = true
+		c.kickLocked()
+		c.qmu.Unlock()
+	}
+	c.pinger.Reset(c.s.cfg.PingInterval)
+}
+
+// stopPings disarms the keepalive.
+func (c *conn) stopPings() {
+	if c.pinger != nil {
+		c.pinger.Stop()
+	}
+}
