@@ -119,6 +119,10 @@ func init() {
 		conform.Case{ID: "client/handshake/replayed-hs3", Rules: []string{"HS-8", "HS-5"},
 			Description: "the relay answers the client's hs2 with the hs3 of an earlier session: bad_signature",
 			Run:         replayedHS3},
+		conform.Case{ID: "client/handshake/fresh-ephemerals", Rules: []string{"HS-5"},
+			Description: "two handshakes in each role: the ephemeral of every hs1 and hs2 the client sends differs from all the " +
+				"others it sent",
+			Run: freshEphemerals},
 		conform.Case{ID: "client/handshake/low-order-hs2", Rules: []string{"HS-6", "VEC-2"},
 			Description: "the client initiates; hs2 carries each low-order point as ephemeral, signed and MACed over the all-zero " +
 				"secret: low_order_point every time",
@@ -203,6 +207,31 @@ func replayedHS3(t *conform.T) {
 	w.ExpectReject(Reject{What: "the hs3 of another session", Code: "bad_signature", Rules: []string{"HS-8"},
 		Session: second.ID, Accepted: SessionState(second.ID, "secured")})
 	second.ExpectAborted("HS-8")
+}
+
+func freshEphemerals(t *conform.T) {
+	w := Start(t)
+	bob, alice := w.NewPeer("bob"), w.NewPeer("alice")
+	sent := map[string]string{} // ephemeral: the message that carried it first
+	check := func(what string, e []byte) {
+		if first, seen := sent[string(e)]; seen {
+			t.MismatchMsg("HS-5", "a fresh ephemeral in "+what, "the ephemeral of "+first,
+				"the client used one ephemeral in two handshakes: %s and %s", first, what)
+		}
+		sent[string(e)] = what
+	}
+	for range 2 {
+		c := w.Initiated(bob)
+		check("the hs1 of session "+c.ID, c.HS1.E)
+	}
+	for range 2 {
+		c := w.PeerChats(alice)
+		c.ClientAccepts()
+		fs := c.ForgeHS1(HS1Forge{})
+		check("the hs2 of session "+c.ID, c.ReadHS2(fs).E)
+		alice.Relay(c.SID, c.ForgeHS3(fs, HS3Forge{}))
+		w.Expect("", "session "+c.ID+" secured", SessionState(c.ID, "secured"))
+	}
 }
 
 func lowOrderHS2(t *conform.T) {

@@ -1,6 +1,8 @@
 package clientsuite
 
 import (
+	"bytes"
+
 	"github.com/blindpost/blindpost/conformance/conform"
 	"github.com/blindpost/blindpost/impl/e2ee/direct"
 	"github.com/blindpost/blindpost/impl/wire"
@@ -19,6 +21,10 @@ func init() {
 		conform.Case{ID: "client/handshake/hs3-to-initiator", Rules: []string{"HS-11"},
 			Description: "the client initiates and receives hs3 before hs2: unexpected_message; the honest handshake then completes",
 			Run:         hs3ToInitiator},
+		conform.Case{ID: "client/handshake/second-hs1", Rules: []string{"HS-11"},
+			Description: "the relay replays the peer's hs1 after the client answered it: unexpected_message, no second hs2, " +
+				"and the first handshake then completes",
+			Run: secondHS1},
 		conform.Case{ID: "client/handshake/second-hs2", Rules: []string{"HS-11"},
 			Description: "the relay replays hs2 on a secured session: unexpected_message, and the session still works",
 			Run:         secondHS2},
@@ -67,6 +73,26 @@ func hs2ToResponder(t *conform.T) {
 	w.ExpectReject(Reject{What: "hs2 sent to the responder", Code: "unexpected_message", Rules: []string{"HS-11"}, Session: c.ID})
 	c.SendHS1()
 	c.ConfirmInitiator()
+	c.PeerSends(w.Text("the session is unharmed"))
+}
+
+func secondHS1(t *conform.T) {
+	w := Start(t)
+	alice := w.NewPeer("alice")
+	c := w.PeerChats(alice)
+	c.ClientAccepts()
+	c.SendHS1()
+	hs2 := c.AwaitHS2()
+	alice.Relay(c.SID, c.HS1)
+	w.ExpectReject(Reject{What: "the peer's hs1 replayed after the client answered it", Code: "unexpected_message",
+		Rules: []string{"HS-11"}, Session: c.ID})
+	c.ConfirmInitiatorWith(hs2)
+	w.Sync()
+	for _, m := range alice.Pending() {
+		if r, ok := m.(*wire.Relay); ok && bytes.Equal(r.Session, c.SID) && r.Payload.PayloadKind() == "hs2" {
+			t.Mismatch("HS-11", "one hs2 for session "+c.ID, "a second hs2, answering the replayed hs1")
+		}
+	}
 	c.PeerSends(w.Text("the session is unharmed"))
 }
 

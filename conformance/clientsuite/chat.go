@@ -150,8 +150,10 @@ func (c *Chat) SendHS1() {
 
 // ConfirmInitiator takes the client's hs2, verifies it as the initiator (step 3), sends hs3 and
 // waits for the client to report the session secured.
-func (c *Chat) ConfirmInitiator() {
-	hs2 := c.AwaitHS2()
+func (c *Chat) ConfirmInitiator() { c.ConfirmInitiatorWith(c.AwaitHS2()) }
+
+// ConfirmInitiatorWith is ConfirmInitiator for the client's hs2 the case already took.
+func (c *Chat) ConfirmInitiatorWith(hs2 *wire.HS2) {
 	sess, hs3, err := c.ini.ReadHS2(direct.HS2{Suite: hs2.Suite, E: hs2.E, Sig: hs2.Sig, Fin: hs2.Fin})
 	if err != nil {
 		c.fatalPeer("an hs2 that verifies", err)

@@ -48,6 +48,21 @@ func (g *Group) Join(rule string, c *Client) {
 	g.expectAnnouncement(rule, c)
 }
 
+// JoinAckFirst is Join for a joiner with nothing else to read: the ack must be its very next
+// message, before the group_members its join causes (spec §5.9 [GSV-1]: "answer ack, and then
+// send group_members").
+func (g *Group) JoinAckFirst(rule string, c *Client) {
+	id := c.ID()
+	c.Send(&wire.GroupJoin{ID: id, Group: g.Name})
+	f := c.Expect(rule, "ack")
+	c.checkID(id, f)
+	if got := f.Str("for"); got != "group_join" {
+		c.t.Mismatch("SRV-13", "ack for group_join", f.Short())
+	}
+	g.add(c)
+	g.expectAnnouncement(rule, c)
+}
+
 func (g *Group) add(c *Client) {
 	g.Members = append(g.Members, c)
 	slices.SortFunc(g.Members, func(a, b *Client) int { return strings.Compare(a.Name, b.Name) })

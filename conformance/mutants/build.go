@@ -1,0 +1,95 @@
+package mutants
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// The commands the runs build, as package paths relative to the module root.
+const (
+	pkgServer  = "./impl/cmd/blindpost-server"
+	pkgClient  = "./impl/cmd/blindpost"
+	pkgConform = "./conformance/cmd/blindpost-conform"
+)
+
+// rolePackage is the command a mutant of each role is built into.
+var rolePackage = map[Role]string{Server: pkgServer, Client: pkgClient}
+
+// builder compiles commands of the module at root into a work directory, sharing the Go build
+// cache, so that a mutant recompiles only its package and those that import it.
+type builder struct {
+	root  string // the module root
+	work  string // the work directory of the run
+	goCmd string
+}
+
+// build compiles pkg to out. With a mutant, the build sees the mutated copy of its one file
+// through an overlay (go help build, -overlay); the tree itself is never written.
+func (b *builder) build(ctx context.Context, m *Mutant, pkg, out string) error {
+	args := []string{"build", "-o", out}
+	what := "the reference"
+	if m != nil {
+		overlay, err := b.overlay(m)
+		if err != nil {
+			return err
+		}
+		args = append(args, "-overlay", overlay)
+		what = "mutant " + m.ID
+	}
+	args = append(args, pkg)
+	cmd := exec.CommandContext(ctx, b.goCmd, args...)
+	cmd.Dir = b.root
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("mutants: %s does not build: %s %s: %w\n%s", what, b.goCmd, strings.Join(args, " "), err, strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
+// overlay writes the mutated file and the overlay that puts it in place of the original, and
+// returns the overlay's path.
+func (b *builder) overlay(m *Mutant) (string, error) {
+	mutated, err := m.Apply(b.root)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(b.work, m.ID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("mutants: %w", err)
+	}
+	copyPath := filepath.Join(dir, filepath.Base(m.File))
+	if err := os.WriteFile(copyPath, mutated, 0o644); err != nil {
+		return "", fmt.Errorf("mutants: %w", err)
+	}
+	orig, err := filepath.Abs(filepath.Join(b.root, filepath.FromSlash(m.File)))
+	if err != nil {
+		return "", fmt.Errorf("mutants: %w", err)
+	}
+	spec, err := json.Marshal(map[string]map[string]string{"Replace": {orig: copyPath}})
+	if err != nil {
+		return "", fmt.Errorf("mutants: %w", err)
+	}
+	overlay := filepath.Join(dir, "overlay.json")
+	if err := os.WriteFile(overlay, spec, 0o644); err != nil {
+		return "", fmt.Errorf("mutants: %w", err)
+	}
+	return overlay, nil
+}
+
+// ModuleRoot returns the root directory of the main module of the working directory, as the go
+// command sees it.
+func ModuleRoot(ctx context.Context, goCmd string) (string, error) {
+	out, err := exec.CommandContext(ctx, goCmd, "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("mutants: %s env GOMOD: %w", goCmd, err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("mutants: not inside a Go module; run from the blindpost repository")
+	}
+	return filepath.Dir(mod), nil
+}

@@ -1,0 +1,179 @@
+// Command mutants proves the conformance runner: it builds every curated mutant of
+// conformance/mutants (a plausible bug of the reference server or client, tied to one rule),
+// runs blindpost-conform against it, and fails unless every mutant is killed by a case that
+// checks its rule. `make mutants` runs it; package mutants holds the logic.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+
+	"github.com/blindpost/blindpost/conformance/mutants"
+)
+
+const usageText = `usage: go run ./conformance/mutants/cmd/mutants [flags]
+
+Builds each mutant of conformance/mutants with 'go build -overlay', runs the conformance suite of
+its role against it (a server mutant as blindpost-server, a client mutant as 'blindpost driver'),
+and reports the cases that killed it. Exit status 0 when every mutant is killed by a case that
+checks its rule, 1 when one survives, is killed off-rule or does not apply or build, 2 for a
+usage error.
+
+Examples:
+  make mutants                                        # every mutant, as many at once as CPUs
+  go run ./conformance/mutants/cmd/mutants --list     # the mutants: id, role, rule, bug
+  go run ./conformance/mutants/cmd/mutants --run 03-reg-group-key-sig-unchecked --seed 42
+  go run ./conformance/mutants/cmd/mutants --run client,REG-6 -j 1 --json > mutants.json
+  go run ./conformance/mutants/cmd/mutants --pending   # the known gaps: these survive today
+
+Flags:
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// flags are the command line.
+type flags struct {
+	run        string
+	jobs       int
+	seed       uint64
+	json       bool
+	list       bool
+	noBaseline bool
+	keep       bool
+	pending    bool
+	quiet      bool
+}
+
+func parse(args []string, stderr io.Writer) (*flags, error) {
+	f := &flags{}
+	fs := flag.NewFlagSet("mutants", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&f.run, "run", "", "run only the mutants whose id starts with one of these comma-separated `PATTERNS`, or whose rule or role is one of them")
+	fs.IntVar(&f.jobs, "j", runtime.NumCPU(), "mutants built and run at once")
+	fs.Uint64Var(&f.seed, "seed", 0, "seed of every blindpost-conform run (default: a fresh one, printed)")
+	fs.BoolVar(&f.json, "json", false, "write the report as JSON on standard output")
+	fs.BoolVar(&f.list, "list", false, "list the selected mutants and exit")
+	fs.BoolVar(&f.noBaseline, "no-baseline", false, "skip the run of the same cases against the unmutated reference")
+	fs.BoolVar(&f.pending, "pending", false, "run the mutants of pending/ instead: the known gaps of the suites, which survive until their cases exist")
+	fs.BoolVar(&f.keep, "keep", false, "keep the work directory (mutated files, overlays, binaries)")
+	fs.BoolVar(&f.quiet, "q", false, "no progress lines on standard error")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("mutants: unexpected arguments %q", fs.Args())
+	}
+	return f, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, err := parse(args, stderr)
+	if err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	load := mutants.All
+	if f.pending {
+		load = mutants.Pending
+	}
+	all, err := load()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	var patterns []string
+	if f.run != "" {
+		patterns = strings.Split(f.run, ",")
+	}
+	sel, err := mutants.Select(all, patterns)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if f.list {
+		list(stdout, sel)
+		return 0
+	}
+	if len(sel) == 0 {
+		fmt.Fprintln(stderr, "mutants: no pending mutant: the suites have no known gap")
+		return 0
+	}
+	return execute(ctx, f, sel, stdout, stderr)
+}
+
+// execute runs the selected mutants and writes the report.
+func execute(ctx context.Context, f *flags, sel []*mutants.Mutant, stdout, stderr io.Writer) int {
+	root, err := mutants.ModuleRoot(ctx, "go")
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if f.seed == 0 {
+		f.seed = freshSeed()
+	}
+	opts := mutants.Options{Root: root, Jobs: f.jobs, Seed: f.seed, Baseline: !f.noBaseline, Keep: f.keep}
+	if !f.quiet {
+		var done int
+		opts.Log = func(s string) { fmt.Fprintf(stderr, "mutants: %s\n", s) }
+		opts.Progress = func(r mutants.Result) {
+			done++ // Progress is called one result at a time
+			fmt.Fprintf(stderr, "[%d/%d] %s\n", done, len(sel), r.Line())
+		}
+	}
+	fmt.Fprintf(stderr, "mutants: %d mutants, %d at once, seed %d\n", len(sel), f.jobs, f.seed)
+	rep, err := mutants.Run(ctx, sel, opts)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if f.json {
+		err = rep.WriteJSON(stdout)
+	} else {
+		err = rep.WriteText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "mutants: writing the report:", err)
+		return 1
+	}
+	if rep.Failed() {
+		return 1
+	}
+	return 0
+}
+
+// list prints the mutants: id, role, rule and bug.
+func list(w io.Writer, ms []*mutants.Mutant) {
+	for _, m := range ms {
+		fmt.Fprintf(w, "%-32s %-6s %-8s %s\n", m.ID, m.Role, m.Rule, m.Bug)
+	}
+	fmt.Fprintf(w, "%d mutants\n", len(ms))
+}
+
+func freshSeed() uint64 {
+	var b [8]byte
+	for {
+		rand.Read(b[:])
+		if s := binary.BigEndian.Uint64(b[:]) >> 1; s != 0 {
+			return s
+		}
+	}
+}

@@ -1,0 +1,234 @@
+package mutants
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/blindpost/blindpost/conformance/conform"
+)
+
+// serverFlags start a relay under test as TestConformServer does: short timers, so that the
+// registration deadline and keepalive cases end quickly, and small limits, so that every limit
+// is reachable (SRV-11 needs a max_message below the largest valid relay).
+var serverFlags = []string{
+	"--listen", "127.0.0.1:0",
+	"--register-timeout", "2s", "--ping-interval", "400ms", "--pong-timeout", "3s",
+	"--max-message", "16384", "--max-groups", "4", "--max-group-members", "5",
+	"--log-level", "warn",
+}
+
+// serverSuiteFlags tell the server suite those timers, and ask for its quick settings.
+var serverSuiteFlags = []string{"--register-timeout", "2s", "--ping-interval", "400ms", "--pong-timeout", "3s", "--quick"}
+
+// Deadlines of the processes a run starts; none is a synchronisation by sleeping.
+const (
+	serverStartWait = 30 * time.Second // the relay prints its URL and pin
+	serverStopWait  = 5 * time.Second  // the relay exits after an interrupt
+	suiteTimeout    = 5 * time.Minute  // one blindpost-conform run (its own --timeout)
+)
+
+// suites runs blindpost-conform, built from the unmutated tree, against targets.
+type suites struct {
+	conform string // the blindpost-conform binary
+	seed    uint64
+	xfail   string // the client suite's expected failures of the reference client; "" for none
+}
+
+// server starts bin as a relay with its data in dir and runs the server suite's cases that match
+// patterns against it.
+func (s *suites) server(ctx context.Context, bin, dir string, patterns []string) (*conform.Report, error) {
+	srv, err := startServer(ctx, bin, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.stop()
+	args := append([]string{"server", srv.url, "--pin", srv.pin}, serverSuiteFlags...)
+	rep, err := s.run(ctx, args, patterns)
+	if err != nil {
+		return nil, fmt.Errorf("%w\nthe relay's standard error ends with:\n%s", err, srv.stderr.String())
+	}
+	return rep, nil
+}
+
+// client runs the client suite's cases that match patterns with `bin driver` as the driver,
+// in dir.
+func (s *suites) client(ctx context.Context, bin, dir string, patterns []string) (*conform.Report, error) {
+	args := []string{"client", "--driver", shellQuote(bin) + " driver", "--driver-dir", dir}
+	if s.xfail != "" {
+		args = append(args, "--expect-fail", s.xfail)
+	}
+	return s.run(ctx, args, patterns)
+}
+
+// run runs blindpost-conform with args and the selection, and decodes its JSON report. Exit
+// status 0 (every case passed) and 1 (a case failed) both carry a report; anything else is an
+// error of the run itself.
+func (s *suites) run(ctx context.Context, args, patterns []string) (*conform.Report, error) {
+	args = append(args, "--json", "--quiet", "--seed", fmt.Sprint(s.seed), "--timeout", suiteTimeout.String(),
+		"--run", strings.Join(patterns, ","))
+	cmd := exec.CommandContext(ctx, s.conform, args...)
+	var stdout bytes.Buffer
+	stderr := &tail{max: 8 << 10}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 1) {
+		return nil, fmt.Errorf("mutants: blindpost-conform %s: %w\n%s", shellJoin(args), err, stderr.String())
+	}
+	var rep conform.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		return nil, fmt.Errorf("mutants: the report of blindpost-conform %s: %w\n%s", shellJoin(args), err, stderr.String())
+	}
+	if len(rep.Results) == 0 {
+		return nil, fmt.Errorf("mutants: blindpost-conform %s ran no case", shellJoin(args))
+	}
+	return &rep, nil
+}
+
+// relay is a running blindpost-server.
+type relay struct {
+	cmd     *exec.Cmd
+	url     string
+	pin     string
+	stderr  *tail
+	exited  chan struct{} // closed once the process has exited
+	waitErr error         // set before exited is closed
+}
+
+// startServer starts bin on 127.0.0.1:0 with its data in dir and waits until it has printed its
+// URL and pin.
+func startServer(ctx context.Context, bin, dir string) (*relay, error) {
+	out := &startup{ready: make(chan struct{})}
+	r := &relay{stderr: &tail{max: 8 << 10}, exited: make(chan struct{})}
+	r.cmd = exec.Command(bin, append([]string{"--data", dir}, serverFlags...)...)
+	r.cmd.Stdout, r.cmd.Stderr = out, r.stderr
+	if err := r.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("mutants: start %s: %w", bin, err)
+	}
+	go func() {
+		r.waitErr = r.cmd.Wait()
+		close(r.exited)
+	}()
+	timer := time.NewTimer(serverStartWait)
+	defer timer.Stop()
+	select {
+	case <-out.ready:
+		r.url, r.pin = out.values()
+		return r, nil
+	case <-r.exited:
+		return nil, fmt.Errorf("mutants: %s exited before listening (%v):\n%s", bin, r.waitErr, r.stderr.String())
+	case <-timer.C:
+		r.stop()
+		return nil, fmt.Errorf("mutants: %s printed no URL and pin within %s:\n%s", bin, serverStartWait, r.stderr.String())
+	case <-ctx.Done():
+		r.stop()
+		return nil, ctx.Err()
+	}
+}
+
+// stop interrupts the relay, as an operator would, and kills it if it has not exited in time.
+func (r *relay) stop() {
+	_ = r.cmd.Process.Signal(os.Interrupt)
+	timer := time.NewTimer(serverStopWait)
+	defer timer.Stop()
+	select {
+	case <-r.exited:
+	case <-timer.C:
+		_ = r.cmd.Process.Kill()
+		<-r.exited
+	}
+}
+
+// startup is a relay's standard output: it watches for the lines that give the URL and the pin
+// (blindpost-server prints "listening on URL" and "server pin: PIN").
+type startup struct {
+	mu    sync.Mutex
+	text  []byte
+	url   string
+	pin   string
+	ready chan struct{} // closed once both are known
+}
+
+// Write takes more output and looks at its complete lines.
+func (s *startup) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.url != "" && s.pin != "" {
+		return len(p), nil
+	}
+	s.text = append(s.text, p...)
+	lines := strings.Split(string(s.text), "\n")
+	for _, line := range lines[:len(lines)-1] { // complete lines only
+		if v, ok := strings.CutPrefix(line, "listening on "); ok {
+			s.url = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "server pin: "); ok {
+			s.pin = strings.TrimSpace(v)
+		}
+	}
+	if s.url != "" && s.pin != "" {
+		close(s.ready)
+	}
+	return len(p), nil
+}
+
+func (s *startup) values() (url, pin string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url, s.pin
+}
+
+// tail keeps the last max bytes written to it, for error messages.
+type tail struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+// Write appends p, dropping the oldest bytes beyond max.
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+// String returns what is kept, indented for quoting.
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	text := strings.TrimRight(string(t.buf), "\n")
+	if text == "" {
+		return "\t(nothing)"
+	}
+	return "\t" + strings.ReplaceAll(text, "\n", "\n\t")
+}
+
+// shellQuote quotes s for the --driver command line, which blindpost-conform splits as a shell
+// would (without expansions).
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,@%+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// shellJoin quotes and joins a command line, for messages.
+func shellJoin(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = shellQuote(a)
+	}
+	return strings.Join(out, " ")
+}
