@@ -80,24 +80,11 @@ func (a *app) peersTrustCmd() *cobra.Command {
 }
 
 func (a *app) runTrust(ctx context.Context, name, expect string) error {
-	p, err := a.profile()
-	if err != nil {
-		return err
-	}
-	key, err := a.loadIdentity(p)
-	if err != nil {
-		return err
-	}
-	defer key.Erase()
-	c, err := a.dial(ctx, p, key, func(o *client.Options) { o.NoReconnect, o.PollUsers = true, -1 })
-	if err != nil {
-		return err
-	}
-	defer func() {
-		c.Close()
-		for range c.Events() {
-		}
-	}()
+	return a.oneShot(ctx, func(c *client.Client) error { return a.trustServed(ctx, c, name, expect) })
+}
+
+// trustServed pins the key the relay serves for name, when it has the expected fingerprint.
+func (a *app) trustServed(ctx context.Context, c *client.Client, name, expect string) error {
 	if expect != "" {
 		fp, err := c.ServedFingerprint(ctx, name)
 		if err != nil {

@@ -76,24 +76,11 @@ func (a *app) messages(args []string) ([]string, error) {
 }
 
 func (a *app) runSend(ctx context.Context, to string, texts []string) error {
-	p, err := a.profile()
-	if err != nil {
-		return err
-	}
-	key, err := a.loadIdentity(p)
-	if err != nil {
-		return err
-	}
-	defer key.Erase()
-	c, err := a.dial(ctx, p, key, func(o *client.Options) { o.NoReconnect, o.PollUsers = true, -1 })
-	if err != nil {
-		return err
-	}
-	defer func() {
-		c.Close()
-		for range c.Events() {
-		}
-	}()
+	return a.oneShot(ctx, func(c *client.Client) error { return a.sendTexts(ctx, c, to, texts) })
+}
+
+// sendTexts asks to for a chat, sends texts once it is secured, and ends the session.
+func (a *app) sendTexts(ctx context.Context, c *client.Client, to string, texts []string) error {
 	sid, err := c.Chat(ctx, to)
 	if err != nil {
 		return withCode(exitCodeOf(err), err)
@@ -151,4 +138,28 @@ func waitSecured(ctx context.Context, c *client.Client, sid client.SessionID) (c
 			}
 		}
 	}
+}
+
+// oneShot loads the identity, connects without reconnecting or polling, runs fn, and then
+// closes the client and drains its events: the shape of every one-shot command.
+func (a *app) oneShot(ctx context.Context, fn func(*client.Client) error) error {
+	p, err := a.profile()
+	if err != nil {
+		return err
+	}
+	key, err := a.loadIdentity(p)
+	if err != nil {
+		return err
+	}
+	defer key.Erase()
+	c, err := a.dial(ctx, p, key, func(o *client.Options) { o.NoReconnect, o.PollUsers = true, -1 })
+	if err != nil {
+		return err
+	}
+	defer func() {
+		c.Close()
+		for range c.Events() {
+		}
+	}()
+	return fn(c)
 }
