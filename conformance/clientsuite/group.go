@@ -13,6 +13,7 @@ import (
 	"github.com/blindpost/blindpost/impl/e2ee/group"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/e2ee/trust"
+	"github.com/blindpost/blindpost/impl/e2ee/wirefmt"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -130,7 +131,7 @@ func (g *Group) OnJoin(f func(*wire.GroupMembers)) {
 
 // Deliver sends the client a commit stamped from.
 func (g *Group) Deliver(from string, c *group.Commit) {
-	g.w.Relay.Send(&wire.IncomingGroupCommit{From: from, Commit: toWireCommit(c)})
+	g.w.Relay.Send(&wire.IncomingGroupCommit{From: from, Commit: wirefmt.ToCommit(c)})
 }
 
 // accept makes c the current epoch for the virtual members and the relay.
@@ -142,7 +143,7 @@ func (g *Group) accept(c group.Commit, secret []byte) {
 	}
 	g.secrets[c.Epoch], g.last, g.epoch = secret, &c, c.Epoch
 	clear(g.nextN)
-	g.w.Relay.accepted(new(toWireCommit(&c)))
+	g.w.Relay.accepted(new(wirefmt.ToCommit(&c)))
 }
 
 // PeerCommits makes p commit the next epoch honestly and waits for the client to accept it.
@@ -182,7 +183,7 @@ func (g *Group) ClientCommits(why string) group.Commit {
 	if in.Refused != "" {
 		g.w.T.Fatalf("the relay refused the client's commit (%s) as the spec's server would: %s", why, in.Refused)
 	}
-	c := fromWireCommit(&in.Msg.(*wire.GroupCommit).Commit)
+	c := wirefmt.FromCommit(&in.Msg.(*wire.GroupCommit).Commit)
 	for name, st := range g.states {
 		if _, err := st.ReceiveCommit(&c); err != nil {
 			g.w.T.MismatchMsg(ruleOf(err), "a commit every member accepts", err.Error(), "the virtual member %s rejects the client's commit: %v", name, err)
@@ -309,7 +310,7 @@ func (g *Group) ClientSends(text string) wire.GroupMsg {
 	}
 	g.nextN[me] = uint64(m.N) + 1
 	st := g.states[g.members[0].Name]
-	pt, err := st.Open(nil, me, &group.Message{Group: m.Group, Epoch: uint64(m.Epoch), N: uint64(m.N), CT: m.Ct, Sig: m.Sig})
+	pt, err := st.Open(nil, me, new(wirefmt.FromGroupMsg(&m)))
 	if err != nil {
 		g.w.T.MismatchMsg(ruleOf(err), "a group message the members open", err.Error(), "%s rejects the client's group message: %v", g.members[0].Name, err)
 		runtime.Goexit()
@@ -331,32 +332,4 @@ func ruleOf(err error) string {
 		return e.Rule
 	}
 	return ""
-}
-
-func toWireCommit(c *group.Commit) wire.Commit {
-	out := wire.Commit{Group: c.Group, Epoch: int64(c.Epoch), Committer: c.Committer, Prev: c.Prev, Confirm: c.Confirm, Sig: c.Sig}
-	if out.Prev == nil {
-		out.Prev = []byte{}
-	}
-	for _, m := range c.Members {
-		out.Members = append(out.Members, wire.CommitMember{User: m.User, IdentityKey: m.IdentityKey, GroupKey: m.GroupKey, GroupKeySig: m.GroupKeySig})
-	}
-	for _, w := range c.Wraps {
-		out.Wraps = append(out.Wraps, wire.CommitWrap{User: w.User, Wrap: w.Wrap})
-	}
-	return out
-}
-
-func fromWireCommit(c *wire.Commit) group.Commit {
-	out := group.Commit{Group: c.Group, Epoch: uint64(c.Epoch), Committer: c.Committer, Prev: c.Prev, Confirm: c.Confirm, Sig: c.Sig}
-	if len(out.Prev) == 0 {
-		out.Prev = nil
-	}
-	for _, m := range c.Members {
-		out.Members = append(out.Members, group.Member{User: m.User, IdentityKey: m.IdentityKey, GroupKey: m.GroupKey, GroupKeySig: m.GroupKeySig})
-	}
-	for _, w := range c.Wraps {
-		out.Wraps = append(out.Wraps, group.Wrap{User: w.User, Wrap: w.Wrap})
-	}
-	return out
 }

@@ -8,22 +8,9 @@ import (
 	"github.com/blindpost/blindpost/impl/e2ee/group"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/e2ee/trust"
+	"github.com/blindpost/blindpost/impl/e2ee/wirefmt"
 	"github.com/blindpost/blindpost/impl/wire"
 )
-
-func wireCommitOf(c *group.Commit) wire.Commit {
-	out := wire.Commit{Group: c.Group, Epoch: int64(c.Epoch), Committer: c.Committer, Prev: c.Prev, Confirm: c.Confirm, Sig: c.Sig}
-	if out.Prev == nil {
-		out.Prev = []byte{}
-	}
-	for _, m := range c.Members {
-		out.Members = append(out.Members, wire.CommitMember{User: m.User, IdentityKey: m.IdentityKey, GroupKey: m.GroupKey, GroupKeySig: m.GroupKeySig})
-	}
-	for _, w := range c.Wraps {
-		out.Wraps = append(out.Wraps, wire.CommitWrap{User: w.User, Wrap: w.Wrap})
-	}
-	return out
-}
 
 func member(p *peer) group.Member {
 	return group.Member{User: p.name, IdentityKey: p.key.Public(), GroupKey: p.key.GroupPublic(), GroupKeySig: p.key.GroupKeySig(p.name)}
@@ -64,7 +51,7 @@ func TestGroupRejections(t *testing.T) {
 	var commits []group.Commit
 	for _, m := range tp.sent(t) {
 		if gc, ok := m.(*wire.GroupCommit); ok {
-			commits = append(commits, groupCommitOf(&gc.Commit))
+			commits = append(commits, wirefmt.FromCommit(&gc.Commit))
 		}
 	}
 	// spy is bob's group state at epoch 2, as the test can rebuild it with bob's keys.
@@ -143,7 +130,7 @@ func TestGroupRejections(t *testing.T) {
 	}
 	for _, tc := range commitTests {
 		c := tc.forge()
-		tp.Inject(t, "alice", &wire.IncomingGroupCommit{From: "bob", Commit: wireCommitOf(&c)})
+		tp.Inject(t, "alice", &wire.IncomingGroupCommit{From: "bob", Commit: wirefmt.ToCommit(&c)})
 		alice.wait(tc.name, security(tc.code, tc.rule))
 	}
 	// spec §7.1 [GRP-10]: alice is still at epoch 2 and reads bob there.
@@ -160,7 +147,7 @@ func TestGroupRejections(t *testing.T) {
 		return m
 	}
 	inject := func(from string, m group.Message) {
-		tp.Inject(t, "alice", &wire.IncomingGroupMessage{From: from, Message: wire.GroupMsg{Group: m.Group, Epoch: int64(m.Epoch), N: int64(m.N), Ct: m.CT, Sig: m.Sig}})
+		tp.Inject(t, "alice", &wire.IncomingGroupMessage{From: from, Message: wirefmt.ToGroupMsg(&m)})
 	}
 	first := seal("epoch 2 still works")
 	inject("bob", first)

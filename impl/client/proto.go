@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/blindpost/blindpost/impl/e2ee/direct"
 	"github.com/blindpost/blindpost/impl/e2ee/group"
+	"github.com/blindpost/blindpost/impl/e2ee/wirefmt"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -126,19 +126,19 @@ func decodeInbound(data []byte) (inbound, error) {
 	case *wire.IncomingChatTerminate:
 		return chatTerminateMsg{from: m.From, sid: SessionID(m.Session)}, nil
 	case *wire.IncomingRelay:
-		return relayMsg{from: m.From, sid: SessionID(m.Session), payload: fromWirePayload(m.Payload)}, nil
+		return relayMsg{from: m.From, sid: SessionID(m.Session), payload: payloadOf(m.Payload)}, nil
 	case *wire.GroupMembers:
 		gm := groupMembersMsg{group: m.Group, epoch: uint64(m.Epoch), members: m.Members}
 		if m.LastCommit != nil {
-			c := fromWireCommit(m.LastCommit)
+			c := wirefmt.FromCommit(m.LastCommit)
 			gm.lastCommit = &c
 		}
 		return gm, nil
 	case *wire.IncomingGroupCommit:
-		return groupCommitMsg{from: m.From, commit: fromWireCommit(&m.Commit)}, nil
+		return groupCommitMsg{from: m.From, commit: wirefmt.FromCommit(&m.Commit)}, nil
 	case *wire.IncomingGroupMessage:
 		g := m.Message
-		return groupMessageMsg{from: m.From, msg: group.Message{Group: g.Group, Epoch: uint64(g.Epoch), N: uint64(g.N), CT: g.Ct, Sig: g.Sig}}, nil
+		return groupMessageMsg{from: m.From, msg: wirefmt.FromGroupMsg(&g)}, nil
 	}
 	return nil, fmt.Errorf("client: the relay sent %s, which a client never receives", m.MessageType())
 }
@@ -198,64 +198,6 @@ func errorReplyID(data []byte) string {
 	return seen["id"][0]
 }
 
-func fromWirePayload(p wire.Payload) any {
-	switch p := p.(type) {
-	case *wire.HS1:
-		return direct.HS1{Suites: p.Suites, E: p.E}
-	case *wire.HS2:
-		return direct.HS2{Suite: p.Suite, E: p.E, Sig: p.Sig, Fin: p.Fin}
-	case *wire.HS3:
-		return direct.HS3{Sig: p.Sig, Fin: p.Fin}
-	case *wire.MsgRecord:
-		return direct.Record{Kind: direct.KindMsg, N: uint64(p.N), CT: p.Ct}
-	case *wire.CloseRecord:
-		return direct.Record{Kind: direct.KindClose, N: uint64(p.N), CT: p.Ct}
-	}
-	return nil
-}
-
-func toWirePayload(p any) (wire.Payload, error) {
-	switch p := p.(type) {
-	case direct.HS1:
-		return &wire.HS1{Suites: p.Suites, E: p.E}, nil
-	case direct.HS2:
-		return &wire.HS2{Suite: p.Suite, E: p.E, Sig: p.Sig, Fin: p.Fin}, nil
-	case direct.HS3:
-		return &wire.HS3{Sig: p.Sig, Fin: p.Fin}, nil
-	case direct.Record:
-		if p.Kind == direct.KindClose {
-			return &wire.CloseRecord{N: int64(p.N), Ct: p.CT}, nil
-		}
-		return &wire.MsgRecord{N: int64(p.N), Ct: p.CT}, nil
-	}
-	return nil, fmt.Errorf("client: cannot relay a %T", p)
-}
-
-func fromWireCommit(c *wire.Commit) group.Commit {
-	out := group.Commit{Group: c.Group, Epoch: uint64(c.Epoch), Committer: c.Committer, Prev: c.Prev, Confirm: c.Confirm, Sig: c.Sig}
-	for _, m := range c.Members {
-		out.Members = append(out.Members, group.Member{User: m.User, IdentityKey: m.IdentityKey, GroupKey: m.GroupKey, GroupKeySig: m.GroupKeySig})
-	}
-	for _, w := range c.Wraps {
-		out.Wraps = append(out.Wraps, group.Wrap{User: w.User, Wrap: w.Wrap})
-	}
-	return out
-}
-
-func toWireCommit(c *group.Commit) wire.Commit {
-	out := wire.Commit{Group: c.Group, Epoch: int64(c.Epoch), Committer: c.Committer, Prev: c.Prev, Confirm: c.Confirm, Sig: c.Sig}
-	if out.Prev == nil {
-		out.Prev = []byte{}
-	}
-	for _, m := range c.Members {
-		out.Members = append(out.Members, wire.CommitMember{User: m.User, IdentityKey: m.IdentityKey, GroupKey: m.GroupKey, GroupKeySig: m.GroupKeySig})
-	}
-	for _, w := range c.Wraps {
-		out.Wraps = append(out.Wraps, wire.CommitWrap{User: w.User, Wrap: w.Wrap})
-	}
-	return out
-}
-
 // encoder builds a request once its id is known; Encode validates it first (spec §5.1 [MSG-6]).
 func encoder(build func(id string) wire.Message) func(id string) ([]byte, error) {
 	return func(id string) ([]byte, error) {
@@ -300,7 +242,7 @@ func encodeChatTerminate(to string, sid SessionID) func(string) ([]byte, error) 
 }
 
 func encodeRelay(to string, sid SessionID, payload any) func(string) ([]byte, error) {
-	p, perr := toWirePayload(payload)
+	p, perr := wirefmt.ToPayload(payload)
 	return func(id string) ([]byte, error) {
 		if perr != nil {
 			return nil, perr
@@ -318,13 +260,13 @@ func encodeGroupLeave(name string) func(string) ([]byte, error) {
 }
 
 func encodeGroupCommit(c *group.Commit) func(string) ([]byte, error) {
-	wc := toWireCommit(c)
+	wc := wirefmt.ToCommit(c)
 	return encoder(func(id string) wire.Message { return &wire.GroupCommit{ID: id, Commit: wc} })
 }
 
 func encodeGroupMessage(m group.Message) func(string) ([]byte, error) {
 	return encoder(func(id string) wire.Message {
-		return &wire.GroupMessage{ID: id, Message: wire.GroupMsg{Group: m.Group, Epoch: int64(m.Epoch), N: int64(m.N), Ct: m.CT, Sig: m.Sig}}
+		return &wire.GroupMessage{ID: id, Message: wirefmt.ToGroupMsg(&m)}
 	})
 }
 
@@ -344,4 +286,11 @@ func decodeContent(pt []byte) (string, time.Time, error) {
 		return "", time.Time{}, err
 	}
 	return c.Text, time.UnixMilli(c.SentAt), nil
+}
+
+// payloadOf is the direct value of a relay payload; the codec admits only the kinds wirefmt
+// knows, so the error cannot happen for a decoded message.
+func payloadOf(p wire.Payload) any {
+	v, _ := wirefmt.FromPayload(p)
+	return v
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/blindpost/blindpost/impl/e2ee/group"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/e2ee/trust"
+	"github.com/blindpost/blindpost/impl/e2ee/wirefmt"
 	"github.com/blindpost/blindpost/impl/wire"
 	"github.com/blindpost/blindpost/vectors"
 )
@@ -117,14 +118,8 @@ func hpkeSeal(skE, pkR, info, pt []byte) (shared, key, baseNonce, wrap []byte) {
 
 // wireCommit is the wire form of c.
 func wireCommit(c *group.Commit) *wire.Commit {
-	w := &wire.Commit{Group: c.Group, Epoch: int64(c.Epoch), Committer: c.Committer, Prev: c.Prev, Confirm: c.Confirm, Sig: c.Sig}
-	for _, m := range c.Members {
-		w.Members = append(w.Members, wire.CommitMember{User: m.User, IdentityKey: m.IdentityKey, GroupKey: m.GroupKey, GroupKeySig: m.GroupKeySig})
-	}
-	for _, x := range c.Wraps {
-		w.Wraps = append(w.Wraps, wire.CommitWrap{User: x.User, Wrap: x.Wrap})
-	}
-	return w
+	w := wirefmt.ToCommit(c)
+	return &w
 }
 
 // commitObject is the hex form of c.
@@ -212,7 +207,8 @@ func (cr *commitRun) honest(sender string, n int, pt string) groupMsg {
 
 // wireGroupMsg is the wire form of m.
 func wireGroupMsg(m group.Message) *wire.GroupMsg {
-	return &wire.GroupMsg{Group: m.Group, Epoch: int64(m.Epoch), N: int64(m.N), Ct: m.CT, Sig: m.Sig}
+	w := wirefmt.ToGroupMsg(&m)
+	return &w
 }
 
 func messageObject(m group.Message) vectors.GroupMessageObject {
