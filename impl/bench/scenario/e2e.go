@@ -286,17 +286,8 @@ type E2EComparison struct {
 
 // RunE2E runs the e2e scenario on ours, then on the baseline.
 func RunE2E(ctx context.Context, o E2EOptions, prov Provider) (E2EComparison, error) {
-	var out E2EComparison
-	err := both(ctx, prov, func(sys *target.System) error {
-		r, err := RunE2EOn(ctx, o, sys)
-		if sys.Name == target.Ours {
-			out.Ours = r
-		} else {
-			out.Baseline = r
-		}
-		return err
-	})
-	return out, err
+	ours, baseline, err := runBoth(ctx, prov, func(sys *target.System) (E2EResult, error) { return RunE2EOn(ctx, o, sys) })
+	return E2EComparison{Ours: ours, Baseline: baseline}, err
 }
 
 // Figures are the e2e rows.

@@ -16,6 +16,7 @@ import (
 	"github.com/blindpost/blindpost/impl/bench/target"
 	"github.com/blindpost/blindpost/impl/e2ee/group"
 	"github.com/blindpost/blindpost/impl/e2ee/trust"
+	"github.com/blindpost/blindpost/impl/e2ee/wirefmt"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -214,7 +215,7 @@ func (f *fanout) keyGroup(ctx context.Context, name string, ids []load.Identity)
 		return nil, fmt.Errorf("scenario: commit: %w", err)
 	}
 	if f.sys.Kind == target.Blindpost {
-		if err := f.request(ctx, 0, f.conns[0], &wire.GroupCommit{Commit: wireCommit(&pending.Commit)}); err != nil {
+		if err := f.request(ctx, 0, f.conns[0], &wire.GroupCommit{Commit: wirefmt.ToCommit(&pending.Commit)}); err != nil {
 			return nil, fmt.Errorf("scenario: the commit: %w", err)
 		}
 	}
@@ -271,7 +272,7 @@ func (f *fanout) send(ctx context.Context, st *group.State, name string, size, w
 			return err
 		}
 		f.sched[m.N%uint64(len(f.sched))].Store(f.clk.now())
-		buf, err = wire.AppendEncode(buf[:0], &wire.GroupMessage{Message: wire.GroupMsg{Group: name, Epoch: int64(m.Epoch), N: int64(m.N), Ct: m.CT, Sig: m.Sig}})
+		buf, err = wire.AppendEncode(buf[:0], &wire.GroupMessage{Message: wirefmt.ToGroupMsg(&m)})
 		if err != nil {
 			return err
 		}
@@ -357,21 +358,6 @@ func (f *fanout) close() {
 	f.readers.Wait()
 }
 
-// wireCommit maps a commit of impl/e2ee/group to its wire form (schemas/e2e/commit.json).
-func wireCommit(c *group.Commit) wire.Commit {
-	out := wire.Commit{Group: c.Group, Epoch: int64(c.Epoch), Committer: c.Committer, Prev: c.Prev, Confirm: c.Confirm, Sig: c.Sig}
-	if out.Prev == nil {
-		out.Prev = []byte{}
-	}
-	for _, m := range c.Members {
-		out.Members = append(out.Members, wire.CommitMember{User: m.User, IdentityKey: m.IdentityKey, GroupKey: m.GroupKey, GroupKeySig: m.GroupKeySig})
-	}
-	for _, w := range c.Wraps {
-		out.Wraps = append(out.Wraps, wire.CommitWrap{User: w.User, Wrap: w.Wrap})
-	}
-	return out
-}
-
 // FanoutComparison is the fanout scenario on both systems.
 type FanoutComparison struct {
 	Ours     FanoutResult `json:"ours"`
@@ -380,17 +366,8 @@ type FanoutComparison struct {
 
 // RunFanout runs the fanout scenario on ours, then on the baseline.
 func RunFanout(ctx context.Context, o FanoutOptions, prov Provider) (FanoutComparison, error) {
-	var out FanoutComparison
-	err := both(ctx, prov, func(sys *target.System) error {
-		r, err := RunFanoutOn(ctx, o, sys)
-		if sys.Name == target.Ours {
-			out.Ours = r
-		} else {
-			out.Baseline = r
-		}
-		return err
-	})
-	return out, err
+	ours, baseline, err := runBoth(ctx, prov, func(sys *target.System) (FanoutResult, error) { return RunFanoutOn(ctx, o, sys) })
+	return FanoutComparison{Ours: ours, Baseline: baseline}, err
 }
 
 // Figures are the fanout rows.

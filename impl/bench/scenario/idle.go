@@ -232,17 +232,8 @@ type IdleComparison struct {
 
 // RunIdle runs the idle scenario on ours, then on the baseline.
 func RunIdle(ctx context.Context, o IdleOptions, prov Provider) (IdleComparison, error) {
-	var out IdleComparison
-	err := both(ctx, prov, func(sys *target.System) error {
-		r, err := RunIdleOn(ctx, o, sys)
-		if sys.Name == target.Ours {
-			out.Ours = r
-		} else {
-			out.Baseline = r
-		}
-		return err
-	})
-	return out, err
+	ours, baseline, err := runBoth(ctx, prov, func(sys *target.System) (IdleResult, error) { return RunIdleOn(ctx, o, sys) })
+	return IdleComparison{Ours: ours, Baseline: baseline}, err
 }
 
 // Figures are the idle rows (issue 7 goal: RSS per connection ≤ 0.5× the forwarder's).

@@ -135,17 +135,8 @@ func RunRelay(ctx context.Context, o RelayOptions, prov Provider) (RelayComparis
 // RunRelaySequential runs the relay scenario on ours, then on the baseline, each in one run (a
 // CPU profile of the whole run can be taken: Common.ProfileDir).
 func RunRelaySequential(ctx context.Context, o RelayOptions, prov Provider) (RelayComparison, error) {
-	var out RelayComparison
-	err := both(ctx, prov, func(sys *target.System) error {
-		r, err := RunRelayOn(ctx, o, sys)
-		if sys.Name == target.Ours {
-			out.Ours = r
-		} else {
-			out.Baseline = r
-		}
-		return err
-	})
-	return out, err
+	ours, baseline, err := runBoth(ctx, prov, func(sys *target.System) (RelayResult, error) { return RunRelayOn(ctx, o, sys) })
+	return RelayComparison{Ours: ours, Baseline: baseline}, err
 }
 
 // Figures are the relay rows of the report (issue 7 goals: throughput ≥ 0.85×, CPU per message
@@ -159,6 +150,20 @@ func (r RelayComparison) Figures() []bench.Figure {
 		bench.NewFigure("relay", "latency p90 at max load", "µs", us(r.Ours.Latency.P90), us(r.Baseline.Latency.P90), nil),
 		bench.NewFigure("relay", "latency p99 at max load", "µs", us(r.Ours.Latency.P99), us(r.Baseline.Latency.P99), nil),
 	}
+}
+
+// runBoth runs run on ours, then on the baseline (both), and returns the two results.
+func runBoth[R any](ctx context.Context, prov Provider, run func(sys *target.System) (R, error)) (ours, baseline R, err error) {
+	err = both(ctx, prov, func(sys *target.System) error {
+		r, err := run(sys)
+		if sys.Name == target.Ours {
+			ours = r
+		} else {
+			baseline = r
+		}
+		return err
+	})
+	return ours, baseline, err
 }
 
 // both starts ours, runs f on it and stops it, then does the same with the baseline.
