@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"io"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/spf13/pflag"
 
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/server"
@@ -133,7 +135,7 @@ func TestPinCommand(t *testing.T) {
 // where its value came from (flag, environment or default).
 func TestConfigErrors(t *testing.T) {
 	e := env{"BLINDPOST_RATE": "0", "BLINDPOST_MAX_GROUP_MEMBERS": "500", "BLINDPOST_LOG_FORMAT": "xml"}
-	code, _, stderr := run(t, e, "--queue", "0", "--data", t.TempDir(), "--public-pin", "sha256:nope", "--tls-key", "k.pem")
+	code, _, stderr := run(t, e, "--queue", "0", "--data", t.TempDir(), "--public-pin", "sha256:nope", "--tls-key", "k.pem", "--gc-percent", "5")
 	if code != ExitConfig {
 		t.Fatalf("exit %d, want %d\n%s", code, ExitConfig, stderr)
 	}
@@ -144,7 +146,8 @@ func TestConfigErrors(t *testing.T) {
 		"--queue=0 (command line)",
 		"--public-pin=sha256:nope (command line)",
 		"--tls-cert= (default): --tls-cert and --tls-key must be given together",
-		"6 configuration error(s)",
+		"--gc-percent=5 (command line): must be between 10 and 1000",
+		"7 configuration error(s)",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
@@ -159,6 +162,49 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if code, _, _ := run(t, nil, "serve-everything"); code != ExitConfig {
 		t.Fatalf("unknown command: exit %d", code)
+	}
+}
+
+// TestGCPercent checks which garbage collector target the relay runs with: --gc-percent or
+// BLINDPOST_GC_PERCENT when given, else the operator's GOGC when set, else the default.
+func TestGCPercent(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  env
+		args []string
+		want int // -2: left as it was
+	}{
+		{"default", nil, nil, defaultGCPercent},
+		{"flag", nil, []string{"--gc-percent", "200"}, 200},
+		{"environment", env{"BLINDPOST_GC_PERCENT": "80"}, nil, 80},
+		{"GOGC stands", env{"GOGC": "150"}, nil, -2},
+		{"flag over GOGC", env{"GOGC": "150"}, []string{"--gc-percent", "30"}, 30},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const before = 123
+			prev := debug.SetGCPercent(before)
+			defer debug.SetGCPercent(prev)
+			o := &options{cfg: server.DefaultConfig(), gcPercent: defaultGCPercent, lookup: tc.env.lookup}
+			fs := pflag.NewFlagSet("blindpost-server", pflag.ContinueOnError)
+			o.serveFlags(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			src, err := applyEnv(fs, tc.env.lookup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.src = src
+			o.setGCPercent(fs)
+			got := debug.SetGCPercent(before)
+			want := tc.want
+			if want == -2 {
+				want = before
+			}
+			if got != want {
+				t.Errorf("GC percent %d, want %d", got, want)
+			}
+		})
 	}
 }
 
