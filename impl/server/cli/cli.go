@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/blindpost/blindpost/impl/server"
+	"github.com/blindpost/blindpost/impl/server/gctune"
 )
 
 // Exit statuses of Main.
@@ -167,25 +167,29 @@ func (o *options) serveFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.RegisterTimeout, "register-timeout", c.RegisterTimeout, "time a connection has to register (spec WS-9)")
 	fs.IntVar(&c.AbuseLimit, "abuse-limit", c.AbuseLimit, "rate_limited errors within --abuse-window that close a connection with 4003 (spec LIM-4)")
 	fs.DurationVar(&c.AbuseWindow, "abuse-window", c.AbuseWindow, "window of --abuse-limit")
-	fs.IntVar(&o.gcPercent, "gc-percent", o.gcPercent, "garbage collector target, as GOGC (10 to 1000): lower holds less memory per connection for a little more CPU; without this flag, a GOGC in the environment is used")
+	fs.IntVar(&o.gcPercent, "gc-percent", o.gcPercent, "garbage collector target for a large heap, as GOGC (10 to 1000; a small heap may always grow by 16 MiB): lower holds less memory per connection for more CPU; without this flag, a GOGC in the environment is used")
 }
 
-// defaultGCPercent is the relay's garbage collector target. Go's default of 100 lets the heap
-// grow to twice what is live: for a relay holding many idle connections, most of that is the
-// garbage of their TLS handshakes. At 70, RSS per idle connection is about 12 % lower (make
-// bench, the idle row); lower still costs more than it saves: at 50 it is 20 % lower, but the
-// collector runs twice as often on a small heap and connect+register slows by a tenth.
-const defaultGCPercent = 70
+// defaultGCPercent is the relay's garbage collector target for a large heap. Go's default of
+// 100 lets the heap grow to twice what is live: for a relay holding many idle connections, most
+// of that is the garbage of their TLS handshakes. At 50, RSS per idle connection is about a
+// fifth lower (make bench, the idle row). A small heap gets gcFloor of headroom instead when
+// that is more (gctune): a fixed 50 % of a small heap made the collector run so often that
+// connect+register slowed by a tenth and relay throughput by more.
+const defaultGCPercent = 50
 
-// setGCPercent applies --gc-percent, unless neither it nor its environment variable was given
-// and GOGC was: then the operator's GOGC stands.
-func (o *options) setGCPercent(fs *pflag.FlagSet) {
+// gcFloor is the least the heap may grow by before a collection.
+const gcFloor = 16 << 20
+
+// gcTuner returns the tuner of --gc-percent, or nil when neither it nor its environment variable
+// was given and GOGC was: then the operator's GOGC stands.
+func (o *options) gcTuner() *gctune.Tuner {
 	if _, set := o.src["gc-percent"]; !set {
 		if _, ok := o.lookup("GOGC"); ok {
-			return
+			return nil
 		}
 	}
-	debug.SetGCPercent(o.gcPercent)
+	return &gctune.Tuner{Percent: o.gcPercent, Floor: gcFloor}
 }
 
 // prepare applies the environment to the flags of the command about to run.
@@ -242,13 +246,15 @@ func (o *options) serve(ctx context.Context, fs *pflag.FlagSet) error {
 		return err
 	}
 	o.cfg.Logger = log
-	o.setGCPercent(fs)
 	srv, err := server.New(o.cfg)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if t := o.gcTuner(); t != nil {
+		go t.Run(ctx)
+	}
 	if err := srv.Start(); err != nil {
 		_ = srv.Close()
 		return err

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -172,18 +171,15 @@ func TestGCPercent(t *testing.T) {
 		name string
 		env  env
 		args []string
-		want int // -2: left as it was
+		want int // 0: no tuner, GOGC stands
 	}{
 		{"default", nil, nil, defaultGCPercent},
 		{"flag", nil, []string{"--gc-percent", "200"}, 200},
 		{"environment", env{"BLINDPOST_GC_PERCENT": "80"}, nil, 80},
-		{"GOGC stands", env{"GOGC": "150"}, nil, -2},
+		{"GOGC stands", env{"GOGC": "150"}, nil, 0},
 		{"flag over GOGC", env{"GOGC": "150"}, []string{"--gc-percent", "30"}, 30},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			const before = 123
-			prev := debug.SetGCPercent(before)
-			defer debug.SetGCPercent(prev)
 			o := &options{cfg: server.DefaultConfig(), gcPercent: defaultGCPercent, lookup: tc.env.lookup}
 			fs := pflag.NewFlagSet("blindpost-server", pflag.ContinueOnError)
 			o.serveFlags(fs)
@@ -195,14 +191,14 @@ func TestGCPercent(t *testing.T) {
 				t.Fatal(err)
 			}
 			o.src = src
-			o.setGCPercent(fs)
-			got := debug.SetGCPercent(before)
-			want := tc.want
-			if want == -2 {
-				want = before
-			}
-			if got != want {
-				t.Errorf("GC percent %d, want %d", got, want)
+			tu := o.gcTuner()
+			switch {
+			case tc.want == 0 && tu != nil:
+				t.Errorf("a tuner at %d%%, want GOGC to stand", tu.Percent)
+			case tc.want != 0 && tu == nil:
+				t.Errorf("no tuner, want %d%%", tc.want)
+			case tu != nil && (tu.Percent != tc.want || tu.Floor != gcFloor):
+				t.Errorf("tuner %d%% above %d bytes, want %d%% above %d", tu.Percent, tu.Floor, tc.want, gcFloor)
 			}
 		})
 	}
