@@ -14,10 +14,11 @@ import (
 // of every scenario, as one table. It is sized to finish within three minutes on two cores.
 func (o *options) suiteCommand() *cobra.Command {
 	var (
-		skipMicro bool
-		conns     int
-		pairs     int
-		benchTime string
+		skipMicro  bool
+		conns      int
+		pairs      int
+		benchTime  string
+		benchCount int
 	)
 	cmd := &cobra.Command{
 		Use:   "suite",
@@ -39,8 +40,8 @@ It takes about two minutes on two cores with the default --duration.`,
 			rep := newReport(cmd)
 			step := func(name string) { c.Progressf("== %s (%.0fs elapsed)", name, time.Since(start).Seconds()) }
 			if !skipMicro {
-				step("micro-benchmarks: go test -bench . -benchtime " + benchTime + " ./impl/wire ./impl/e2ee/...")
-				rs, err := micro.Run(ctx, micro.Options{BenchTime: benchTime, Stderr: o.stderr})
+				step(fmt.Sprintf("micro-benchmarks: %d × go test -bench . -benchtime %s ./impl/wire ./impl/e2ee/... (the median of each)", benchCount, benchTime))
+				rs, err := micro.Run(ctx, micro.Options{BenchTime: benchTime, Count: benchCount, Stderr: o.stderr})
 				if err != nil {
 					return err
 				}
@@ -123,5 +124,6 @@ It takes about two minutes on two cores with the default --duration.`,
 	f.IntVar(&conns, "conns", 10000, "idle connections of the idle scenario")
 	f.IntVar(&pairs, "pairs", 20, "pairs of the relay and latency scenarios")
 	f.StringVar(&benchTime, "benchtime", "50ms", "-benchtime of the micro-benchmarks")
+	f.IntVar(&benchCount, "count", 3, "runs of the micro-benchmarks; the table shows the median run of each")
 	return cmd
 }

@@ -72,3 +72,26 @@ func TestFigures(t *testing.T) {
 		t.Error("no allocation figure")
 	}
 }
+
+// TestMedians checks that of several runs of a benchmark the median one is kept, whole (its
+// allocations with its time), and that benchmarks keep the order they first appeared in.
+func TestMedians(t *testing.T) {
+	r := func(name string, ns, allocs float64) Result {
+		return Result{Package: "p", Name: name, NsPerOp: ns, Allocs: allocs, HasAlloc: true}
+	}
+	in := []Result{
+		r("Seal", 300, 1), r("Seal", 100, 2), r("Seal", 200, 3),
+		r("Open", 50, 0),
+		r("Even", 40, 0), r("Even", 10, 1), r("Even", 30, 2), r("Even", 20, 3),
+	}
+	want := []Result{r("Seal", 200, 3), r("Open", 50, 0), r("Even", 20, 3)}
+	got := Medians(in)
+	if len(got) != len(want) {
+		t.Fatalf("got %d results, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("result %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
