@@ -31,7 +31,7 @@ type Driver struct {
 	startup time.Duration // the wait for the response to connect
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
-	stderr  *tail
+	stderr  *conform.Tail
 	exited  chan struct{} // closed once the process exited and its output was read
 	// exitErr is what cmd.Wait returned, valid once exited is closed.
 	exitErr error
@@ -53,7 +53,7 @@ func startDriver(t *conform.T, env *Env) *Driver {
 	cmd.WaitDelay = stopGrace
 	setProcessGroup(cmd)
 	d := &Driver{
-		t: t, wait: env.cfg.Wait, startup: env.cfg.StartupWait, cmd: cmd, stderr: newTail(1 << 20), exited: make(chan struct{}),
+		t: t, wait: env.cfg.Wait, startup: env.cfg.StartupWait, cmd: cmd, stderr: conform.NewTail(1 << 20), exited: make(chan struct{}),
 		pending: map[string]bool{}, responses: map[string]Line{}, changed: make(chan struct{}),
 	}
 	cmd.Stderr = d.stderr
@@ -371,45 +371,5 @@ func violationText(vs []schemas.Violation, err error) string {
 
 func printable(b []byte) string {
 	s, _ := conform.Printable(b, 400)
-	return s
-}
-
-// tail keeps the last bytes written to it, up to a bound: the driver's standard error.
-type tail struct {
-	mu    sync.Mutex
-	limit int
-	buf   []byte
-}
-
-func newTail(limit int) *tail { return &tail{limit: limit} }
-
-// Write keeps p, dropping the oldest bytes beyond the limit. It never fails, so that the driver
-// never blocks on its standard error.
-func (w *tail) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	if over := len(w.buf) - w.limit; over > 0 {
-		w.buf = append(w.buf[:0], w.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-// String returns everything kept.
-func (w *tail) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return string(w.buf)
-}
-
-// Last returns the last n bytes kept.
-func (w *tail) Last(n int) string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	b := w.buf
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	s, _ := conform.Printable(b, 0)
 	return s
 }

@@ -53,7 +53,7 @@ func (s *suites) server(ctx context.Context, bin, dir string, patterns []string)
 	args := append([]string{"server", srv.url, "--pin", srv.pin}, serverSuiteFlags...)
 	rep, err := s.run(ctx, args, patterns)
 	if err != nil {
-		return nil, fmt.Errorf("%w\nthe relay's standard error ends with:\n%s", err, srv.stderr.String())
+		return nil, fmt.Errorf("%w\nthe relay's standard error ends with:\n%s", err, indented(srv.stderr))
 	}
 	return rep, nil
 }
@@ -76,16 +76,16 @@ func (s *suites) run(ctx context.Context, args, patterns []string) (*conform.Rep
 		"--run", strings.Join(patterns, ","))
 	cmd := exec.CommandContext(ctx, s.conform, args...)
 	var stdout bytes.Buffer
-	stderr := &tail{max: 8 << 10}
+	stderr := conform.NewTail(8 << 10)
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
 	err := cmd.Run()
 	var exit *exec.ExitError
 	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 1) {
-		return nil, fmt.Errorf("mutants: blindpost-conform %s: %w\n%s", shellJoin(args), err, stderr.String())
+		return nil, fmt.Errorf("mutants: blindpost-conform %s: %w\n%s", shellJoin(args), err, indented(stderr))
 	}
 	var rep conform.Report
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		return nil, fmt.Errorf("mutants: the report of blindpost-conform %s: %w\n%s", shellJoin(args), err, stderr.String())
+		return nil, fmt.Errorf("mutants: the report of blindpost-conform %s: %w\n%s", shellJoin(args), err, indented(stderr))
 	}
 	if len(rep.Results) == 0 {
 		return nil, fmt.Errorf("mutants: blindpost-conform %s ran no case", shellJoin(args))
@@ -98,7 +98,7 @@ type relay struct {
 	cmd     *exec.Cmd
 	url     string
 	pin     string
-	stderr  *tail
+	stderr  *conform.Tail
 	exited  chan struct{} // closed once the process has exited
 	waitErr error         // set before exited is closed
 }
@@ -107,7 +107,7 @@ type relay struct {
 // URL and pin.
 func startServer(ctx context.Context, bin, dir string) (*relay, error) {
 	out := &startup{ready: make(chan struct{})}
-	r := &relay{stderr: &tail{max: 8 << 10}, exited: make(chan struct{})}
+	r := &relay{stderr: conform.NewTail(8 << 10), exited: make(chan struct{})}
 	r.cmd = exec.Command(bin, append([]string{"--data", dir}, serverFlags...)...)
 	r.cmd.Stdout, r.cmd.Stderr = out, r.stderr
 	if err := r.cmd.Start(); err != nil {
@@ -124,10 +124,10 @@ func startServer(ctx context.Context, bin, dir string) (*relay, error) {
 		r.url, r.pin = out.values()
 		return r, nil
 	case <-r.exited:
-		return nil, fmt.Errorf("mutants: %s exited before listening (%v):\n%s", bin, r.waitErr, r.stderr.String())
+		return nil, fmt.Errorf("mutants: %s exited before listening (%v):\n%s", bin, r.waitErr, indented(r.stderr))
 	case <-timer.C:
 		r.stop()
-		return nil, fmt.Errorf("mutants: %s printed no URL and pin within %s:\n%s", bin, serverStartWait, r.stderr.String())
+		return nil, fmt.Errorf("mutants: %s printed no URL and pin within %s:\n%s", bin, serverStartWait, indented(r.stderr))
 	case <-ctx.Done():
 		r.stop()
 		return nil, ctx.Err()
@@ -186,29 +186,9 @@ func (s *startup) values() (url, pin string) {
 	return s.url, s.pin
 }
 
-// tail keeps the last max bytes written to it, for error messages.
-type tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-// Write appends p, dropping the oldest bytes beyond max.
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-// String returns what is kept, indented for quoting.
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	text := strings.TrimRight(string(t.buf), "\n")
+// indented quotes a subprocess's standard error in an error message, one tab in.
+func indented(t *conform.Tail) string {
+	text := strings.TrimRight(t.String(), "\n")
 	if text == "" {
 		return "\t(nothing)"
 	}
