@@ -4,13 +4,13 @@ import (
 	"crypto/ecdh"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math/big"
 	"slices"
 
 	"github.com/blindpost/blindpost/impl/e2ee/enc"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
+	"github.com/blindpost/blindpost/vectors"
 )
 
 // This file computes the handshake of spec §6.2 and §6.3 field by field, so that a case can
@@ -118,35 +118,12 @@ func DH(priv *ecdh.PrivateKey, peer []byte) ([]byte, error) {
 
 // LowOrderPoint is an X25519 public value for which X25519 gives the all-zero output with every
 // private key (spec §6.3 HS-6, VEC-2).
-type LowOrderPoint struct {
-	Name  string
-	Point []byte
-}
+type LowOrderPoint = vectors.LowOrderPoint
 
 // LowOrderPoints are the points of the published vectors (vectors/handshake.json, the HS-6
 // negatives): 0, 1, the two points of order 8, p-1, p and p+1, each also with the ignored high
 // bit set.
-var LowOrderPoints = lowOrderPoints()
-
-func lowOrderPoints() []LowOrderPoint {
-	base := []struct{ name, hex string }{
-		{"zero", "0000000000000000000000000000000000000000000000000000000000000000"},
-		{"one", "0100000000000000000000000000000000000000000000000000000000000000"},
-		{"order-8-a", "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"},
-		{"order-8-b", "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"},
-		{"p-minus-1", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
-		{"p", "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
-		{"p-plus-1", "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
-	}
-	var out []LowOrderPoint
-	for _, b := range base {
-		p, _ := hex.DecodeString(b.hex)
-		high := append([]byte(nil), p...)
-		high[31] |= 0x80
-		out = append(out, LowOrderPoint{b.name, p}, LowOrderPoint{b.name + "-high-bit", high})
-	}
-	return out
-}
+var LowOrderPoints = vectors.LowOrderPoints()
 
 // flip returns a copy of b with one bit changed.
 // groupOrder is L, the order of the Ed25519 base point (RFC 8032 §5.1).

@@ -7,7 +7,6 @@ import (
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
 	"slices"
 
 	"github.com/blindpost/blindpost/impl/e2ee/direct"
@@ -229,29 +228,12 @@ func (r *hsRun) vector(comment string) vectors.HandshakeVector {
 	}
 }
 
-// lowOrder lists every encoding of a low-order X25519 point: the points of
-// order 1, 2, 4 and 8, their non-canonical encodings (p and p+1), and each
-// with the ignored high bit set (RFC 7748 §5). X25519 of any scalar with
-// them is all zero.
-var lowOrder = []struct{ name, hex string }{
-	{"zero", "0000000000000000000000000000000000000000000000000000000000000000"},
-	{"one", "0100000000000000000000000000000000000000000000000000000000000000"},
-	{"order-8-a", "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"},
-	{"order-8-b", "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157"},
-	{"p-minus-1", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
-	{"p", "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
-	{"p-plus-1", "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"},
-}
-
 // lowOrderPoints returns every low-order encoding with its name, the high
 // bit clear and set.
 func lowOrderPoints() (names []string, points [][]byte) {
-	for _, p := range lowOrder {
-		b := must(hex.DecodeString(p.hex))
-		hi := bytes.Clone(b)
-		hi[31] |= 0x80
-		names = append(names, p.name, p.name+"-high-bit")
-		points = append(points, b, hi)
+	for _, p := range vectors.LowOrderPoints() {
+		names = append(names, p.Name)
+		points = append(points, p.Point)
 	}
 	for i, p := range points {
 		k := must(ecdh.X25519().NewPrivateKey(randBytes("low order check", 32)))
