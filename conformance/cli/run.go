@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -95,7 +93,7 @@ func (f *RunFlags) Execute(app *App, cases []conform.Case, s Suite) error {
 		}
 	}
 	if f.Seed == 0 {
-		f.Seed = freshSeed()
+		f.Seed = conform.FreshSeed()
 	}
 	opts := conform.Options{
 		Seed: f.Seed, Strict: f.Strict, ExpectFail: expect, CaseTimeout: f.CaseTimeout, Timeout: f.Timeout,
@@ -145,16 +143,6 @@ func progress(app *App, total int) func(conform.Result) {
 	return func(r conform.Result) {
 		n := done.Add(1)
 		fmt.Fprintf(app.Stderr, "[%*d/%d] %s\n", len(fmt.Sprint(total)), n, total, r.Line())
-	}
-}
-
-func freshSeed() uint64 {
-	var b [8]byte
-	for {
-		rand.Read(b[:])
-		if s := binary.BigEndian.Uint64(b[:]) >> 1; s != 0 {
-			return s
-		}
 	}
 }
 

@@ -3,6 +3,8 @@ package conform
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"runtime/debug"
 	"slices"
@@ -209,4 +211,15 @@ func applyExpectation(res Result, opts Options) Result {
 	res.Was = res.Verdict
 	res.Verdict = ExpectedFail
 	return res
+}
+
+// FreshSeed returns a random nonzero seed for a run that was given none (0 means "none").
+func FreshSeed() uint64 {
+	var b [8]byte
+	for {
+		rand.Read(b[:])
+		if s := binary.BigEndian.Uint64(b[:]) >> 1; s != 0 {
+			return s
+		}
+	}
 }

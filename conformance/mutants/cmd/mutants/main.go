@@ -6,8 +6,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/blindpost/blindpost/conformance/conform"
 	"github.com/blindpost/blindpost/conformance/mutants"
 )
 
@@ -128,7 +127,7 @@ func execute(ctx context.Context, f *flags, sel []*mutants.Mutant, stdout, stder
 		return 2
 	}
 	if f.seed == 0 {
-		f.seed = freshSeed()
+		f.seed = conform.FreshSeed()
 	}
 	opts := mutants.Options{Root: root, Jobs: f.jobs, Seed: f.seed, Baseline: !f.noBaseline, Keep: f.keep}
 	if !f.quiet {
@@ -166,14 +165,4 @@ func list(w io.Writer, ms []*mutants.Mutant) {
 		fmt.Fprintf(w, "%-32s %-6s %-8s %s\n", m.ID, m.Role, m.Rule, m.Bug)
 	}
 	fmt.Fprintf(w, "%d mutants\n", len(ms))
-}
-
-func freshSeed() uint64 {
-	var b [8]byte
-	for {
-		rand.Read(b[:])
-		if s := binary.BigEndian.Uint64(b[:]) >> 1; s != 0 {
-			return s
-		}
-	}
 }
