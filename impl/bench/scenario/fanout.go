@@ -159,7 +159,11 @@ func RunFanoutOn(ctx context.Context, o FanoutOptions, sys *target.System) (Fano
 		return res, ctx.Err()
 	}
 	f.win.start.Store(f.clk.now())
-	d0, n0, t0 := f.deliveries(), sent.Load(), time.Now()
+	// Sent before deliveries here and after them at the end: a member cannot be more than the
+	// window behind a count read earlier, nor ahead of one read later, so the window's
+	// deliveries stay within (members-1) × (sent + window).
+	n0 := sent.Load()
+	d0, t0 := f.deliveries(), time.Now()
 	s0, serr := sys.Sample()
 	waitProfile := o.profile(ctx, sys, label, o.Duration)
 	ok := sleepFor(ctx, o.Duration)
@@ -276,10 +280,11 @@ func (f *fanout) send(ctx context.Context, st *group.State, name string, size, w
 		if err != nil {
 			return err
 		}
+		// Counted before the write: a member may receive the message before Write returns.
+		sent.Add(1)
 		if err := f.conns[0].Write(buf); err != nil {
 			return err
 		}
-		sent.Add(1)
 	}
 }
 
