@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -170,8 +171,11 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// dupRuns makes TestRegisterRejectsDuplicates register a fresh id on each run of -count.
+var dupRuns atomic.Int32
+
 func TestRegisterRejectsDuplicates(t *testing.T) {
-	c := Case{ID: "test/registry/dup", Rules: []string{"REG-3"}, Run: func(*T) {}}
+	c := Case{ID: fmt.Sprintf("test/registry/dup%d", dupRuns.Add(1)), Rules: []string{"REG-3"}, Run: func(*T) {}}
 	Register(c)
 	if got, ok := Lookup(c.ID); !ok || got.Level != spec.Must {
 		t.Fatalf("Lookup = %+v, %v", got, ok)

@@ -254,6 +254,12 @@ func newRawPair(ctx context.Context, o E2EOptions, sys *target.System) (*rawPair
 		a.Close()
 		return nil, err
 	}
+	// The forwarder drops what a sends before it has paired the two.
+	if err := linked(ctx, a, b); err != nil {
+		a.Close()
+		b.Close()
+		return nil, err
+	}
 	rb, err := load.NewRelayBuilder("peer", make([]byte, 16), o.Size+64) // about the size of a record of Size characters
 	if err != nil {
 		return nil, err
@@ -266,11 +272,21 @@ func (p *rawPair) roundTrip(context.Context) error {
 		if err := hop[0].Write(p.frame); err != nil {
 			return err
 		}
-		if _, err := hop[1].Read(); err != nil {
+		if err := readPayload(hop[1]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// readPayload reads c up to its next message that is not one of linked's late probes.
+func readPayload(c *load.Conn) error {
+	for {
+		frame, err := c.Read()
+		if err != nil || !load.IsType(frame, syncType) {
+			return err
+		}
+	}
 }
 
 func (p *rawPair) close() {
