@@ -148,6 +148,14 @@ func (o *options) provider() (*target.Provider, scenario.Common, error) {
 		Server:   target.ServerOptions{Extra: o.serverArg},
 	}
 	c := o.common()
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return nil, c, fmt.Errorf("--profile: %w", err)
+		}
+		if o.url != "" {
+			fmt.Fprintln(o.stderr, "blindpost-bench: warning: --profile profiles only the relay this tool starts (through its metrics listener), not --url")
+		}
+	}
 	if o.url != "" {
 		trust := load.Trust{}
 		if o.pin != "" {

@@ -43,6 +43,10 @@ func alternate(ctx context.Context, c Common, label string, sides [2]*abSide, ro
 			tot[i].CPU = math.NaN()
 		}
 	}
+	// Each system's CPU profile spans all the rounds: it is idle in the other's slices.
+	for _, s := range sides {
+		defer c.profile(ctx, s.sys, label+"-"+s.sys.Name, time.Duration(rounds)*2*(settle+slice))()
+	}
 	for r := range rounds {
 		for i, s := range sides {
 			s.resume()

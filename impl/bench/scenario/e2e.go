@@ -85,7 +85,9 @@ func RunE2EOn(ctx context.Context, o E2EOptions, sys *target.System) (E2EResult,
 	}
 	cpu0, t0 := sysstat.Self(), time.Now()
 	s0, serr := sys.Sample()
+	waitProfile := o.profile(ctx, sys, label, o.Duration)
 	n, err := run(o.Duration, true)
+	waitProfile()
 	if err != nil {
 		return res, err
 	}

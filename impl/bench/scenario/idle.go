@@ -145,6 +145,7 @@ func RunIdleOn(ctx context.Context, o IdleOptions, sys *target.System) (IdleResu
 		bg0, _ = bg.counts()
 	}
 	t0 := time.Now()
+	defer o.profile(ctx, sys, label, o.Duration)()
 	// The relay's memory moves with its garbage collector: it is sampled four times a second
 	// while the connections are held, and the mean is the figure (the last sample and the
 	// peak are kept too).

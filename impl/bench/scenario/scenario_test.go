@@ -2,7 +2,13 @@ package scenario
 
 import (
 	"context"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,5 +135,52 @@ func TestE2E(t *testing.T) {
 		if res.RoundTrips == 0 || res.RoundTrip.Count != res.RoundTrips || res.CPUPerMsg <= 0 {
 			t.Errorf("%s: %+v", res.System, res)
 		}
+	}
+}
+
+// profiled gives ours a pprof listener: a stand-in that answers every profile at once.
+type profiled struct {
+	inProcess
+	metrics string
+}
+
+func (p profiled) Ours(ctx context.Context) (*target.System, error) {
+	sys, err := p.inProcess.Ours(ctx)
+	if sys != nil {
+		sys.Metrics = p.metrics
+	}
+	return sys, err
+}
+
+// TestProfiles checks that --profile (Common.ProfileDir) fetches a CPU profile of ours over the
+// measured window in the scenarios that alternate and in those that run one system at a time,
+// and none of a system without a pprof listener.
+func TestProfiles(t *testing.T) {
+	pprof := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/debug/pprof/profile" || r.URL.Query().Get("seconds") == "" {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, "profile of "+r.URL.Query().Get("seconds")+" s")
+	}))
+	defer pprof.Close()
+	dir := t.TempDir()
+	c := quick()
+	c.ProfileDir = dir
+	prov := profiled{inProcess{t}, pprof.URL}
+	if _, err := RunConnect(context.Background(), ConnectOptions{Common: c, Workers: 2}, prov); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunE2E(context.Background(), E2EOptions{Common: c}, prov); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"connect-ours", "e2e-ours"} {
+		b, err := os.ReadFile(filepath.Join(dir, name+".cpu.pprof"))
+		if err != nil || !strings.HasPrefix(string(b), "profile of ") {
+			t.Errorf("%s: %q, %v", name, b, err)
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*baseline*")); len(m) != 0 {
+		t.Errorf("profiles of the baseline, which has no pprof listener: %v", m)
 	}
 }
