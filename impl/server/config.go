@@ -31,6 +31,7 @@ type Config struct {
 	Rate            int           // messages per second per connection (spec §5.8 [LIM-3])
 	Burst           int           // token bucket size per connection
 	Queue           int           // messages in one connection's send queue (spec §5.8 [LIM-1])
+	QueueBytes      int           // bytes in it; an empty queue takes any one message (spec §5.8 [LIM-5])
 	MaxConns        int           // open connections; beyond, upgrades get 503 (spec §5.8 [LIM-5])
 	MaxUsers        int           // bound usernames in the directory (spec §5.2 [REG-13])
 	MaxGroups       int           // groups one connection may be in (spec §5.9 [GSV-7])
@@ -60,6 +61,7 @@ func DefaultConfig() Config {
 		Rate:            50,
 		Burst:           100,
 		Queue:           128,
+		QueueBytes:      1 << 20,
 		MaxConns:        1000,
 		MaxUsers:        10000,
 		MaxGroups:       16,
@@ -124,6 +126,12 @@ func (c *Config) Validate() []error {
 	between("rate", c.Rate, 1, 1000000)
 	between("burst", c.Burst, 1, 1000000)
 	between("queue", c.Queue, 1, 1000000)
+	between("queue-bytes", c.QueueBytes, 1024, 1<<30)
+	if c.QueueBytes >= 1024 && c.MaxMessage >= 1024 && c.QueueBytes < 4*c.MaxMessage {
+		// A reader that keeps up may have one large message being written and the next ones
+		// arriving: a queue of fewer than a few would close it for a short burst.
+		bad("queue-bytes", "%d must be at least 4 × --max-message (%d)", c.QueueBytes, 4*c.MaxMessage)
+	}
 	between("max-conns", c.MaxConns, 1, 10000000)
 	between("max-users", c.MaxUsers, 1, 1<<31-1)
 	between("max-groups", c.MaxGroups, 0, 1024)

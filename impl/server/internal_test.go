@@ -111,6 +111,8 @@ func TestConfigValidate(t *testing.T) {
 		{"rate", func(c *Config) { c.Rate = 0 }},
 		{"burst", func(c *Config) { c.Burst = -1 }},
 		{"queue", func(c *Config) { c.Queue = 0 }},
+		{"queue-bytes", func(c *Config) { c.QueueBytes = 100 }},
+		{"queue-bytes", func(c *Config) { c.MaxMessage = 300 << 10 }},
 		{"max-conns", func(c *Config) { c.MaxConns = 0 }},
 		{"max-users", func(c *Config) { c.MaxUsers = 0 }},
 		{"max-groups", func(c *Config) { c.MaxGroups = 2000 }},
@@ -197,4 +199,46 @@ func FuzzPeekRequest(f *testing.F) {
 			t.Fatalf("type %q", typ)
 		}
 	})
+}
+
+// TestQueueFits checks the send queue's bounds (spec §5.8 [LIM-5]): messages and bytes, and
+// the exception that an empty queue takes any one message.
+func TestQueueFits(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Queue, cfg.QueueBytes = 3, 1000
+	c := &conn{s: &Server{cfg: cfg}}
+	for _, tc := range []struct {
+		name     string
+		queued   []int // sizes of the frames queued before
+		size     int
+		wantFits bool
+	}{
+		{"empty, small", nil, 10, true},
+		{"empty, beyond the byte bound", nil, 5000, true},
+		{"up to the byte bound", []int{600}, 400, true},
+		{"beyond the byte bound", []int{600}, 401, false},
+		{"after a large first message", []int{5000}, 1, false},
+		{"at the message bound", []int{1, 1, 1}, 1, false},
+		{"below the message bound", []int{1, 1}, 1, true},
+	} {
+		c.queue, c.pending, c.pendingB = nil, 0, 0
+		for _, n := range tc.queued {
+			c.addLocked(make([]byte, n))
+		}
+		if got := c.fitsLocked(tc.size); got != tc.wantFits {
+			t.Errorf("%s: fits(%d) = %v, want %v", tc.name, tc.size, got, tc.wantFits)
+		}
+		c.doneLocked(len(tc.queued), sum(tc.queued))
+		if c.pending != 0 || c.pendingB != 0 {
+			t.Errorf("%s: after the write, %d messages and %d bytes pending", tc.name, c.pending, c.pendingB)
+		}
+	}
+}
+
+func sum(ns []int) int {
+	t := 0
+	for _, n := range ns {
+		t += n
+	}
+	return t
 }

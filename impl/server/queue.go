@@ -13,10 +13,11 @@ type sendQueue struct {
 	qmu      mutex
 	queue    [][]byte      // encoded messages waiting, oldest first
 	pending  int           // messages queued or being written: at most Config.Queue
+	pendingB int           // their bytes: at most Config.QueueBytes, unless pending is 1
 	pingDue  bool          // a keepalive ping waits to be written (spec §4.2 [WS-7])
 	writing  bool          // a writer holds the role (a goroutine, lingering or not, or the reader)
 	finished bool          // the close was written (or given up): nothing more is written
-	room     chan struct{} // made by a waiting queueOwn, closed when pending drops below Queue
+	room     chan struct{} // made by a waiting queueOwn, closed when a write ends
 	pinger   *time.Timer
 
 	lingering  bool          // the writer goroutine waits for more (writerLinger)
@@ -48,6 +49,31 @@ func (c *conn) isQuit() bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// fitsLocked reports whether a message of n bytes fits the queue: under Config.Queue messages
+// and Config.QueueBytes bytes, except that an empty queue takes any message the size limit
+// let through (spec §5.8 [LIM-5]). Callers hold qmu.
+func (c *conn) fitsLocked(n int) bool {
+	return c.pending == 0 || (c.pending < c.s.cfg.Queue && c.pendingB+n <= c.s.cfg.QueueBytes)
+}
+
+// addLocked counts frame into the queue. Callers hold qmu.
+func (c *conn) addLocked(frame []byte) {
+	c.queue = append(c.queue, frame)
+	c.pending++
+	c.pendingB += len(frame)
+}
+
+// doneLocked counts n messages of b bytes out of the queue once written, and wakes a
+// queueOwn waiting for room. Callers hold qmu.
+func (c *conn) doneLocked(n, b int) {
+	c.pending -= n
+	c.pendingB -= b
+	if c.room != nil {
+		close(c.room)
+		c.room = nil
 	}
 }
 
@@ -84,15 +110,14 @@ func (c *conn) enqueue(frame []byte) bool {
 		c.qmu.Unlock()
 		return false
 	}
-	if c.pending >= c.s.cfg.Queue {
+	if !c.fitsLocked(len(frame)) {
 		c.qmu.Unlock()
 		// spec §5.8 [LIM-2]: a full queue closes the connection with 4002.
 		c.s.metrics.QueueDrops.Inc()
 		c.requestClose(CloseSlowConsumer, "slow consumer")
 		return false
 	}
-	c.queue = append(c.queue, frame)
-	c.pending++
+	c.addLocked(frame)
 	c.kickLocked()
 	c.qmu.Unlock()
 	return true
@@ -114,14 +139,13 @@ func (c *conn) queueOwn(frame []byte) {
 			// Nothing waits and no writer runs: the reader writes its own answer itself,
 			// rather than start a writer for it (LIM-2 lets a connection's own responses wait
 			// for its socket, up to WriteTimeout).
-			c.writing, c.pending = true, 1
+			c.writing, c.pending, c.pendingB = true, 1, len(frame)
 			c.qmu.Unlock()
 			c.writeOwn(frame)
 			return
 		}
-		if c.pending < c.s.cfg.Queue {
-			c.queue = append(c.queue, frame)
-			c.pending++
+		if c.fitsLocked(len(frame)) {
+			c.addLocked(frame)
 			c.kickLocked()
 			c.qmu.Unlock()
 			return
@@ -152,17 +176,13 @@ func (c *conn) queueOwn(frame []byte) {
 func (c *conn) writeOwn(frame []byte) {
 	err := c.writeBatch([][]byte{frame}, false, c.writeDeadline())
 	c.qmu.Lock()
-	c.pending--
+	c.doneLocked(1, len(frame))
 	c.releaseLocked(err)
 }
 
 // releaseLocked ends an inline write (writeOwn, pingTick): it hands the writer's role to a
 // writer goroutine when something was queued meanwhile, or gives it up. It unlocks qmu.
 func (c *conn) releaseLocked(err error) {
-	if c.room != nil && c.pending < c.s.cfg.Queue {
-		close(c.room)
-		c.room = nil
-	}
 	if len(c.queue) > 0 || c.pingDue || c.isQuit() {
 		go c.writer() // c.writing stays true: the writer takes over
 	} else {
@@ -223,13 +243,13 @@ func (c *conn) writer() {
 			continue
 		}
 		c.qmu.Unlock()
+		size := 0
+		for _, frame := range batch {
+			size += len(frame)
+		}
 		err := c.writeBatch(batch, ping, c.writeDeadline())
 		c.qmu.Lock()
-		c.pending -= len(batch)
-		if c.room != nil && c.pending < c.s.cfg.Queue {
-			close(c.room)
-			c.room = nil
-		}
+		c.doneLocked(len(batch), size)
 		c.qmu.Unlock()
 		if err != nil {
 			c.abort() // the next round finishes
@@ -272,7 +292,7 @@ func (c *conn) writeFrame(frame []byte, deadline time.Time) error {
 func (c *conn) finish(batch [][]byte) {
 	defer func() {
 		c.qmu.Lock()
-		c.finished, c.writing, c.queue, c.pending = true, false, nil, 0
+		c.finished, c.writing, c.queue, c.pending, c.pendingB = true, false, nil, 0, 0
 		if c.room != nil {
 			close(c.room)
 			c.room = nil

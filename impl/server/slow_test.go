@@ -53,15 +53,30 @@ func registerRaw(t *testing.T, srv *servertest.Server, name string) *websocket.C
 	return ws
 }
 
-// TestSlowConsumer checks LIM-1 and LIM-2: a recipient that never reads does not delay
+// TestSlowConsumer checks LIM-1, LIM-2 and LIM-5: a recipient that never reads does not delay
 // delivery between other clients (each relay between them arrives within a deadline while the
-// slow one's queue fills), and once its queue overflows it is closed with 4002 and the sender of
-// the message that did not fit gets user_offline.
+// slow one's queue fills), and once its queue overflows, by messages or by bytes, it is closed
+// with 4002 and the sender of the message that did not fit gets user_offline.
 func TestSlowConsumer(t *testing.T) {
-	srv := servertest.Start(t, func(c *server.Config) {
-		c.Queue = 8
-		c.Rate, c.Burst = 100000, 100000
-	})
+	for _, tc := range []struct {
+		name              string
+		queue, queueBytes int
+	}{
+		{"messages", 8, 1 << 30},
+		// 2000 relays of 32,000 bytes overflow no queue of a million messages: the bytes must.
+		{"bytes", 1000000, 256 << 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := servertest.Start(t, func(c *server.Config) {
+				c.Queue, c.QueueBytes = tc.queue, tc.queueBytes
+				c.Rate, c.Burst = 100000, 100000
+			})
+			slowConsumer(t, srv)
+		})
+	}
+}
+
+func slowConsumer(t *testing.T, srv *servertest.Server) {
 	slow := registerRaw(t, srv, "slow")
 	alice := connect(t, srv, "alice")
 	carol, dave := connect(t, srv, "carol"), connect(t, srv, "dave")

@@ -158,6 +158,7 @@ func (o *options) serveFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.Rate, "rate", c.Rate, "messages per second per connection (spec LIM-3)")
 	fs.IntVar(&c.Burst, "burst", c.Burst, "token bucket size per connection")
 	fs.IntVar(&c.Queue, "queue", c.Queue, "messages in one connection's send queue; a client that falls further behind is closed with 4002")
+	fs.IntVar(&c.QueueBytes, "queue-bytes", c.QueueBytes, "bytes in one connection's send queue, at least 4 × --max-message (any one message fits an empty queue); beyond, the client is closed with 4002")
 	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "open connections; beyond, upgrades are refused with 503")
 	fs.IntVar(&c.MaxUsers, "max-users", c.MaxUsers, "usernames in the directory; beyond, registrations of new names get server_full")
 	fs.IntVar(&c.MaxGroups, "max-groups", c.MaxGroups, "groups one connection may be in")
