@@ -50,8 +50,8 @@ func init() {
 	add(conform.Case{ID: "limits/slow-reader-4002", Rules: []string{"LIM-1", "LIM-2", "LIM-5", "WS-10"}, Exclusive: true,
 		Description: "a recipient that stops reading does not delay relays between others; when its queue overflows the sender gets user_offline and the reader is closed with 4002",
 		Run:         slowReader})
-	add(conform.Case{ID: "keepalive/ping-and-timeout", Rules: []string{"WS-7"},
-		Description: "the server pings every ping interval (SHOULD), closes a client that answers nothing within the pong timeout, and keeps a client that answers",
+	add(conform.Case{ID: "keepalive/ping-and-timeout", Rules: []string{"WS-7", "WS-11"},
+		Description: "the server pings every ping interval (SHOULD), closes a client that answers nothing within the pong timeout, keeps a client that answers, and answers its ping with a pong that carries the ping's data",
 		Run:         keepalive})
 }
 
@@ -415,4 +415,5 @@ func keepalive(t *conform.T) {
 	}
 	responsive.Alive("WS-7")
 	t.Logf("the responsive client got %d pings and is still served", responsive.Pings())
+	responsive.PingPong("WS-11")
 }

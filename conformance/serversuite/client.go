@@ -49,6 +49,7 @@ type Client struct {
 	gateMu sync.Mutex
 	gate   chan struct{} // when not nil, the reader waits for it to close before reading on
 	pings  atomic.Int64
+	pongs  chan string // the data of pongs received, for PingPong; full: dropped
 	sentMu sync.Mutex
 	sent   []string // values this client sent that an error must not echo (ERR-4)
 	nextID atomic.Int64
@@ -109,7 +110,7 @@ func DialWith(t *conform.T, role string, o DialOptions) (*Client, *http.Response
 		t.Transcript().Notef(label, "dial failed: %v%s", err, statusText(resp))
 		return nil, resp, err
 	}
-	c := &Client{t: t, env: env, ws: ws, label: label, inbox: newMailbox(), Limits: defaultLimits}
+	c := &Client{t: t, env: env, ws: ws, label: label, inbox: newMailbox(), Limits: defaultLimits, pongs: make(chan string, 8)}
 	if tc, ok := ws.NetConn().(*tls.Conn); ok {
 		if cs := tc.ConnectionState(); len(cs.PeerCertificates) > 0 {
 			c.Pin = PinOf(cs.PeerCertificates[0])
@@ -122,6 +123,10 @@ func DialWith(t *conform.T, role string, o DialOptions) (*Client, *http.Response
 	ws.SetPingHandler(c.onPing)
 	ws.SetPongHandler(func(data string) error {
 		t.Transcript().Add(label, conform.In, "pong", []byte(data))
+		select {
+		case c.pongs <- data:
+		default:
+		}
 		return nil
 	})
 	go c.readLoop()

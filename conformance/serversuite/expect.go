@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/blindpost/blindpost/conformance/conform"
 	"github.com/blindpost/blindpost/impl/wire"
 )
@@ -187,6 +189,36 @@ func (c *Client) Alive(rule string) {
 	f := c.Response("user_list answering " + id)
 	if f.Kind != KindText || f.Type != "user_list" || f.Str("id") != id {
 		c.t.FatalMismatch(rule, fmt.Sprintf("the connection %s stays open and answers list_users %q", c.label, id), f.Short())
+	}
+}
+
+// PingPong sends a WebSocket ping and expects, within Wait, a pong that carries its data back
+// (WS-11). Pongs with other data (answers to earlier pings) are passed over.
+func (c *Client) PingPong(rule string) {
+	data := fmt.Sprintf("conform ping %d", c.nextID.Add(1))
+	if err := c.ws.WriteControl(websocket.PingMessage, []byte(data), time.Now().Add(c.env.cfg.Wait)); err != nil {
+		c.t.Fatalf("ping on %s: %v", c.label, err)
+	}
+	c.t.Transcript().Add(c.label, conform.Out, "ping", []byte(data))
+	timer := time.NewTimer(c.env.cfg.Wait)
+	defer timer.Stop()
+	var others []string
+	for {
+		select {
+		case got := <-c.pongs:
+			if got == data {
+				return
+			}
+			others = append(others, fmt.Sprintf("%q", got))
+		case <-timer.C:
+			actual := "no pong"
+			if len(others) > 0 {
+				actual = "only pongs carrying " + strings.Join(others, ", ")
+			}
+			c.t.FatalMismatch(rule, fmt.Sprintf("a pong carrying %q on %s within %s", data, c.label, c.env.cfg.Wait), actual)
+		case <-c.t.Context().Done():
+			return
+		}
 	}
 }
 

@@ -221,7 +221,7 @@ func TestCasesAreValid(t *testing.T) {
 		}
 	}
 	// Every server-side MUST a black box can observe is claimed by a case.
-	for _, id := range []string{"WS-1", "WS-3", "WS-4", "WS-5", "WS-7", "WS-9", "WS-10", "MSG-1", "MSG-2", "MSG-3", "MSG-4", "MSG-5", "MSG-6",
+	for _, id := range []string{"WS-1", "WS-3", "WS-4", "WS-5", "WS-7", "WS-9", "WS-10", "WS-11", "MSG-1", "MSG-2", "MSG-3", "MSG-4", "MSG-5", "MSG-6",
 		"REG-1", "REG-2", "REG-3", "REG-4", "REG-5", "REG-6", "REG-7", "REG-8", "REG-9", "REG-10", "REG-12", "REG-13",
 		"SRV-1", "SRV-2", "SRV-3", "SRV-4", "SRV-6", "SRV-7", "SRV-8", "SRV-9", "SRV-10", "SRV-11", "SRV-13",
 		"ERR-1", "ERR-2", "ERR-3", "ERR-4", "LIM-1", "LIM-2", "LIM-3", "LIM-4", "LIM-5",

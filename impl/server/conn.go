@@ -130,12 +130,9 @@ func (c *conn) serve() {
 		c.handledControl()
 		return nil
 	})
-	pong := c.ws.PingHandler()
 	c.ws.SetPingHandler(func(d string) error {
 		c.extendReadDeadline()
-		if err := pong(d); err != nil {
-			return err
-		}
+		c.pong(d)
 		c.handledControl()
 		return nil
 	})

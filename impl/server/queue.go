@@ -14,7 +14,7 @@ type sendQueue struct {
 	queue    [][]byte      // encoded messages waiting, oldest first
 	pending  int           // messages queued or being written: at most Config.Queue
 	pendingB int           // their bytes: at most Config.QueueBytes, unless pending is 1
-	pingDue  bool          // a keepalive ping waits to be written (spec §4.2 [WS-7])
+	due      controls      // control frames waiting to be written
 	writing  bool          // a writer holds the role (a goroutine, lingering or not, or the reader)
 	finished bool          // the close was written (or given up): nothing more is written
 	room     chan struct{} // made by a waiting queueOwn, closed when a write ends
@@ -23,6 +23,26 @@ type sendQueue struct {
 	lingering  bool          // the writer goroutine waits for more (writerLinger)
 	wakeWriter chan struct{} // wakes a lingering writer; made by the writer, dropped when it exits
 	wdl        time.Time     // the write deadline in use (writeDeadline); the writer's own
+}
+
+// controls are the control frames a batch carries after its messages: a keepalive ping (spec
+// §4.2 [WS-7]) and the pong owed for the client's latest ping, which is the only one that needs
+// an answer (RFC 6455 §5.5.3).
+type controls struct {
+	ping     bool
+	pong     bool
+	pongLen  int
+	pongData [125]byte // a control frame's payload is at most 125 bytes (RFC 6455 §5.5)
+}
+
+func (x controls) none() bool { return !x.ping && !x.pong }
+
+// add adds y's frames to x; y's pong replaces x's.
+func (x *controls) add(y *controls) {
+	x.ping = x.ping || y.ping
+	if y.pong {
+		x.pong, x.pongLen, x.pongData = true, y.pongLen, y.pongData
+	}
 }
 
 // writerLinger is how long a writer goroutine waits for more before it exits: a connection
@@ -174,7 +194,7 @@ func (c *conn) queueOwn(frame []byte) {
 // writeOwn writes frame on the calling goroutine, which has taken the writer's role, then
 // hands over to a writer goroutine if something was queued meanwhile.
 func (c *conn) writeOwn(frame []byte) {
-	err := c.writeBatch([][]byte{frame}, false, c.writeDeadline())
+	err := c.writeBatch([][]byte{frame}, controls{}, c.writeDeadline())
 	c.qmu.Lock()
 	c.doneLocked(1, len(frame))
 	c.releaseLocked(err)
@@ -183,7 +203,7 @@ func (c *conn) writeOwn(frame []byte) {
 // releaseLocked ends an inline write (writeOwn, pingTick): it hands the writer's role to a
 // writer goroutine when something was queued meanwhile, or gives it up. It unlocks qmu.
 func (c *conn) releaseLocked(err error) {
-	if len(c.queue) > 0 || c.pingDue || c.isQuit() {
+	if len(c.queue) > 0 || !c.due.none() || c.isQuit() {
 		go c.writer() // c.writing stays true: the writer takes over
 	} else {
 		c.writing = false
@@ -207,15 +227,14 @@ func (c *conn) writer() {
 		c.qmu.Lock()
 		batch := c.queue
 		c.queue = nil
-		ping := c.pingDue
-		c.pingDue = false
+		ctl := c.takeControlsLocked()
 		if c.isQuit() {
 			c.lingering = false
 			c.qmu.Unlock()
 			c.finish(batch)
 			return
 		}
-		if len(batch) == 0 && !ping {
+		if len(batch) == 0 && ctl.none() {
 			if c.wakeWriter == nil {
 				c.wakeWriter = make(chan struct{}, 1)
 			}
@@ -247,7 +266,7 @@ func (c *conn) writer() {
 		for _, frame := range batch {
 			size += len(frame)
 		}
-		err := c.writeBatch(batch, ping, c.writeDeadline())
+		err := c.writeBatch(batch, ctl, c.writeDeadline())
 		c.qmu.Lock()
 		c.doneLocked(len(batch), size)
 		c.qmu.Unlock()
@@ -257,9 +276,16 @@ func (c *conn) writer() {
 	}
 }
 
-// writeBatch writes frames (and a ping) corked, so that they leave in as few TLS records and
-// system calls as fit.
-func (c *conn) writeBatch(frames [][]byte, ping bool, deadline time.Time) error {
+// takeControlsLocked returns the control frames due and clears them. Callers hold qmu.
+func (c *conn) takeControlsLocked() controls {
+	ctl := c.due
+	c.due = controls{}
+	return ctl
+}
+
+// writeBatch writes frames and control frames corked, so that they leave in as few TLS records
+// and system calls as fit.
+func (c *conn) writeBatch(frames [][]byte, ctl controls, deadline time.Time) error {
 	if c.cork != nil {
 		c.cork.cork()
 	}
@@ -269,7 +295,10 @@ func (c *conn) writeBatch(frames [][]byte, ping bool, deadline time.Time) error 
 			break
 		}
 	}
-	if err == nil && ping {
+	if err == nil && ctl.pong {
+		err = c.ws.WriteControl(websocket.PongMessage, ctl.pongData[:ctl.pongLen], deadline)
+	}
+	if err == nil && ctl.ping {
 		err = c.ws.WriteControl(websocket.PingMessage, nil, deadline)
 	}
 	if c.cork != nil {
@@ -305,7 +334,7 @@ func (c *conn) finish(batch [][]byte) {
 	}
 	deadline := time.Now().Add(c.s.cfg.WriteTimeout)
 	if c.closeCode != CloseSlowConsumer && len(batch) > 0 {
-		if c.writeBatch(batch, false, deadline) != nil {
+		if c.writeBatch(batch, controls{}, deadline) != nil {
 			return
 		}
 	}
@@ -318,25 +347,41 @@ func (c *conn) startPings() {
 }
 
 func (c *conn) pingTick() {
+	if c.sendControl(&controls{ping: true}) {
+		c.pinger.Reset(c.s.cfg.PingInterval)
+	}
+}
+
+// pong answers the client's ping with data. It never waits for the writer: a pong behind a
+// full socket must not stop the reader, nor (with gorilla's one-second pong deadline) break the
+// connection before the queue's own bounds close it with 4002 (spec §5.8 [LIM-2]).
+func (c *conn) pong(data string) {
+	ctl := controls{pong: true}
+	ctl.pongLen = copy(ctl.pongData[:], data)
+	c.sendControl(&ctl)
+}
+
+// sendControl writes control frames: itself when no writer runs and nothing is queued, rather
+// than start a writer for them, or else through the writer, after what is queued. It reports
+// false when the connection is closing and nothing was sent.
+func (c *conn) sendControl(ctl *controls) bool {
 	c.qmu.Lock()
-	live := !c.isQuit() && !c.finished
 	switch {
-	case !live:
+	case c.isQuit() || c.finished:
 		c.qmu.Unlock()
-		return
+		return false
 	case !c.writing && c.pending == 0 && c.cork != nil:
-		// No writer: the timer's goroutine writes the ping itself rather than start one.
 		c.writing = true
 		c.qmu.Unlock()
-		err := c.writeBatch(nil, true, c.writeDeadline())
+		err := c.writeBatch(nil, *ctl, c.writeDeadline())
 		c.qmu.Lock()
 		c.releaseLocked(err)
 	default:
-		c.pingDue = true
+		c.due.add(ctl)
 		c.kickLocked()
 		c.qmu.Unlock()
 	}
-	c.pinger.Reset(c.s.cfg.PingInterval)
+	return true
 }
 
 // stopPings disarms the keepalive.

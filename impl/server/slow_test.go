@@ -158,3 +158,54 @@ func relayUntil(a, b *client, stop <-chan struct{}, deadline time.Duration) erro
 		}
 	}
 }
+
+// TestSlowReaderPings checks WS-11 with LIM-1: a client whose socket is full, because it reads
+// slowly, and that pings meanwhile gets its pong in turn, after what is queued for it. Written
+// beside the writer with gorilla's one-second deadline instead, the pong was dropped when it
+// could not get in within the second, or, when its own write timed out, broke the TLS
+// connection: the client lost what was queued for it and never learned why (no close frame).
+func TestSlowReaderPings(t *testing.T) {
+	srv := servertest.Start(t, func(c *server.Config) {
+		c.Queue, c.QueueBytes = 1000000, 1<<30 // no overflow here: this is about the pong
+		c.Rate, c.Burst = 100000, 100000
+	})
+	slow := registerRaw(t, srv, "slow")
+	alice := connect(t, srv, "alice")
+	sid := session()
+	sent := 0
+	relay := func(size int) {
+		id := fmt.Sprint(sent)
+		alice.send(msg{"type": "relay", "id": id, "to": "slow", "session": sid, "payload": msgPayload(sent, size)})
+		alice.expectAck(id, "relay")
+		sent++
+	}
+	// About 34 MB: more than the socket buffers of both ends hold, so that slow's socket is
+	// full and the relay's writer blocked on it.
+	for range 800 {
+		relay(32000)
+	}
+	if err := slow.WriteControl(websocket.PingMessage, []byte("are you there"), time.Now().Add(wait)); err != nil {
+		t.Fatal(err)
+	}
+	// slow stays slow for longer than gorilla's one-second deadline for a pong of its own.
+	for end := time.Now().Add(1500 * time.Millisecond); time.Now().Before(end); {
+		relay(100)
+	}
+	pongs := make(chan string, 1)
+	slow.SetPongHandler(func(d string) error { pongs <- d; return nil })
+	slow.SetReadDeadline(time.Now().Add(wait))
+	for n := range sent {
+		if _, _, err := slow.ReadMessage(); err != nil {
+			t.Fatalf("slow read %d of %d relays, then: %v", n, sent, err)
+		}
+	}
+	go func() { _, _, _ = slow.ReadMessage() }() // runs the pong handler
+	select {
+	case d := <-pongs:
+		if d != "are you there" {
+			t.Errorf("pong %q, want the ping's data", d)
+		}
+	case <-time.After(wait):
+		t.Fatal("no pong")
+	}
+}
