@@ -168,6 +168,8 @@ func TestSlowReaderPings(t *testing.T) {
 	srv := servertest.Start(t, func(c *server.Config) {
 		c.Queue, c.QueueBytes = 1000000, 1<<30 // no overflow here: this is about the pong
 		c.Rate, c.Burst = 100000, 100000
+		// Nor a write timeout: filling the socket takes seconds under the race detector.
+		c.WriteTimeout = 5 * time.Minute
 	})
 	slow := registerRaw(t, srv, "slow")
 	alice := connect(t, srv, "alice")
