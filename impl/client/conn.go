@@ -66,6 +66,7 @@ type conn struct {
 	limiter  *rate.Limiter
 
 	out    chan outItem
+	pong   chan string   // the data of the latest ping not yet answered; the writer answers it
 	done   chan struct{} // closed when the reader has exited and every request is completed
 	stopWr chan struct{} // closed to stop the writer
 
@@ -155,6 +156,7 @@ func newConn(dr dialResult, ack helloAck, log *slog.Logger, dispatch func(inboun
 		log:      log,
 		limiter:  newLimiter(ack.limits),
 		out:      make(chan outItem, outQueue),
+		pong:     make(chan string, 1),
 		done:     make(chan struct{}),
 		stopWr:   make(chan struct{}),
 		pending:  map[string]pendingReq{},
@@ -162,12 +164,8 @@ func newConn(dr dialResult, ack helloAck, log *slog.Logger, dispatch func(inboun
 	c.ws.SetReadLimit(int64(ack.limits.maxMessage))
 	c.ws.SetPingHandler(func(data string) error {
 		c.ws.SetReadDeadline(time.Now().Add(idleTimeout))
-		// spec §4.2 [WS-8]: every ping is answered with a pong.
-		err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeTimeout))
-		if errors.Is(err, websocket.ErrCloseSent) {
-			return nil
-		}
-		return err
+		c.answerPing(data)
+		return nil
 	})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -228,7 +226,24 @@ func (c *conn) read(dispatch func(inbound)) {
 	}
 }
 
-// write sends queued messages in order, within the relay's rate (spec §5.8 [LIM-6]).
+// answerPing hands the pong for a ping to the writer (spec §4.2 [WS-8]). The reader never
+// waits for the socket: a pong written beside the writer would, behind a full socket, stop the
+// reader, and its timeout would break the TLS connection. Only the latest ping needs its pong
+// (RFC 6455 §5.5.3); only the reader calls this, so the replacement cannot race another.
+func (c *conn) answerPing(data string) {
+	select {
+	case c.pong <- data:
+	default:
+		select {
+		case <-c.pong:
+		default:
+		}
+		c.pong <- data
+	}
+}
+
+// write sends queued messages in order, within the relay's rate (spec §5.8 [LIM-6]), and the
+// pongs the reader hands it (control frames take no token).
 func (c *conn) write() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -240,6 +255,12 @@ func (c *conn) write() {
 		select {
 		case <-c.stopWr:
 			return
+		case data := <-c.pong:
+			if err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeTimeout)); err != nil {
+				c.log.Debug("client: pong failed", "err", err)
+				c.ws.Close()
+				return
+			}
 		case item := <-c.out:
 			if item.closing {
 				c.sendClose(websocket.CloseNormalClosure, "bye")
