@@ -256,7 +256,8 @@ func (c *conn) write() {
 		case <-c.stopWr:
 			return
 		case data := <-c.pong:
-			if err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeTimeout)); err != nil {
+			err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeTimeout))
+			if err != nil && !errors.Is(err, websocket.ErrCloseSent) { // after our close, the relay's answer is awaited
 				c.log.Debug("client: pong failed", "err", err)
 				c.ws.Close()
 				return
