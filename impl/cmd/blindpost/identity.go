@@ -68,6 +68,16 @@ func (a *app) loadIdentity(p profile.Profile) (*identity.PrivateKey, error) {
 	return key, err
 }
 
+// openIdentity finds the profile and loads its identity; the caller erases the key.
+func (a *app) openIdentity() (profile.Profile, *identity.PrivateKey, error) {
+	p, err := a.profile()
+	if err != nil {
+		return p, nil, err
+	}
+	key, err := a.loadIdentity(p)
+	return p, key, err
+}
+
 func (a *app) initCmd() *cobra.Command {
 	var noPassphrase bool
 	cmd := &cobra.Command{
@@ -163,11 +173,7 @@ your peers over another channel, or compare safety numbers, to rule out a substi
   blindpost whoami --user echobot --passphrase-file ./pass`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.profile()
-			if err != nil {
-				return err
-			}
-			key, err := a.loadIdentity(p)
+			p, key, err := a.openIdentity()
 			if err != nil {
 				return err
 			}

@@ -143,11 +143,7 @@ func waitSecured(ctx context.Context, c *client.Client, sid client.SessionID) (c
 // oneShot loads the identity, connects without reconnecting or polling, runs fn, and then
 // closes the client and drains its events: the shape of every one-shot command.
 func (a *app) oneShot(ctx context.Context, fn func(*client.Client) error) error {
-	p, err := a.profile()
-	if err != nil {
-		return err
-	}
-	key, err := a.loadIdentity(p)
+	p, key, err := a.openIdentity()
 	if err != nil {
 		return err
 	}
