@@ -1,13 +1,43 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/blindpost/blindpost/impl/bench"
 	"github.com/blindpost/blindpost/impl/bench/scenario"
 	"github.com/blindpost/blindpost/impl/bench/sysstat"
+	"github.com/blindpost/blindpost/impl/bench/target"
 )
+
+// figured is a scenario's result, with the rows it adds to the table.
+type figured interface{ Figures() []bench.Figure }
+
+// add puts a scenario's result into rep: its rows in the table, the whole result under name.
+func add(rep *bench.Report, name string, res figured) {
+	rep.Figures = append(rep.Figures, res.Figures()...)
+	rep.Details[name] = res
+}
+
+// runScenario is the RunE of a scenario command: the systems the flags name, the scenario run
+// on them with the shared settings (run may note problems in the report), and its report.
+func runScenario[R figured](o *options, name string, run func(context.Context, scenario.Common, *target.Provider, *bench.Report) (R, error)) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		prov, c, err := o.provider()
+		if err != nil {
+			return err
+		}
+		rep := newReport(cmd)
+		res, err := run(cmd.Context(), c, prov, rep)
+		if err != nil {
+			return err
+		}
+		add(rep, name, res)
+		return o.report(rep)
+	}
+}
 
 func (o *options) relayCommand() *cobra.Command {
 	ro := scenario.RelayOptions{}
@@ -16,25 +46,13 @@ func (o *options) relayCommand() *cobra.Command {
 		Use:   "relay",
 		Short: "Pairs relaying fixed-size ciphertexts, pipelined: msgs/s, relay CPU per message, latency",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			prov, c, err := o.provider()
-			if err != nil {
-				return err
-			}
+		RunE: runScenario(o, "relay", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.RelayComparison, error) {
 			ro.Common = c
-			rep := newReport(cmd)
-			run := scenario.RunRelay
 			if sequential || o.profile != "" {
-				run = scenario.RunRelaySequential
+				return scenario.RunRelaySequential(ctx, ro, prov)
 			}
-			res, err := run(cmd.Context(), ro, prov)
-			if err != nil {
-				return err
-			}
-			rep.Figures = append(rep.Figures, res.Figures()...)
-			rep.Details["relay"] = res
-			return o.report(rep)
-		},
+			return scenario.RunRelay(ctx, ro, prov)
+		}),
 	}
 	f := cmd.Flags()
 	f.IntVar(&ro.Pairs, "pairs", 20, "connected pairs")
@@ -57,26 +75,15 @@ relay load runs on the side throughout, and its latency and errors are reported 
 
   blindpost-bench idle --conns 100000 --background-pairs 50`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			prov, c, err := o.provider()
-			if err != nil {
-				return err
-			}
+		RunE: runScenario(o, "idle", func(ctx context.Context, c scenario.Common, prov *target.Provider, rep *bench.Report) (scenario.IdleComparison, error) {
 			io.Common = c
-			rep := newReport(cmd)
 			if held, note := fitOpenFiles(io.Conns, 2*io.BackgroundPairs); held < io.Conns {
 				fmt.Fprintf(o.stderr, "blindpost-bench: %s\n", note)
 				rep.Problems = append(rep.Problems, note)
 				io.Conns = held
 			}
-			res, err := scenario.RunIdle(cmd.Context(), io, prov)
-			if err != nil {
-				return err
-			}
-			rep.Figures = append(rep.Figures, res.Figures()...)
-			rep.Details["idle"] = res
-			return o.report(rep)
-		},
+			return scenario.RunIdle(ctx, io, prov)
+		}),
 	}
 	f := cmd.Flags()
 	f.IntVar(&io.Conns, "conns", 10000, "idle connections to hold")
@@ -92,21 +99,10 @@ func (o *options) connectCommand() *cobra.Command {
 		Use:   "connect",
 		Short: "New connections per second: TLS + WebSocket (+ hello/register on the relay)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			prov, c, err := o.provider()
-			if err != nil {
-				return err
-			}
+		RunE: runScenario(o, "connect", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.ConnectComparison, error) {
 			co.Common = c
-			rep := newReport(cmd)
-			res, err := scenario.RunConnect(cmd.Context(), co, prov)
-			if err != nil {
-				return err
-			}
-			rep.Figures = append(rep.Figures, res.Figures()...)
-			rep.Details["connect"] = res
-			return o.report(rep)
-		},
+			return scenario.RunConnect(ctx, co, prov)
+		}),
 	}
 	cmd.Flags().IntVar(&co.Workers, "conns", 8, "connections being opened at once")
 	return cmd
@@ -121,24 +117,13 @@ func (o *options) latencyCommand() *cobra.Command {
 --rate gives the rate), then offers half of the lower one to both on a schedule, and reports the
 latency from the scheduled send time to the delivery (no coordinated omission).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			prov, c, err := o.provider()
-			if err != nil {
-				return err
-			}
+		RunE: runScenario(o, "latency", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.LatencyComparison, error) {
 			lo.Common = c
 			if lo.Rate > 0 {
 				lo.OursMax, lo.BaselineMax = lo.Rate/lo.Fraction, lo.Rate/lo.Fraction
 			}
-			rep := newReport(cmd)
-			res, err := scenario.RunLatency(cmd.Context(), lo, prov)
-			if err != nil {
-				return err
-			}
-			rep.Figures = append(rep.Figures, res.Figures()...)
-			rep.Details["latency"] = res
-			return o.report(rep)
-		},
+			return scenario.RunLatency(ctx, lo, prov)
+		}),
 	}
 	f := cmd.Flags()
 	f.IntVar(&lo.Pairs, "pairs", 20, "connected pairs")
@@ -155,21 +140,10 @@ func (o *options) fanoutCommand() *cobra.Command {
 		Use:   "fanout",
 		Short: "One sender, a group of members (a real epoch commit on the relay): deliveries per second",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			prov, c, err := o.provider()
-			if err != nil {
-				return err
-			}
+		RunE: runScenario(o, "fanout", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.FanoutComparison, error) {
 			fo.Common = c
-			rep := newReport(cmd)
-			res, err := scenario.RunFanout(cmd.Context(), fo, prov)
-			if err != nil {
-				return err
-			}
-			rep.Figures = append(rep.Figures, res.Figures()...)
-			rep.Details["fanout"] = res
-			return o.report(rep)
-		},
+			return scenario.RunFanout(ctx, fo, prov)
+		}),
 	}
 	f := cmd.Flags()
 	f.IntVar(&fo.Members, "conns", 100, "members of the group, the sender included")
@@ -184,21 +158,10 @@ func (o *options) e2eCommand() *cobra.Command {
 		Use:   "e2e",
 		Short: "Two reference clients chatting end to end through the relay: round trips and client CPU",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			prov, c, err := o.provider()
-			if err != nil {
-				return err
-			}
+		RunE: runScenario(o, "e2e", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.E2EComparison, error) {
 			eo.Common = c
-			rep := newReport(cmd)
-			res, err := scenario.RunE2E(cmd.Context(), eo, prov)
-			if err != nil {
-				return err
-			}
-			rep.Figures = append(rep.Figures, res.Figures()...)
-			rep.Details["e2e"] = res
-			return o.report(rep)
-		},
+			return scenario.RunE2E(ctx, eo, prov)
+		}),
 	}
 	cmd.Flags().IntVar(&eo.Size, "size", 200, "characters of text per message")
 	return cmd

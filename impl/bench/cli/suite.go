@@ -59,8 +59,7 @@ It takes about two minutes on two cores with the default --duration.`,
 			if err != nil {
 				problem("relay", err)
 			} else {
-				rep.Figures = append(rep.Figures, relay.Figures()...)
-				rep.Details["relay"] = relay
+				add(rep, "relay", relay)
 			}
 
 			step("latency")
@@ -69,8 +68,7 @@ It takes about two minutes on two cores with the default --duration.`,
 			if lat, err := scenario.RunLatency(ctx, lo, prov); err != nil {
 				problem("latency", err)
 			} else {
-				rep.Figures = append(rep.Figures, lat.Figures()...)
-				rep.Details["latency"] = lat
+				add(rep, "latency", lat)
 			}
 
 			step("idle")
@@ -79,24 +77,21 @@ It takes about two minutes on two cores with the default --duration.`,
 			if idle, err := scenario.RunIdle(ctx, io, prov); err != nil {
 				problem("idle", err)
 			} else {
-				rep.Figures = append(rep.Figures, idle.Figures()...)
-				rep.Details["idle"] = idle
+				add(rep, "idle", idle)
 			}
 
 			step("connect")
 			if conn, err := scenario.RunConnect(ctx, scenario.ConnectOptions{Common: c}, prov); err != nil {
 				problem("connect", err)
 			} else {
-				rep.Figures = append(rep.Figures, conn.Figures()...)
-				rep.Details["connect"] = conn
+				add(rep, "connect", conn)
 			}
 
 			step("fanout")
 			if fan, err := scenario.RunFanout(ctx, scenario.FanoutOptions{Common: c, Members: 100}, prov); err != nil {
 				problem("fanout", err)
 			} else {
-				rep.Figures = append(rep.Figures, fan.Figures()...)
-				rep.Details["fanout"] = fan
+				add(rep, "fanout", fan)
 			}
 
 			step("e2e")
@@ -105,8 +100,7 @@ It takes about two minutes on two cores with the default --duration.`,
 			if e2e, err := scenario.RunE2E(ctx, eo, prov); err != nil {
 				problem("e2e", err)
 			} else {
-				rep.Figures = append(rep.Figures, e2e.Figures()...)
-				rep.Details["e2e"] = e2e
+				add(rep, "e2e", e2e)
 			}
 			rep.Elapsed = time.Since(start).Seconds()
 			step("done")
