@@ -29,8 +29,7 @@ type corkConn struct {
 	deadline time.Time // the write deadline last set
 
 	// Read only by the connection's reader goroutine (see idle.go).
-	unread *[]byte // plaintext a probe read ahead, from probePool; nil when none
-	off    int     // how much of it was read
+	unread heldBytes // plaintext a probe read ahead, from probePool
 }
 
 // SetWriteDeadline sets the write deadline unless it is already set: gorilla sets it before

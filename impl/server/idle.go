@@ -42,25 +42,44 @@ var probePool = sync.Pool{New: func() any { b := make([]byte, probeSize); return
 
 const probeSize = 2048
 
+// heldBytes are bytes read before anyone asked for them (by a probe above TLS, or by
+// waitReadable below it), in a buffer from a pool, which the next reads return first. Only the
+// reader goroutine uses them.
+type heldBytes struct {
+	b   *[]byte // nil when none are held
+	off int     // how much of them was read
+}
+
+// hold keeps the first n bytes of b, a buffer from the pool that read will give it back to.
+func (h *heldBytes) hold(b *[]byte, n int) {
+	*b = (*b)[:n]
+	h.b, h.off = b, 0
+}
+
+// read copies held bytes into p; once all are taken, their buffer goes back to pool.
+func (h *heldBytes) read(p []byte, pool *sync.Pool) int {
+	n := copy(p, (*h.b)[h.off:])
+	h.off += n
+	if h.off == len(*h.b) {
+		*h.b = (*h.b)[:cap(*h.b)]
+		pool.Put(h.b)
+		h.b, h.off = nil, 0
+	}
+	return n
+}
+
 // Read returns what a probe read ahead first, then reads from TLS.
 func (c *corkConn) Read(p []byte) (int, error) {
-	if c.unread == nil {
+	if c.unread.b == nil {
 		return c.Conn.Read(p)
 	}
-	n := copy(p, (*c.unread)[c.off:])
-	c.off += n
-	if c.off == len(*c.unread) {
-		*c.unread = (*c.unread)[:cap(*c.unread)]
-		probePool.Put(c.unread)
-		c.unread, c.off = nil, 0
-	}
-	return n, nil
+	return c.unread.read(p, &probePool), nil
 }
 
 // probe reads what TLS holds already (without reading the socket), and keeps it for Read. It
 // reports whether TLS held nothing: then the next message can only come from the socket.
 func (c *corkConn) probe() bool {
-	if c.unread != nil || c.raw == nil {
+	if c.unread.b != nil || c.raw == nil {
 		return false
 	}
 	b := probePool.Get().(*[]byte)
@@ -68,8 +87,7 @@ func (c *corkConn) probe() bool {
 	n, err := c.Conn.Read(*b)
 	c.raw.probe = false
 	if n > 0 {
-		*b = (*b)[:n]
-		c.unread, c.off = b, 0
+		c.unread.hold(b, n)
 		return false
 	}
 	probePool.Put(b)

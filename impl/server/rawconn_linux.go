@@ -23,9 +23,8 @@ type rawConn struct {
 	fd    int // the socket, for the poller; valid while the connection is open
 	probe bool
 
-	ahead *[]byte // read by waitReadable and not yet by TLS, from aheadPool; nil when none
-	off   int
-	err   error // what the socket said instead of data, for the next read
+	ahead heldBytes // read by waitReadable and not yet by TLS, from aheadPool
+	err   error     // what the socket said instead of data, for the next read
 
 	waitFn, nowFn func(fd uintptr) bool // r.fill and r.fillNow, made once (a method value allocates)
 	empty         bool                  // fillNow found no data
@@ -61,7 +60,7 @@ func (r *rawConn) fillNow(fd uintptr) bool {
 // readAhead reads what the socket has into ahead, without waiting, and reports whether there
 // was anything (data, the end, or an error) for the next read.
 func (r *rawConn) readAhead() bool {
-	if r.ahead != nil || r.err != nil {
+	if r.ahead.b != nil || r.err != nil {
 		return true
 	}
 	if err := r.sc.Read(r.nowFn); err != nil {
@@ -84,8 +83,7 @@ func (r *rawConn) fill(fd uintptr) bool {
 	case n == 0:
 		r.err = io.EOF
 	default:
-		*b = (*b)[:n]
-		r.ahead, r.off = b, 0
+		r.ahead.hold(b, n)
 		return true
 	}
 	aheadPool.Put(b)
@@ -95,15 +93,8 @@ func (r *rawConn) fill(fd uintptr) bool {
 // Read returns what waitReadable read ahead, then reads from the socket; in probe mode it
 // reports errWouldBlock instead of reading the socket.
 func (r *rawConn) Read(p []byte) (int, error) {
-	if r.ahead != nil {
-		n := copy(p, (*r.ahead)[r.off:])
-		r.off += n
-		if r.off == len(*r.ahead) {
-			*r.ahead = (*r.ahead)[:cap(*r.ahead)]
-			aheadPool.Put(r.ahead)
-			r.ahead, r.off = nil, 0
-		}
-		return n, nil
+	if r.ahead.b != nil {
+		return r.ahead.read(p, &aheadPool), nil
 	}
 	if r.err != nil {
 		err := r.err
@@ -119,7 +110,7 @@ func (r *rawConn) Read(p []byte) (int, error) {
 // waitReadable waits until the socket has data (which it reads ahead), has ended, or the read
 // deadline passes.
 func (r *rawConn) waitReadable() error {
-	if r.ahead != nil || r.err != nil {
+	if r.ahead.b != nil || r.err != nil {
 		return nil
 	}
 	return r.sc.Read(r.waitFn)
