@@ -31,17 +31,16 @@ type sendQueue struct {
 type controls struct {
 	ping     bool
 	pong     bool
-	pongLen  int
-	pongData [125]byte // a control frame's payload is at most 125 bytes (RFC 6455 §5.5)
+	pongData string // the ping's application data, at most 125 bytes (RFC 6455 §5.5)
 }
 
 func (x controls) none() bool { return !x.ping && !x.pong }
 
 // add adds y's frames to x; y's pong replaces x's.
-func (x *controls) add(y *controls) {
+func (x *controls) add(y controls) {
 	x.ping = x.ping || y.ping
 	if y.pong {
-		x.pong, x.pongLen, x.pongData = true, y.pongLen, y.pongData
+		x.pong, x.pongData = true, y.pongData
 	}
 }
 
@@ -296,7 +295,7 @@ func (c *conn) writeBatch(frames [][]byte, ctl controls, deadline time.Time) err
 		}
 	}
 	if err == nil && ctl.pong {
-		err = c.ws.WriteControl(websocket.PongMessage, ctl.pongData[:ctl.pongLen], deadline)
+		err = c.ws.WriteControl(websocket.PongMessage, []byte(ctl.pongData), deadline)
 	}
 	if err == nil && ctl.ping {
 		err = c.ws.WriteControl(websocket.PingMessage, nil, deadline)
@@ -347,7 +346,7 @@ func (c *conn) startPings() {
 }
 
 func (c *conn) pingTick() {
-	if c.sendControl(&controls{ping: true}) {
+	if c.sendControl(controls{ping: true}) {
 		c.pinger.Reset(c.s.cfg.PingInterval)
 	}
 }
@@ -356,15 +355,13 @@ func (c *conn) pingTick() {
 // full socket must not stop the reader, nor (with gorilla's one-second pong deadline) break the
 // connection before the queue's own bounds close it with 4002 (spec §5.8 [LIM-2]).
 func (c *conn) pong(data string) {
-	ctl := controls{pong: true}
-	ctl.pongLen = copy(ctl.pongData[:], data)
-	c.sendControl(&ctl)
+	c.sendControl(controls{pong: true, pongData: data})
 }
 
 // sendControl writes control frames: itself when no writer runs and nothing is queued, rather
 // than start a writer for them, or else through the writer, after what is queued. It reports
 // false when the connection is closing and nothing was sent.
-func (c *conn) sendControl(ctl *controls) bool {
+func (c *conn) sendControl(ctl controls) bool {
 	c.qmu.Lock()
 	switch {
 	case c.isQuit() || c.finished:
@@ -373,7 +370,7 @@ func (c *conn) sendControl(ctl *controls) bool {
 	case !c.writing && c.pending == 0 && c.cork != nil:
 		c.writing = true
 		c.qmu.Unlock()
-		err := c.writeBatch(nil, *ctl, c.writeDeadline())
+		err := c.writeBatch(nil, ctl, c.writeDeadline())
 		c.qmu.Lock()
 		c.releaseLocked(err)
 	default:
