@@ -231,10 +231,15 @@ func sleepUntil(ctx context.Context, c clock, t int64) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
+	return sleepFor(ctx, d)
+}
+
+// sleepFor waits d or until ctx is done, and reports whether ctx is still live.
+func sleepFor(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
-	case <-timer.C:
+	case <-t.C:
 		return true
 	case <-ctx.Done():
 		return false

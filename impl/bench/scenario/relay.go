@@ -108,18 +108,6 @@ func progressTicker(ctx context.Context, c Common, label string, p *pairs) func(
 	})
 }
 
-// sleepFor waits d or until ctx is done, and reports whether ctx is still live.
-func sleepFor(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // RelayComparison is the relay scenario on both systems.
 type RelayComparison struct {
 	Ours     RelayResult `json:"ours"`
