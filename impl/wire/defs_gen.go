@@ -91,6 +91,9 @@ const (
 	ErrorCodeBadMembers       ErrorCode = "bad_members"
 	ErrorCodeLimitExceeded    ErrorCode = "limit_exceeded"
 	ErrorCodeInternal         ErrorCode = "internal"
+	ErrorCodeNotInSession     ErrorCode = "not_in_session"
+	ErrorCodeInviteRequired   ErrorCode = "invite_required"
+	ErrorCodeBadInvite        ErrorCode = "bad_invite"
 )
 
 // valuesOfErrorCode lists the values of ErrorCode, for messages.
@@ -111,6 +114,9 @@ var valuesOfErrorCode = []string{
 	"bad_members",
 	"limit_exceeded",
 	"internal",
+	"not_in_session",
+	"invite_required",
+	"bad_invite",
 }
 
 // parseErrorCode returns the value of ErrorCode that s spells.
@@ -148,6 +154,12 @@ func parseErrorCode(s []byte) (ErrorCode, bool) {
 		return ErrorCodeLimitExceeded, true
 	case "internal":
 		return ErrorCodeInternal, true
+	case "not_in_session":
+		return ErrorCodeNotInSession, true
+	case "invite_required":
+		return ErrorCodeInviteRequired, true
+	case "bad_invite":
+		return ErrorCodeBadInvite, true
 	}
 	return "", false
 }
@@ -170,7 +182,10 @@ func (v ErrorCode) check() *ValidationError {
 		ErrorCodeStaleEpoch,
 		ErrorCodeBadMembers,
 		ErrorCodeLimitExceeded,
-		ErrorCodeInternal:
+		ErrorCodeInternal,
+		ErrorCodeNotInSession,
+		ErrorCodeInviteRequired,
+		ErrorCodeBadInvite:
 		return nil
 	}
 	return errEnum(valuesOfErrorCode)
@@ -260,6 +275,44 @@ func (v RequestType) check() *ValidationError {
 		return nil
 	}
 	return errEnum(valuesOfRequestType)
+}
+
+// TerminateReason is why the relay itself ended a session: the peer's connection closed or was
+// replaced (spec §5.5). Absent from a chat_terminate that a peer sent
+// (schemas/defs.json#/$defs/terminate_reason).
+type TerminateReason string
+
+// The values of TerminateReason.
+const (
+	TerminateReasonPeerOffline  TerminateReason = "peer_offline"
+	TerminateReasonPeerReplaced TerminateReason = "peer_replaced"
+)
+
+// valuesOfTerminateReason lists the values of TerminateReason, for messages.
+var valuesOfTerminateReason = []string{
+	"peer_offline",
+	"peer_replaced",
+}
+
+// parseTerminateReason returns the value of TerminateReason that s spells.
+func parseTerminateReason(s []byte) (TerminateReason, bool) {
+	switch string(s) {
+	case "peer_offline":
+		return TerminateReasonPeerOffline, true
+	case "peer_replaced":
+		return TerminateReasonPeerReplaced, true
+	}
+	return "", false
+}
+
+// check reports an enum error unless v is one of the values of TerminateReason.
+func (v TerminateReason) check() *ValidationError {
+	switch v {
+	case TerminateReasonPeerOffline,
+		TerminateReasonPeerReplaced:
+		return nil
+	}
+	return errEnum(valuesOfTerminateReason)
 }
 
 // checkSuite checks a string of schemas/defs.json#/$defs/suite (lengths in code points): pattern

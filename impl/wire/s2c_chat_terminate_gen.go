@@ -11,6 +11,9 @@ type IncomingChatTerminate struct {
 	From string
 	// A 1:1 session id: 16 bytes (spec §6.1). The decoded bytes; base64 in JSON.
 	Session []byte
+	// Why the relay itself ended a session: the peer's connection closed or was replaced (spec
+	// §5.5). Absent from a chat_terminate that a peer sent. Optional: "" leaves it out.
+	Reason TerminateReason
 }
 
 // MessageType returns "chat_terminate", the type member of a IncomingChatTerminate.
@@ -35,6 +38,11 @@ func (m *IncomingChatTerminate) validate() *ValidationError {
 	if err := checkB64Fixed(m.Session, 16, `^[A-Za-z0-9+/]{21}[AQgw]==$`); err != nil {
 		return err.at("/session")
 	}
+	if m.Reason != "" {
+		if err := m.Reason.check(); err != nil {
+			return err.at("/reason")
+		}
+	}
 	return nil
 }
 
@@ -55,6 +63,10 @@ func (m *IncomingChatTerminate) appendJSON(b []byte) []byte {
 	b = appendString(b, m.From)
 	b = append(b, `,"session":`...)
 	b = appendBase64(b, m.Session)
+	if m.Reason != "" {
+		b = append(b, `,"reason":`...)
+		b = appendString(b, string(m.Reason))
+	}
 	return append(b, '}')
 }
 
@@ -81,6 +93,7 @@ var membersOfIncomingChatTerminate = []string{
 	"type",
 	"from",
 	"session",
+	"reason",
 }
 
 // decode decodes the object at the cursor into m, which must be zero.
@@ -131,6 +144,20 @@ func (m *IncomingChatTerminate) decode(d *decoder) *ValidationError {
 			if err != nil {
 				return err.at("/session")
 			}
+		case "reason":
+			if seen&0x8 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x8
+			s, ok, err := d.enumString()
+			if err != nil {
+				return err.at("/reason")
+			}
+			e, valid := parseTerminateReason(s)
+			if !ok || !valid {
+				return errEnum(valuesOfTerminateReason).at("/reason")
+			}
+			m.Reason = e
 		default:
 			return errUnknown(key)
 		}
