@@ -12,7 +12,8 @@ func Width(s string) int { return uniseg.StringWidth(s) }
 // Wrap breaks one line of plain text (no line breaks, no escape sequences: Clean's output
 // split by Lines) into lines of at most width cells: at spaces when it can, inside a word when
 // the word is longer than a line, and always between grapheme clusters, so that a joined emoji
-// (👨‍👩‍👧) or a letter and its combining accents (é as e + U+0301) stay whole. A cluster wider than
+// (👨‍👩‍👧) or a letter and its combining accents (é as e + U+0301) stay whole. A word longer than
+// a line starts on a line of its own. A cluster wider than
 // width gets a line of its own. Trailing spaces are dropped; the result has at least one line.
 func Wrap(text string, width int) []string {
 	width = max(width, 1)
@@ -39,14 +40,11 @@ func Wrap(text string, width int) []string {
 			cur.WriteString(word)
 			curWidth = w
 		default:
-			// Longer than a line: fill the current line, then cut the word between clusters.
-			if curWidth > 0 && curWidth+sep < width {
-				cur.WriteByte(' ')
-				curWidth++
-			} else if curWidth > 0 {
+			// Longer than a line: on lines of its own, cut between clusters.
+			if curWidth > 0 {
 				flush()
 			}
-			curWidth = splitWord(word, width, &cur, curWidth, flush)
+			curWidth = splitWord(word, width, &cur, 0, flush)
 		}
 	}
 	flush()
