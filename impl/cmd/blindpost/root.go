@@ -155,6 +155,10 @@ func (a *app) runContext(ctx context.Context, args []string) int {
 	if err == nil {
 		return exitOK
 	}
+	if errors.Is(err, errAborted) {
+		fmt.Fprintf(a.stderr, "blindpost: %s\n", errAborted)
+		return exitError
+	}
 	fmt.Fprintf(a.stderr, "blindpost: %s\n", strings.TrimPrefix(err.Error(), "blindpost: "))
 	var ee *exitErr
 	if errors.As(err, &ee) {
