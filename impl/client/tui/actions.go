@@ -86,7 +86,7 @@ func (m *Model) sendCmd(c *conv, text, typed string) tea.Cmd {
 		return m.groupSendCmd(c, text, typed)
 	}
 	if c.state != client.SessionSecured {
-		m.note(c, lineInfo, "not sent: this conversation is not end-to-end secured; press Enter on an empty line to ask "+c.peer+" for a chat (your text stays in the input line)")
+		m.note(c, lineInfo, "not sent: this conversation is not end-to-end secured; your text stays in the input line (Esc clears it); an empty line and Enter ask "+c.peer+" for a chat")
 		m.keep(c, typed)
 		return nil
 	}
@@ -100,7 +100,7 @@ func (m *Model) sendCmd(c *conv, text, typed string) tea.Cmd {
 // groupSendCmd sends text to a group the user joined.
 func (m *Model) groupSendCmd(c *conv, text, typed string) tea.Cmd {
 	if !c.joined {
-		m.note(c, lineInfo, "not sent: join the group first with /join (your text stays in the input line)")
+		m.note(c, lineInfo, "not sent: join the group first with /join; your text stays in the input line (Esc clears it)")
 		m.keep(c, typed)
 		return nil
 	}

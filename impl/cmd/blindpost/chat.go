@@ -77,6 +77,11 @@ func (a *app) runChat(cmd *cobra.Command, f chatFlags) error {
 	if err != nil {
 		return err
 	}
+	// Say that no relay is given before asking for the passphrase, not after.
+	url, err := a.serverURL()
+	if err != nil {
+		return err
+	}
 	key, err := a.loadIdentity(p)
 	if err != nil {
 		return err
@@ -87,7 +92,6 @@ func (a *app) runChat(cmd *cobra.Command, f chatFlags) error {
 	if err != nil {
 		return err
 	}
-	url, _ := a.serverURL()
 	return tui.Run(cmd.Context(), c, a.stdin, a.stdout, tui.Options{
 		Server: url, JoinBroadcast: !f.noJoin, ASCII: ascii, Verified: verified,
 	})

@@ -135,9 +135,9 @@ func (a *app) runInit(noPassphrase bool) error {
 	}
 	fmt.Fprintf(a.stdout, "Created the identity of %s in %s (%s, %s).\n", p.User, p.Dir, file, how)
 	fmt.Fprintf(a.stdout, "fingerprint: %s\n", identity.Fingerprint(key.Public()))
-	fmt.Fprintf(a.stdout, "Next, chat (HOST:PORT is your relay's address; the first time, compare the pin it shows with its operator's):\n")
+	fmt.Fprintf(a.stdout, "Next, chat through your relay (its operator gives you HOST:PORT and its pin):\n")
 	fmt.Fprintf(a.stdout, "  blindpost chat --user %s --server HOST:PORT\n", p.User)
-	fmt.Fprintf(a.stdout, "or in your browser: blindpost gui --user %s\n", p.User)
+	fmt.Fprintf(a.stdout, "or, in your browser: blindpost gui --user %s --server HOST:PORT\n", p.User)
 	return nil
 }
 
