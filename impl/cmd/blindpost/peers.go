@@ -129,6 +129,10 @@ func (a *app) listPeers() error {
 	if err != nil {
 		return err
 	}
+	width := 0
+	for _, u := range users {
+		width = max(width, display.Width(u))
+	}
 	unverified := 0
 	for _, u := range users {
 		key, _ := s.Lookup(u)
@@ -138,10 +142,10 @@ func (a *app) listPeers() error {
 			state = "not verified"
 			unverified++
 		}
-		fmt.Fprintf(a.stdout, "%-32s %s  %s\n", display.Line(u), fp, state)
+		fmt.Fprintf(a.stdout, "%-*s  %s  %s\n", width, display.Line(u), fp, state)
 	}
 	if unverified > 0 {
-		fmt.Fprintln(a.stdout, "To verify a peer, compare safety numbers with them: /verify NAME in blindpost chat.")
+		fmt.Fprintln(a.stdout, "To verify a peer, select them in blindpost chat and compare safety numbers with /verify.")
 	}
 	return nil
 }
