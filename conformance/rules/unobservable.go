@@ -30,4 +30,6 @@ var NotObservable = []Unobservable{
 		"that nothing reaches another client or an error (SRV-10, ERR-4)"},
 	{"GRP-18", "the limit is 2^24 group messages from one sender in one epoch: reaching it through the driver takes " +
 		"16,777,216 group_send commands, far beyond the time of a conformance run"},
+	{"CLI-30", "how a client shows a peer's text on its screen is its user interface; the driver protocol reports the " +
+		"text as received, not as shown"},
 }

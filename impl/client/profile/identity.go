@@ -63,6 +63,10 @@ func (p Profile) CreateIdentity(opts CreateOptions) (*identity.PrivateKey, error
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
+	if err := p.WritePublic(key.Public()); err != nil {
+		key.Erase()
+		return nil, err
+	}
 	return key, nil
 }
 
@@ -104,5 +108,8 @@ func (p Profile) LoadIdentity(passphrase func() (string, error)) (*identity.Priv
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
+	// Profiles created before identity.pub existed get it now; a profile directory that cannot
+	// take it still unlocks (whoami then asks for the passphrase again).
+	_ = p.WritePublic(key.Public())
 	return key, nil
 }

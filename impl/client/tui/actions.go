@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/blindpost/blindpost/impl/client"
+	"github.com/blindpost/blindpost/impl/client/display"
 	"github.com/blindpost/blindpost/impl/e2ee"
 )
 
@@ -78,44 +79,48 @@ func failure(key, what string, err error) resultMsg {
 }
 
 // sendCmd sends text in c: a record of the secured session, or a group message. Nothing is
-// ever sent unencrypted: without a secured session the text is not sent.
-func (m *Model) sendCmd(c *conv, text string) tea.Cmd {
+// ever sent unencrypted: without a secured session the text is not sent. typed is what the
+// user typed, put back in the input line when the text cannot be sent.
+func (m *Model) sendCmd(c *conv, text, typed string) tea.Cmd {
 	if c.isGroup() {
-		return m.groupSendCmd(c, text)
+		return m.groupSendCmd(c, text, typed)
 	}
 	if c.state != client.SessionSecured {
-		m.note(c, lineInfo, "not sent: this conversation is not end-to-end secured; press Enter on an empty line to ask "+c.peer+" for a chat")
+		m.note(c, lineInfo, "not sent: this conversation is not end-to-end secured; your text stays in the input line (Esc clears it); an empty line and Enter ask "+c.peer+" for a chat")
+		m.keep(c, typed)
 		return nil
 	}
 	cl, key, sid := m.c, c.key, c.sid
 	return m.call(func(ctx context.Context) resultMsg {
 		_, err := cl.Send(ctx, sid, text)
-		return sent(key, text, err)
+		return sent(key, text, typed, err)
 	})
 }
 
 // groupSendCmd sends text to a group the user joined.
-func (m *Model) groupSendCmd(c *conv, text string) tea.Cmd {
+func (m *Model) groupSendCmd(c *conv, text, typed string) tea.Cmd {
 	if !c.joined {
-		m.note(c, lineInfo, "not sent: join the group first with /join")
+		m.note(c, lineInfo, "not sent: join the group first with /join; your text stays in the input line (Esc clears it)")
+		m.keep(c, typed)
 		return nil
 	}
 	cl, key, group := m.c, c.key, c.group
 	return m.call(func(ctx context.Context) resultMsg {
 		_, _, err := cl.GroupSend(ctx, group, text)
-		return sent(key, text, err)
+		return sent(key, text, typed, err)
 	})
 }
 
-// sent shows a sent message, or why it was not sent.
-func sent(key, text string, err error) resultMsg {
+// sent shows a sent message, or why it was not sent and gives the typed text back.
+func sent(key, text, typed string, err error) resultMsg {
 	return func(m *Model) tea.Cmd {
 		c := m.conversation(key)
 		if err != nil {
 			m.note(c, lineInfo, "not sent: "+explain(err))
+			m.keep(c, typed)
 			return nil
 		}
-		c.add(line{at: m.opts.Now(), kind: lineOwn, from: m.me, text: sanitize(text)})
+		c.add(line{at: m.opts.Now(), kind: lineOwn, from: m.me, text: display.Clean(text)})
 		return nil
 	}
 }

@@ -5,9 +5,11 @@
 // whether the current conversation is end-to-end secured and with which identity [CLI-1];
 // every rejection the library reports (client.SecurityEvent, the outcome codes of spec A.4)
 // becomes a visible notice with its rule id and an explanation [CLI-2]; reconnections are
-// shown with their attempt and delay [CLI-3]; nothing is logged [CLI-4]. It shows safety
-// numbers and lets the user mark them verified (spec §6.6 [TRUST-4]), and re-trusts a changed
-// key only on the user's explicit command [TRUST-2].
+// shown with their attempt and delay [CLI-3]; nothing is logged [CLI-4]; what peers and the
+// relay send is shown through impl/client/display, defanged, with each line after a message's
+// first marked as a continuation [CLI-30]. It shows safety numbers and lets the user mark them
+// verified (spec §6.6 [TRUST-4]), and re-trusts a changed key only on the user's explicit
+// command [TRUST-2].
 //
 // The Model is testable without a network or a terminal: it calls the library through the
 // Client interface and receives the library's events as Bubble Tea messages, read one at a time

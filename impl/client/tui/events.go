@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/blindpost/blindpost/impl/client"
+	"github.com/blindpost/blindpost/impl/client/display"
 	"github.com/blindpost/blindpost/impl/e2ee"
 )
 
@@ -201,7 +202,7 @@ func (m *Model) onGroupLeft(e client.GroupLeftEvent) {
 
 // message shows a message received in c.
 func (m *Model) message(c *conv, from, text string) {
-	c.add(line{at: m.opts.Now(), kind: lineMessage, from: from, text: sanitize(text)})
+	c.add(line{at: m.opts.Now(), kind: lineMessage, from: from, text: display.Clean(text)})
 	m.unread(c, false)
 }
 

@@ -18,7 +18,9 @@ import (
 	"github.com/blindpost/blindpost/impl/client"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden screens in testdata/")
+// updating reports -update, which rewrites the golden screens in testdata/. The flag is
+// github.com/charmbracelet/x/exp/golden's, which teatest links into this test binary.
+func updating() bool { return flag.Lookup("update").Value.String() == "true" }
 
 // t0 is the frozen time of every test screen.
 var t0 = time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
@@ -273,7 +275,7 @@ func (h *harness) golden(name string) {
 	h.t.Helper()
 	got := []byte(h.screen())
 	path := filepath.Join("testdata", name+".golden")
-	if *update {
+	if updating() {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			h.t.Fatal(err)
 		}

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/blindpost/blindpost/impl/client/display"
 )
 
 // handleKey handles one key press: navigation and the bindings of the help first, then the
@@ -120,11 +122,22 @@ func (m *Model) submit() tea.Cmd {
 	case strings.TrimSpace(raw) == "":
 		return m.activate()
 	case strings.HasPrefix(raw, "//"): // a message that starts with a slash
-		return m.sendCmd(m.current(), raw[1:])
+		return m.sendCmd(m.current(), raw[1:], raw)
 	case strings.HasPrefix(raw, "/"):
 		return m.command(raw)
 	}
-	return m.sendCmd(m.current(), raw)
+	return m.sendCmd(m.current(), raw, raw)
+}
+
+// keep puts back what the user typed when it could not be sent, so that nothing typed is lost:
+// in the input line when it is still empty, else in a notice to copy it from.
+func (m *Model) keep(c *conv, typed string) {
+	if m.input.Value() == "" {
+		m.input.SetValue(typed)
+		m.input.CursorEnd()
+		return
+	}
+	m.note(c, lineInfo, "your unsent text: "+display.Line(typed))
 }
 
 // activate is Enter on an empty line: join a group, or ask a peer for a chat.

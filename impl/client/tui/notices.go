@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/blindpost/blindpost/impl/client"
+	"github.com/blindpost/blindpost/impl/client/display"
 	"github.com/blindpost/blindpost/impl/e2ee"
 )
 
@@ -195,25 +195,7 @@ func roundSeconds(d time.Duration) string {
 	return fmt.Sprintf("%ds", max(int((d+time.Second-1)/time.Second), 1))
 }
 
-// sanitize makes text from the network safe to print: control characters (escape sequences
-// among them) and bidirectional overrides, which could rewrite the screen or disguise text,
-// become U+FFFD; tabs become spaces; line breaks stay.
-func sanitize(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n':
-			return r
-		case r == '\t':
-			return ' '
-		case unicode.IsControl(r), isBidiControl(r):
-			return '\uFFFD'
-		}
-		return r
-	}, s)
-}
-
-// isBidiControl reports the embedding, override and isolate controls of Unicode's
-// bidirectional algorithm.
-func isBidiControl(r rune) bool {
-	return r == 0x200E || r == 0x200F || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
-}
+// sanitize makes text from the network safe to print in a notice, on one line (spec §9
+// [CLI-30]): controls, bidirectional controls and invisible characters become U+FFFD, and a
+// line break is shown as display.LineMark, so that a reason or an error cannot start a line.
+func sanitize(s string) string { return display.Line(s) }

@@ -2,12 +2,15 @@ package tui
 
 import "testing"
 
-// TestSanitize: text from the network cannot move the cursor, clear the screen or reverse the
-// text around it.
+// TestSanitize: text from the network in a notice cannot move the cursor, clear the screen,
+// reverse the text around it or start a line (spec §9 [CLI-30]; the full table of hostile
+// strings is in impl/client/display).
 func TestSanitize(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"hello", "hello"},
-		{"two\nlines", "two\nlines"},
+		{"two\nlines", "two⏎lines"},
+		{"fake\u2028line", "fake⏎line"},
+		{"zero\u200Bwidth", "zero\uFFFDwidth"},
 		{"tab\there", "tab here"},
 		{"\x1b[2Jclear", "\uFFFD[2Jclear"},
 		{"bell\a", "bell\uFFFD"},

@@ -4,7 +4,8 @@ import (
 	"strings"
 
 	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
+
+	"github.com/blindpost/blindpost/impl/client/display"
 )
 
 // stampWidth is the width of "15:04 " before each line of a conversation.
@@ -57,15 +58,29 @@ func (m *Model) renderLine(l line, w int) []string {
 	return body
 }
 
-// messageLines wraps "name: text" and styles the name.
+// messageLines wraps "name: text" and styles the name. Every line of the text after its first
+// is shown behind the continuation mark, so that a line break in a peer's text cannot start a
+// line that passes for someone else's message (spec §9 [CLI-30]).
 func (m *Model) messageLines(l line, w int) []string {
 	name := m.st.sender
 	if l.kind == lineOwn {
 		name = m.st.own
 	}
-	lines := wrap(l.from+": "+l.text, w)
+	paras := strings.Split(l.text, "\n")
+	lines := display.Wrap(l.from+": "+paras[0], w)
 	if first, ok := strings.CutPrefix(lines[0], l.from+":"); ok {
 		lines[0] = name.Render(l.from) + ":" + first
+	}
+	mark := m.st.continuation.Render(m.g.Continuation)
+	pad := strings.Repeat(" ", display.Width(m.g.Continuation))
+	for _, para := range paras[1:] {
+		for i, part := range display.Wrap(para, w-display.Width(m.g.Continuation)) {
+			if i == 0 {
+				lines = append(lines, mark+part)
+			} else {
+				lines = append(lines, pad+part)
+			}
+		}
 	}
 	return lines
 }
@@ -80,14 +95,11 @@ func (m *Model) wrapStyled(text string, w int, st lipgloss.Style) []string {
 }
 
 // wrap breaks plain text into lines of at most w cells: at spaces when it can, inside words
-// when it must, and at every line break of the text.
+// when it must, never inside a grapheme cluster, and at every line break of the text.
 func wrap(text string, w int) []string {
-	w = max(w, 1)
 	var out []string
 	for _, para := range strings.Split(text, "\n") {
-		for _, l := range strings.Split(ansi.Wrap(para, w, " "), "\n") {
-			out = append(out, strings.TrimRight(l, " "))
-		}
+		out = append(out, display.Wrap(para, w)...)
 	}
 	return out
 }

@@ -269,7 +269,35 @@ func TestNotSentWithoutSession(t *testing.T) {
 			t.Fatalf("sent without a secured session: %q", c)
 		}
 	}
-	h.said("not sent: this conversation is not end-to-end secured")
+	h.said("not sent: this conversation is not end-to-end secured", "your text stays in the input line")
+	if got := h.m.input.Value(); got != "secret" {
+		t.Errorf("input after the refusal = %q, want the typed text kept", got)
+	}
+	// In a group not joined, the same; and what was typed later is not overwritten.
+	h.keys("<esc><s-tab>hello all<enter>")
+	h.said("not sent: join the group first")
+	if got := h.m.input.Value(); got != "hello all" {
+		t.Errorf("input after the refusal in a group = %q, want the typed text kept", got)
+	}
+}
+
+// TestSendFailureKeepsText: a send the library refuses gives the text back to the input line,
+// or, when something else was typed meanwhile, shows it in a notice: nothing typed is lost.
+func TestSendFailureKeepsText(t *testing.T) {
+	h := secured(t)
+	h.fake.errs["Send"] = client.ErrNotConnected
+	h.keys("lunch at noon?<enter>")
+	h.said("not sent: not connected to the relay")
+	if got := h.m.input.Value(); got != "lunch at noon?" {
+		t.Errorf("input after a failed send = %q, want the typed text kept", got)
+	}
+	// The answer of an earlier send arrives after the user typed something else.
+	h.m.input.SetValue("new text")
+	h.send(sent(h.m.sel, "old text", "old text", client.ErrNotConnected))
+	if got := h.m.input.Value(); got != "new text" {
+		t.Errorf("input = %q, want what was typed since", got)
+	}
+	h.said("your unsent text: old text")
 }
 
 // TestHelp: /help and F1 show every key and command; Esc closes.

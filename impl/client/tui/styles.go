@@ -21,6 +21,8 @@ type styles struct {
 	insecure  lipgloss.Style
 	status    lipgloss.Style
 	helpTitle lipgloss.Style
+	// continuation is the mark before a line of a message after its first.
+	continuation lipgloss.Style
 }
 
 func defaultStyles() styles {
@@ -38,6 +40,8 @@ func defaultStyles() styles {
 		insecure:  lipgloss.NewStyle().Reverse(true).Foreground(lipgloss.Color("3")),
 		status:    lipgloss.NewStyle().Reverse(true),
 		helpTitle: lipgloss.NewStyle().Bold(true).Underline(true),
+		// Faint, as the timestamp it stands in for: it is not part of the text.
+		continuation: lipgloss.NewStyle().Faint(true),
 	}
 }
 
@@ -53,17 +57,19 @@ type Glyphs struct {
 	Notice    string // before an informational notice
 	Warning   string // before a security notice
 	Ellipsis  string // the end of a truncated name
+	// Continuation marks each line of a message after its first (spec §9 [CLI-30]).
+	Continuation string
 }
 
 // UnicodeGlyphs are the default glyphs. The padlock is two cells wide on every terminal that
 // renders it; the layout counts it so.
 var UnicodeGlyphs = Glyphs{
 	Lock: "🔒", Selected: "›", Unread: "●", Request: "?", Alert: "!", Separator: "│",
-	Notice: "--", Warning: "!!", Ellipsis: "…",
+	Notice: "--", Warning: "!!", Ellipsis: "…", Continuation: "↳ ",
 }
 
 // ASCIIGlyphs replace every glyph with plain ASCII.
 var ASCIIGlyphs = Glyphs{
 	Lock: "[E2E]", Selected: ">", Unread: "*", Request: "?", Alert: "!", Separator: "|",
-	Notice: "--", Warning: "!!", Ellipsis: "~",
+	Notice: "--", Warning: "!!", Ellipsis: "~", Continuation: "| ",
 }

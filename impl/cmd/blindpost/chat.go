@@ -37,11 +37,20 @@ Compare safety numbers with /verify; after someone's key changed, /trust NAME sh
 changed. F1 or /help lists every key and command; Ctrl-C ends your sessions and quits.
 
 A relay whose certificate nothing vouches for is shown with its pin and trusted only if you
-confirm, before the chat starts.`,
-		Example: `  blindpost chat --user alice --server wss://chat.example.org:8443/
+confirm, before the chat starts; while it is the only relay you trusted, --server can be left
+out. Ctrl-C or Ctrl-D at the passphrase or the trust question stops without changing anything.
+
+What others send is shown defanged (spec §9 CLI-30): control, bidirectional and invisible
+characters appear as U+FFFD, and each line after the first of a message is marked with ↳ (| with
+--glyphs ascii), so that nobody can fake a line of someone else's. A message that cannot be
+sent stays in the input line.`,
+		Example: `  blindpost chat --user alice --server chat.example.org:8443
 
   # A self-signed relay, pinned explicitly (the relay prints its pin when it starts):
-  blindpost chat --server wss://127.0.0.1:8443/ --server-pin sha256:9f86d0818…
+  blindpost chat --server 127.0.0.1:8443 --server-pin sha256:9f86d0818…
+
+  # Later, with one relay in known_servers:
+  blindpost chat
 
   # Without the glyphs (a terminal without UTF-8), and without joining Broadcast:
   blindpost chat --glyphs ascii --no-join
@@ -77,6 +86,11 @@ func (a *app) runChat(cmd *cobra.Command, f chatFlags) error {
 	if err != nil {
 		return err
 	}
+	// Say that no relay is given before asking for the passphrase, not after.
+	url, err := a.serverURL()
+	if err != nil {
+		return err
+	}
 	key, err := a.loadIdentity(p)
 	if err != nil {
 		return err
@@ -87,7 +101,6 @@ func (a *app) runChat(cmd *cobra.Command, f chatFlags) error {
 	if err != nil {
 		return err
 	}
-	url, _ := a.serverURL()
 	return tui.Run(cmd.Context(), c, a.stdin, a.stdout, tui.Options{
 		Server: url, JoinBroadcast: !f.noJoin, ASCII: ascii, Verified: verified,
 	})

@@ -37,15 +37,20 @@ func (a *app) trustPolicy(p profile.Profile) (tlstrust.Policy, error) {
 	return policy, nil
 }
 
-// serverURL returns --server or $BLINDPOST_SERVER.
+// serverURL returns --server, $BLINDPOST_SERVER, or the only relay in known_servers; HOST:PORT
+// stands for wss://HOST:PORT/.
 func (a *app) serverURL() (string, error) {
 	url := a.flags.server
 	if url == "" {
 		url = os.Getenv(envServer)
 	}
 	if url == "" {
-		return "", usageError("no relay given: pass --server wss://HOST:PORT/ (or set %s)", envServer)
+		url, _ = a.knownRelay()
 	}
+	if url == "" {
+		return "", usageError("no relay given: pass --server HOST:PORT (or set %s)", envServer)
+	}
+	url = relayURL(url)
 	if _, err := tlstrust.HostPort(url); err != nil {
 		return "", withCode(exitUsage, err)
 	}
@@ -79,7 +84,7 @@ func (a *app) dial(ctx context.Context, p profile.Profile, key *identity.Private
 	}
 	c, err := client.Dial(ctx, opts)
 	if err != nil {
-		return nil, explainDial(err)
+		return nil, explainDial(explainRefused(err, url))
 	}
 	return c, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -134,14 +135,20 @@ func (a *app) runInit(noPassphrase bool) error {
 	}
 	fmt.Fprintf(a.stdout, "Created the identity of %s in %s (%s, %s).\n", p.User, p.Dir, file, how)
 	fmt.Fprintf(a.stdout, "fingerprint: %s\n", identity.Fingerprint(key.Public()))
-	fmt.Fprintf(a.stdout, "Next: blindpost send --user %s --server wss://HOST:PORT/ --to NAME \"hello\"\n", p.User)
+	fmt.Fprintf(a.stdout, "Next, chat through your relay (its operator gives you HOST:PORT and its pin):\n")
+	fmt.Fprintf(a.stdout, "  blindpost chat --user %s --server HOST:PORT\n", p.User)
+	fmt.Fprintf(a.stdout, "or, in your browser: blindpost gui --user %s --server HOST:PORT\n", p.User)
 	return nil
 }
 
 // newPassphrase reads a new passphrase from --passphrase-file or twice from the terminal.
 func (a *app) newPassphrase() (string, error) {
 	if a.flags.passFile != "" {
-		return readPassphraseFile(a.flags.passFile)
+		pass, err := readPassphraseFile(a.flags.passFile)
+		if err != nil {
+			return "", err
+		}
+		return pass, a.confirmShort(pass)
 	}
 	if a.readSecret == nil {
 		return "", usageError("stdin is not a terminal: pass --passphrase-file FILE, or --no-passphrase for a bot")
@@ -153,6 +160,9 @@ func (a *app) newPassphrase() (string, error) {
 	if first == "" {
 		return "", errors.New("empty passphrase; use --no-passphrase if you really want no encryption")
 	}
+	if err := a.confirmShort(first); err != nil {
+		return "", err
+	}
 	second, err := a.readSecret("Repeat the passphrase: ")
 	if err != nil {
 		return "", err
@@ -163,25 +173,72 @@ func (a *app) newPassphrase() (string, error) {
 	return first, nil
 }
 
+// minPassphrase is the length below which a new passphrase gets a warning: the identity file
+// resists guessing only as well as its passphrase does (age's scrypt slows each guess).
+const minPassphrase = 10
+
+// confirmShort warns about a passphrase shorter than minPassphrase characters and, on a
+// terminal, asks whether to keep it; a passphrase file, chosen ahead, only gets the warning.
+func (a *app) confirmShort(pass string) error {
+	n := utf8.RuneCountInString(pass)
+	if n >= minPassphrase {
+		return nil
+	}
+	fmt.Fprintf(a.stderr, "Warning: this passphrase has %d characters. Anyone who copies your identity file can try guesses\n"+
+		"offline; a passphrase of %d characters or more, such as four random words, resists far longer.\n", n, minPassphrase)
+	if a.confirm == nil {
+		return nil
+	}
+	keep, err := a.confirm("Keep this short passphrase?")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		return errors.New("choose a longer passphrase; nothing was written")
+	}
+	return nil
+}
+
 func (a *app) whoamiCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "whoami",
 		Short: "Print your username and identity fingerprint",
 		Long: `whoami prints your username and the fingerprint of your identity key (spec §3.3). Read it to
-your peers over another channel, or compare safety numbers, to rule out a substituted key.`,
+your peers over another channel, or compare safety numbers, to rule out a substituted key.
+
+It reads the public key from identity.pub, beside the key file, without the passphrase. An
+identity created before identity.pub existed asks for the passphrase once, and gets the file.`,
 		Example: `  blindpost whoami --user alice
   blindpost whoami --user echobot --passphrase-file ./pass`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p, key, err := a.openIdentity()
-			if err != nil {
-				return err
-			}
-			defer key.Erase()
-			fmt.Fprintf(a.stdout, "user:        %s\n", p.User)
-			fmt.Fprintf(a.stdout, "fingerprint: %s\n", identity.Fingerprint(key.Public()))
-			fmt.Fprintf(a.stdout, "directory:   %s\n", p.Dir)
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return a.runWhoami() },
 	}
+}
+
+// runWhoami prints the identity from identity.pub, or unlocks the key (which writes the file)
+// when there is none or it does not parse.
+func (a *app) runWhoami() error {
+	p, err := a.profile()
+	if err != nil {
+		return err
+	}
+	var pub []byte
+	if _, err := p.Encrypted(); err == nil {
+		pub, err = p.LoadPublic()
+		if err != nil && !errors.Is(err, profile.ErrNoPublic) {
+			fmt.Fprintf(a.stderr, "%v; unlocking the key to rewrite it\n", err)
+		}
+	}
+	if pub == nil {
+		key, err := a.loadIdentity(p)
+		if err != nil {
+			return err
+		}
+		pub = key.Public()
+		key.Erase()
+	}
+	fmt.Fprintf(a.stdout, "user:        %s\n", p.User)
+	fmt.Fprintf(a.stdout, "fingerprint: %s\n", identity.Fingerprint(pub))
+	fmt.Fprintf(a.stdout, "directory:   %s\n", p.Dir)
+	return nil
 }

@@ -8,7 +8,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/blindpost/blindpost/impl/client"
+	"github.com/blindpost/blindpost/impl/client/display"
 	"github.com/blindpost/blindpost/impl/client/profile"
+	"github.com/blindpost/blindpost/impl/client/tui"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/e2ee/trust"
 )
@@ -42,23 +44,10 @@ func (a *app) peerStore() (*trust.Store, profile.Profile, error) {
 func (a *app) peersListCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
-		Short: "List the pinned peers and their fingerprints",
+		Short: "List the pinned peers, their fingerprints, and whether you verified their safety numbers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := a.peerStore()
-			if err != nil {
-				return err
-			}
-			users := s.Users()
-			if len(users) == 0 {
-				fmt.Fprintln(a.stdout, "No peer pinned yet.")
-				return nil
-			}
-			for _, u := range users {
-				key, _ := s.Lookup(u)
-				fmt.Fprintf(a.stdout, "%-32s %s\n", u, identity.Fingerprint(key))
-			}
-			return nil
+			return a.listPeers()
 		},
 	}
 }
@@ -122,4 +111,41 @@ func (a *app) peersForgetCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// listPeers prints each pinned peer with its fingerprint and whether the user marked its
+// safety number verified for that key (spec §6.6 [TRUST-4]; verified_peers, Appendix C).
+func (a *app) listPeers() error {
+	s, p, err := a.peerStore()
+	if err != nil {
+		return err
+	}
+	users := s.Users()
+	if len(users) == 0 {
+		fmt.Fprintln(a.stdout, "No peer pinned yet.")
+		return nil
+	}
+	verified, err := tui.OpenVerifications(p.Path(tui.VerifiedFile))
+	if err != nil {
+		return err
+	}
+	width := 0
+	for _, u := range users {
+		width = max(width, display.Width(u))
+	}
+	unverified := 0
+	for _, u := range users {
+		key, _ := s.Lookup(u)
+		fp := identity.Fingerprint(key)
+		state := "verified"
+		if !verified.IsVerified(u, fp) {
+			state = "not verified"
+			unverified++
+		}
+		fmt.Fprintf(a.stdout, "%-*s  %s  %s\n", width, display.Line(u), fp, state)
+	}
+	if unverified > 0 {
+		fmt.Fprintln(a.stdout, "To verify a peer, select them in blindpost chat and compare safety numbers with /verify.")
+	}
+	return nil
 }

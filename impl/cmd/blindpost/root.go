@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/blindpost/blindpost/impl/client/display"
 	"github.com/blindpost/blindpost/impl/e2ee/keyfile"
 )
 
@@ -128,7 +129,7 @@ and --server.`,
 	pf := root.PersistentFlags()
 	pf.StringVarP(&a.flags.user, "user", "u", "", "your username (default $BLINDPOST_USER, or the only identity in the config root)")
 	pf.StringVar(&a.flags.configDir, "config-dir", "", "configuration root holding one directory per user (default $BLINDPOST_CONFIG_DIR or $XDG_CONFIG_HOME/blindpost)")
-	pf.StringVar(&a.flags.server, "server", "", "relay URL, wss://HOST:PORT/")
+	pf.StringVar(&a.flags.server, "server", "", "relay address, HOST:PORT or wss://HOST:PORT/ (default $BLINDPOST_SERVER, or the only relay in known_servers)")
 	pf.StringVar(&a.flags.ca, "ca", "", "PEM file of the CA that signed the relay's certificate (instead of the system roots)")
 	pf.StringVar(&a.flags.serverPin, "server-pin", "", "trust only the relay certificate with this pin, sha256:HEX (printed by the relay)")
 	pf.StringVar(&a.flags.passFile, "passphrase-file", "", "read the identity passphrase from the first line of FILE instead of the terminal")
@@ -155,7 +156,12 @@ func (a *app) runContext(ctx context.Context, args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(a.stderr, "blindpost: %s\n", strings.TrimPrefix(err.Error(), "blindpost: "))
+	if errors.Is(err, errAborted) {
+		fmt.Fprintf(a.stderr, "blindpost: %s\n", errAborted)
+		return exitError
+	}
+	// An error may quote the relay or a peer (a reason, a server message): spec §9 [CLI-30].
+	fmt.Fprintf(a.stderr, "blindpost: %s\n", display.Clean(strings.TrimPrefix(err.Error(), "blindpost: ")))
 	var ee *exitErr
 	if errors.As(err, &ee) {
 		return ee.code

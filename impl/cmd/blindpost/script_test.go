@@ -30,7 +30,9 @@ var update = flag.Bool("update", false, "rewrite the golden files of testdata/sc
 //	[!] stdout|stderr RE    the last output matches (or not) the regular expression
 //	cmp stdout|stderr FILE  the last output, normalised, equals FILE (go test -update rewrites it)
 //	stdin FILE              the next blindpost reads FILE as standard input
-//	type PASS...            the next blindpost reads these passphrases from a "terminal"
+//	type PASS...            the next blindpost reads these passphrases, and the answers to its
+//	                        yes/no questions, from a "terminal"; ^C is Ctrl-C at that prompt
+//	rm FILE                 remove FILE
 //	perm MODE FILE          FILE has permission bits MODE
 //	chmod MODE FILE         change FILE's permission bits
 //	flip FILE               flip one bit near the end of FILE (tampering)
@@ -160,6 +162,8 @@ func (st *scriptState) step(line string) error {
 		}
 		data[len(data)-3] ^= 0x01
 		return os.WriteFile(p, data, 0o600)
+	case "rm":
+		return os.Remove(st.path(args[1]))
 	case "exists":
 		_, err := os.Stat(st.path(args[1]))
 		if (err == nil) == neg {
@@ -192,7 +196,14 @@ func (st *scriptState) run(args []string) {
 			}
 			s := secrets[0]
 			secrets = secrets[1:]
+			if s == "^C" {
+				return "", errAborted
+			}
 			return s, nil
+		}
+		a.confirm = func(question string) (bool, error) {
+			answer, err := a.readSecret(question + " [yes/no]: ")
+			return answer == "yes", err
 		}
 	}
 	st.exit = a.runContext(context.Background(), args)
