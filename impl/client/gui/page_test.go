@@ -275,4 +275,3 @@ func TestQRSVG(t *testing.T) {
 		t.Fatalf("unexpected elements in %s", svg)
 	}
 }
-
