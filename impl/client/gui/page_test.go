@@ -111,8 +111,8 @@ func TestTokenExchangedOnce(t *testing.T) {
 	}
 	checkHeaders(t, "token exchange", resp.Header)
 	cookies := resp.Cookies()
-	if len(cookies) != 1 || cookies[0].Name != CookieName || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode {
-		t.Fatalf("cookie %+v, want one HttpOnly SameSite=Strict %s [GUI-2]", cookies, CookieName)
+	if len(cookies) != 1 || cookies[0].Name != p.cookie || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteStrictMode {
+		t.Fatalf("cookie %+v, want one HttpOnly SameSite=Strict %s [GUI-2]", cookies, p.cookie)
 	}
 	if cookies[0].Value == token {
 		t.Fatal("the cookie is the token itself [GUI-2]")
@@ -189,8 +189,27 @@ func clientWithCookie(t *testing.T, base, value string) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	req, _ := http.NewRequest(http.MethodGet, base, nil)
-	jar.SetCookies(req.URL, []*http.Cookie{{Name: CookieName, Value: value}})
+	jar.SetCookies(req.URL, []*http.Cookie{{Name: CookieName + base[strings.LastIndex(base, ":")+1:], Value: value}})
 	return noRedirect(jar)
+}
+
+// TestTwoPagesOneBrowser: browsers share cookies between the ports of a host, so two pages
+// (two users) logged in from one browser keep their own sessions. Rules: GUI-2, GUI-3.
+func TestTwoPagesOneBrowser(t *testing.T) {
+	a := startPage(t, ListenOptions{}, nil)
+	b := startPage(t, ListenOptions{}, nil)
+	jar, _ := cookiejar.New(nil)
+	c := noRedirect(jar)
+	for _, p := range []*Page{a, b} {
+		if resp := get(t, c, p.URL(), nil, ""); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("login: %s", resp.Status)
+		}
+	}
+	for _, p := range []*Page{a, b} {
+		if resp := get(t, c, "http://"+p.Addr()+"/", nil, ""); resp.StatusCode != http.StatusOK {
+			t.Fatalf("page %s after both logins: %s [GUI-2]", p.Addr(), resp.Status)
+		}
+	}
 }
 
 // TestListenLoopbackOnly: a non-loopback address is refused unless named explicitly, and then

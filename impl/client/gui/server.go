@@ -24,8 +24,10 @@ var assets embed.FS
 
 // Names and paths of the local page.
 const (
-	// CookieName is the session cookie the token is exchanged for (spec Appendix D [GUI-2]).
-	CookieName = "blindpost_session"
+	// CookieName begins the name of the session cookie the token is exchanged for (spec
+	// Appendix D [GUI-2]); the listener's port ends it, because browsers share cookies between
+	// the ports of one host, and two pages (two users) must not overwrite each other's.
+	CookieName = "blindpost_session_"
 	// TokenParam is the query parameter of the opened address that carries the token.
 	TokenParam = "token"
 	// WSPath is the WebSocket that carries the driver protocol.
@@ -68,6 +70,7 @@ type Page struct {
 	host    string // the Host every request must carry, "127.0.0.1:PORT" (GUI-4)
 	anyIP   bool   // bound to an unspecified address: any IP literal with the port is the host
 	port    string
+	cookie  string // the session cookie's name
 	log     *slog.Logger
 	files   http.Handler
 	upgrade websocket.Upgrader
@@ -127,6 +130,7 @@ func Listen(opts ListenOptions, serve func(ctx context.Context, ws *websocket.Co
 		token: token,
 		serve: serve,
 	}
+	p.cookie = CookieName + p.port
 	p.upgrade = websocket.Upgrader{CheckOrigin: p.sameOrigin, ReadBufferSize: 4096, WriteBufferSize: 4096}
 	return p, nil
 }
@@ -244,7 +248,7 @@ func (p *Page) exchange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: session, Path: "/",
+		Name: p.cookie, Value: session, Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode,
 	})
 	// The token leaves the address bar and the history.
@@ -259,7 +263,7 @@ func (p *Page) hasSession(r *http.Request) bool {
 	if want == "" {
 		return false
 	}
-	for _, c := range r.CookiesNamed(CookieName) {
+	for _, c := range r.CookiesNamed(p.cookie) {
 		if subtle.ConstantTimeCompare([]byte(c.Value), []byte(want)) == 1 {
 			return true
 		}

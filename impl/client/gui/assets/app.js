@@ -409,12 +409,14 @@ async function safety(peer) {
     const c = peerConv(peer);
     c.fp = v.fingerprint || ''; c.verified = !!v.verified;
     setText('safety-state', v.verified ? `Verified: you compared this number for ${peer}\u2019s current key.` : 'Not verified yet.');
+    $('safety-state').classList.toggle('ok', !!v.verified);
     mark.disabled = !!v.verified || !v.fingerprint;
     mark.onclick = async () => {
       try {
         await S.drv.call('mark_verified', { peer, fingerprint: v.fingerprint });
         c.verified = true;
         setText('safety-state', `Verified: you compared this number for ${peer}\u2019s current key.`);
+        $('safety-state').classList.add('ok');
         mark.disabled = true;
         render();
       } catch (e) { setText('safety-state', e.code === 'key_changed' ? `${peer}\u2019s key changed meanwhile; compare again.` : e.message); }
@@ -557,7 +559,7 @@ function renderConversation() {
   setText('conv-title', c.kind === 'group' ? (c.name === BROADCAST ? 'Broadcast' : '#' + c.name) : c.name);
   const st = statusLine(c);
   const sec = $('secured');
-  sec.textContent = (st.ok ? '\u{1F512} ' : '') + st.text;
+  sec.replaceChildren(el('span', { class: 'badge', text: st.ok ? 'Secured' : 'Not secured' }), ' ', st.text);
   sec.classList.toggle('ok', st.ok);
   sec.dataset.state = c.kind === 'group' ? (c.joined ? 'joined' : 'none') : c.keyChanged ? 'key_changed' : c.state;
 
