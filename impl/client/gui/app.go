@@ -336,7 +336,7 @@ func (a *App) dialFailed(err error) (driver.Results, error) {
 	case errors.As(err, &mismatch):
 		return nil, fail("pin_mismatch", fmt.Errorf("%w. This may be an attack. If the relay's operator confirms a new certificate, run: blindpost servers forget %s", err, mismatch.HostPort))
 	case errors.As(err, &se) && se.Code == "identity_mismatch":
-		return nil, fail(se.Code, fmt.Errorf("the relay holds the name %s for another key. If it is yours and you lost your key, ask the relay's operator to free the name; otherwise create an identity with another name", a.prof.User))
+		return nil, fail(se.Code, fmt.Errorf("the relay holds the name %s for another key. If it is yours and you lost your key, ask the relay's operator to free it (blindpost-server users remove %s); otherwise create an identity with another name", a.prof.User, a.prof.User))
 	case errors.As(err, &se):
 		return nil, err
 	case isNetError(err):

@@ -268,3 +268,22 @@ func (c *pageConn) waitEvent(match func(map[string]any) bool) map[string]any {
 		c.events = append(c.events, m)
 	}
 }
+
+// TestNextSteps: a name the relay holds for another key, and a relay that does not answer,
+// are failures that name what to do next.
+func TestNextSteps(t *testing.T) {
+	srv := servertest.Start(t)
+	connectPlain(t, srv, "alice")
+	pc := openPage(t, startGUI(t, testOptions(t.TempDir(), "")), "a long enough passphrase")
+	st := pc.ok("create_identity", map[string]any{"user": "alice", "passphrase": "a long enough passphrase", "server": srv.URL})
+	r := pc.failed("trust_server", map[string]any{"pin": st["pin"]}, "identity_mismatch", "REG-6")
+	if msg := r["message"].(string); !strings.Contains(msg, "ask the relay's operator") || !strings.Contains(msg, "users remove alice") {
+		t.Fatalf("name taken: %q names no next step", msg)
+	}
+
+	pc = openPage(t, startGUI(t, testOptions(t.TempDir(), "")), "a long enough passphrase")
+	r = pc.failed("create_identity", map[string]any{"user": "bob", "passphrase": "a long enough passphrase", "server": "wss://127.0.0.1:1/"}, "unreachable", "DRV-1")
+	if msg := r["message"].(string); !strings.Contains(msg, "may not be running") {
+		t.Fatalf("unreachable relay: %q names no next step", msg)
+	}
+}

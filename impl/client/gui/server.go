@@ -120,9 +120,14 @@ func Listen(opts ListenOptions, serve func(ctx context.Context, ws *websocket.Co
 		return nil, err
 	}
 	bound := ln.Addr().(*net.TCPAddr).AddrPort()
+	host := bound.String()
+	if bound.Addr().IsUnspecified() {
+		// Bound to every address: the address to open on this machine is the loopback one.
+		host = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), bound.Port()).String()
+	}
 	p := &Page{
 		ln:    ln,
-		host:  bound.String(),
+		host:  host,
 		anyIP: bound.Addr().IsUnspecified(),
 		port:  fmt.Sprint(bound.Port()),
 		log:   log,
