@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -59,7 +61,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	// First run: create the identity, see the relay's pin, trust it (TLS-4, DRV-30).
 	alice.onboard(pages["alice"], "alice", passphrase, srv.URL, pin, true)
 	bob.onboard(pages["bob"], "bob", passphrase, srv.URL, pin, false)
-	carol.onboard(pages["carol"], "carol", passphrase, strings.TrimPrefix(srv.URL, "wss://"), pin, false)
+	carol.onboardByKeyboard(pages["carol"], "carol", passphrase, strings.TrimPrefix(srv.URL, "wss://"), pin)
 	for user, b := range tabs {
 		if got := b.text("#me"); !strings.HasPrefix(got, user+" · sha256:") {
 			b.t.Fatalf("%s: identity in the status bar %q [CLI-1]", user, got)
@@ -121,6 +123,17 @@ func TestBrowserEndToEnd(t *testing.T) {
 	alice.until("the counter over the limit", `document.getElementById('counter').textContent.startsWith('4097 / 4096') && document.getElementById('send').disabled`)
 	alice.js(`document.getElementById('text').value = '', document.getElementById('text').dispatchEvent(new Event('input')), true`)
 	alice.shot("conversation")
+	if *writeScreenshots { // the dark theme follows the system
+		alice.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+			return err
+		}))
+		alice.shot("conversation-dark")
+		alice.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}}})
+			return err
+		}))
+	}
 
 	// Safety numbers: equal on both sides; the mark persists (TRUST-4, DRV-31).
 	alice.click("#btn-safety")
@@ -149,6 +162,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	// Usable at 360 px: nothing overflows sideways.
 	alice.do(chromedp.EmulateViewport(360, 740))
 	alice.until("no horizontal scrolling at 360 px", `document.documentElement.scrollWidth <= 360`)
+	alice.shot("narrow")
 	alice.do(chromedp.EmulateViewport(1000, 700))
 
 	// bob quits: alice's conversation is no longer secured (CLI-1).
@@ -187,6 +201,13 @@ func TestBrowserEndToEnd(t *testing.T) {
 	alice.shot("key-change")
 	alice.click("#keychange-trust")
 	alice.until("the dialog closes after trust", `!document.getElementById('keychange').open && document.getElementById('secured').dataset.state !== 'key_changed'`)
+
+	// The security event is told in words, its outcome code and rule id in the details (CLI-2).
+	alice.until("the key change in words", `[...document.querySelectorAll('#messages li.notice.security')].some(li => li.textContent.includes('identity key changed'))`)
+	alice.click("#messages li.notice.security button")
+	alice.until("the details name the rule", `document.getElementById('details').open && document.getElementById('details-list').textContent.includes('key_changed') && document.getElementById('details-list').textContent.includes('TRUST-2')`)
+	alice.do(chromedp.KeyEvent(kb.Escape))
+	alice.until("Esc closes the details", `!document.getElementById('details').open`)
 	alice.noAlert()
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // writeScreenshots makes the browser tests write screenshots/*.png (make screenshots).
@@ -200,6 +201,26 @@ func (b *tab) onboard(p *Page, user, pass, relay, pin string, screenshot bool) {
 		b.t.Fatalf("%s: the page shows pin %q, the relay's is %q [TLS-4]", b.name, got, pin)
 	}
 	b.click("#trust-yes")
+	b.until("the chat screen", `!document.getElementById('app').hidden`)
+}
+
+// onboardByKeyboard walks the first run with the keyboard alone: Tab from field to field,
+// Enter to submit and to trust.
+func (b *tab) onboardByKeyboard(p *Page, user, pass, relay, pin string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(p.URL()))
+	b.until("the create screen with the username focused", `!document.getElementById('create').hidden && document.activeElement.id === 'create-user'`)
+	for _, step := range []struct{ text, next string }{{user, "create-pass"}, {pass, "create-pass2"}, {pass, "create-server"}} {
+		b.do(chromedp.KeyEvent(step.text), chromedp.KeyEvent(kb.Tab))
+		b.until("Tab to "+step.next, fmt.Sprintf(`document.activeElement.id === %q`, step.next))
+	}
+	b.do(chromedp.KeyEvent(relay))
+	b.enter()
+	b.until("the trust screen with its button focused", `!document.getElementById('trust').hidden && document.activeElement.id === 'trust-yes'`)
+	if got := b.text("#trust-pin"); got != pin {
+		b.t.Fatalf("%s: the page shows pin %q, the relay's is %q [TLS-4]", b.name, got, pin)
+	}
+	b.enter()
 	b.until("the chat screen", `!document.getElementById('app').hidden`)
 }
 
