@@ -381,7 +381,8 @@ async function deliver(c, m) {
       m.state = early || (m.state === 'sending' ? 'relayed' : m.state);
     }
   } catch (e) {
-    m.state = 'failed'; m.error = e.message;
+    m.state = 'failed';
+    m.error = e.code === 'user_offline' ? `${c.name} is offline; it was not sent.` : e.message;
   }
   render();
 }
