@@ -159,6 +159,26 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Fatalf("verified_peers %q, %v: the mark is not kept [DRV-31]", data, err)
 	}
 
+	// A reload locks the page: the unlock screen names a wrong passphrase, and after unlocking
+	// a new chat with bob still carries the verified mark (DRV-31, CLI-1).
+	alice.do(chromedp.Reload())
+	alice.until("the unlock screen", `!document.getElementById('unlock').hidden && document.activeElement.id === 'unlock-pass'`)
+	if got := alice.text("#unlock-user"); got != "alice" {
+		t.Fatalf("unlock screen for %q", got)
+	}
+	alice.do(chromedp.KeyEvent("not my passphrase"))
+	alice.enter()
+	alice.until("a wrong passphrase named", `document.getElementById('unlock-error').textContent.includes('does not open')`)
+	alice.do(chromedp.KeyEvent(passphrase))
+	alice.enter()
+	alice.until("the chat screen again", `!document.getElementById('app').hidden`)
+	bob.until("bob sees the session end", `document.getElementById('secured').dataset.state !== 'secured'`)
+	alice.until("bob online", `!!document.querySelector('[data-conv="p:bob"] .dot.on')`)
+	alice.conv("p:bob")
+	alice.click("#btn-chat")
+	bob.click("#requests li[data-session] .accept")
+	alice.until("secured again, and verified", `document.getElementById('secured').dataset.state === 'secured' && document.getElementById('secured').textContent.includes('safety number verified')`)
+
 	// Usable at 360 px: nothing overflows sideways.
 	alice.do(chromedp.EmulateViewport(360, 740))
 	alice.until("no horizontal scrolling at 360 px", `document.documentElement.scrollWidth <= 360`)
