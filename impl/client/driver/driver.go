@@ -79,7 +79,6 @@ func (s *Session) Client() (*client.Client, error) { return s.d.client() }
 // and it is closed when the driver ends. It fails when a client is attached and running.
 func (s *Session) Attach(c *client.Client) error { return s.d.attach(c) }
 
-
 // idRE is the request id syntax of spec §5.1, which driver ids share.
 var idRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
