@@ -3,7 +3,7 @@ GO ?= go
 ADDR ?= 127.0.0.1:8443
 DATA ?= ./blindpost-data
 
-.PHONY: help build run test check generate vectors bench bench-wire bench-e2ee conform mutants demo fuzz race
+.PHONY: help build run test check generate vectors bench bench-wire bench-e2ee conform mutants demo fuzz race screenshots
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,3 +49,6 @@ demo: ## a server and two clients, alice and bob, chatting; plaintext vs what th
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	./.ci/fuzz $(or $(FUZZTIME),30s)
+
+screenshots: ## retake impl/client/gui/screenshots/*.png from the browser tests (needs chromium)
+	$(GO) test ./impl/client/gui -run 'TestBrowser' -count=1 -args -screenshots

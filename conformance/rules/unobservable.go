@@ -32,4 +32,21 @@ var NotObservable = []Unobservable{
 		"16,777,216 group_send commands, far beyond the time of a conformance run"},
 	{"CLI-30", "how a client shows a peer's text on its screen is its user interface; the driver protocol reports the " +
 		"text as received, not as shown"},
+	{"DRV-30", "trust_server is an optional command for people (A.5) that the runner never sends: its connect names the " +
+		"pin to trust; the graphical client's tests check the consent and known_servers"},
+	{"DRV-31", "mark_verified is an optional command for people (A.5) that the runner never sends; verified_peers is a " +
+		"local file"},
+	{"DRV-32", "the runner's connect carries no passphrase, and the optional commands that do (A.5) are not sent by it; " +
+		"the graphical client's tests read every line for the passphrase"},
+	{"DRV-33", "create_identity is an optional command for people (A.5) that the runner never sends; the identity is a " +
+		"local file"},
+	{"GUI-1", "the graphical client's listener is local to the user's machine and outside the protocol"},
+	{"GUI-2", "the token and the cookie belong to the graphical client's local page, which no runner reaches"},
+	{"GUI-3", "the graphical client's local page is outside the protocol and the driver; its tests send the requests"},
+	{"GUI-4", "the graphical client's local page is outside the protocol and the driver; its tests send the requests"},
+	{"GUI-5", "the graphical client's local page is outside the protocol and the driver; its tests send the requests"},
+	{"GUI-6", "the graphical client's local page is outside the protocol and the driver; its tests read every response"},
+	{"GUI-7", "what the page does with text happens in the user's browser; the browser tests send hostile text through " +
+		"a real Chromium"},
+	{"GUI-8", "the page's assets are embedded in the client; its tests read them"},
 }

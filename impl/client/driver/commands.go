@@ -57,11 +57,10 @@ func (d *driver) connect(ctx context.Context, c command, r *okResponse) error {
 	if err != nil {
 		return err
 	}
-	d.mu.Lock()
-	d.c = cl
-	d.pumped.Add(1)
-	d.mu.Unlock()
-	go d.pump(cl)
+	if err := d.attach(cl); err != nil {
+		cl.Close()
+		return err
+	}
 	r.IdentityKey = encodeKey(id.Public())
 	r.Fingerprint = identity.Fingerprint(id.Public())
 	return nil

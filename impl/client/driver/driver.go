@@ -1,6 +1,10 @@
 // Package driver implements the driver protocol of spec Appendix A: a test harness (the
 // conformance runner, the demo, tests) operates the client through JSON lines, commands on
 // standard input and responses and events on standard output. `blindpost driver` runs it.
+//
+// The protocol does not depend on its transport (Lines): `blindpost gui` serves the same
+// commands and events to its page over a loopback WebSocket, adding the optional commands and
+// events of spec A.5 through Options.Extra and Options.ExtraEvent.
 package driver
 
 import (
@@ -34,7 +38,46 @@ type Options struct {
 	PeersFile string
 	// Configure, when set, adjusts the client options before every connect (tests).
 	Configure func(*client.Options)
+
+	// Extra adds optional commands of spec A.5, keyed by name; each name must be in
+	// schemas/driver/command.json, which validates the command before it runs. A command
+	// neither here nor in A.1 is answered with unimplemented (spec A.1 [DRV-1]).
+	Extra map[string]Command
+	// ExtraEvent maps a client event that has no line in spec A.2 to an optional event of
+	// spec A.5 (a value that encodes as one), or returns nil to log it instead.
+	ExtraEvent func(client.Event) any
+	// OnEnd, when set, is called once when Serve returns, after the client was closed and its
+	// last event written.
+	OnEnd func()
 }
+
+// Command runs an optional command (spec A.5): args is the whole command line, already
+// validated against schemas/driver/command.json. The results it returns become members of the
+// response; an error becomes a failure whose code errorCode derives, or the code of a *Failure.
+type Command func(ctx context.Context, s *Session, args json.RawMessage) (Results, error)
+
+// Results are the result members of a response to an optional command.
+type Results map[string]any
+
+// Failure is an error an optional command returns to choose the error code of its failure
+// response (one of schemas/driver/output.json).
+type Failure struct {
+	Code string
+	Err  error
+}
+
+func (f *Failure) Error() string { return f.Err.Error() }
+func (f *Failure) Unwrap() error { return f.Err }
+
+// Session is what an optional command may do with the driver that runs it.
+type Session struct{ d *driver }
+
+// Client returns the connected client, or an error wrapping client.ErrNotConnected.
+func (s *Session) Client() (*client.Client, error) { return s.d.client() }
+
+// Attach makes c the driver's client, as connect does: its events are written from now on,
+// and it is closed when the driver ends. It fails when a client is attached and running.
+func (s *Session) Attach(c *client.Client) error { return s.d.attach(c) }
 
 // idRE is the request id syntax of spec §5.1, which driver ids share.
 var idRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
@@ -84,10 +127,15 @@ type driver struct {
 	over   bool           // quit was answered
 }
 
-// Run serves the driver protocol: it reads commands from in until `quit` or the end of input,
-// writes responses and events to out, and closes the client before it returns. It returns an
-// error only when in or out fails.
+// Run serves the driver protocol on standard streams: it reads commands from in until `quit`
+// or the end of input, writes responses and events to out, and closes the client before it
+// returns. It returns an error only when in or out fails.
 func Run(ctx context.Context, in io.Reader, out io.Writer, opts Options) error {
+	return Serve(ctx, StreamLines(in, out), opts)
+}
+
+// Serve serves the driver protocol over any transport of lines, as Run does.
+func Serve(ctx context.Context, lines Lines, opts Options) error {
 	if opts.Timeout == 0 {
 		opts.Timeout = 30 * time.Second
 	}
@@ -95,21 +143,26 @@ func Run(ctx context.Context, in io.Reader, out io.Writer, opts Options) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &driver{opts: opts, out: newLineWriter(out), log: log}
+	d := &driver{opts: opts, out: newLineWriter(lines), log: log}
+	if opts.OnEnd != nil {
+		defer opts.OnEnd()
+	}
 	defer d.disconnect()
-	sc := newLineScanner(in)
-	for line := 1; sc.Scan(); line++ {
-		if err := d.handle(ctx, line, sc.Bytes()); err != nil {
+	for line := 1; ; line++ {
+		data, err := lines.ReadLine()
+		if isEOF(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("driver: read commands: %w", err)
+		}
+		if err := d.handle(ctx, line, data); err != nil {
 			return err
 		}
 		if d.quitting() {
 			return nil
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("driver: read commands: %w", err)
-	}
-	return nil
 }
 
 // handle answers one command line with exactly one response (spec A.1 [DRV-1]).
@@ -132,6 +185,10 @@ func (d *driver) handle(ctx context.Context, line int, data []byte) error {
 	}
 	name, _ := head.Cmd.(string)
 	h, known := handlers[name]
+	extra, isExtra := d.opts.Extra[name]
+	if !known && isExtra {
+		h, known = d.runExtra(extra, data), true
+	}
 	if !known {
 		if _, isString := head.Cmd.(string); isString {
 			return d.fail(id, codeUnimplemented, fmt.Sprintf("command %q is not supported", name))
@@ -159,6 +216,15 @@ func (d *driver) handle(ctx context.Context, line int, data []byte) error {
 		return d.fail(id, code, msg)
 	}
 	return d.out.write(resp)
+}
+
+// runExtra adapts an optional command to a handler: its results join the response.
+func (d *driver) runExtra(cmd Command, data []byte) handler {
+	return func(d *driver, ctx context.Context, _ command, r *okResponse) error {
+		res, err := cmd(ctx, &Session{d: d}, json.RawMessage(data))
+		r.extra = res
+		return err
+	}
 }
 
 func (d *driver) fail(id, code, message string) error {
@@ -196,11 +262,39 @@ func (d *driver) disconnect() {
 	d.pumped.Wait()
 }
 
+// attach adopts a connected client and starts writing its events.
+func (d *driver) attach(c *client.Client) error {
+	d.mu.Lock()
+	old := d.c
+	if old != nil {
+		select {
+		case <-old.Done():
+		default:
+			d.mu.Unlock()
+			return fmt.Errorf("driver: already connected as %s: %w", old.User(), client.ErrState)
+		}
+	}
+	d.mu.Unlock()
+	if old != nil {
+		d.disconnect()
+	}
+	d.mu.Lock()
+	d.c = c
+	d.pumped.Add(1)
+	d.mu.Unlock()
+	go d.pump(c)
+	return nil
+}
+
 // pump writes the client's events as driver events until the client is closed.
 func (d *driver) pump(c *client.Client) {
 	defer d.pumped.Done()
 	for ev := range c.Events() {
-		if line := eventLine(ev); line != nil {
+		line := eventLine(ev)
+		if line == nil && d.opts.ExtraEvent != nil {
+			line = d.opts.ExtraEvent(ev)
+		}
+		if line != nil {
 			if err := d.out.write(line); err != nil {
 				d.log.Warn("driver: cannot write event", "err", err)
 			}

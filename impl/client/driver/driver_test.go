@@ -1,8 +1,11 @@
 package driver_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -162,4 +165,37 @@ func TestDriverSecurityEvents(t *testing.T) {
 	if !strings.Contains(alice.dump(), `"disconnected"`) {
 		t.Fatal("no disconnected event")
 	}
+}
+
+// TestDriverOptionalCommands: the optional commands of spec A.5 are unimplemented in a driver
+// that does not serve them, validated by the schema before they run in one that does, and
+// their results and failure codes reach the response. Rules: DRV-1.
+func TestDriverOptionalCommands(t *testing.T) {
+	plain := startDriver(t, "plain", driver.Options{})
+	plain.fail("unimplemented", "status")
+	plain.fail("unimplemented", "verification", "peer", "bob")
+	plain.ok("quit")
+
+	ran := 0
+	h := startDriver(t, "front-end", driver.Options{Extra: map[string]driver.Command{
+		"status": func(ctx context.Context, s *driver.Session, args json.RawMessage) (driver.Results, error) {
+			ran++
+			return driver.Results{"state": "no_identity"}, nil
+		},
+		"unlock": func(ctx context.Context, s *driver.Session, args json.RawMessage) (driver.Results, error) {
+			ran++
+			return nil, &driver.Failure{Code: "bad_passphrase", Err: errors.New("wrong")}
+		},
+	}})
+	if r := h.ok("status"); r.str("state") != "no_identity" {
+		t.Fatalf("status: %v", r)
+	}
+	h.fail("bad_passphrase", "unlock", "passphrase", "x")
+	h.fail("bad_command", "unlock", "passphrase", "") // minLength: never reaches the command
+	h.fail("bad_command", "status", "user", "alice")
+	h.fail("unimplemented", "verification", "peer", "bob")
+	if ran != 2 {
+		t.Fatalf("the commands ran %d times, want 2", ran)
+	}
+	h.ok("quit")
 }

@@ -3,6 +3,7 @@ package driver
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -15,15 +16,60 @@ const maxLine = 1 << 20
 // maxText bounds the free-text members of responses and events (schemas/driver/output.json).
 const maxText = 1024
 
-// lineWriter writes one JSON object per line and flushes each line as it is written
-// (spec A.2 [DRV-4]). It is safe for concurrent use: responses and events interleave whole.
+// Lines is a transport of the driver protocol: it carries one JSON object per line in each
+// direction. Standard input and output are one (Run); a loopback WebSocket whose text
+// messages are the lines is another (`blindpost gui`).
+type Lines interface {
+	// ReadLine returns the next command line without its terminator, and io.EOF at the end
+	// of input. The slice is valid until the next call.
+	ReadLine() ([]byte, error)
+	// WriteLine sends one output line (without a terminator) and flushes it (spec A.2
+	// [DRV-4]). It is never called concurrently.
+	WriteLine(line []byte) error
+}
+
+// streamLines is the Lines of a byte stream: newline-terminated lines of up to maxLine bytes.
+type streamLines struct {
+	sc *bufio.Scanner
+	w  *bufio.Writer
+}
+
+// StreamLines returns the Lines of a reader of commands and a writer of output lines.
+func StreamLines(in io.Reader, out io.Writer) Lines {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	return &streamLines{sc: sc, w: bufio.NewWriter(out)}
+}
+
+func (s *streamLines) ReadLine() ([]byte, error) {
+	if s.sc.Scan() {
+		return s.sc.Bytes(), nil
+	}
+	if err := s.sc.Err(); err != nil {
+		return nil, err
+	}
+	return nil, io.EOF
+}
+
+func (s *streamLines) WriteLine(line []byte) error {
+	if _, err := s.w.Write(line); err != nil {
+		return err
+	}
+	if err := s.w.WriteByte('\n'); err != nil {
+		return err
+	}
+	return s.w.Flush()
+}
+
+// lineWriter writes one JSON object per line (spec A.2 [DRV-4]). It is safe for concurrent
+// use: responses and events interleave whole.
 type lineWriter struct {
 	mu  sync.Mutex
-	w   *bufio.Writer
+	l   Lines
 	err error
 }
 
-func newLineWriter(w io.Writer) *lineWriter { return &lineWriter{w: bufio.NewWriter(w)} }
+func newLineWriter(l Lines) *lineWriter { return &lineWriter{l: l} }
 
 // write encodes v as one line. The first write error sticks and is returned by later writes.
 func (lw *lineWriter) write(v any) error {
@@ -36,23 +82,14 @@ func (lw *lineWriter) write(v any) error {
 	if lw.err != nil {
 		return lw.err
 	}
-	data = append(data, '\n')
-	if _, err := lw.w.Write(data); err != nil {
-		lw.err = fmt.Errorf("driver: write output: %w", err)
-		return lw.err
-	}
-	if err := lw.w.Flush(); err != nil {
+	if err := lw.l.WriteLine(data); err != nil {
 		lw.err = fmt.Errorf("driver: write output: %w", err)
 	}
 	return lw.err
 }
 
-// newLineScanner reads newline-terminated command lines of up to maxLine bytes.
-func newLineScanner(r io.Reader) *bufio.Scanner {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-	return sc
-}
+// isEOF reports whether err is the end of input.
+func isEOF(err error) bool { return errors.Is(err, io.EOF) }
 
 // clip shortens s to at most maxText runes, keeping it valid UTF-8.
 func clip(s string) string {

@@ -1,5 +1,10 @@
 package driver
 
+import (
+	"encoding/json"
+	"maps"
+)
+
 // The shapes of schemas/driver/output.json, in the member order of the schema.
 
 // okResponse answers a command that succeeded (spec A.1); only the results of that command are
@@ -14,6 +19,24 @@ type okResponse struct {
 	N           *uint64   `json:"n,omitempty"`
 	Digits      string    `json:"digits,omitempty"`
 	Epoch       *uint64   `json:"epoch,omitempty"`
+
+	extra Results // the results of an optional command (spec A.5)
+}
+
+// MarshalJSON writes the members above, then the results of an optional command.
+func (r okResponse) MarshalJSON() ([]byte, error) {
+	type plain okResponse
+	data, err := json.Marshal(plain(r))
+	if err != nil || len(r.extra) == 0 {
+		return data, err
+	}
+	var members map[string]any
+	if err := json.Unmarshal(data, &members); err != nil {
+		return nil, err
+	}
+	maps.Copy(members, r.extra)
+	members["id"], members["ok"] = r.ID, true
+	return json.Marshal(members)
 }
 
 // failure answers a command that failed (spec A.1).
