@@ -25,8 +25,9 @@ var serverFlags = []string{
 	"--log-level", "warn",
 }
 
-// serverSuiteFlags tell the server suite those timers, and ask for its quick settings.
-var serverSuiteFlags = []string{"--register-timeout", "2s", "--ping-interval", "400ms", "--pong-timeout", "3s", "--quick"}
+// serverSuiteFlags ask for the server suite's quick settings; it reads the timers from
+// hello_ack (spec §4.2 [WS-7], [WS-9]).
+var serverSuiteFlags = []string{"--quick"}
 
 // Deadlines of the processes a run starts; none is a synchronisation by sleeping.
 const (
