@@ -15,7 +15,7 @@ import (
 	"github.com/blindpost/blindpost/conformance/conform"
 )
 
-// serverFlags start a relay under test as TestConformServer does: short timers, so that the
+// serverFlags start a relay under test with short timers, announced in hello_ack, so that the
 // registration deadline and keepalive cases end quickly, and small limits, so that every limit
 // is reachable (SRV-11 needs a max_message below the largest valid relay).
 var serverFlags = []string{

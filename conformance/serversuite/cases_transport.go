@@ -254,6 +254,8 @@ func rateLimited(t *conform.T) {
 			if f.Str("for") != "relay" {
 				t.Mismatch("LIM-3", fmt.Sprintf("rate_limited for relay x%d with for \"relay\" (MSG-5's readable id and type)", i), f.Short())
 			}
+		case f.Kind == KindClose && f.Code == 4003:
+			t.FatalMismatch("LIM-4", fmt.Sprintf("no close 4003 after %d rate_limited errors, fewer than %d", limited, Lim4Floor), f.Short())
 		default:
 			t.FatalMismatch("LIM-3", fmt.Sprintf("ack or rate_limited for relay x%d", i), f.Short())
 		}
