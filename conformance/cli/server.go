@@ -22,9 +22,9 @@ spec/protocol.md §4 and §5. Registration proofs are bound to the server pin (R
 runner computes from the certificate the server presents; --pin or --ca says which certificate to
 trust.
 
-The server's timers are not announced, so tell the runner if they differ from the spec's defaults:
---register-timeout (WS-9, 10s), --ping-interval (WS-7, 30s) and --pong-timeout (WS-7, 60s). With
-the defaults the keepalive case waits a minute; the other cases run alongside it.
+The server announces its timers in hello_ack (WS-7, WS-9), and the runner reads them before the
+first case. With the spec's defaults the keepalive case waits a minute; the other cases run
+alongside it.
 
 Nor is the directory limit (REG-13): with --max-users N, server/registration/server-full registers
 fresh usernames until the server answers server_full, which must come by the N+1-th. It runs after
@@ -67,9 +67,6 @@ directory may be filled, such as a test instance (the reference server: blindpos
 	fs.StringVar(&cfg.Pin, "pin", "", "trust the server certificate whose SPKI pin is `sha256:HEX` (spec §4.1)")
 	fs.StringVar(&cfg.CAFile, "ca", "", "trust the CA certificates in PEM `FILE` (default: the system roots)")
 	fs.StringVar(&cfg.ServerName, "server-name", "", "the name to verify in the certificate with --ca or the system roots (default: the URL's host)")
-	fs.DurationVar(&cfg.RegisterTimeout, "register-timeout", serversuite.DefaultRegisterTimeout, "the server's registration deadline (WS-9)")
-	fs.DurationVar(&cfg.PingInterval, "ping-interval", serversuite.DefaultPingInterval, "how often the server pings (WS-7)")
-	fs.DurationVar(&cfg.PongTimeout, "pong-timeout", serversuite.DefaultPongTimeout, "the silence after which the server closes a connection (WS-7)")
 	fs.DurationVar(&cfg.Wait, "wait", 5e9, "how long to wait for each expected message")
 	fs.DurationVar(&cfg.Slack, "slack", 2e9, "tolerance added to the server's timers")
 	fs.BoolVar(&cfg.Quick, "quick", false, "fewer repetitions (bursts, races, state-machine sequences), for CI")

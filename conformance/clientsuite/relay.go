@@ -91,7 +91,7 @@ func startRelay(t *conform.T, env *Env) *Relay {
 	}
 	r := &Relay{
 		t: t, ln: ln, URL: "wss://" + ln.Addr().String() + "/",
-		limits:     wire.Limits{MaxMessage: 65536, Rate: 10000, Burst: 10000, MaxGroups: 16, MaxGroupMembers: 100},
+		limits:     wire.Limits{MaxMessage: 65536, Rate: 10000, Burst: 10000, MaxGroups: 16, MaxGroupMembers: 100, PingIntervalMs: 30000, PongTimeoutMs: 60000, RegisterTimeoutMs: 10000},
 		registered: make(chan struct{}), closes: newMailbox[CloseInfo](), pongs: newMailbox[string](),
 		peers: map[string]*Peer{}, keys: map[string]wire.Pubkey{}, groups: map[string]*relayGroup{},
 		answers: map[string]func(wire.Message) []byte{},

@@ -43,7 +43,7 @@ func subtests(ctx context.Context, t *testing.T, cases []Case, idx []int, n int,
 			defer func() { <-sem }()
 			t.Run(cases[i].ID, func(t *testing.T) {
 				results[i] = RunCase(ctx, cases[i], opts)
-				reportTo(t, results[i])
+				reportTo(t, results[i], opts)
 			})
 		})
 	}
@@ -51,7 +51,10 @@ func subtests(ctx context.Context, t *testing.T, cases []Case, idx []int, n int,
 }
 
 // reportTo turns a result into the outcome of its subtest.
-func reportTo(t *testing.T, res Result) {
+func reportTo(t *testing.T, res Result, opts Options) {
+	if res.Verdict == Skip && opts.MaySkip != nil && opts.MaySkip(res) {
+		t.Skipf("skipped as the test allows: %s", res.Reason)
+	}
 	var b strings.Builder
 	res.writeDetails(&printer{w: &b}, false)
 	switch res.Verdict {

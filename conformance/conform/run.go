@@ -35,6 +35,10 @@ type Options struct {
 	// TimeoutFor, when set, gives a case's deadline (0: the case's own Timeout or CaseTimeout),
 	// for suites whose waits depend on flags such as a keepalive interval.
 	TimeoutFor func(Case) time.Duration
+	// MaySkip, when set, lets RunTests pass a skipped case's subtest (t.Skip with the case's
+	// reason) when it reports true: a case the target's configuration cannot reach, which the
+	// test names. Other skips fail their subtest.
+	MaySkip func(Result) bool
 	// Repro returns the command line that replays only the case with this seed; the report
 	// prints it with every failure.
 	Repro func(c Case, seed uint64) string

@@ -53,7 +53,7 @@ func (m *Mutant) Patterns() []string {
 }
 
 var (
-	idRE   = regexp.MustCompile(`^[0-9]{2}-[a-z0-9]+(-[a-z0-9]+)*$`)
+	idRE   = regexp.MustCompile(`^[0-9]{2,3}-[a-z0-9]+(-[a-z0-9]+)*$`)
 	ruleRE = regexp.MustCompile(`^[A-Z]+-[1-9][0-9]*$`)
 )
 
@@ -236,7 +236,7 @@ func (m *Mutant) setSections(sections []section) error {
 func (m *Mutant) check() error {
 	var errs []error
 	if !idRE.MatchString(m.ID) {
-		errs = append(errs, fmt.Errorf("id %q: want NN-words-with-hyphens (the file name without .txtar)", m.ID))
+		errs = append(errs, fmt.Errorf("id %q: want NN-words-with-hyphens, NN of two or three digits (the file name without .txtar)", m.ID))
 	}
 	dirs, ok := roleDirs[m.Role]
 	if !ok {

@@ -15,7 +15,7 @@ import (
 	"github.com/blindpost/blindpost/conformance/conform"
 )
 
-// serverFlags start a relay under test as TestConformServer does: short timers, so that the
+// serverFlags start a relay under test with short timers, announced in hello_ack, so that the
 // registration deadline and keepalive cases end quickly, and small limits, so that every limit
 // is reachable (SRV-11 needs a max_message below the largest valid relay).
 var serverFlags = []string{
@@ -25,8 +25,9 @@ var serverFlags = []string{
 	"--log-level", "warn",
 }
 
-// serverSuiteFlags tell the server suite those timers, and ask for its quick settings.
-var serverSuiteFlags = []string{"--register-timeout", "2s", "--ping-interval", "400ms", "--pong-timeout", "3s", "--quick"}
+// serverSuiteFlags ask for the server suite's quick settings; it reads the timers from
+// hello_ack (spec §4.2 [WS-7], [WS-9]).
+var serverSuiteFlags = []string{"--quick"}
 
 // Deadlines of the processes a run starts; none is a synchronisation by sleeping.
 const (

@@ -74,15 +74,19 @@ func init() {
 	add(conform.Case{ID: "registration/identity-mismatch", Rules: []string{"REG-5", "REG-6", "ERR-2"},
 		Description: "register of a bound name with another identity key gets error identity_mismatch, then close 1008, and the binding stays",
 		Run:         identityMismatch})
+	add(conform.Case{ID: "registration/check-order", Rules: []string{"REG-14", "REG-3", "REG-4", "ERR-2"},
+		Description: "register of a bound name with another identity key and a bad proof, or a bad group key signature, gets bad_proof, not identity_mismatch: the proof is checked before the binding",
+		Run:         checkOrder})
 	add(conform.Case{ID: "registration/replaced-4001", Rules: []string{"REG-7", "GSV-3", "WS-10"},
 		Description: "a second connection registering the same identity closes the first with 4001, which leaves its groups",
 		Run:         replaced})
 	add(conform.Case{ID: "registration/out-of-order-after", Rules: []string{"REG-9"},
 		Description: "hello and register after registration get error out_of_order and the connection stays open",
 		Run:         outOfOrderAfter})
-	add(conform.Case{ID: "registration/server-full", Rules: []string{"REG-13", "ERR-2", "LIM-5"}, Final: true,
+	add(conform.Case{ID: "registration/server-full", Rules: []string{"REG-13", "REG-14", "ERR-2", "LIM-5"}, Final: true,
 		Description: "with --max-users N, fresh usernames are registered until the directory is full: no more than N are " +
-			"accepted, the next gets error server_full then close 1008, and a name already bound still registers; " +
+			"accepted, the next gets error server_full then close 1008, another key for a bound name gets identity_mismatch (REG-14), " +
+			"and a name already bound still registers; " +
 			"it runs last, because the names stay bound",
 		Run: serverFull})
 }
@@ -135,6 +139,13 @@ func serverFull(t *conform.T) {
 		t.Logf("the directory was full before the case bound a name: the registration of a bound name is not checked")
 		return
 	}
+	// REG-14: the binding before the capacity. Another key for a bound name is identity_mismatch,
+	// full directory or not.
+	thief := Dial(t, "thief")
+	thief.Hello(bound[0])
+	id = thief.ID()
+	thief.Send(RegisterMsg(id, Key(t, bound[0], 1), bound[0], thief.Challenge, thief.Pin))
+	thief.ExpectErrorThenClose("REG-14", id, "identity_mismatch", websocket.ClosePolicyViolation)
 	again := RegisterAs(t, "again", bound[0], Key(t, bound[0], 0))
 	again.Alive("REG-13")
 }
@@ -372,7 +383,7 @@ func awaitDeadlineClose(t *conform.T, c *Client, start time.Time, limit time.Dur
 		f, ok := c.NextWithin("close 1008 at the registration deadline", time.Until(start.Add(limit)))
 		switch {
 		case !ok:
-			t.FatalMismatch("WS-9", fmt.Sprintf("close 1008 on %s within %s of the upgrade (--register-timeout %s plus --slack)", c.label, limit, cfg.RegisterTimeout),
+			t.FatalMismatch("WS-9", fmt.Sprintf("close 1008 on %s within %s of the upgrade (the announced register_timeout_ms, %s, plus --slack)", c.label, limit, cfg.RegisterTimeout),
 				fmt.Sprintf("the connection was still open after %s", time.Since(start).Round(time.Millisecond)))
 		case f.Kind != KindText:
 			return f
@@ -401,12 +412,36 @@ func identityMismatch(t *conform.T) {
 	}
 }
 
+func checkOrder(t *conform.T) {
+	owner := Register(t, "alice")
+	other := Key(t, owner.Name, 1)
+	// A proof for another pin: the signature is genuine, but not over this server.
+	c := Dial(t, "alice")
+	c.Hello(owner.Name)
+	id := c.ID()
+	c.Send(RegisterMsg(id, other, owner.Name, c.Challenge, Random(t, 32)))
+	c.ExpectErrorThenClose("REG-14", id, "bad_proof", websocket.ClosePolicyViolation)
+	// A group key signature by the bound key, which does not verify with the key offered.
+	c = Dial(t, "alice")
+	c.Hello(owner.Name)
+	id = c.ID()
+	reg := RegisterMsg(id, other, owner.Name, c.Challenge, c.Pin)
+	reg.GroupKeySig = RegisterMsg(id, owner.Key, owner.Name, c.Challenge, c.Pin).GroupKeySig
+	c.Send(reg)
+	c.ExpectErrorThenClose("REG-14", id, "bad_proof", websocket.ClosePolicyViolation)
+	owner.Alive("REG-14")
+}
+
 func replaced(t *conform.T) {
 	old := Register(t, "alice")
 	bob := Register(t, "bob")
 	g := NewGroup(t, "g")
 	g.Join("GSV-1", old)
-	g.Join("GSV-1", bob)
+	if old.Limits.MaxGroupMembers >= 2 {
+		g.Join("GSV-1", bob)
+	} else {
+		t.Logf("max_group_members 1: nobody remains to be told that %s left", old.label)
+	}
 	fresh := RegisterAs(t, "alice", old.Name, old.Key)
 	old.ExpectClose("REG-7", 4001)
 	g.Left("GSV-3", old)

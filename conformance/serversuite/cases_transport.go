@@ -36,13 +36,13 @@ func init() {
 		Description: "a binary message, before or after registration, gets an error and close 1003; other clients are still served",
 		Run:         binary1003})
 	add(conform.Case{ID: "limits/invalid-utf8-1007", Rules: []string{"WS-4", "ENC-9", "ERR-2", "WS-10"},
-		Description: "text messages that are not valid UTF-8 (stray continuation, 0xff, overlong, encoded surrogate, truncated, above U+10FFFF) get an error and close 1007",
+		Description: "text messages that are not valid UTF-8 (stray continuation, 0xff, overlong, encoded surrogate, truncated, above U+10FFFF) close with 1007, after at most an error bad_message without id",
 		Run:         invalidUTF8})
 	add(conform.Case{ID: "limits/max-message", Rules: []string{"WS-5", "WS-10"},
 		Description: "a message of exactly max_message bytes is accepted, one byte more closes the connection with 1009, registered or not",
 		Run:         maxMessage})
-	add(conform.Case{ID: "limits/rate-limited", Rules: []string{"LIM-3", "ERR-1"},
-		Description: "relays sent faster than the announced burst and rate get rate_limited beyond the bucket and are not forwarded; the accepted ones arrive in order",
+	add(conform.Case{ID: "limits/rate-limited", Rules: []string{"LIM-3", "LIM-4", "ERR-1"},
+		Description: "relays sent faster than the announced burst and rate get rate_limited beyond the bucket and are not forwarded; the accepted ones arrive in order; fewer rate_limited errors than LIM-4 guarantees do not close the connection",
 		Run:         rateLimited})
 	add(conform.Case{ID: "limits/flood-4003", Rules: []string{"LIM-4", "LIM-3", "ERR-2", "WS-10"}, Exclusive: true,
 		Description: "a connection that keeps sending over its rate gets rate_limited errors, then close 4003; other clients are still served",
@@ -50,8 +50,11 @@ func init() {
 	add(conform.Case{ID: "limits/slow-reader-4002", Rules: []string{"LIM-1", "LIM-2", "LIM-5", "WS-10"}, Exclusive: true,
 		Description: "a recipient that stops reading does not delay relays between others; when its queue overflows the sender gets user_offline and the reader is closed with 4002",
 		Run:         slowReader})
+	add(conform.Case{ID: "keepalive/pong-after-queue", Rules: []string{"WS-11"},
+		Description: "a client that stops reading, has relays queued for it and then pings finds, when it reads again, every relay and then the pong carrying the ping's data, and stays connected",
+		Run:         pongAfterQueue})
 	add(conform.Case{ID: "keepalive/ping-and-timeout", Rules: []string{"WS-7", "WS-11"},
-		Description: "the server pings every ping interval (SHOULD), closes a client that answers nothing within the pong timeout, keeps a client that answers, and answers its ping with a pong that carries the ping's data",
+		Description: "the server announces its ping interval and pong timeout, pings within that interval, closes a client that answers nothing within the pong timeout, keeps a client that answers, and answers its ping with a pong that carries the ping's data",
 		Run:         keepalive})
 }
 
@@ -124,7 +127,9 @@ func fragmented(t *conform.T) {
 	alice := RegisterWith(t, "alice", DialOptions{WriteBuffer: 256})
 	bob := Register(t, "bob")
 	id := alice.ID()
-	p := msgPayload(t, 1, 3000)
+	// Several fragments of the 256-byte write buffer, within the announced max_message for the
+	// relay and its forwarded form (300 bytes cover the envelope and the names).
+	p := msgPayload(t, 1, min(3000, int(alice.Limits.MaxMessage-300)*3/4))
 	alice.Send(&wire.Relay{ID: id, To: bob.Name, Session: Session(t), Payload: p})
 	f := bob.Expect("WS-3", "relay")
 	want, _ := p.MarshalJSON()
@@ -134,18 +139,39 @@ func fragmented(t *conform.T) {
 	alice.ExpectAck("WS-3", id, "relay")
 }
 
-// closeWithError expects the error that explains a close (ERR-2), then close with code.
+// closeWithError expects the error that explains a close (ERR-2), then close with code. The
+// error answers a message that was not read as JSON: bad_message, without id or for (WS-3).
 func closeWithError(c *Client, rule string, code int) {
 	f := c.Next(fmt.Sprintf("an error, then close %d", code))
 	if f.Kind == KindText && f.Type == "error" {
-		c.t.Logf("%s: error %s: %s", c.label, f.Str("code"), f.Str("message"))
-		c.ExpectClose(rule, code)
+		closeWithErrorAfter(c, rule, code, f)
 		return
 	}
 	c.t.MismatchMsg("ERR-2", fmt.Sprintf("an error before close %d", code), f.Short(), "the server closed %s without the error that explains why", c.label)
 	if f.Kind != KindClose || f.Code != code {
 		c.t.Mismatch(rule, fmt.Sprintf("close %d", code), f.Short())
 	}
+}
+
+// closeMayExplain expects close with code, after at most an error bad_message without id or
+// for: WS-4 lets the close code alone explain invalid UTF-8 (ERR-2).
+func closeMayExplain(c *Client, rule string, code int) {
+	f := c.Next(fmt.Sprintf("close %d, or an error then close %d", code, code))
+	if f.Kind == KindText && f.Type == "error" {
+		closeWithErrorAfter(c, rule, code, f)
+		return
+	}
+	if f.Kind != KindClose || f.Code != code {
+		c.t.Mismatch(rule, fmt.Sprintf("close %d", code), f.Short())
+	}
+}
+
+func closeWithErrorAfter(c *Client, rule string, code int, f Frame) {
+	c.t.Logf("%s: error %s: %s", c.label, f.Str("code"), f.Str("message"))
+	if f.Str("code") != "bad_message" || f.Has("id") || f.Has("for") {
+		c.t.Mismatch(rule, fmt.Sprintf("error bad_message without id and for before close %d", code), f.Short())
+	}
+	c.ExpectClose(rule, code)
 }
 
 func binary1003(t *conform.T) {
@@ -173,7 +199,7 @@ func invalidUTF8(t *conform.T) {
 		}
 		t.Logf("%s: %s", c.label, f.Name)
 		c.SendRaw(f.Data)
-		closeWithError(c, "WS-4", websocket.CloseInvalidFramePayloadData)
+		closeMayExplain(c, "WS-4", websocket.CloseInvalidFramePayloadData)
 	}
 	probe.Check("after the invalid UTF-8")
 }
@@ -204,7 +230,9 @@ func padTo(obj []byte, n int) []byte {
 func rateLimited(t *conform.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	burst, rateN := int(alice.Limits.Burst), float64(alice.Limits.Rate)
-	n := burst + 30
+	// spec §5.8 [LIM-4]: fewer than Lim4Floor rate_limited errors within 10 s never close. hello
+	// and register took two tokens, so at most Lim4Floor-1 relays of these are over the bucket.
+	n := burst + Lim4Floor - 3
 	sid := Session(t)
 	start := time.Now()
 	for i := range n {
@@ -223,6 +251,11 @@ func rateLimited(t *conform.T) {
 			accepted = append(accepted, i)
 		case f.Type == "error" && f.Str("code") == "rate_limited" && f.Str("id") == fmt.Sprintf("x%d", i):
 			limited++
+			if f.Str("for") != "relay" {
+				t.Mismatch("LIM-3", fmt.Sprintf("rate_limited for relay x%d with for \"relay\" (MSG-5's readable id and type)", i), f.Short())
+			}
+		case f.Kind == KindClose && f.Code == 4003:
+			t.FatalMismatch("LIM-4", fmt.Sprintf("no close 4003 after %d rate_limited errors, fewer than %d", limited, Lim4Floor), f.Short())
 		default:
 			t.FatalMismatch("LIM-3", fmt.Sprintf("ack or rate_limited for relay x%d", i), f.Short())
 		}
@@ -242,7 +275,14 @@ func rateLimited(t *conform.T) {
 		}
 	}
 	bob.Quiet("LIM-3", "a relay answered rate_limited was forwarded")
+	// The server's bucket is empty: pace from an empty one too, then the connection must be open.
+	alice.emptyPace()
+	alice.Alive("LIM-4")
 }
+
+// Lim4Floor is the number of rate_limited errors within 10 seconds below which the server must
+// not close a connection with 4003 (spec §5.8 [LIM-4]).
+const Lim4Floor = 10
 
 func flood(t *conform.T) {
 	probe := NewProbe(t)
@@ -289,10 +329,15 @@ func slowReader(t *conform.T) {
 	probe := NewProbe(t)
 	probe.Check("before the slow reader")
 	slow := Register(t, "slow")
+	if slow.Limits.MaxMessage < 16384 {
+		// Small relays at a low rate would take minutes to fill the kernel's buffers.
+		slow.shrinkReadBuffer(4096)
+	}
 	slow.Pause()
 	keepAlive := slow.pingEvery(env.cfg.PongTimeout / 3) // it reads nothing, but it is not silent (WS-7)
 	defer keepAlive()
-	senders := make([]*Client, 4)
+	// Enough senders to send about 200 relays a second within the announced rate.
+	senders := make([]*Client, max(4, min(32, 250/int(slow.Limits.Rate))))
 	for i := range senders {
 		senders[i] = Register(t, fmt.Sprintf("sender%d", i))
 	}
@@ -381,19 +426,52 @@ func probeLoop(ctx context.Context, p *Probe, d time.Duration) error {
 	return nil
 }
 
+// pongAfterQueue checks WS-11 for a slow reader: the pong comes, after what was queued before
+// the ping. Whether it waited in the server's queue or in the kernel's buffers cannot be told
+// from outside; that it is neither lost nor ahead of the relays can.
+func pongAfterQueue(t *conform.T) {
+	slow, sender := Register(t, "slow"), Register(t, "sender")
+	before := slow.texts.Load() // a read under way when it pauses may take one relay still
+	slow.Pause()
+	sid := Session(t)
+	const queued = 5
+	for i := range queued {
+		id := sender.ID()
+		sender.Send(&wire.Relay{ID: id, To: slow.Name, Session: sid, Payload: msgPayload(t, int64(i), 64)})
+		sender.ExpectAck("WS-11", id, "relay")
+	}
+	data := slow.SendPing()
+	slow.Resume()
+	for range queued {
+		slow.Expect("WS-11", "relay")
+	}
+	if at := slow.AwaitPong("WS-11", data); at < before+queued {
+		t.Mismatch("WS-11", fmt.Sprintf("the pong after the %d relays queued before the ping", queued),
+			fmt.Sprintf("the pong after %d of them", at-before))
+	}
+	slow.Alive("WS-11")
+}
+
 func keepalive(t *conform.T) {
 	cfg := envOf(t).cfg
 	responsive := Register(t, "responsive")
 	silent := Register(t, "silent")
 	silent.Silence()
 	since := time.Now() // the silent client's last frame was its register
-	closeBy := since.Add(cfg.PongTimeout + cfg.Slack)
-	pingBy := since.Add(cfg.PingInterval + cfg.Slack)
+	// spec §4.2 [WS-7]: the timers this connection was announced, the pong timeout at least
+	// twice the ping interval.
+	pingEvery, pongTimeout, _ := AnnouncedTimers(silent.Limits)
+	if pongTimeout < 2*pingEvery {
+		t.Mismatch("WS-7", "hello_ack.limits with pong_timeout_ms at least twice ping_interval_ms",
+			fmt.Sprintf("ping_interval_ms %d, pong_timeout_ms %d", silent.Limits.PingIntervalMs, silent.Limits.PongTimeoutMs))
+	}
+	closeBy := since.Add(pongTimeout + cfg.Slack)
+	pingBy := since.Add(pingEvery + cfg.Slack)
 	var closed Frame
 	for {
 		f, ok := silent.NextWithin("the close of a client that answers nothing", time.Until(closeBy))
 		if !ok {
-			t.FatalMismatch("WS-7", fmt.Sprintf("the silent client closed within %s (--pong-timeout %s plus --slack)", cfg.PongTimeout+cfg.Slack, cfg.PongTimeout),
+			t.FatalMismatch("WS-7", fmt.Sprintf("the silent client closed within %s (pong_timeout_ms %d plus --slack)", pongTimeout+cfg.Slack, silent.Limits.PongTimeoutMs),
 				fmt.Sprintf("still open after %s", time.Since(since).Round(time.Millisecond)))
 		}
 		if f.Kind == KindClose || f.Kind == KindDropped {
@@ -407,11 +485,14 @@ func keepalive(t *conform.T) {
 	if closed.Kind != KindClose || closed.Code != websocket.ClosePolicyViolation {
 		t.Mismatch("WS-7", "close 1008 for a connection silent for the pong timeout", closed.Short())
 	}
+	// Clients only answer pings (WS-8): without the server's pings a healthy idle client would
+	// be closed, so pinging within the announced interval is a MUST.
 	if silent.Pings() == 0 && time.Now().After(pingBy) {
-		t.Warnf("WS-7", "no ping within %s (--ping-interval %s plus --slack): the server SHOULD ping every 30 seconds", cfg.PingInterval+cfg.Slack, cfg.PingInterval)
+		t.Mismatch("WS-7", fmt.Sprintf("a ping within %s of the last frame (ping_interval_ms %d plus --slack)", pingEvery+cfg.Slack, silent.Limits.PingIntervalMs),
+			fmt.Sprintf("no ping in %s", took.Round(time.Millisecond)))
 	}
-	if took < cfg.PongTimeout/2 {
-		t.Logf("note: closed after %s, well before --pong-timeout %s", took.Round(time.Millisecond), cfg.PongTimeout)
+	if took < pongTimeout/2 {
+		t.Logf("note: closed after %s, well before pong_timeout_ms %d", took.Round(time.Millisecond), silent.Limits.PongTimeoutMs)
 	}
 	responsive.Alive("WS-7")
 	t.Logf("the responsive client got %d pings and is still served", responsive.Pings())

@@ -49,7 +49,8 @@ type Client struct {
 	gateMu sync.Mutex
 	gate   chan struct{} // when not nil, the reader waits for it to close before reading on
 	pings  atomic.Int64
-	pongs  chan string // the data of pongs received, for PingPong; full: dropped
+	pongs  chan pongSeen // pongs received, for PingPong and AwaitPong; full: dropped
+	texts  atomic.Int64  // text messages read so far
 	sentMu sync.Mutex
 	sent   []string // values this client sent that an error must not echo (ERR-4)
 	nextID atomic.Int64
@@ -66,7 +67,7 @@ type DialOptions struct {
 var connSeq atomic.Int64
 
 // defaultLimits are the example limits of spec §5.2, used until hello_ack says otherwise.
-var defaultLimits = wire.Limits{MaxMessage: 65536, Rate: 50, Burst: 100, MaxGroups: 16, MaxGroupMembers: 100}
+var defaultLimits = wire.Limits{MaxMessage: 65536, Rate: 50, Burst: 100, MaxGroups: 16, MaxGroupMembers: 100, PingIntervalMs: 30000, PongTimeoutMs: 60000, RegisterTimeoutMs: 10000}
 
 // Dial opens a WebSocket connection for role (no hello yet). It stops the case when the
 // connection cannot be opened.
@@ -110,7 +111,7 @@ func DialWith(t *conform.T, role string, o DialOptions) (*Client, *http.Response
 		t.Transcript().Notef(label, "dial failed: %v%s", err, statusText(resp))
 		return nil, resp, err
 	}
-	c := &Client{t: t, env: env, ws: ws, label: label, inbox: newMailbox(), Limits: defaultLimits, pongs: make(chan string, 8)}
+	c := &Client{t: t, env: env, ws: ws, label: label, inbox: newMailbox(), Limits: defaultLimits, pongs: make(chan pongSeen, 8)}
 	if tc, ok := ws.NetConn().(*tls.Conn); ok {
 		if cs := tc.ConnectionState(); len(cs.PeerCertificates) > 0 {
 			c.Pin = PinOf(cs.PeerCertificates[0])
@@ -124,7 +125,7 @@ func DialWith(t *conform.T, role string, o DialOptions) (*Client, *http.Response
 	ws.SetPongHandler(func(data string) error {
 		t.Transcript().Add(label, conform.In, "pong", []byte(data))
 		select {
-		case c.pongs <- data:
+		case c.pongs <- pongSeen{data: data, texts: c.texts.Load()}:
 		default:
 		}
 		return nil
@@ -140,6 +141,30 @@ func (c *Client) setPace() {
 	r := float64(c.Limits.Rate) * 0.8
 	b := max(int(c.Limits.Burst)-4, 1)
 	c.pace = rate.NewLimiter(rate.Limit(r), b)
+}
+
+// shrinkReadBuffer makes the socket's receive buffer small: a client that stops reading then
+// holds little in the kernel, so the server's queue fills after fewer small messages. A hint
+// only: the kernel may round it up.
+func (c *Client) shrinkReadBuffer(n int) {
+	if tc, ok := c.ws.NetConn().(*tls.Conn); ok {
+		if tcp, ok := tc.NetConn().(*net.TCPConn); ok {
+			_ = tcp.SetReadBuffer(n)
+		}
+	}
+}
+
+// emptyPace empties the client's pacing bucket, after messages sent past it (SendNow) have
+// emptied the server's.
+func (c *Client) emptyPace() {
+	c.setPace()
+	c.pace.AllowN(time.Now(), c.pace.Burst())
+}
+
+// pongSeen is a pong as the reader saw it: its data, and how many text messages came before it.
+type pongSeen struct {
+	data  string
+	texts int64
 }
 
 // Label returns the connection's name in the transcript.
@@ -188,6 +213,7 @@ func (c *Client) readLoop() {
 		switch typ {
 		case websocket.TextMessage:
 			c.t.Transcript().Add(c.label, conform.In, "text", data)
+			c.texts.Add(1)
 			f := textFrame(data, at)
 			c.check(f)
 			c.inbox.put(f)

@@ -36,6 +36,7 @@ import (
 
 	"github.com/blindpost/blindpost/conformance/conform"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
+	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // Suite is the first segment of every case id of this suite.
@@ -56,7 +57,9 @@ type Config struct {
 	// ServerName overrides the name verified with CAFile or the system roots.
 	ServerName string
 
-	RegisterTimeout time.Duration // the server's registration deadline (WS-9)
+	// The server's timers (WS-7, WS-9): Preflight replaces them with those the server announces
+	// in hello_ack.limits; until then (and for a server that announces none) the spec's defaults.
+	RegisterTimeout time.Duration // the registration deadline (WS-9)
 	PingInterval    time.Duration // how often the server pings (WS-7)
 	PongTimeout     time.Duration // the silence after which the server closes (WS-7)
 	Wait            time.Duration // how long to wait for each expected message
@@ -230,15 +233,44 @@ func envOf(t *conform.T) *Env {
 	return e
 }
 
+// learnTimers sends hello on ws and takes the timers the server announces in hello_ack.limits
+// (spec §4.2 [WS-7], [WS-9]); without a valid hello_ack the configured timers stay, and the
+// cases report what is wrong.
+func (e *Env) learnTimers(ws *websocket.Conn) {
+	ws.SetReadDeadline(time.Now().Add(e.cfg.Wait))
+	ws.SetWriteDeadline(time.Now().Add(e.cfg.Wait))
+	hello, err := wire.Encode(&wire.Hello{Protocol: "blindpost/1", User: "conform-preflight"})
+	if err != nil || ws.WriteMessage(websocket.TextMessage, hello) != nil {
+		return
+	}
+	_, data, err := ws.ReadMessage()
+	if err != nil {
+		return
+	}
+	m, err := wire.Decode(wire.FromServer, data)
+	if ack, ok := m.(*wire.HelloAck); err == nil && ok {
+		e.cfg.PingInterval, e.cfg.PongTimeout, e.cfg.RegisterTimeout = AnnouncedTimers(ack.Limits)
+	}
+}
+
+// AnnouncedTimers returns the ping interval, pong timeout and registration deadline a server
+// announced in hello_ack.limits (spec §4.2 [WS-7], [WS-9]).
+func AnnouncedTimers(l wire.Limits) (ping, pong, register time.Duration) {
+	return time.Duration(l.PingIntervalMs) * time.Millisecond, time.Duration(l.PongTimeoutMs) * time.Millisecond,
+		time.Duration(l.RegisterTimeoutMs) * time.Millisecond
+}
+
 // Preflight opens one connection to the server, so that a wrong URL, pin or CA is reported once,
-// with the next step to take, rather than by every case. An upgrade the server refuses with an
+// with the next step to take, rather than by every case, and learns the server's timers from
+// its hello_ack (which the deadlines of the cases that wait on them follow). An upgrade the server refuses with an
 // HTTP status is not a preflight error: the cases judge it.
 func (e *Env) Preflight(ctx context.Context) error {
 	d := &websocket.Dialer{TLSClientConfig: e.tls, Subprotocols: []string{Subprotocol}, HandshakeTimeout: e.cfg.Wait}
 	ws, resp, err := d.DialContext(ctx, e.url.String(), nil)
 	switch {
 	case err == nil:
-		ws.Close()
+		defer ws.Close()
+		e.learnTimers(ws)
 		return nil
 	case resp != nil:
 		return nil

@@ -195,21 +195,32 @@ func (c *Client) Alive(rule string) {
 // PingPong sends a WebSocket ping and expects, within Wait, a pong that carries its data back
 // (WS-11). Pongs with other data (answers to earlier pings) are passed over.
 func (c *Client) PingPong(rule string) {
+	c.AwaitPong(rule, c.SendPing())
+}
+
+// SendPing sends a WebSocket ping and returns its data.
+func (c *Client) SendPing() string {
 	data := fmt.Sprintf("conform ping %d", c.nextID.Add(1))
 	if err := c.ws.WriteControl(websocket.PingMessage, []byte(data), time.Now().Add(c.env.cfg.Wait)); err != nil {
 		c.t.Fatalf("ping on %s: %v", c.label, err)
 	}
 	c.t.Transcript().Add(c.label, conform.Out, "ping", []byte(data))
+	return data
+}
+
+// AwaitPong expects, within Wait, a pong that carries data, and returns how many text messages
+// the client had read before it (WS-11). Pongs with other data are passed over.
+func (c *Client) AwaitPong(rule, data string) int64 {
 	timer := time.NewTimer(c.env.cfg.Wait)
 	defer timer.Stop()
 	var others []string
 	for {
 		select {
 		case got := <-c.pongs:
-			if got == data {
-				return
+			if got.data == data {
+				return got.texts
 			}
-			others = append(others, fmt.Sprintf("%q", got))
+			others = append(others, fmt.Sprintf("%q", got.data))
 		case <-timer.C:
 			actual := "no pong"
 			if len(others) > 0 {
@@ -217,7 +228,7 @@ func (c *Client) PingPong(rule string) {
 			}
 			c.t.FatalMismatch(rule, fmt.Sprintf("a pong carrying %q on %s within %s", data, c.label, c.env.cfg.Wait), actual)
 		case <-c.t.Context().Done():
-			return
+			return 0
 		}
 	}
 }

@@ -134,7 +134,7 @@ type vuser struct {
 	name  string
 	key   *identity.PrivateKey
 	conn  *Client // nil while offline
-	bound bool    // registered at least once in this sequence
+	bound bool    // registered at least once, in this sequence or by an earlier run (learnBindings)
 }
 
 // vgroup is a group as the model says the server holds it.
@@ -147,7 +147,9 @@ type vgroup struct {
 }
 
 // model is the spec §5 model of one sequence; names are fresh per sequence, so that sequences
-// do not see each other's bindings.
+// do not see each other's bindings. A replay of the seed against the same server meets the
+// bindings of the earlier run (REG-5 keeps them), so the model starts from the server's
+// directory (learnBindings).
 type model struct {
 	t        *conform.T
 	users    []*vuser
@@ -168,7 +170,21 @@ func newModel(t *conform.T, rt *rapid.T, seq int) *model {
 	}
 	obs := Name(t, fmt.Sprintf("%d-observer", seq))
 	m.observer = m.connect(rt, "observer", obs, Key(t, obs, 0))
+	m.learnBindings(rt)
 	return m
+}
+
+// learnBindings asks the directory which of the model's names are bound already (SRV-3): by a
+// run before this one with the same seed, whose keys were the same (Key).
+func (m *model) learnBindings(rt *rapid.T) {
+	for _, u := range m.users {
+		id := m.observer.ID()
+		m.observer.Send(&wire.GetPubkey{ID: id, User: u.name})
+		f := m.next(rt, m.observer, "pubkey or error unknown_user", func(f Frame) bool {
+			return f.Str("id") == id && (f.Type == "pubkey" && f.Str("identity_key") == b64(u.key.Public()) || f.Type == "error" && f.Str("code") == "unknown_user")
+		})
+		u.bound = f.Type == "pubkey"
+	}
 }
 
 func (m *model) close() {
@@ -471,8 +487,8 @@ func (m *model) actJoin(rt *rapid.T) {
 		m.response(rt, u.conn, id, "already_member")
 		return
 	}
-	if len(g.members) >= int(u.conn.Limits.MaxGroupMembers) {
-		rt.Logf("%s joins the full %s: expect limit_exceeded", u.label, g.label)
+	if len(g.members) >= int(u.conn.Limits.MaxGroupMembers) || m.groupsOf(u) >= int(u.conn.Limits.MaxGroups) {
+		rt.Logf("%s joins %s, which is full or one group too many for %s: expect limit_exceeded", u.label, g.label, u.label)
 		m.response(rt, u.conn, id, "limit_exceeded")
 		return
 	}
@@ -481,6 +497,17 @@ func (m *model) actJoin(rt *rapid.T) {
 	g.members = append(g.members, u)
 	slices.SortFunc(g.members, func(a, b *vuser) int { return strings.Compare(a.name, b.name) })
 	m.announce(rt, g, u)
+}
+
+// groupsOf counts the groups u is a member of (GSV-7's max_groups).
+func (m *model) groupsOf(u *vuser) int {
+	n := 0
+	for _, g := range m.groups {
+		if slices.Contains(g.members, u) {
+			n++
+		}
+	}
+	return n
 }
 
 // announce checks the group_members every member is owed; the joiner gets last_commit when

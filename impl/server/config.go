@@ -76,6 +76,21 @@ func DefaultConfig() Config {
 	}
 }
 
+// Bounds of the announced limits and timers (schemas/s2c/hello_ack.json, spec §4.2 [WS-7],
+// [WS-9], §5.8 [LIM-3], [LIM-4]): what the spec guarantees every client.
+const (
+	MinRate            = 10
+	MinBurst           = 20
+	MinAbuseLimit      = 10
+	MaxAbuseWindow     = 10 * time.Second
+	MinPingInterval    = 100 * time.Millisecond
+	MaxPingInterval    = 30 * time.Second
+	MinPongTimeout     = 200 * time.Millisecond
+	MaxPongTimeout     = 120 * time.Second
+	MinRegisterTimeout = 500 * time.Millisecond
+	MaxRegisterTimeout = 60 * time.Second
+)
+
 // ConfigError is one invalid setting. Field is the command-line flag name of the setting, so
 // that the command can say where the value came from.
 type ConfigError struct {
@@ -96,6 +111,11 @@ func (c *Config) Validate() []error {
 	between := func(field string, v, lo, hi int) {
 		if v < lo || v > hi {
 			bad(field, "%d is out of range: must be between %d and %d", v, lo, hi)
+		}
+	}
+	timer := func(field string, d, lo, hi time.Duration) {
+		if d < lo || d > hi || d%time.Millisecond != 0 {
+			bad(field, "%s is out of range: must be whole milliseconds between %s and %s (spec §4.2, announced in hello_ack)", d, lo, hi)
 		}
 	}
 	positive := func(field string, d time.Duration) {
@@ -123,8 +143,8 @@ func (c *Config) Validate() []error {
 		}
 	}
 	between("max-message", c.MaxMessage, 1024, 16777216)
-	between("rate", c.Rate, 1, 1000000)
-	between("burst", c.Burst, 1, 1000000)
+	between("rate", c.Rate, MinRate, 1000000)
+	between("burst", c.Burst, MinBurst, 1000000)
 	between("queue", c.Queue, 1, 1000000)
 	between("queue-bytes", c.QueueBytes, 1024, 1<<30)
 	if c.QueueBytes >= 1024 && c.MaxMessage >= 1024 && c.QueueBytes < 4*c.MaxMessage {
@@ -134,17 +154,21 @@ func (c *Config) Validate() []error {
 	}
 	between("max-conns", c.MaxConns, 1, 10000000)
 	between("max-users", c.MaxUsers, 1, 1<<31-1)
-	between("max-groups", c.MaxGroups, 0, 1024)
+	between("max-groups", c.MaxGroups, 1, 1024)
 	between("max-group-members", c.MaxGroupMembers, 1, 128)
-	between("abuse-limit", c.AbuseLimit, 1, 1000000)
-	positive("ping-interval", c.PingInterval)
-	positive("pong-timeout", c.PongTimeout)
-	positive("register-timeout", c.RegisterTimeout)
-	positive("abuse-window", c.AbuseWindow)
+	between("abuse-limit", c.AbuseLimit, MinAbuseLimit, 1000000)
+	timer("ping-interval", c.PingInterval, MinPingInterval, MaxPingInterval)
+	timer("pong-timeout", c.PongTimeout, MinPongTimeout, MaxPongTimeout)
+	timer("register-timeout", c.RegisterTimeout, MinRegisterTimeout, MaxRegisterTimeout)
+	if c.AbuseWindow <= 0 || c.AbuseWindow > MaxAbuseWindow {
+		// spec §5.8 [LIM-4]: fewer than MinAbuseLimit errors within the last 10 s never close,
+		// so the errors that do must fall within a window of 10 s at most.
+		bad("abuse-window", "%s is out of range: must be positive and at most %s (spec §5.8 [LIM-4])", c.AbuseWindow, MaxAbuseWindow)
+	}
 	positive("write-timeout", c.WriteTimeout)
 	positive("close-grace", c.CloseGrace)
-	if c.PingInterval > 0 && c.PongTimeout > 0 && c.PingInterval >= c.PongTimeout {
-		bad("ping-interval", "%s must be shorter than --pong-timeout %s", c.PingInterval, c.PongTimeout)
+	if c.PingInterval > 0 && c.PongTimeout > 0 && 2*c.PingInterval > c.PongTimeout {
+		bad("ping-interval", "%s must be at most half of --pong-timeout %s (spec §4.2 [WS-7])", c.PingInterval, c.PongTimeout)
 	}
 	return errs
 }

@@ -119,7 +119,8 @@ func TestForwardErrors(t *testing.T) {
 }
 
 // TestTooLarge checks SRV-11: a message that fits max_message on the way in but whose forwarded
-// form would not is refused with too_large and not forwarded.
+// form would not is refused with too_large and not forwarded, before the recipient is looked
+// up (SRV-14).
 func TestTooLarge(t *testing.T) {
 	srv := servertest.Start(t, func(c *server.Config) { c.MaxMessage = 2048 })
 	alice, bob := connect(t, srv, "alice"), connect(t, srv, "b")
@@ -138,6 +139,9 @@ func TestTooLarge(t *testing.T) {
 		t.Fatalf("request of %d bytes does not straddle the limit", len(request(n)))
 	}
 	alice.sendRaw(string(request(n)))
+	alice.expectError("too_large", "")
+	// SRV-14: the size before the recipient: to a name never bound (as long as b), too_large.
+	alice.sendRaw(strings.Replace(string(request(n)), `"to":"b"`, `"to":"z"`, 1))
 	alice.expectError("too_large", "")
 	bob.quiet() // nothing was forwarded (SRV-10)
 	alice.send(msg{"type": "relay", "id": "ok", "to": "b", "session": sid, "payload": msgPayload(1, 32)})

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -277,4 +278,37 @@ func TestGroupLimits(t *testing.T) {
 	alice.send(msg{"type": "group_leave", "id": "l", "group": "two"})
 	alice.expectAck("l", "group_leave")
 	alice.join("three")
+}
+
+// TestCommitTooLargeBound checks the size bound of GSV-4 as the spec writes it: the length of
+// the compact group_members carrying max_group_members names of 32 characters and the commit
+// as last_commit. A relay whose max_message is exactly that length accepts the commit; one a
+// byte smaller refuses it with too_large. (The length of compact JSON does not depend on the
+// order of members, so encoding/json's sorted keys give the same count.)
+func TestCommitTooLargeBound(t *testing.T) {
+	const maxMembers = 10
+	cm := commitFor("room", 1, "alice", "alice")
+	names := make([]string, maxMembers)
+	for i := range names {
+		names[i] = fmt.Sprintf("%032d", i)
+	}
+	bound, err := json.Marshal(msg{"type": "group_members", "group": "room", "epoch": 1, "members": names, "last_commit": cm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		maxMessage int
+		accepted   bool
+	}{{len(bound), true}, {len(bound) - 1, false}} {
+		srv := servertest.Start(t, func(c *server.Config) { c.MaxMessage, c.MaxGroupMembers = tc.maxMessage, maxMembers })
+		alice := connect(t, srv, "alice")
+		alice.join("room")
+		id := alice.id()
+		alice.send(msg{"type": "group_commit", "id": id, "commit": cm})
+		if tc.accepted {
+			alice.expectAck(id, "group_commit")
+		} else {
+			alice.expectError("too_large", id)
+		}
+	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/server/certs"
+	"github.com/blindpost/blindpost/impl/server/servertest/timescale"
 )
 
 // The tests of this file run the relay in process with parking after parkFast, and check that
@@ -171,11 +172,12 @@ func TestParkedConnectionsRelay(t *testing.T) {
 
 // TestParkedKeepalive checks WS-7 and WS-8 across parking: a client that answers pings stays
 // connected for several pong timeouts, parking in between; a silent one is closed with 1008;
-// and a ping from the client is answered (the reader leaves gorilla after it).
+// and a ping from the client is answered (the reader leaves gorilla after it). The timers come
+// from timescale, and the test counts time, not pings.
 func TestParkedKeepalive(t *testing.T) {
+	pingEvery, pongTimeout := timescale.Of(100*time.Millisecond), timescale.Of(500*time.Millisecond)
 	s := startParking(t, func(c *Config) {
-		c.PingInterval = 60 * time.Millisecond
-		c.PongTimeout = 250 * time.Millisecond
+		c.PingInterval, c.PongTimeout = pingEvery, pongTimeout
 	})
 	alive, mute := dialParking(t, s, "alive"), dialParking(t, s, "mute")
 	mute.SetPingHandler(func(string) error { return nil }) // never answers
@@ -194,14 +196,19 @@ func TestParkedKeepalive(t *testing.T) {
 		_, _, err := alive.ReadMessage()
 		aliveErr <- err
 	}()
-	for range 15 { // 15 pings span 900 ms, several pong timeouts
-		select {
-		case <-pings:
-		case err := <-aliveErr:
-			t.Fatalf("the answering client ended: %v", err)
-		case <-time.After(5 * time.Second):
-			t.Fatal("no ping from the server")
-		}
+	// Three pong timeouts, parking in between pings: the answering client must be pinged and
+	// must not end.
+	select {
+	case <-pings:
+	case err := <-aliveErr:
+		t.Fatalf("the answering client ended: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no ping from the server")
+	}
+	select {
+	case err := <-aliveErr:
+		t.Fatalf("the answering client ended: %v", err)
+	case <-time.After(3 * pongTimeout): // the span the keepalive must bridge
 	}
 	mute.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {

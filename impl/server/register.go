@@ -48,6 +48,11 @@ func (c *conn) hello(m *wire.Hello) {
 			Burst:           int64(cfg.Burst),
 			MaxGroups:       int64(cfg.MaxGroups),
 			MaxGroupMembers: int64(cfg.MaxGroupMembers),
+			// spec §4.2 [WS-7], [WS-9]: the timers, announced so that clients and the
+			// conformance runner need not guess them.
+			PingIntervalMs:    cfg.PingInterval.Milliseconds(),
+			PongTimeoutMs:     cfg.PongTimeout.Milliseconds(),
+			RegisterTimeoutMs: cfg.RegisterTimeout.Milliseconds(),
 		},
 	})
 }

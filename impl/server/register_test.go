@@ -12,6 +12,7 @@ import (
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/server"
 	"github.com/blindpost/blindpost/impl/server/servertest"
+	"github.com/blindpost/blindpost/impl/server/servertest/timescale"
 )
 
 // TestRegisterHappyPath checks REG-1 (a fresh 32-byte challenge per hello), the limits of
@@ -27,7 +28,9 @@ func TestRegisterHappyPath(t *testing.T) {
 	}
 	limits := ack["limits"].(msg)
 	cfg := server.DefaultConfig()
-	want := msg{"max_message": cfg.MaxMessage, "rate": cfg.Rate, "burst": cfg.Burst, "max_groups": cfg.MaxGroups, "max_group_members": cfg.MaxGroupMembers}
+	// spec §4.2 [WS-7], [WS-9]: the timers are announced too, in milliseconds.
+	want := msg{"max_message": cfg.MaxMessage, "rate": cfg.Rate, "burst": cfg.Burst, "max_groups": cfg.MaxGroups, "max_group_members": cfg.MaxGroupMembers,
+		"ping_interval_ms": 30000, "pong_timeout_ms": 60000, "register_timeout_ms": 10000}
 	if !sameJSON(limits, want) {
 		t.Errorf("limits = %s, want %s", compact(limits), compact(want))
 	}
@@ -148,6 +151,10 @@ func TestRegisterBinding(t *testing.T) {
 	thief := dial(t, srv, "alice")
 	thief.send(thief.registerMsg(thief.hello(), srv.Pin.Bytes()))
 	thief.expectErrorThenClose("identity_mismatch", websocket.ClosePolicyViolation)
+	// REG-14: with a proof for another pin, the proof fails first: bad_proof.
+	thief = dial(t, srv, "alice")
+	thief.send(thief.registerMsg(thief.hello(), make([]byte, 32)))
+	thief.expectErrorThenClose("bad_proof", websocket.ClosePolicyViolation)
 
 	// REG-7: the same key on a new connection replaces the old one.
 	second := dial(t, srv, "alice")
@@ -175,7 +182,7 @@ func TestRegisterBinding(t *testing.T) {
 // TestRegistrationDeadline checks WS-9 and REG-2: a connection that has not registered within
 // the deadline is closed with 1008, and its challenge is not accepted afterwards.
 func TestRegistrationDeadline(t *testing.T) {
-	srv := servertest.Start(t, func(c *server.Config) { c.RegisterTimeout = 500 * time.Millisecond })
+	srv := servertest.Start(t, func(c *server.Config) { c.RegisterTimeout = timescale.Of(500 * time.Millisecond) })
 	idle := dial(t, srv, "idle")
 	late := dial(t, srv, "late")
 	challenge := late.hello()

@@ -85,6 +85,9 @@ type (
 			Rate, Burst     int64
 			MaxGroups       int64 `json:"max_groups"`
 			MaxGroupMembers int64 `json:"max_group_members"`
+			PingIntervalMs  int64 `json:"ping_interval_ms"`
+			PongTimeoutMs   int64 `json:"pong_timeout_ms"`
+			RegisterTimeout int64 `json:"register_timeout_ms"`
 		}
 	}
 	plainRegisterAck struct{ Type, ID, User, Fingerprint string }
@@ -154,7 +157,7 @@ var benchCases = func() []benchCase {
 		{"c2s/group_commit", schemas.ClientMessage, &GroupCommit{ID: "10", Commit: benchCommit()}, plainOf[plainGroupCommit]()},
 		{"c2s/group_message", schemas.ClientMessage, &GroupMessage{ID: "11", Message: gm}, plainOf[plainGroupMessage]()},
 		{"s2c/hello_ack", schemas.ServerMessage, &HelloAck{ID: "1", Challenge: key32, Server: "blindpost-server/1.0",
-			Limits: Limits{MaxMessage: 65536, Rate: 50, Burst: 100, MaxGroups: 16, MaxGroupMembers: 100}}, plainOf[plainHelloAck]()},
+			Limits: Limits{MaxMessage: 65536, Rate: 50, Burst: 100, MaxGroups: 16, MaxGroupMembers: 100, PingIntervalMs: 30000, PongTimeoutMs: 60000, RegisterTimeoutMs: 10000}}, plainOf[plainHelloAck]()},
 		{"s2c/register_ack", schemas.ServerMessage, &RegisterAck{ID: "2", User: "alice",
 			Fingerprint: "sha256:0c7a1e3b9d5f40a2c6e8b1d3f5a7c9e0b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2"}, plainOf[plainRegisterAck]()},
 		{"s2c/pubkey", schemas.ServerMessage, &Pubkey{ID: "3", User: "bob", IdentityKey: key32, GroupKey: key32, GroupKeySig: sig64}, plainOf[plainPubkey]()},

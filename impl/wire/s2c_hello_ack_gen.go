@@ -288,11 +288,21 @@ func (m *HelloAck) decode(d *decoder) *ValidationError {
 
 // Limits is the object of schemas/s2c/hello_ack.json#/properties/limits.
 type Limits struct {
-	MaxMessage      int64
-	Rate            int64
-	Burst           int64
+	MaxMessage int64
+	// Messages per second; at least 10 (spec §5.8 LIM-3).
+	Rate int64
+	// Token bucket size; at least 20 (spec §5.8 LIM-3).
+	Burst int64
+	// At least 1, so that the broadcast group can be joined (spec §5.9).
 	MaxGroups       int64
 	MaxGroupMembers int64
+	// The server pings at least this often (spec §4.2 WS-7).
+	PingIntervalMs int64
+	// The server closes a connection silent for this long, at least twice ping_interval_ms (spec
+	// §4.2 WS-7).
+	PongTimeoutMs int64
+	// The server closes a connection not registered this long after the upgrade (spec §4.2 WS-9).
+	RegisterTimeoutMs int64
 }
 
 // Validate reports whether m satisfies schemas/s2c/hello_ack.json#/properties/limits, with the
@@ -311,17 +321,26 @@ func (m *Limits) validate() *ValidationError {
 	if err := checkInt(m.MaxMessage, 1024, 16777216); err != nil {
 		return err.at("/max_message")
 	}
-	if err := checkInt(m.Rate, 1, 1000000); err != nil {
+	if err := checkInt(m.Rate, 10, 1000000); err != nil {
 		return err.at("/rate")
 	}
-	if err := checkInt(m.Burst, 1, 1000000); err != nil {
+	if err := checkInt(m.Burst, 20, 1000000); err != nil {
 		return err.at("/burst")
 	}
-	if err := checkInt(m.MaxGroups, 0, 1024); err != nil {
+	if err := checkInt(m.MaxGroups, 1, 1024); err != nil {
 		return err.at("/max_groups")
 	}
 	if err := checkInt(m.MaxGroupMembers, 1, 128); err != nil {
 		return err.at("/max_group_members")
+	}
+	if err := checkInt(m.PingIntervalMs, 100, 30000); err != nil {
+		return err.at("/ping_interval_ms")
+	}
+	if err := checkInt(m.PongTimeoutMs, 200, 120000); err != nil {
+		return err.at("/pong_timeout_ms")
+	}
+	if err := checkInt(m.RegisterTimeoutMs, 500, 60000); err != nil {
+		return err.at("/register_timeout_ms")
 	}
 	return nil
 }
@@ -349,6 +368,12 @@ func (m *Limits) appendJSON(b []byte) []byte {
 	b = strconv.AppendInt(b, m.MaxGroups, 10)
 	b = append(b, `,"max_group_members":`...)
 	b = strconv.AppendInt(b, m.MaxGroupMembers, 10)
+	b = append(b, `,"ping_interval_ms":`...)
+	b = strconv.AppendInt(b, m.PingIntervalMs, 10)
+	b = append(b, `,"pong_timeout_ms":`...)
+	b = strconv.AppendInt(b, m.PongTimeoutMs, 10)
+	b = append(b, `,"register_timeout_ms":`...)
+	b = strconv.AppendInt(b, m.RegisterTimeoutMs, 10)
 	return append(b, '}')
 }
 
@@ -376,6 +401,9 @@ var membersOfLimits = []string{
 	"burst",
 	"max_groups",
 	"max_group_members",
+	"ping_interval_ms",
+	"pong_timeout_ms",
+	"register_timeout_ms",
 }
 
 // decode decodes the object at the cursor into m, which must be zero.
@@ -408,7 +436,7 @@ func (m *Limits) decode(d *decoder) *ValidationError {
 				return duplicate(key)
 			}
 			seen |= 0x2
-			n, err := d.integer(1, 1000000)
+			n, err := d.integer(10, 1000000)
 			if err != nil {
 				return err.at("/rate")
 			}
@@ -418,7 +446,7 @@ func (m *Limits) decode(d *decoder) *ValidationError {
 				return duplicate(key)
 			}
 			seen |= 0x4
-			n, err := d.integer(1, 1000000)
+			n, err := d.integer(20, 1000000)
 			if err != nil {
 				return err.at("/burst")
 			}
@@ -428,7 +456,7 @@ func (m *Limits) decode(d *decoder) *ValidationError {
 				return duplicate(key)
 			}
 			seen |= 0x8
-			n, err := d.integer(0, 1024)
+			n, err := d.integer(1, 1024)
 			if err != nil {
 				return err.at("/max_groups")
 			}
@@ -443,12 +471,42 @@ func (m *Limits) decode(d *decoder) *ValidationError {
 				return err.at("/max_group_members")
 			}
 			m.MaxGroupMembers = n
+		case "ping_interval_ms":
+			if seen&0x20 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x20
+			n, err := d.integer(100, 30000)
+			if err != nil {
+				return err.at("/ping_interval_ms")
+			}
+			m.PingIntervalMs = n
+		case "pong_timeout_ms":
+			if seen&0x40 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x40
+			n, err := d.integer(200, 120000)
+			if err != nil {
+				return err.at("/pong_timeout_ms")
+			}
+			m.PongTimeoutMs = n
+		case "register_timeout_ms":
+			if seen&0x80 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x80
+			n, err := d.integer(500, 60000)
+			if err != nil {
+				return err.at("/register_timeout_ms")
+			}
+			m.RegisterTimeoutMs = n
 		default:
 			return errUnknown(key)
 		}
 	}
-	if seen&0x1f != 0x1f {
-		return errMissing(membersOfLimits, seen, 0x1f)
+	if seen&0xff != 0xff {
+		return errMissing(membersOfLimits, seen, 0xff)
 	}
 	return nil
 }

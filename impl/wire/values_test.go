@@ -112,11 +112,14 @@ func itoa(i int) string {
 
 var genLimits = rapid.Custom(func(t *rapid.T) Limits {
 	return Limits{
-		MaxMessage:      boundedInt(1024, 16777216).Draw(t, "max_message"),
-		Rate:            boundedInt(1, 1000000).Draw(t, "rate"),
-		Burst:           boundedInt(1, 1000000).Draw(t, "burst"),
-		MaxGroups:       boundedInt(0, 1024).Draw(t, "max_groups"),
-		MaxGroupMembers: boundedInt(1, 128).Draw(t, "max_group_members"),
+		MaxMessage:        boundedInt(1024, 16777216).Draw(t, "max_message"),
+		Rate:              boundedInt(10, 1000000).Draw(t, "rate"),
+		Burst:             boundedInt(20, 1000000).Draw(t, "burst"),
+		MaxGroups:         boundedInt(1, 1024).Draw(t, "max_groups"),
+		MaxGroupMembers:   boundedInt(1, 128).Draw(t, "max_group_members"),
+		PingIntervalMs:    boundedInt(100, 30000).Draw(t, "ping_interval_ms"),
+		PongTimeoutMs:     boundedInt(200, 120000).Draw(t, "pong_timeout_ms"),
+		RegisterTimeoutMs: boundedInt(500, 60000).Draw(t, "register_timeout_ms"),
 	}
 })
 

@@ -219,14 +219,14 @@ func TestHelp(t *testing.T) {
 // it as SIGINT would.
 func TestServeFromEnvironment(t *testing.T) {
 	data := t.TempDir()
-	e := env{"BLINDPOST_LISTEN": "127.0.0.1:0", "BLINDPOST_DATA": data, "BLINDPOST_RATE": "7", "BLINDPOST_BURST": "11",
+	e := env{"BLINDPOST_LISTEN": "127.0.0.1:0", "BLINDPOST_DATA": data, "BLINDPOST_RATE": "17", "BLINDPOST_BURST": "21",
 		"BLINDPOST_LOG_LEVEL": "error"}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	outR, outW := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, []string{"--burst", "13"}, outW, io.Discard, e.lookup)
+		done <- Main(ctx, []string{"--burst", "23"}, outW, io.Discard, e.lookup)
 		outW.Close()
 	}()
 	lines := bufio.NewScanner(outR)
@@ -260,8 +260,8 @@ func TestServeFromEnvironment(t *testing.T) {
 	var ack struct {
 		Limits struct{ Rate, Burst int } `json:"limits"`
 	}
-	if err := json.Unmarshal(raw, &ack); err != nil || ack.Limits.Rate != 7 || ack.Limits.Burst != 13 {
-		t.Fatalf("hello_ack %s: want rate 7 from the environment and burst 13 from the flag", raw)
+	if err := json.Unmarshal(raw, &ack); err != nil || ack.Limits.Rate != 17 || ack.Limits.Burst != 23 {
+		t.Fatalf("hello_ack %s: want rate 17 from the environment and burst 23 from the flag", raw)
 	}
 	cancel() // as SIGINT does
 	_, _, err = ws.ReadMessage()
