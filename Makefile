@@ -6,7 +6,7 @@ DATA ?= ./blindpost-data
 .PHONY: help build run test check generate vectors bench bench-wire bench-e2ee conform mutants demo fuzz race
 
 help: ## list the targets
-	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk -v addr='$(ADDR)' -v data='$(DATA)' 'BEGIN{FS=":.*## "} /^[a-z0-9-]+:.*## /{d=$$2; gsub(/\$$\(ADDR\)/, addr, d); gsub(/\$$\(DATA\)/, data, d); printf "  make %-12s %s\n", $$1, d}' $(MAKEFILE_LIST)
 
 build: ## compile every package and command
 	$(GO) build ./...
