@@ -14,7 +14,11 @@ build: ## compile every package and command
 run: ## start the relay on $(ADDR) with data (certificate, directory) in $(DATA)
 	$(GO) run ./impl/cmd/blindpost-server --listen $(ADDR) --data $(DATA)
 
-test: ## run every test (unit, property, differential, fuzz seeds, conformance)
+test: ## run every test (unit, property, differential, fuzz seeds, conformance), volume tests scaled down by -short
+	$(GO) test -short -count=1 ./...
+
+.PHONY: test-full
+test-full: ## every test at full volume, as CI runs them
 	$(GO) test -count=1 ./...
 
 race: ## run the tests under the race detector

@@ -23,7 +23,7 @@ import (
 
 var (
 	seedFlag  = flag.Uint64("conform.seed", 0, "seed of the conformance run (0: from the clock)")
-	quickFlag = flag.Bool("conform.quick", false, "fewer repetitions")
+	quickFlag = flag.Bool("conform.quick", false, "fewer repetitions (implied by -short)")
 )
 
 // Timers of the reference server in tests, passed to the suite too.
@@ -60,7 +60,7 @@ func TestConformServer(t *testing.T) {
 	env, err := serversuite.NewEnv(serversuite.Config{
 		URL: srv.URL, Pin: srv.Pin.String(),
 		RegisterTimeout: registerTimeout, PingInterval: pingInterval, PongTimeout: pongTimeout,
-		Wait: 4 * time.Second, Slack: time.Second, Quick: *quickFlag, MaxUsers: maxUsers,
+		Wait: 4 * time.Second, Slack: time.Second, Quick: *quickFlag || testing.Short(), MaxUsers: maxUsers,
 	})
 	if err != nil {
 		t.Fatal(err)
