@@ -1,7 +1,8 @@
 // Package statemachine runs randomised state-machine checks from a seed, and shrinks a failing
 // run to a short sequence of actions that still fails the same way. The conformance runner's
-// server model (spec §5) runs on it inside the shipped blindpost-conform binary, where no
-// testing package and no process-wide flags are available: everything is in Config.
+// server model (spec §5) runs on it inside the shipped blindpost-conform binary, which must not
+// touch the testing package's globals or process-wide flags: everything is in Config, so runs
+// can go on concurrently.
 //
 // A run is a sequence of choices. Each draw takes the next recorded choice when a run is
 // replayed and a fresh random one otherwise, so a failing run can be replayed with choices
@@ -119,7 +120,8 @@ type outcome struct {
 	t       *T
 	failed  bool
 	skipped bool
-	msg     string
+	msg     string // what failed; shrinking compares it
+	stack   string // where a panic happened, for the report only (addresses vary by run)
 }
 
 // run runs prop once: with fresh draws from rnd, or on recorded choices when rnd is nil.
@@ -134,7 +136,7 @@ func run(cfg Config, prop func(*T), replay []uint64, rnd *rand.Rand) (o outcome)
 		case skip:
 			o.skipped = true
 		default:
-			o.failed, o.msg = true, fmt.Sprintf("panic: %v\n%s", r, stack())
+			o.failed, o.msg, o.stack = true, fmt.Sprintf("panic: %v", r), stack()
 		}
 	}()
 	prop(t)
@@ -160,6 +162,9 @@ func Check(cfg Config, prop func(*T)) Result {
 			res.Failed, res.Message, res.Found = true, o.msg, len(o.t.steps)
 			best, tries := shrink(cfg, prop, o)
 			res.Log = append(best.t.log, best.msg)
+			if best.stack != "" {
+				res.Log = append(res.Log, best.stack)
+			}
 			res.Actions, res.Tries = len(best.t.steps), tries
 			return res
 		}

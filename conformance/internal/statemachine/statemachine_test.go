@@ -121,8 +121,11 @@ func TestSkipAndPanic(t *testing.T) {
 		var m map[string]int
 		t.Repeat(map[string]func(*T){"boom": func(*T) { m["x"] = 1 }})
 	})
-	if !res.Failed || !strings.HasPrefix(res.Message, "panic: assignment to entry in nil map") || res.Actions != 1 {
+	if !res.Failed || res.Message != "panic: assignment to entry in nil map" || res.Actions != 1 {
 		t.Fatalf("a panicking action: %+v", res)
+	}
+	if last := res.Log[len(res.Log)-1]; !strings.Contains(last, "statemachine_test.go") {
+		t.Fatalf("the report ends with %q, want the panic's stack", last)
 	}
 }
 
