@@ -38,6 +38,11 @@ func modelRun(t *conform.T) {
 		rt.Repeat(m.actions())
 		m.quiet(rt)
 	})
+	if res.Failed && res.Again == 0 && res.Tries > 0 {
+		t.Errorf("the state-machine run found a sequence the server gets wrong (sequence %d, %d actions), but none of %d replays failed the same way, so it may depend on timing; the sequence (a, b, c are the virtual clients, x and y the groups):\n%s",
+			res.Runs, res.Found, res.Tries, strings.Join(res.Log, "\n"))
+		return
+	}
 	if res.Failed {
 		t.Errorf("the state-machine run found a sequence the server gets wrong (sequence %d of %d actions, shrunk to %d in %d replays); the minimal sequence (a, b, c are the virtual clients, x and y the groups):\n%s",
 			res.Runs, res.Found, res.Actions, res.Tries, strings.Join(res.Log, "\n"))

@@ -38,6 +38,7 @@ type Result struct {
 	Actions int      // actions in that run
 	Found   int      // actions in the run that first failed
 	Tries   int      // replays spent shrinking
+	Again   int      // replays among them that failed the same way (0: it may depend on timing)
 }
 
 // T is what a run sees: draws, a log and the means to fail.
@@ -160,12 +161,12 @@ func Check(cfg Config, prop func(*T)) Result {
 		res.Runs++
 		if o.failed {
 			res.Failed, res.Message, res.Found = true, o.msg, len(o.t.steps)
-			best, tries := shrink(cfg, prop, o)
+			best, tries, again := shrink(cfg, prop, o)
 			res.Log = append(best.t.log, best.msg)
 			if best.stack != "" {
 				res.Log = append(res.Log, best.stack)
 			}
-			res.Actions, res.Tries = len(best.t.steps), tries
+			res.Actions, res.Tries, res.Again = len(best.t.steps), tries, again
 			return res
 		}
 	}
@@ -173,13 +174,14 @@ func Check(cfg Config, prop func(*T)) Result {
 }
 
 // shrink replays smaller versions of the failing run f until the time is up or none of them
-// fails with f's message, and returns the smallest that did, with the number of replays.
-func shrink(cfg Config, prop func(*T), f outcome) (outcome, int) {
+// fails with f's message, and returns the smallest that did, the number of replays and how many
+// of them failed that way.
+func shrink(cfg Config, prop func(*T), f outcome) (outcome, int, int) {
 	deadline := time.Now().Add(cfg.Shrink)
 	if !cfg.Deadline.IsZero() && cfg.Deadline.Before(deadline) {
 		deadline = cfg.Deadline
 	}
-	tries := 0
+	tries, again := 0, 0
 	try := func(choices []uint64) bool {
 		if !time.Now().Before(deadline) {
 			return false
@@ -189,13 +191,13 @@ func shrink(cfg Config, prop func(*T), f outcome) (outcome, int) {
 		if !o.failed || o.msg != f.msg {
 			return false
 		}
-		f = o
+		f, again = o, again+1
 		return true
 	}
 	for improved := true; improved && time.Now().Before(deadline); {
 		improved = dropActions(&f, try) || lowerChoices(&f, try)
 	}
-	return f, tries
+	return f, tries, again
 }
 
 // dropActions tries to remove runs of whole actions, longest first, from the end backwards

@@ -38,8 +38,23 @@ func TestShrinkToMinimal(t *testing.T) {
 	if !slices.Equal(res.Log, want) || res.Actions != 4 {
 		t.Fatalf("shrunk to %d actions %q (found with %d, %d replays); want %q", res.Actions, res.Log, res.Found, res.Tries, want)
 	}
-	if res.Found < res.Actions || res.Tries == 0 {
-		t.Fatalf("found with %d actions after %d replays", res.Found, res.Tries)
+	if res.Found < res.Actions || res.Tries == 0 || res.Again == 0 {
+		t.Fatalf("found with %d actions after %d replays, %d failing", res.Found, res.Tries, res.Again)
+	}
+}
+
+// TestFlaky: a failure that no replay repeats is reported as found, with Again 0.
+func TestFlaky(t *testing.T) {
+	first := true
+	res := Check(Config{Seed: 5, Checks: 3, Steps: 5, Shrink: time.Minute}, func(t *T) {
+		t.Repeat(map[string]func(*T){"step": func(t *T) { t.Logf("step") }})
+		if first {
+			first = false
+			t.Fatalf("only the first time")
+		}
+	})
+	if !res.Failed || res.Again != 0 || res.Tries == 0 || res.Actions != res.Found {
+		t.Fatalf("result %+v: want the first run reported as it was, no replay failing", res)
 	}
 }
 
