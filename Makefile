@@ -6,7 +6,7 @@ DATA ?= ./blindpost-data
 .PHONY: help build run test check generate vectors bench bench-wire bench-e2ee conform mutants demo fuzz race screenshots
 
 help: ## list the targets
-	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk -v addr='$(ADDR)' -v data='$(DATA)' 'BEGIN{FS=":.*## "} /^[a-z0-9-]+:.*## /{d=$$2; gsub(/\$$\(ADDR\)/, addr, d); gsub(/\$$\(DATA\)/, data, d); printf "  make %-12s %s\n", $$1, d}' $(MAKEFILE_LIST)
 
 build: ## compile every package and command
 	$(GO) build ./...
@@ -14,7 +14,11 @@ build: ## compile every package and command
 run: ## start the relay on $(ADDR) with data (certificate, directory) in $(DATA)
 	$(GO) run ./impl/cmd/blindpost-server --listen $(ADDR) --data $(DATA)
 
-test: ## run every test (unit, property, differential, fuzz seeds, conformance)
+test: ## run every test (unit, property, differential, fuzz seeds, conformance), volume tests scaled down by -short
+	$(GO) test -short -count=1 ./...
+
+.PHONY: test-full
+test-full: ## every test at full volume, as CI runs them
 	$(GO) test -count=1 ./...
 
 race: ## run the tests under the race detector

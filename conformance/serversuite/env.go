@@ -2,7 +2,7 @@
 // many clients against a relay under test (spec §4 and §5: TLS, WebSocket framing, limits and
 // close codes, hello and registration, `from` stamping, the directory, forwarding,
 // acknowledgements, errors, flow control and groups), schema-driven hostile input with a
-// liveness probe around every hostile case, and a rapid state-machine run of several virtual
+// liveness probe around every hostile case, and a seeded state-machine run of several virtual
 // clients against a model of the spec.
 //
 // The cases register themselves in the conform registry under "server/…". Every message the

@@ -2,17 +2,13 @@ package serversuite
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
-	"testing"
 	"time"
 
-	"pgregory.net/rapid"
-
 	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/internal/statemachine"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/wire"
 )
@@ -20,112 +16,39 @@ import (
 func init() {
 	add(conform.Case{ID: "model/state-machine", Timeout: 10 * time.Minute,
 		Rules:       []string{"GSV-1", "GSV-2", "GSV-3", "GSV-4", "GSV-5", "GSV-6", "SRV-1", "SRV-3", "SRV-4", "SRV-6", "SRV-8", "SRV-9", "SRV-13", "REG-7"},
-		Description: "a rapid state-machine run: three virtual clients connect, reconnect (replacing themselves), disconnect, relay, list, look up, join, leave, commit and send to two groups in random order, checked step by step against a model of spec §5; a failure is shrunk to a minimal sequence",
+		Description: "a seeded state-machine run: three virtual clients connect, reconnect (replacing themselves), disconnect, relay, list, look up, join, leave, commit and send to two groups in random order, checked step by step against a model of spec §5; a failure is shrunk to a minimal sequence",
 		Run:         modelRun})
 }
 
-// rapidMu serialises state-machine runs: rapid's settings are process-wide flags.
-var rapidMu sync.Mutex
-
+// modelRun runs the model on the case's seed through the statemachine runner, which needs no
+// testing package and no process-wide flags, so that suites can run it concurrently in the
+// shipped binary. A failure is shrunk for up to 30 seconds.
 func modelRun(t *conform.T) {
 	cfg := envOf(t).cfg
-	rapidMu.Lock()
-	defer rapidMu.Unlock()
-	ensureTestingFlags()
-	seed := t.Seed() ^ 0x9e3779b97f4a7c15
-	if seed == 0 {
-		seed = 1
+	sm := statemachine.Config{Seed: t.Seed() ^ 0x9e3779b97f4a7c15, Checks: cfg.RapidChecks, Steps: cfg.RapidSteps,
+		Shrink: 30 * time.Second}
+	if d := t.Deadline(); !d.IsZero() {
+		sm.Deadline = d.Add(-time.Minute) // stop shrinking in time for the case to report
 	}
-	for name, value := range map[string]string{
-		"rapid.seed": fmt.Sprint(seed), "rapid.checks": fmt.Sprint(cfg.RapidChecks), "rapid.steps": fmt.Sprint(cfg.RapidSteps),
-		"rapid.nofailfile": "true", "rapid.shrinktime": "30s", "rapid.v": "false", "rapid.log": "false",
-	} {
-		if err := flag.Set(name, value); err != nil {
-			t.Fatalf("setting %s: %v", name, err)
-		}
-	}
-	tb := &rapidTB{t: t}
-	checks := 0
-	rapid.Check(tb, func(rt *rapid.T) {
-		checks++
-		m := newModel(t, rt, checks)
+	seq := 0
+	res := statemachine.Check(sm, func(rt *statemachine.T) {
+		seq++
+		m := newModel(t, rt, seq)
 		defer m.close()
 		rt.Repeat(m.actions())
 		m.quiet(rt)
 	})
-	if tb.failed {
-		t.Errorf("the state-machine run found a sequence the server gets wrong; shrunk to a minimal sequence (a, b, c are the virtual clients, x and y the groups):\n%s", tb.sequence())
+	if res.Failed && res.Again == 0 && res.Tries > 0 {
+		t.Errorf("the state-machine run found a sequence the server gets wrong (sequence %d, %d actions), but none of %d replays failed the same way, so it may depend on timing; the sequence (a, b, c are the virtual clients, x and y the groups):\n%s",
+			res.Runs, res.Found, res.Tries, strings.Join(res.Log, "\n"))
 		return
 	}
-	t.Logf("%d sequences of about %d actions, every step as the model says", checks, cfg.RapidSteps)
-}
-
-// ensureTestingFlags lets rapid ask testing.Short outside a test binary.
-var testingFlags sync.Once
-
-func ensureTestingFlags() {
-	testingFlags.Do(func() {
-		if !flag.Parsed() {
-			testing.Init()
-			_ = flag.CommandLine.Parse(nil)
-		}
-	})
-}
-
-// rapidTB collects what rapid reports: the failure and the log of the shrunk failing run.
-type rapidTB struct {
-	t      *conform.T
-	mu     sync.Mutex
-	failed bool
-	out    []string
-}
-
-func (r *rapidTB) add(s string, fail bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.failed = r.failed || fail
-	if len(r.out) < 2000 {
-		r.out = append(r.out, s)
+	if res.Failed {
+		t.Errorf("the state-machine run found a sequence the server gets wrong (sequence %d of %d actions, shrunk to %d in %d replays); the minimal sequence (a, b, c are the virtual clients, x and y the groups):\n%s",
+			res.Runs, res.Found, res.Actions, res.Tries, strings.Join(res.Log, "\n"))
+		return
 	}
-}
-
-// sequence returns what rapid reported, without its record of draws (the actions log what they
-// do) and without its advice to rerun with go test flags (the repro command replays the case).
-func (r *rapidTB) sequence() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for _, l := range strings.Split(strings.Join(r.out, "\n"), "\n") {
-		switch {
-		case l == "", l == "nobody online", strings.HasPrefix(l, "[rapid] draw "), strings.HasPrefix(l, "To reproduce, specify"):
-		default:
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
-// Helper and the other methods below implement rapid.TB: logs are kept, failures recorded, and
-// nothing stops the case's goroutine (rapid.Check returns and the case reports).
-func (r *rapidTB) Helper()                           {}
-func (r *rapidTB) Name() string                      { return "server-model" }
-func (r *rapidTB) Logf(format string, args ...any)   { r.add(fmt.Sprintf(format, args...), false) }
-func (r *rapidTB) Log(args ...any)                   { r.add(fmt.Sprint(args...), false) }
-func (r *rapidTB) Errorf(format string, args ...any) { r.add(fmt.Sprintf(format, args...), true) }
-func (r *rapidTB) Error(args ...any)                 { r.add(fmt.Sprint(args...), true) }
-func (r *rapidTB) Fatalf(format string, args ...any) { r.add(fmt.Sprintf(format, args...), true) }
-func (r *rapidTB) Fatal(args ...any)                 { r.add(fmt.Sprint(args...), true) }
-func (r *rapidTB) Skipf(format string, args ...any) {
-	r.add("skip: "+fmt.Sprintf(format, args...), true)
-}
-func (r *rapidTB) Skip(args ...any) { r.add("skip: "+fmt.Sprint(args...), true) }
-func (r *rapidTB) SkipNow()         { r.add("skip", true) }
-func (r *rapidTB) FailNow()         { r.add("", true) }
-func (r *rapidTB) Fail()            { r.add("", true) }
-func (r *rapidTB) Failed() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.failed
+	t.Logf("%d sequences of about %d actions, every step as the model says", res.Runs, cfg.RapidSteps)
 }
 
 // vuser is a virtual client of the model.
@@ -159,7 +82,7 @@ type model struct {
 	wait     time.Duration
 }
 
-func newModel(t *conform.T, rt *rapid.T, seq int) *model {
+func newModel(t *conform.T, rt *statemachine.T, seq int) *model {
 	m := &model{t: t, wait: envOf(t).cfg.Wait, unknown: Name(t, fmt.Sprintf("%d-never", seq))}
 	for _, l := range []string{"a", "b", "c"} {
 		name := Name(t, fmt.Sprintf("%d-%s", seq, l))
@@ -176,7 +99,7 @@ func newModel(t *conform.T, rt *rapid.T, seq int) *model {
 
 // learnBindings asks the directory which of the model's names are bound already (SRV-3): by a
 // run before this one with the same seed, whose keys were the same (Key).
-func (m *model) learnBindings(rt *rapid.T) {
+func (m *model) learnBindings(rt *statemachine.T) {
 	for _, u := range m.users {
 		id := m.observer.ID()
 		m.observer.Send(&wire.GetPubkey{ID: id, User: u.name})
@@ -196,8 +119,8 @@ func (m *model) close() {
 	m.observer.Close()
 }
 
-func (m *model) actions() map[string]func(*rapid.T) {
-	return map[string]func(*rapid.T){
+func (m *model) actions() map[string]func(*statemachine.T) {
+	return map[string]func(*statemachine.T){
 		"connect":    m.actConnect,
 		"disconnect": m.actDisconnect,
 		"forward":    m.actForward,
@@ -211,7 +134,7 @@ func (m *model) actions() map[string]func(*rapid.T) {
 }
 
 // connect opens and registers a connection without stopping the case on failure.
-func (m *model) connect(rt *rapid.T, role, name string, key *identity.PrivateKey) *Client {
+func (m *model) connect(rt *statemachine.T, role, name string, key *identity.PrivateKey) *Client {
 	c, resp, err := DialWith(m.t, role, DialOptions{})
 	if err != nil {
 		rt.Logf("%s cannot connect: %v%s", role, err, statusText(resp))
@@ -232,9 +155,9 @@ func (m *model) connect(rt *rapid.T, role, name string, key *identity.PrivateKey
 }
 
 // next reads the next frame of c, which must satisfy ok. The failure names only what is the
-// same in every run of the sequence (virtual labels, types and codes), so that rapid recognises
+// same in every run of the sequence (virtual labels, types and codes), so that the runner recognises
 // the failure while it shrinks; the frame itself goes to the log.
-func (m *model) next(rt *rapid.T, c *Client, what string, ok func(Frame) bool) Frame {
+func (m *model) next(rt *statemachine.T, c *Client, what string, ok func(Frame) bool) Frame {
 	who := m.labelOf(c)
 	f, got := c.NextWithin(what, m.wait)
 	if !got {
@@ -273,7 +196,7 @@ func summary(f Frame) string {
 }
 
 // response reads the answer to a request with id: ack for forType, or error code.
-func (m *model) response(rt *rapid.T, c *Client, id, want string) {
+func (m *model) response(rt *statemachine.T, c *Client, id, want string) {
 	m.next(rt, c, want+" answering "+id, func(f Frame) bool {
 		if f.Str("id") != id {
 			return false
@@ -295,28 +218,22 @@ func (m *model) online() []*vuser {
 	return out
 }
 
-func (m *model) pickOnline(rt *rapid.T, label string) *vuser {
+func (m *model) pickOnline(rt *statemachine.T) *vuser {
 	on := m.online()
 	if len(on) == 0 {
 		rt.Skip("nobody online")
 	}
-	return rapid.SampledFrom(on).Draw(rt, label)
+	return statemachine.Pick(rt, on)
 }
 
 // String shows the label.
 func (u *vuser) String() string { return u.label }
 
-// GoString shows the label in rapid's record of its draws.
-func (u *vuser) GoString() string { return u.label }
-
 // String shows the label.
 func (g *vgroup) String() string { return g.label }
 
-// GoString shows the label in rapid's record of its draws.
-func (g *vgroup) GoString() string { return g.label }
-
-func (m *model) actConnect(rt *rapid.T) {
-	u := rapid.SampledFrom(m.users).Draw(rt, "user")
+func (m *model) actConnect(rt *statemachine.T) {
+	u := statemachine.Pick(rt, m.users)
 	old := u.conn
 	rt.Logf("%s connects%s", u.label, map[bool]string{true: " again, replacing its connection", false: ""}[old != nil])
 	u.conn = m.connect(rt, u.label, u.name, u.key)
@@ -329,8 +246,8 @@ func (m *model) actConnect(rt *rapid.T) {
 	m.leaveAll(rt, u)
 }
 
-func (m *model) actDisconnect(rt *rapid.T) {
-	u := m.pickOnline(rt, "user")
+func (m *model) actDisconnect(rt *statemachine.T) {
+	u := m.pickOnline(rt)
 	rt.Logf("%s disconnects", u.label)
 	c := u.conn
 	u.conn = nil
@@ -341,7 +258,7 @@ func (m *model) actDisconnect(rt *rapid.T) {
 
 // leaveAll removes u from its groups, as the server must on disconnection or replacement, and
 // checks the announcements to the remaining members (GSV-3).
-func (m *model) leaveAll(rt *rapid.T, u *vuser) {
+func (m *model) leaveAll(rt *statemachine.T, u *vuser) {
 	for _, g := range m.groups {
 		if slices.Contains(g.members, u) {
 			m.remove(g, u)
@@ -352,7 +269,7 @@ func (m *model) leaveAll(rt *rapid.T, u *vuser) {
 
 // awaitOffline polls list_users from the observer until u is gone: the server learns of a
 // disconnection asynchronously.
-func (m *model) awaitOffline(rt *rapid.T, u *vuser) {
+func (m *model) awaitOffline(rt *statemachine.T, u *vuser) {
 	deadline := time.Now().Add(m.wait)
 	for time.Now().Before(deadline) {
 		id := m.observer.ID()
@@ -365,11 +282,11 @@ func (m *model) awaitOffline(rt *rapid.T, u *vuser) {
 	rt.Fatalf("%s still listed online %s after it disconnected", u.label, m.wait)
 }
 
-func (m *model) actForward(rt *rapid.T) {
-	from := m.pickOnline(rt, "from")
+func (m *model) actForward(rt *statemachine.T) {
+	from := m.pickOnline(rt)
 	targets := append([]*vuser{nil}, m.users...) // nil: a name never bound
-	to := rapid.SampledFrom(targets).Draw(rt, "to")
-	typ := rapid.SampledFrom([]string{"relay", "chat_request", "chat_response", "chat_terminate"}).Draw(rt, "type")
+	to := statemachine.Pick(rt, targets)
+	typ := statemachine.Pick(rt, []string{"relay", "chat_request", "chat_response", "chat_terminate"})
 	toName, toLabel := m.unknown, "a never-bound name"
 	if to != nil {
 		toName, toLabel = to.name, to.label
@@ -380,7 +297,7 @@ func (m *model) actForward(rt *rapid.T) {
 	var payload []byte
 	switch typ {
 	case "relay":
-		p := payloads(m.t)[rapid.IntRange(0, 4).Draw(rt, "payload")]
+		p := payloads(m.t)[rt.IntN(5)]
 		payload, _ = json.Marshal(p)
 		req = &wire.Relay{ID: id, To: toName, Session: sid, Payload: p}
 	case "chat_request":
@@ -410,8 +327,8 @@ func (m *model) actForward(rt *rapid.T) {
 	m.response(rt, from.conn, id, want)
 }
 
-func (m *model) actList(rt *rapid.T) {
-	u := m.pickOnline(rt, "user")
+func (m *model) actList(rt *statemachine.T) {
+	u := m.pickOnline(rt)
 	var want []string
 	for _, o := range m.online() {
 		want = append(want, o.name)
@@ -456,9 +373,9 @@ func labels(us []*vuser) []string {
 	return out
 }
 
-func (m *model) actPubkey(rt *rapid.T) {
-	u := m.pickOnline(rt, "user")
-	target := rapid.SampledFrom(append([]*vuser{nil}, m.users...)).Draw(rt, "target")
+func (m *model) actPubkey(rt *statemachine.T) {
+	u := m.pickOnline(rt)
+	target := statemachine.Pick(rt, append([]*vuser{nil}, m.users...))
 	id := u.conn.ID()
 	if target == nil || !target.bound {
 		name := m.unknown
@@ -477,9 +394,9 @@ func (m *model) actPubkey(rt *rapid.T) {
 	})
 }
 
-func (m *model) actJoin(rt *rapid.T) {
-	u := m.pickOnline(rt, "user")
-	g := rapid.SampledFrom(m.groups).Draw(rt, "group")
+func (m *model) actJoin(rt *statemachine.T) {
+	u := m.pickOnline(rt)
+	g := statemachine.Pick(rt, m.groups)
 	id := u.conn.ID()
 	u.conn.Send(&wire.GroupJoin{ID: id, Group: g.name})
 	if slices.Contains(g.members, u) {
@@ -512,7 +429,7 @@ func (m *model) groupsOf(u *vuser) int {
 
 // announce checks the group_members every member is owed; the joiner gets last_commit when
 // the epoch is above 0, the others never (GSV-1, GSV-2, GSV-3).
-func (m *model) announce(rt *rapid.T, g *vgroup, joiner *vuser) {
+func (m *model) announce(rt *statemachine.T, g *vgroup, joiner *vuser) {
 	var names []string
 	for _, u := range g.members {
 		names = append(names, u.name)
@@ -537,9 +454,9 @@ func (m *model) remove(g *vgroup, u *vuser) {
 	}
 }
 
-func (m *model) actLeave(rt *rapid.T) {
-	u := m.pickOnline(rt, "user")
-	g := rapid.SampledFrom(m.groups).Draw(rt, "group")
+func (m *model) actLeave(rt *statemachine.T) {
+	u := m.pickOnline(rt)
+	g := statemachine.Pick(rt, m.groups)
 	id := u.conn.ID()
 	u.conn.Send(&wire.GroupLeave{ID: id, Group: g.name})
 	if !slices.Contains(g.members, u) {
@@ -561,10 +478,10 @@ func (m *model) clientsOf(g *vgroup) []*Client {
 	return cs
 }
 
-func (m *model) actCommit(rt *rapid.T) {
-	u := m.pickOnline(rt, "committer")
-	g := rapid.SampledFrom(m.groups).Draw(rt, "group")
-	variant := rapid.SampledFrom([]string{"next", "next", "skip-epoch", "other-committer", "member-missing"}).Draw(rt, "variant")
+func (m *model) actCommit(rt *statemachine.T) {
+	u := m.pickOnline(rt)
+	g := statemachine.Pick(rt, m.groups)
+	variant := statemachine.Pick(rt, []string{"next", "next", "skip-epoch", "other-committer", "member-missing"})
 	member := slices.Contains(g.members, u)
 	cm := testCommit(m.t, g.name, g.epoch+1, u.name, m.clientsOf(g))
 	want := "ack"
@@ -600,10 +517,10 @@ func (m *model) actCommit(rt *rapid.T) {
 	m.response(rt, u.conn, id, want)
 }
 
-func (m *model) actMessage(rt *rapid.T) {
-	u := m.pickOnline(rt, "sender")
-	g := rapid.SampledFrom(m.groups).Draw(rt, "group")
-	offset := rapid.SampledFrom([]int64{0, 0, 1, -1}).Draw(rt, "epoch offset")
+func (m *model) actMessage(rt *statemachine.T) {
+	u := m.pickOnline(rt)
+	g := statemachine.Pick(rt, m.groups)
+	offset := statemachine.Pick(rt, []int64{0, 0, 1, -1})
 	epoch := max(g.epoch+offset, 1)
 	msg := wire.GroupMsg{Group: g.name, Epoch: epoch, N: 0, Ct: Random(m.t, 24), Sig: Random(m.t, 64)}
 	member := slices.Contains(g.members, u)
@@ -640,7 +557,7 @@ func (m *model) actMessage(rt *rapid.T) {
 
 // quiet checks, at the end of a sequence, that no online client received anything the model
 // did not expect.
-func (m *model) quiet(rt *rapid.T) {
+func (m *model) quiet(rt *statemachine.T) {
 	for _, u := range m.online() {
 		id := u.conn.ID()
 		u.conn.Send(&wire.ListUsers{ID: id})

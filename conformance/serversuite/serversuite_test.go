@@ -24,7 +24,7 @@ import (
 
 var (
 	seedFlag  = flag.Uint64("conform.seed", 0, "seed of the conformance run (0: from the clock)")
-	quickFlag = flag.Bool("conform.quick", false, "fewer repetitions")
+	quickFlag = flag.Bool("conform.quick", false, "fewer repetitions (implied by -short)")
 )
 
 // Timers of the reference server in tests, which the suite reads from hello_ack, and the
@@ -99,7 +99,7 @@ func TestConformServer(t *testing.T) {
 func conformServer(t *testing.T, srv *servertest.Server, s uint64, maySkip func(conform.Result) bool) {
 	env, err := serversuite.NewEnv(serversuite.Config{
 		URL: srv.URL, Pin: srv.Pin.String(),
-		Wait: suiteWait, Slack: suiteSlack, Quick: *quickFlag, MaxUsers: maxUsers,
+		Wait: suiteWait, Slack: suiteSlack, Quick: *quickFlag || testing.Short(), MaxUsers: maxUsers,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -259,13 +259,16 @@ func (s *Server) Close() error {
 
 func (s *Server) shutdown(ctx context.Context) error {
 	s.stopping.Store(true)
+	if s.httpSrv == nil {
+		// Never started (or Start failed): there is nothing to shut down but the directory,
+		// and the log must not say that a relay that never ran has stopped.
+		return s.closeDirectory()
+	}
 	s.log.Info("shutting down")
 	var errs []error
-	if s.httpSrv != nil {
-		// Closes the listener; hijacked WebSocket connections are ours to close.
-		if err := s.httpSrv.Shutdown(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("server: stop listener: %w", err))
-		}
+	// Closes the listener; hijacked WebSocket connections are ours to close.
+	if err := s.httpSrv.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("server: stop listener: %w", err))
 	}
 	for _, c := range s.snapshotConns() {
 		c.requestClose(websocket.CloseGoingAway, "server shutting down")

@@ -11,8 +11,18 @@ import (
 )
 
 // differentialInputs is how many generated inputs TestDifferential checks against the oracle in
-// every run, whatever -rapid.checks says.
+// a full run (make test-full, CI), whatever -rapid.checks says; -short (make test) checks a
+// tenth, see volume.
 const differentialInputs = 100_000
+
+// volume scales a test's input count: full in a full run, a tenth of it with -short. The
+// differential tests are about volume; the short run still covers every type.
+func volume(full int) int {
+	if testing.Short() {
+		return full / 10
+	}
+	return full
+}
 
 // TestDifferential is the proof that the generated codec is the schemas: for valid values of
 // every generated type, their canonical encodings, variants of those (whitespace, member order,
@@ -23,7 +33,8 @@ const differentialInputs = 100_000
 // whenever the oracle names a single cause; valid inputs must decode to values whose canonical
 // encoding is stable, and every generated value m must satisfy Decode(Encode(m)) == m.
 func TestDifferential(t *testing.T) {
-	quota := (differentialInputs + len(kinds) - 1) / len(kinds)
+	want := volume(differentialInputs)
+	quota := (want + len(kinds) - 1) / len(kinds)
 	var total atomic.Int64
 	t.Run("types", func(t *testing.T) {
 		for _, k := range kinds {
@@ -38,8 +49,8 @@ func TestDifferential(t *testing.T) {
 		}
 	})
 	t.Logf("checked %d generated inputs against the oracle (%d types)", total.Load(), len(kinds))
-	if !t.Failed() && total.Load() < differentialInputs {
-		t.Fatalf("only %d generated inputs, want %d", total.Load(), differentialInputs)
+	if !t.Failed() && total.Load() < int64(want) {
+		t.Fatalf("only %d generated inputs, want %d", total.Load(), want)
 	}
 }
 

@@ -10,7 +10,8 @@ import (
 	"pgregory.net/rapid"
 )
 
-// validateInputs is how many mutated Go values TestValidateDifferential checks per run.
+// validateInputs is how many mutated Go values TestValidateDifferential checks in a full run
+// (a tenth with -short, see volume).
 const validateInputs = 20_000
 
 // TestValidateDifferential checks the other half of the codec against the oracle: Validate on
@@ -20,7 +21,8 @@ const validateInputs = 20_000
 // and checks that Validate accepts exactly what the oracle accepts, naming the same pointer and
 // keyword when the oracle gives a single cause.
 func TestValidateDifferential(t *testing.T) {
-	quota := (validateInputs + len(kinds) - 1) / len(kinds)
+	want := volume(validateInputs)
+	quota := (want + len(kinds) - 1) / len(kinds)
 	var total atomic.Int64
 	t.Run("types", func(t *testing.T) {
 		for _, k := range kinds {
@@ -47,8 +49,8 @@ func TestValidateDifferential(t *testing.T) {
 		}
 	})
 	t.Logf("checked Validate on %d mutated values against the oracle", total.Load())
-	if !t.Failed() && total.Load() < validateInputs {
-		t.Fatalf("only %d values, want %d", total.Load(), validateInputs)
+	if !t.Failed() && total.Load() < int64(want) {
+		t.Fatalf("only %d values, want %d", total.Load(), want)
 	}
 }
 

@@ -1,21 +1,16 @@
-// Package sysstat reads what the benchmarks measure of a process from Linux's /proc: CPU time
-// (user + system, /proc/PID/stat) and resident memory (/proc/PID/status), and raises this
-// process's limit on open files so that tens of thousands of connections fit.
+// Package sysstat reads what the benchmarks measure of a process from Linux's /proc, through
+// github.com/prometheus/procfs: CPU time (user + system, /proc/PID/stat), resident memory and
+// threads; it also raises this process's limit on open files so that tens of thousands of
+// connections fit.
 package sysstat
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"syscall"
 	"time"
-)
 
-// clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat: 100 on every Linux
-// architecture Go supports.
-const clockTicks = 100
+	"github.com/prometheus/procfs"
+)
 
 // Sample is what /proc says of one process at one moment.
 type Sample struct {
@@ -28,73 +23,31 @@ type Sample struct {
 
 // Read samples process pid.
 func Read(pid int) (Sample, error) {
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		return Sample{At: time.Now()}, fmt.Errorf("sysstat: %w", err)
+	}
+	return read(fs, pid)
+}
+
+// read samples process pid of the proc file system fs.
+func read(fs procfs.FS, pid int) (Sample, error) {
 	s := Sample{At: time.Now()}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	p, err := fs.Proc(pid)
 	if err != nil {
 		return s, fmt.Errorf("sysstat: %w", err)
 	}
-	if s.CPU, err = parseStat(stat); err != nil {
-		return s, fmt.Errorf("sysstat: /proc/%d/stat: %w", pid, err)
-	}
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	stat, err := p.Stat()
 	if err != nil {
 		return s, fmt.Errorf("sysstat: %w", err)
 	}
-	if err := parseStatus(status, &s); err != nil {
-		return s, fmt.Errorf("sysstat: /proc/%d/status: %w", pid, err)
+	status, err := p.NewStatus()
+	if err != nil {
+		return s, fmt.Errorf("sysstat: %w", err)
 	}
+	s.CPU = time.Duration(stat.CPUTime() * float64(time.Second)).Round(time.Microsecond)
+	s.RSS, s.HWM, s.Thread = int64(status.VmRSS), int64(status.VmHWM), stat.NumThreads
 	return s, nil
-}
-
-// parseStat returns utime + stime of a /proc/PID/stat line. The command name (field 2) may
-// hold spaces and parentheses, so fields are counted from the last ')'.
-func parseStat(b []byte) (time.Duration, error) {
-	end := bytes.LastIndexByte(b, ')')
-	if end < 0 {
-		return 0, errors.New("no command name")
-	}
-	f := bytes.Fields(b[end+1:])
-	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
-	if len(f) < 13 {
-		return 0, errors.New("too few fields")
-	}
-	utime, err1 := strconv.ParseInt(string(f[11]), 10, 64)
-	stime, err2 := strconv.ParseInt(string(f[12]), 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
-}
-
-// parseStatus fills the memory and thread figures of s from /proc/PID/status.
-func parseStatus(b []byte, s *Sample) error {
-	found := 0
-	for line := range bytes.Lines(b) {
-		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok {
-			continue
-		}
-		f := bytes.Fields(value)
-		if len(f) == 0 {
-			continue
-		}
-		n, err := strconv.ParseInt(string(f[0]), 10, 64)
-		if err != nil {
-			continue
-		}
-		switch string(name) {
-		case "VmRSS":
-			s.RSS, found = n<<10, found+1
-		case "VmHWM":
-			s.HWM = n << 10
-		case "Threads":
-			s.Thread = int(n)
-		}
-	}
-	if found == 0 {
-		return errors.New("no VmRSS")
-	}
-	return nil
 }
 
 // Delta is the change between two samples of one process.

@@ -4,16 +4,26 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
-func TestParseStat(t *testing.T) {
-	line := []byte("1234 (a (weird) name) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0 100 1000 200 18446744073709551615\n")
-	cpu, err := parseStat(line)
-	if err != nil || cpu != 3*time.Second {
-		t.Fatalf("parseStat = %v, %v; want 3s", cpu, err)
+// TestReadFixture reads a recorded /proc entry whose command name holds spaces and
+// parentheses: CPU is utime + stime (250 + 50 ticks of 10 ms), memory is in bytes.
+func TestReadFixture(t *testing.T) {
+	fs, err := procfs.NewFS("testdata/proc")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := parseStat([]byte("1234 (x) S 1")); err == nil {
-		t.Fatal("a short line parsed")
+	s, err := read(fs, 1234)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CPU != 3*time.Second || s.RSS != 20480<<10 || s.HWM != 40960<<10 || s.Thread != 8 {
+		t.Fatalf("read %+v; want 3s of CPU, 20 MiB resident, 40 MiB peak, 8 threads", s)
+	}
+	if _, err := read(fs, 99); err == nil {
+		t.Fatal("a missing process was read")
 	}
 }
 

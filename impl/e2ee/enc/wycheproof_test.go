@@ -2,10 +2,14 @@ package enc
 
 import (
 	"bytes"
+	"os"
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/e2ee/internal/wycheproof"
 )
+
+// TestMain fails a CI run of the whole package in which the Wycheproof test did not run.
+func TestMain(m *testing.M) { os.Exit(wycheproof.Main(m, "hkdf_sha256_test.json")) }
 
 // TestWycheproofHKDF runs hkdf_sha256_test.json through the HKDF path that
 // Expand and the handshake use: Extract then HKDFExpand. spec §8 [VEC-1]
@@ -36,4 +40,7 @@ func TestWycheproofHKDF(t *testing.T) {
 		}
 	}
 	t.Logf("hkdf: %d cases run, %d invalid refused, 0 not applicable", ran, refused)
+	if ran == refused || refused == 0 {
+		t.Fatal("the file had no usable cases")
+	}
 }

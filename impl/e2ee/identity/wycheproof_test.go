@@ -1,10 +1,14 @@
 package identity
 
 import (
+	"os"
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/e2ee/internal/wycheproof"
 )
+
+// TestMain fails a CI run of the whole package in which the Wycheproof test did not run.
+func TestMain(m *testing.M) { os.Exit(wycheproof.Main(m, "ed25519_test.json")) }
 
 // TestWycheproofEd25519 runs ed25519_test.json through Verify, the check every
 // protocol signature goes through. spec §8 [VEC-3]: no invalid case may
@@ -31,4 +35,7 @@ func TestWycheproofEd25519(t *testing.T) {
 		}
 	}
 	t.Logf("ed25519: %d valid verified, %d invalid rejected, 0 not applicable", valid, invalid)
+	if valid == 0 || invalid == 0 {
+		t.Fatal("the file had no usable cases")
+	}
 }

@@ -61,9 +61,9 @@ func TestWrongPassphrase(t *testing.T) {
 	}
 }
 
-// TestTampered flips every bit of the file in turn: the result is always
-// ErrWrongPassphrase or ErrCorrupt, never a seed; flips in the MAC and the
-// payload are always ErrCorrupt.
+// TestTampered flips every bit of the file in turn (with -short, one bit of
+// every byte): the result is always ErrWrongPassphrase or ErrCorrupt, never a
+// seed; flips in the MAC and the payload are always ErrCorrupt.
 func TestTampered(t *testing.T) {
 	path := writeEncrypted(t)
 	orig, _ := os.ReadFile(path)
@@ -71,6 +71,9 @@ func TestTampered(t *testing.T) {
 	payload := bytes.IndexByte(orig[macLine:], '\n') + macLine + 1
 	for i := range orig {
 		for bit := 0; bit < 8; bit++ {
+			if testing.Short() && bit != i%8 {
+				continue
+			}
 			data := bytes.Clone(orig)
 			data[i] ^= 1 << bit
 			p := rewrite(t, path, data)

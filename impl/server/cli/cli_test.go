@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"io"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -281,4 +282,23 @@ func TestServeFromEnvironment(t *testing.T) {
 func b64(b []byte) string {
 	out, _ := json.Marshal(b)
 	return strings.Trim(string(out), `"`)
+}
+
+// TestServeBindFailure: a relay whose address is taken reports the listen error and exits
+// non-zero without logging that it is shutting down or stopped, since it never ran.
+func TestServeBindFailure(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	code, out, errOut := run(t, env{}, "--listen", taken.Addr().String(), "--data", t.TempDir(), "--log-level", "debug")
+	if code == ExitOK || !strings.Contains(errOut, "listen on "+taken.Addr().String()) {
+		t.Fatalf("exit %d, stderr %q: want a non-zero exit naming the listen error", code, errOut)
+	}
+	for _, s := range []string{"shutting down", "stopped", "listening"} {
+		if strings.Contains(out+errOut, s) {
+			t.Errorf("output says %q although the relay never ran:\n%s%s", s, out, errOut)
+		}
+	}
 }

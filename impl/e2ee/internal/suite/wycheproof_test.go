@@ -3,11 +3,15 @@ package suite
 import (
 	"bytes"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
 	"github.com/blindpost/blindpost/impl/e2ee/internal/wycheproof"
 )
+
+// TestMain fails a CI run of the whole package in which the Wycheproof test did not run.
+func TestMain(m *testing.M) { os.Exit(wycheproof.Main(m, "x25519_test.json", "aes_gcm_test.json")) }
 
 // TestWycheproofX25519 runs x25519_test.json through the handshake's X25519
 // step: the private value enters through NewEphemeral (as an injected

@@ -1,57 +1,88 @@
 // Package wycheproof loads the Project Wycheproof test files that the e2ee
-// tests run through the protocol's own code paths (spec §8, VEC-2 to VEC-4).
+// tests run through the protocol's own code paths (spec §8, VEC-1 to VEC-4).
 //
-// The files live in the folder shared/testdata/wycheproof beside the
-// repository and are never copied into it. When the folder is absent the
-// tests skip with a message naming the path.
+// The four files the tests use are copied into testdata/ (Apache-2.0; the
+// license and where they come from are in testdata/README.md) and embedded in
+// this package, so a test binary that links it always has them. Main fails a
+// package run under CI when one of its Wycheproof tests did not run.
 package wycheproof
 
 import (
+	"embed"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
+	"flag"
+	"fmt"
 	"os"
-	"path/filepath"
+	"sync"
 	"testing"
 )
 
-// Dir returns the Wycheproof folder: ../shared/testdata/wycheproof relative to
-// the module root, which is found by walking up from the working directory
-// to the directory holding go.mod.
-func Dir() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(filepath.Dir(dir), "shared", "testdata", "wycheproof"), nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", errors.New("wycheproof: no go.mod above " + wd)
-		}
-	}
-}
+//go:embed testdata/*.json
+var files embed.FS
 
-// Load decodes the Wycheproof file name (such as "x25519_test.json") into v,
-// or skips t loudly when the Wycheproof folder is absent.
+var (
+	ranMu sync.Mutex
+	ran   = map[string]bool{} // files whose test finished without skipping
+)
+
+// Load decodes the Wycheproof file name (such as "x25519_test.json") into v.
+// The file counts as run for Main once t finishes without skipping.
 func Load(t testing.TB, name string, v any) {
 	t.Helper()
-	dir, err := Dir()
+	data, err := files.ReadFile("testdata/" + name)
 	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("WYCHEPROOF TESTS SKIPPED: %s is missing; put the Wycheproof files in %s (the folder shared/ beside the repository) to run them", path, dir)
-	}
-	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("wycheproof: %v", err)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("wycheproof: %s: %v", path, err)
+		t.Fatalf("wycheproof: %s: %v", name, err)
 	}
+	t.Cleanup(func() {
+		if !t.Skipped() {
+			ranMu.Lock()
+			defer ranMu.Unlock()
+			ran[name] = true
+		}
+	})
+}
+
+// Main runs the tests of a package whose tests load the Wycheproof files
+// names, for its TestMain. When the environment variable CI is set and the
+// whole package ran (no -run, -skip or -list), a file whose test did not run
+// or skipped fails the run: CI must not lose the vector coverage silently.
+func Main(m *testing.M, names ...string) int {
+	code := m.Run()
+	if code != 0 || os.Getenv("CI") == "" || filtered() {
+		return code
+	}
+	if missing := notRun(names); len(missing) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: wycheproof: CI is set and no test ran the vectors of %v\n", missing)
+		return 1
+	}
+	return code
+}
+
+// filtered reports whether the go test flags chose a subset of the tests.
+func filtered() bool {
+	for _, name := range []string{"test.run", "test.skip", "test.list"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// notRun returns the names of the files whose test did not run to the end.
+func notRun(names []string) []string {
+	ranMu.Lock()
+	defer ranMu.Unlock()
+	var out []string
+	for _, n := range names {
+		if !ran[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Hex is a hex-encoded byte string in a Wycheproof file.
