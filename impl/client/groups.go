@@ -382,7 +382,8 @@ func (c *Client) GroupSend(ctx context.Context, name, text string) (epoch, n uin
 	if err := checkText(text); err != nil {
 		return 0, 0, err
 	}
-	pt, err := encodeContent(text, time.Now())
+	now := time.Now()
+	pt, err := encodeContent(text, now)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -395,6 +396,9 @@ func (c *Client) GroupSend(ctx context.Context, name, text string) (epoch, n uin
 		_, err = w.wait(ctx)
 		if IsServerError(err, "stale_epoch") && attempt < groupSendRetries {
 			continue // the relay is at a newer epoch, whose commit arrived before this answer
+		}
+		if err == nil { // spec §6.7: a group message is relayed at most, never delivered
+			c.history().group(name, c.user, msg.Epoch, msg.N, text, now, true)
 		}
 		return msg.Epoch, msg.N, err
 	}
@@ -489,4 +493,5 @@ func (c *Client) onGroupMessage(m groupMessageMsg) {
 		return
 	}
 	c.emit(GroupMessageEvent{Group: g.name, From: m.from, Text: text, Epoch: m.msg.Epoch, N: m.msg.N, SentAt: sentAt})
+	c.history().group(g.name, m.from, m.msg.Epoch, m.msg.N, text, sentAt, false)
 }

@@ -35,6 +35,7 @@ type session struct {
 	resp      *direct.Responder // responder, after hs2
 	sess      *direct.Session   // confirmed: the only holder of record keys (HS-10)
 	timer     *time.Timer       // HS-13
+	rcpt      receipts          // the messages sent and not yet covered by a receipt (§6.7)
 }
 
 // SessionInfo describes a session for a user interface.
@@ -90,6 +91,9 @@ func (c *Client) setStateLocked(s *session, state SessionState, reason string) {
 		ev.PeerFingerprint = identity.Fingerprint(s.peerKey)
 	}
 	c.emit(ev)
+	if state.Ended() { // spec §9 [CLI-21]: what no receipt covered did not arrive
+		c.failPendingLocked(s)
+	}
 }
 
 // Chat asks peer for a 1:1 session: it checks peer's key against the pin (HS-2), sends
@@ -222,7 +226,8 @@ func (c *Client) Send(ctx context.Context, sid SessionID, text string) (uint64, 
 	if err != nil {
 		return 0, err
 	}
-	pt, err := encodeContent(text, time.Now())
+	now := time.Now()
+	pt, err := encodeContent(text, now)
 	if err != nil {
 		return 0, err
 	}
@@ -254,11 +259,26 @@ func (c *Client) Send(ctx context.Context, sid SessionID, text string) (uint64, 
 		c.mu.Unlock()
 		return 0, fmt.Errorf("client: %w", err)
 	}
+	c.sentLocked(s, rec.N, text, now)
 	// Records are queued under the lock, so they leave in counter order (REC-1).
-	w, err := cn.start("relay", encodeRelay(s.peer, sid, rec), nil)
+	// The relay's answer decides relayed or failed, whether or not the caller still waits.
+	done := make(chan error, 1)
+	err = cn.post("relay", encodeRelay(s.peer, sid, rec), func(_ inbound, err error) {
+		c.mu.Lock()
+		c.relayedLocked(s, rec.N, err)
+		c.mu.Unlock()
+		done <- err
+	})
+	if err != nil {
+		c.relayedLocked(s, rec.N, err)
+		c.mu.Unlock()
+		return rec.N, err
+	}
 	c.mu.Unlock()
-	if err == nil {
-		_, err = w.wait(ctx)
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("client: waiting for the answer to relay: %w", ctx.Err())
 	}
 	return rec.N, err
 }
@@ -471,6 +491,14 @@ func (c *Client) onChatTerminate(m chatTerminateMsg) {
 	}
 	if s.state.Ended() {
 		return // the close record came first, or we ended it ourselves
+	}
+	if m.reason != "" {
+		// spec §5.5: the relay's own notice that the peer's connection is gone. It is not the
+		// peer's word, but ending is always safe: keys erased, the session leaves the secured
+		// state with the reason, and what no receipt covered is failed (CLI-20, CLI-21).
+		c.abortLocked(s)
+		c.setStateLocked(s, SessionEndedUnverified, m.reason)
+		return
 	}
 	var err error
 	if s.sess != nil {
