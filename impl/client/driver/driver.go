@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/impl/client"
+	"github.com/blindpost/blindpost/impl/client/history"
 	"github.com/blindpost/blindpost/schemas"
 )
 
@@ -34,6 +35,10 @@ type Options struct {
 	PeersFile string
 	// Configure, when set, adjusts the client options before every connect (tests).
 	Configure func(*client.Options)
+	// History, when set, keeps the conversations in the encrypted local history and serves the
+	// optional conversations and history commands (spec A.1, CLI-24); the driver does not close
+	// it. Without it those commands answer unimplemented.
+	History *history.Store
 }
 
 // idRE is the request id syntax of spec §5.1, which driver ids share.
@@ -51,6 +56,7 @@ type command struct {
 	Session string `json:"session"`
 	Text    string `json:"text"`
 	Group   string `json:"group"`
+	Limit   int    `json:"limit"`
 }
 
 // handler runs one command and fills in the results of its response.
@@ -71,6 +77,8 @@ var handlers = map[string]handler{
 	"group_leave":   (*driver).groupLeave,
 	"group_send":    (*driver).groupSend,
 	"quit":          (*driver).quit,
+	"conversations": (*driver).conversations,
+	"history":       (*driver).history,
 }
 
 type driver struct {
