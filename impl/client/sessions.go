@@ -283,10 +283,15 @@ func (c *Client) Send(ctx context.Context, sid SessionID, text string) (uint64, 
 	return rec.N, err
 }
 
+// checkText refuses a text that cannot be one message, before anything is sent; a text that is
+// too long is never truncated (spec §9 [CLI-23]).
 func checkText(text string) error {
 	n := utf8.RuneCountInString(text)
-	if !utf8.ValidString(text) || n == 0 || n > maxText {
+	switch {
+	case !utf8.ValidString(text) || n == 0:
 		return fmt.Errorf("client: a message is 1 to %d characters of valid UTF-8: %w", maxText, ErrBadArgument)
+	case n > maxText:
+		return &TextTooLongError{Chars: n}
 	}
 	return nil
 }
