@@ -180,6 +180,7 @@ type Client struct {
 	online   []string
 	outbox   []Undelivered      // messages whose delivery failed, kept to send again (CLI-21)
 	answered map[SessionID]bool // session ids answered with chat_terminate (REC-20)
+	changed  chan struct{}      // closed and replaced whenever a session changes state
 }
 
 // Dial connects to the relay, registers opts.User and returns the running client. It fails
@@ -210,6 +211,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		sessions: map[SessionID]*session{},
 		used:     map[SessionID]string{},
 		answered: map[SessionID]bool{},
+		changed:  make(chan struct{}),
 		groups:   map[string]*chatGroup{},
 	}
 	cn, err := c.connect(ctx, true)

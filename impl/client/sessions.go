@@ -64,6 +64,31 @@ func (c *Client) Sessions() []SessionInfo {
 	return out
 }
 
+// WaitSession waits until session sid is secured or has ended, and describes it then. It lets
+// a caller that does not read Events (a control-socket request) follow one session.
+func (c *Client) WaitSession(ctx context.Context, sid SessionID) (SessionInfo, error) {
+	for {
+		c.mu.Lock()
+		s := c.sessions[sid]
+		if s == nil {
+			c.mu.Unlock()
+			return SessionInfo{}, fmt.Errorf("client: session %s: %w", sid, ErrUnknownSession)
+		}
+		info, changed := s.info(), c.changed
+		c.mu.Unlock()
+		if info.State == SessionSecured || info.State.Ended() {
+			return info, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return info, fmt.Errorf("client: session %s is still %s: %w", sid, info.State, ctx.Err())
+		case <-c.done:
+			return info, ErrClosed
+		}
+	}
+}
+
 // Session describes one session, ended or not.
 func (c *Client) Session(sid SessionID) (SessionInfo, bool) {
 	c.mu.Lock()
@@ -86,6 +111,8 @@ func (s *session) info() SessionInfo {
 // setState moves s to state and reports it; the caller holds c.mu.
 func (c *Client) setStateLocked(s *session, state SessionState, reason string) {
 	s.state = state
+	close(c.changed)
+	c.changed = make(chan struct{})
 	ev := SessionEvent{Session: s.id, Peer: s.peer, State: state, Initiator: s.initiator, Reason: reason}
 	if s.peerKey != nil {
 		ev.PeerFingerprint = identity.Fingerprint(s.peerKey)

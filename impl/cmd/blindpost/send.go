@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/blindpost/blindpost/impl/client"
+	"github.com/blindpost/blindpost/impl/client/control"
 	"github.com/blindpost/blindpost/impl/e2ee"
 )
 
@@ -76,6 +77,14 @@ func (a *app) messages(args []string) ([]string, error) {
 }
 
 func (a *app) runSend(ctx context.Context, to string, texts []string) error {
+	// A client already running for this user sends on its own connection; a second one would
+	// replace it (close 4001).
+	if resp, handled, err := a.viaControl(ctx, control.Request{Cmd: "send", To: to, Texts: texts}); handled {
+		if err == nil {
+			fmt.Fprintf(a.stdout, "Sent %d message(s) to %s, end-to-end encrypted to %s.\n", resp.Sent, to, resp.Fingerprint)
+		}
+		return err
+	}
 	return a.oneShot(ctx, func(c *client.Client) error { return a.sendTexts(ctx, c, to, texts) })
 }
 
