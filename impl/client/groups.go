@@ -32,6 +32,9 @@ type chatGroup struct {
 	// rekey asks for a new epoch for the same members: the user asked, or this client's
 	// message counter reached its limit (spec §7.2 [GRP-18]).
 	rekey bool
+	// held is a commit rejected only because its committer's key changed, kept until the user
+	// trusts the new key (TRUST-2); nil otherwise.
+	held  *group.Commit
 	ready chan struct{} // closed while group messages can be sent (GRP-12)
 	left  chan struct{} // closed when the user leaves
 }
@@ -244,7 +247,9 @@ func (c *Client) onGroupCommit(m groupCommitMsg) {
 	g.gen++
 	g.waitAnnounce = false
 	if err != nil { // spec §7.1 [GRP-10]: the previous epoch stays
-		c.securityErr(err, m.from, SessionID{}, g.name)
+		if !c.holdChangedCommitLocked(g, &m.commit, err) {
+			c.securityErr(err, m.from, SessionID{}, g.name)
+		}
 	} else {
 		c.epochAcceptedLocked(g, info)
 	}
@@ -260,6 +265,7 @@ func (c *Client) epochAcceptedLocked(g *chatGroup, info group.EpochInfo) {
 		}
 	}
 	g.rekey = false // every counter starts again in the new epoch (GRP-13)
+	g.held = nil    // a commit held for a changed key is stale now
 	c.emit(GroupEvent{Group: g.name, Epoch: info.Epoch, Members: info.Members, Committer: info.Committer})
 	g.updateReadyLocked()
 }
