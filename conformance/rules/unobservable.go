@@ -28,8 +28,8 @@ var NotObservable = []Unobservable{
 	{"SRV-5", "the refresh follows the user list shown to the user, which the driver protocol has no notion of"},
 	{"SRV-12", "what a server writes to its logs and its disk cannot be seen over the network; the cases check only " +
 		"that nothing reaches another client or an error (SRV-10, ERR-4)"},
-	{"CLI-24", "the history file is on the client's machine: no protocol message and no driver command shows how it " +
-		"is stored (impl/client/history tests that it never holds plaintext)"},
 	{"GRP-18", "the limit is 2^24 group messages from one sender in one epoch: reaching it through the driver takes " +
 		"16,777,216 group_send commands, far beyond the time of a conformance run"},
+	{"CLI-24", "the history file is on the client's machine: no protocol message and no driver command shows how it " +
+		"is stored (impl/client/history tests that it never holds plaintext)"},
 }
