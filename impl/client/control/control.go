@@ -70,6 +70,9 @@ type Response struct {
 
 // Listener is a bound control socket, not yet serving.
 type Listener struct {
+	// Log receives one line per request (never a text or a key); nil discards them.
+	Log *slog.Logger
+
 	path string
 	ln   *net.UnixListener
 }
@@ -101,7 +104,8 @@ func (l *Listener) Close() error { return l.ln.Close() }
 
 // Serve answers requests with c until ctx ends, then closes the listener. Each connection
 // carries one request.
-func (l *Listener) Serve(ctx context.Context, c *client.Client, log *slog.Logger) error {
+func (l *Listener) Serve(ctx context.Context, c *client.Client) error {
+	log := l.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -128,12 +132,12 @@ func (l *Listener) Serve(ctx context.Context, c *client.Client, log *slog.Logger
 
 // Serve binds the control socket at path and answers requests with c until ctx ends: the entry
 // point of a front end that runs a client (chat, gui).
-func Serve(ctx context.Context, path string, c *client.Client, log *slog.Logger) error {
+func Serve(ctx context.Context, path string, c *client.Client) error {
 	l, err := Listen(path)
 	if err != nil {
 		return err
 	}
-	return l.Serve(ctx, c, log)
+	return l.Serve(ctx, c)
 }
 
 // handle reads one request and writes its response.

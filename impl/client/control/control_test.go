@@ -64,6 +64,9 @@ func TestSecondClientRefused(t *testing.T) {
 	if _, err := control.Listen(path); !errors.Is(err, control.ErrRunning) {
 		t.Fatalf("second Listen: %v, want ErrRunning", err)
 	}
+	if err := control.Serve(ctx(t), path, nil); !errors.Is(err, control.ErrRunning) {
+		t.Fatalf("second Serve: %v, want ErrRunning", err)
+	}
 	if _, err := control.Dial(path); err != nil {
 		t.Fatalf("the first client stopped answering after the refused second: %v", err)
 	}
@@ -144,7 +147,7 @@ func TestSendAndTrustThroughRunningClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { served <- l.Serve(sctx, alice, nil) }()
+	go func() { served <- l.Serve(sctx, alice) }()
 
 	cn, err := control.Dial(path)
 	if err != nil {

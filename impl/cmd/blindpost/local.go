@@ -36,7 +36,8 @@ func (a *app) listenControl(p profile.Profile) (*control.Listener, error) {
 
 // serveControl answers send and trust requests through c until ctx ends.
 func serveControl(ctx context.Context, l *control.Listener, c *client.Client, log *slog.Logger) {
-	if err := l.Serve(ctx, c, log); err != nil {
+	l.Log = log
+	if err := l.Serve(ctx, c); err != nil {
 		log.Warn("control socket stopped", "err", err)
 	}
 }
