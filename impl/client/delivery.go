@@ -143,25 +143,37 @@ func (c *Client) failPendingLocked(s *session) {
 	}
 }
 
+// apply takes a receipt for counter upto when this side has sent counters below sent, and
+// returns the messages it delivers, in order (spec §6.7 [RCP-3]); a receipt for a counter never
+// sent, or one that does not move forward, is an error and changes nothing (RCP-2).
+func (r *receipts) apply(upto, sent uint64) ([]pendingMsg, error) {
+	if upto >= sent {
+		return nil, fmt.Errorf("a receipt for counter %d, which was never sent", upto)
+	}
+	if r.hasAcked && upto <= r.acked {
+		return nil, fmt.Errorf("a receipt for counter %d, not above the earlier receipt for %d", upto, r.acked)
+	}
+	r.acked, r.hasAcked = upto, true
+	i := 0
+	for i < len(r.pending) && r.pending[i].n <= upto {
+		i++
+	}
+	delivered := slices.Clone(r.pending[:i])
+	r.pending = slices.Delete(r.pending, 0, i)
+	return delivered, nil
+}
+
 // onReceiptLocked applies a receipt the peer sent in record rn (spec §6.7 [RCP-2], [RCP-3]).
 func (c *Client) onReceiptLocked(s *session, rn, upto uint64) {
-	// spec §6.7 [RCP-2]: only counters this side sent, and only forward.
-	if upto >= s.sess.Sent() {
+	delivered, err := s.rcpt.apply(upto, s.sess.Sent())
+	if err != nil { // spec §6.7 [RCP-2]: only counters this side sent, and only forward
 		c.security(SecurityEvent{Code: e2ee.BadReceipt, Rule: "RCP-2", Peer: s.peer, Session: s.id,
-			Detail: fmt.Sprintf("record %d is a receipt for counter %d, which was never sent", rn, upto)})
+			Detail: fmt.Sprintf("record %d is %v", rn, err)})
 		return
 	}
-	if s.rcpt.hasAcked && upto <= s.rcpt.acked {
-		c.security(SecurityEvent{Code: e2ee.BadReceipt, Rule: "RCP-2", Peer: s.peer, Session: s.id,
-			Detail: fmt.Sprintf("record %d is a receipt for counter %d, not above the earlier receipt for %d", rn, upto, s.rcpt.acked)})
-		return
+	for _, p := range delivered {
+		c.deliveryLocked(s, p.n, DeliveryDelivered) // spec §6.7 [RCP-3]
 	}
-	s.rcpt.acked, s.rcpt.hasAcked = upto, true
-	i := 0
-	for ; i < len(s.rcpt.pending) && s.rcpt.pending[i].n <= upto; i++ {
-		c.deliveryLocked(s, s.rcpt.pending[i].n, DeliveryDelivered) // spec §6.7 [RCP-3]
-	}
-	s.rcpt.pending = slices.Delete(s.rcpt.pending, 0, i)
 	c.armReceiptTimerLocked(s)
 }
 

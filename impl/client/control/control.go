@@ -142,12 +142,10 @@ func Serve(ctx context.Context, path string, c *client.Client) error {
 
 // handle reads one request and writes its response.
 func handle(ctx context.Context, conn net.Conn, c *client.Client, log *slog.Logger) {
-	var req Request
-	dec := json.NewDecoder(io.LimitReader(conn, maxRequest))
-	dec.DisallowUnknownFields()
 	var resp Response
-	if err := dec.Decode(&req); err != nil {
-		resp = Response{Error: "control: bad request: " + err.Error(), Kind: KindUsage}
+	req, err := decodeRequest(conn)
+	if err != nil {
+		resp = Response{Error: err.Error(), Kind: KindUsage}
 	} else {
 		resp = run(ctx, c, req)
 	}
@@ -156,6 +154,17 @@ func handle(ctx context.Context, conn net.Conn, c *client.Client, log *slog.Logg
 	if err := json.NewEncoder(w).Encode(resp); err == nil {
 		w.Flush()
 	}
+}
+
+// decodeRequest reads one request: a JSON object of at most maxRequest bytes, no unknown member.
+func decodeRequest(r io.Reader) (Request, error) {
+	var req Request
+	dec := json.NewDecoder(io.LimitReader(r, maxRequest))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return Request{}, fmt.Errorf("control: bad request: %w", err)
+	}
+	return req, nil
 }
 
 func run(ctx context.Context, c *client.Client, req Request) Response {
