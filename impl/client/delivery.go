@@ -1,6 +1,8 @@
 package client
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -68,6 +70,64 @@ type receipts struct {
 	timer    *time.Timer // CLI-22, while pending is not empty
 }
 
+// WaitDelivered waits until the message this client sent as record n of session sid is
+// delivered (a receipt covers it) or failed, and returns which (spec §6.7 [RCP-3]). It lets a
+// caller that does not read Events (send, a control-socket request) tell the truth.
+func (c *Client) WaitDelivered(ctx context.Context, sid SessionID, n uint64) (DeliveryState, error) {
+	for {
+		c.mu.Lock()
+		s := c.sessions[sid]
+		if s == nil {
+			c.mu.Unlock()
+			return "", fmt.Errorf("client: session %s: %w", sid, ErrUnknownSession)
+		}
+		st, changed := s.rcpt.state(n, s.state.Ended()), c.changed
+		c.mu.Unlock()
+		if st != "" {
+			return st, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return DeliveryRelayed, fmt.Errorf("client: no receipt for record %d yet: %w", n, ctx.Err())
+		case <-c.done:
+			return "", ErrClosed
+		}
+	}
+}
+
+// WaitAllDelivered waits for the receipts of records ns of session sid and fails unless every
+// one was delivered: a message without a receipt may not have arrived (spec §6.7 [RCP-3]).
+func WaitAllDelivered(ctx context.Context, c *Client, sid SessionID, ns []uint64) error {
+	missing := 0
+	for _, n := range ns {
+		st, err := c.WaitDelivered(ctx, sid, n)
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		if st != DeliveryDelivered {
+			missing++
+		}
+	}
+	if missing > 0 {
+		return fmt.Errorf("client: %d of %d message(s) were not confirmed delivered (no receipt from the peer's client): "+
+			"they may not have arrived: %w", missing, len(ns), ErrUndelivered)
+	}
+	return nil
+}
+
+// state is the final delivery state of sent record n, or "" while it waits for its receipt.
+func (r *receipts) state(n uint64, ended bool) DeliveryState {
+	if r.hasAcked && n <= r.acked {
+		return DeliveryDelivered
+	}
+	waiting := slices.ContainsFunc(r.pending, func(p pendingMsg) bool { return p.n == n })
+	if waiting && !ended {
+		return ""
+	}
+	return DeliveryFailed // refused by the relay, or its session ended first
+}
+
 // Outbox returns the messages to peer whose delivery failed, oldest first.
 func (c *Client) Outbox(peer string) []Undelivered {
 	c.mu.Lock()
@@ -120,6 +180,7 @@ func (c *Client) relayedLocked(s *session, n uint64, err error) {
 }
 
 func (c *Client) deliveryLocked(s *session, n uint64, st DeliveryState) {
+	c.changedLocked()
 	c.emit(DeliveryEvent{Session: s.id, Peer: s.peer, N: n, State: st})
 	c.history().delivery(s.peer, s.id, n, st)
 }

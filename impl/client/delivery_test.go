@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 	"time"
 
@@ -46,6 +47,9 @@ func TestReceiptsBetweenClients(t *testing.T) {
 	n, err := alice.c.Send(ctx(t), sid, "hello bob")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if st, err := alice.c.WaitDelivered(ctx(t), sid, n); err != nil || st != client.DeliveryDelivered {
+		t.Fatalf("WaitDelivered: %v, %v", st, err)
 	}
 	alice.wait("relayed", delivery(sid, n, client.DeliveryRelayed))
 	alice.wait("delivered", delivery(sid, n, client.DeliveryDelivered))
@@ -112,6 +116,9 @@ func TestRelaySaysPeerGone(t *testing.T) {
 				t.Fatalf("CLI-20: reason %q, want %q", ev.Reason, reason)
 			}
 			m.alice.wait("failed", delivery(sid, n, client.DeliveryFailed))
+			if err := client.WaitAllDelivered(ctx(t), m.alice.c, sid, []uint64{n}); !errors.Is(err, client.ErrUndelivered) {
+				t.Fatalf("WaitAllDelivered after the peer left: %v", err)
+			}
 			out := m.alice.c.Outbox("bob")
 			if len(out) != 1 || out[0].Text != "are you there?" || out[0].N != n {
 				t.Fatalf("CLI-21: outbox %+v", out)

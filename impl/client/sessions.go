@@ -64,6 +64,12 @@ func (c *Client) Sessions() []SessionInfo {
 	return out
 }
 
+// changedLocked wakes WaitSession and WaitDelivered: a session or a delivery changed.
+func (c *Client) changedLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
 // WaitSession waits until session sid is secured or has ended, and describes it then. It lets
 // a caller that does not read Events (a control-socket request) follow one session.
 func (c *Client) WaitSession(ctx context.Context, sid SessionID) (SessionInfo, error) {
@@ -111,8 +117,7 @@ func (s *session) info() SessionInfo {
 // setState moves s to state and reports it; the caller holds c.mu.
 func (c *Client) setStateLocked(s *session, state SessionState, reason string) {
 	s.state = state
-	close(c.changed)
-	c.changed = make(chan struct{})
+	c.changedLocked()
 	ev := SessionEvent{Session: s.id, Peer: s.peer, State: state, Initiator: s.initiator, Reason: reason}
 	if s.peerKey != nil {
 		ev.PeerFingerprint = identity.Fingerprint(s.peerKey)

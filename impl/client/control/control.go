@@ -48,7 +48,14 @@ type Request struct {
 	// trust: the peer, and the fingerprint the served key must have when set.
 	Peer        string `json:"peer,omitempty"`
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// TimeoutMS bounds the request in the running client, as the command's own timeout; 0
+	// means DefaultTimeout.
+	TimeoutMS int64 `json:"timeout_ms,omitempty"`
 }
+
+// DefaultTimeout bounds a request that names no timeout: sending waits for the peer to accept
+// and for its receipts.
+const DefaultTimeout = 2 * time.Minute
 
 // Error kinds of a Response, so the command can choose its exit status.
 const (
@@ -168,6 +175,12 @@ func decodeRequest(r io.Reader) (Request, error) {
 }
 
 func run(ctx context.Context, c *client.Client, req Request) Response {
+	timeout := DefaultTimeout
+	if req.TimeoutMS > 0 {
+		timeout = min(time.Duration(req.TimeoutMS)*time.Millisecond, 10*DefaultTimeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	switch req.Cmd {
 	case "send":
 		n, fp, err := send(ctx, c, req.To, req.Texts)
@@ -214,20 +227,27 @@ func send(ctx context.Context, c *client.Client, to string, texts []string) (int
 	return sendIn(ctx, c, info, texts, true)
 }
 
+// sendIn sends texts in session s, waits for the receipts (spec §6.7 [RCP-3]: what is reported
+// sent is what the peer's client accepted), and ends s when end is set.
 func sendIn(ctx context.Context, c *client.Client, s client.SessionInfo, texts []string, end bool) (int, string, error) {
-	sent := 0
+	var ns []uint64
+	var err error
 	for _, text := range texts {
-		if _, err := c.Send(ctx, s.Session, text); err != nil {
-			return sent, s.PeerFingerprint, err
+		var n uint64
+		if n, err = c.Send(ctx, s.Session, text); err != nil {
+			break
 		}
-		sent++
+		ns = append(ns, n)
+	}
+	if err == nil {
+		err = client.WaitAllDelivered(ctx, c, s.Session, ns)
 	}
 	if end {
-		if err := c.End(ctx, s.Session); err != nil {
-			return sent, s.PeerFingerprint, err
+		if eerr := c.End(context.WithoutCancel(ctx), s.Session); err == nil {
+			err = eerr
 		}
 	}
-	return sent, s.PeerFingerprint, nil
+	return len(ns), s.PeerFingerprint, err
 }
 
 // trust pins the key the relay serves for peer, when it has the expected fingerprint.
@@ -255,7 +275,7 @@ func kindOf(err error) string {
 	switch {
 	case errors.As(err, &se) && (se.Code == "user_offline" || se.Code == "unknown_user" || se.Code == "bad_target"):
 		return KindPeer
-	case errors.Is(err, client.ErrDeclined), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, client.ErrDeclined), errors.Is(err, client.ErrUndelivered), errors.Is(err, context.DeadlineExceeded):
 		return KindPeer
 	case errors.Is(err, client.ErrBadArgument):
 		return KindUsage
