@@ -179,7 +179,7 @@ type Client struct {
 	groups   map[string]*chatGroup
 	online   []string
 	outbox   []Undelivered      // messages whose delivery failed, kept to send again (CLI-21)
-	answered map[SessionID]bool // session ids answered with chat_terminate (REC-20)
+	answered map[SessionID]bool // unknown session ids answered with chat_terminate (REC-20)
 	changed  chan struct{}      // closed and replaced whenever a session changes state
 }
 

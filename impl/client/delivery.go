@@ -288,6 +288,7 @@ func (c *Client) receiptsStalled(s *session) {
 	c.abortLocked(s)
 	c.setStateLocked(s, SessionFailed, ReasonReceiptsStalled)
 	if cn := c.cn; cn != nil {
+		s.terminated = true // REC-20: the peer hears of the end already
 		cn.post("chat_terminate", encodeChatTerminate(s.peer, s.id), func(inbound, error) {})
 	}
 }

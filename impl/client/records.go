@@ -141,8 +141,8 @@ func (c *Client) onRecordLocked(s *session, m relayMsg, rec direct.Record) {
 	c.sendReceiptLocked(s, rec.N) // spec §6.7 [RCP-1]
 }
 
-// maxAnswered bounds the session ids remembered for REC-20, so that a flood of records for
-// random session ids costs a bounded amount of memory (and of answers).
+// maxAnswered bounds the unknown session ids remembered for REC-20, so that a flood of records
+// for random session ids costs a bounded amount of memory (and of answers).
 const maxAnswered = 4096
 
 // answerUnknownLocked tells the sender of a record for a session this side does not hold that
@@ -152,12 +152,16 @@ func (c *Client) answerUnknownLocked(m relayMsg) {
 	if cn == nil || m.from == c.user {
 		return
 	}
-	if s := c.sessions[m.sid]; s != nil && s.peer != m.from {
-		return // the id belongs to another peer's session
+	if s := c.sessions[m.sid]; s != nil {
+		if s.peer != m.from || s.terminated {
+			return // another peer's session id, or the peer was told already
+		}
+		s.terminated = true
+	} else {
+		if c.answered[m.sid] || len(c.answered) >= maxAnswered {
+			return
+		}
+		c.answered[m.sid] = true
 	}
-	if c.answered[m.sid] || len(c.answered) >= maxAnswered {
-		return
-	}
-	c.answered[m.sid] = true
 	cn.post("chat_terminate", encodeChatTerminate(m.from, m.sid), func(inbound, error) {})
 }

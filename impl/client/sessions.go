@@ -36,6 +36,8 @@ type session struct {
 	sess      *direct.Session   // confirmed: the only holder of record keys (HS-10)
 	timer     *time.Timer       // HS-13
 	rcpt      receipts          // the messages sent and not yet covered by a receipt (§6.7)
+	// terminated: this side sent chat_terminate for the session (REC-20 answers at most once).
+	terminated bool
 }
 
 // SessionInfo describes a session for a user interface.
@@ -355,6 +357,7 @@ func (c *Client) End(ctx context.Context, sid SessionID) error {
 		c.abortLocked(s)
 		c.setStateLocked(s, SessionEnded, "ended by you before it was secured")
 	}
+	s.terminated = true // REC-20: the peer hears of the end already
 	w, err := cn.start("chat_terminate", encodeChatTerminate(s.peer, sid), nil)
 	c.mu.Unlock()
 	if err != nil {
@@ -386,10 +389,12 @@ func (c *Client) endAllSessionsLocked(cn *conn) {
 		case s.state.Ended():
 		case s.state == SessionSecured && cn != nil:
 			c.endSecuredLocked(cn, s, "the client closed")
+			s.terminated = true // REC-20: the peer hears of the end already
 			cn.post("chat_terminate", encodeChatTerminate(s.peer, s.id), func(inbound, error) {})
 		default:
 			c.abortLocked(s)
 			if s.state != sessionIncoming && cn != nil {
+				s.terminated = true // REC-20: the peer hears of the end already
 				cn.post("chat_terminate", encodeChatTerminate(s.peer, s.id), func(inbound, error) {})
 			}
 			c.setStateLocked(s, SessionEnded, "the client closed")
@@ -425,6 +430,7 @@ func (c *Client) failLocked(s *session, reason string, terminate bool) {
 		return
 	}
 	if cn := c.cn; cn != nil {
+		s.terminated = true // REC-20: the peer hears of the end already
 		cn.post("chat_terminate", encodeChatTerminate(s.peer, s.id), func(inbound, error) {})
 	}
 }
