@@ -21,7 +21,7 @@ func readPast(h *history.Store) past {
 			if msg.Direction == history.KindOut {
 				kind = lineOwn
 			}
-			lines = append(lines, line{at: msg.At, kind: kind, from: msg.From, text: msg.Text})
+			lines = append(lines, line{at: msg.At, kind: kind, from: msg.From, text: sanitize(msg.Text)}) // as when it came
 		}
 		p[key] = lines
 	}
