@@ -1,6 +1,7 @@
 package client
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/blindpost/blindpost/impl/client/history"
@@ -38,18 +39,5 @@ func (h historyLog) group(group, from string, epoch, n uint64, text string, at t
 	if out {
 		kind = history.KindOut
 	}
-	h.add(history.Entry{Kind: kind, Group: group, Session: "epoch-" + itoa(epoch), From: from, Text: text, At: at.UnixMilli(), N: n})
-}
-
-func itoa(n uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
+	h.add(history.Entry{Kind: kind, Group: group, Session: "epoch-" + strconv.FormatUint(epoch, 10), From: from, Text: text, At: at.UnixMilli(), N: n})
 }
