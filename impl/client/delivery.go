@@ -281,8 +281,8 @@ func (c *Client) receiptsStalled(s *session) {
 	if s.state != SessionSecured || len(s.rcpt.pending) == 0 {
 		return
 	}
-	if slices.Contains(c.online, s.peer) {
-		c.armReceiptTimerLocked(s)
+	if slices.Contains(c.online, s.peer) { // online: look again one timeout later
+		s.rcpt.timer = time.AfterFunc(c.opts.ReceiptTimeout, func() { c.receiptsStalled(s) })
 		return
 	}
 	c.abortLocked(s)

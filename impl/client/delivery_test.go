@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -176,4 +177,33 @@ func TestUnknownSessionAnswered(t *testing.T) {
 	if count != 1 {
 		t.Fatalf("REC-20: %d chat_terminate for the stray session, want 1", count)
 	}
+}
+
+// TestReceiptsWaitWhilePeerOnline: without a receipt but with the peer in the online list, the
+// session stays secured (a slow peer is not a gone one); the receipt then delivers. Rule: CLI-22.
+func TestReceiptsWaitWhilePeerOnline(t *testing.T) {
+	m := newMITM(t, func(o *client.Options) {
+		o.ReceiptTimeout = 10 * time.Millisecond
+		o.PollUsers = time.Hour // the list is read once, at connection: bob is online
+	})
+	sid, bs := m.secure()
+	if _, _, err := m.alice.c.ListUsers(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := m.alice.c.Send(ctx(t), sid, "slow reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.alice.wait("relayed", delivery(sid, n, client.DeliveryRelayed))
+	// Several timeouts pass while alice waits for the receipt; none may end the session.
+	waitCtx, cancel := context.WithTimeout(ctx(t), 100*time.Millisecond)
+	defer cancel()
+	if st, _ := m.alice.c.WaitDelivered(waitCtx, sid, n); st != client.DeliveryRelayed {
+		t.Fatalf("without a receipt the message is %q", st)
+	}
+	if info, _ := m.alice.c.Session(sid); info.State != client.SessionSecured {
+		t.Fatalf("the session is %s while bob is online", info.State)
+	}
+	m.relay(sid, wireRecord(sealReceipt(t, bs, int64(n))))
+	m.alice.wait("delivered", delivery(sid, n, client.DeliveryDelivered))
 }
