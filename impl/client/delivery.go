@@ -25,7 +25,6 @@ const (
 const (
 	ReasonPeerOffline     = "peer_offline"     // the relay: the peer's connection is gone
 	ReasonPeerReplaced    = "peer_replaced"    // the relay: a newer login of the peer replaced it
-	ReasonPeerEnded       = "peer_ended"       // the peer sent chat_terminate without a close record
 	ReasonReceiptsStalled = "receipts_stalled" // no receipt came while the peer was offline (CLI-22)
 )
 
