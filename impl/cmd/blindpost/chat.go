@@ -85,7 +85,9 @@ func (a *app) runChat(cmd *cobra.Command, f chatFlags) error {
 	if err != nil {
 		return err
 	}
-	defer ctl.Close()
+	if ctl != nil {
+		defer ctl.Close()
+	}
 	key, err := a.loadIdentity(p)
 	if err != nil {
 		return err

@@ -24,18 +24,27 @@ func init() { extraCommands = append(extraCommands, newHistoryCmd) }
 const HistoryFile = "history"
 
 // listenControl binds the profile's control socket before the client connects, so that a second
-// client for the same user is refused here instead of replacing the first one's connection.
+// client for the same user is refused here instead of replacing the first one's connection. A
+// socket that cannot be bound at all (a profile path too long for a unix socket, a file system
+// without sockets) only costs the shortcut: the client runs without it, and says so.
 func (a *app) listenControl(p profile.Profile) (*control.Listener, error) {
 	l, err := control.Listen(p.Path(control.SocketName))
-	if errors.Is(err, control.ErrRunning) {
+	switch {
+	case errors.Is(err, control.ErrRunning):
 		return nil, fmt.Errorf("a blindpost client (chat or gui) is already running for %s: use that one, or quit it first; "+
 			"blindpost send and blindpost peers trust work through it", p.User)
+	case err != nil:
+		fmt.Fprintf(a.stderr, "warning: no control socket (%v); blindpost send would log in a second time and end this session\n", err)
+		return nil, nil
 	}
-	return l, err
+	return l, nil
 }
 
-// serveControl answers send and trust requests through c until ctx ends.
+// serveControl answers send and trust requests through c until ctx ends; a nil l does nothing.
 func serveControl(ctx context.Context, l *control.Listener, c *client.Client, log *slog.Logger) {
+	if l == nil {
+		return
+	}
 	l.Log = log
 	if err := l.Serve(ctx, c); err != nil {
 		log.Warn("control socket stopped", "err", err)

@@ -137,3 +137,23 @@ func TestOpenHistoryWrongKey(t *testing.T) {
 func historyEntry(text string) history.Entry {
 	return history.Entry{Kind: history.KindIn, Peer: "bob", From: "bob", Text: text}
 }
+
+// TestControlSocketUnavailable: a profile path too long for a unix socket costs only the
+// shortcut, with a warning; the client still runs.
+func TestControlSocketUnavailable(t *testing.T) {
+	root := filepath.Join(t.TempDir(), strings.Repeat("d", 120))
+	p, err := profile.Open(root, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(p.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	a := newApp(strings.NewReader(""), new(strings.Builder), &stderr)
+	l, err := a.listenControl(p)
+	if err != nil || l != nil || !strings.Contains(stderr.String(), "no control socket") {
+		t.Fatalf("listener %v, err %v, stderr %q", l, err, stderr.String())
+	}
+	serveControl(t.Context(), nil, nil, a.log) // returns at once
+}
