@@ -35,6 +35,7 @@ const (
 	ServerMessage = "server-message.json" // server to client, dispatched on type
 	Payload       = "e2e/payload.json"    // relay payloads, dispatched on kind
 	Content       = "e2e/content.json"    // plaintext of records and group messages
+	Receipt       = "e2e/receipt.json"    // plaintext of a 1:1 record that is a delivery receipt
 	Commit        = "e2e/commit.json"     // group commits
 	GroupMsg      = "e2e/group_msg.json"  // group messages
 	DriverCommand = "driver/command.json" // driver commands, harness to client, dispatched on cmd

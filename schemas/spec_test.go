@@ -19,6 +19,7 @@ var exampleTags = map[string]string{
 	"s2c":            ServerMessage,
 	"payload":        Payload,
 	"content":        Content,
+	"receipt":        Receipt,
 	"commit":         Commit,
 	"driver-command": DriverCommand,
 	"driver-output":  DriverOutput,

@@ -43,7 +43,7 @@ type RecordVector struct {
 	Nonce     Hex      `json:"nonce" v:"len=12" doc:"iv XOR (0x00000000 || uint64_be(n))."`
 	AD        Hex      `json:"ad" doc:"enc(text \"blindpost/1 \" || kind, bytes h, text sender, text recipient, uint64 n)."`
 	Size      int      `json:"size" v:"min=0;max=32750" doc:"The plaintext length in bytes."`
-	Plaintext string   `json:"plaintext" doc:"The plaintext: a content object as UTF-8 JSON text (schemas/e2e/content.json) for msg, empty for close."`
+	Plaintext string   `json:"plaintext" doc:"The plaintext: a content object (schemas/e2e/content.json) or a receipt object (schemas/e2e/receipt.json) as UTF-8 JSON text for msg, empty for close."`
 	CT        Hex      `json:"ct" v:"min=16;max=32766" doc:"AES-256-GCM-Seal(key, nonce, plaintext, ad): ciphertext || 16-byte tag."`
 	Payload   string   `json:"payload" doc:"The record as relay payload JSON."`
 }

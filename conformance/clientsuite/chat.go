@@ -30,6 +30,8 @@ type Chat struct {
 	ini   *direct.Initiator
 	nextN int64       // the counter the client's next record must carry
 	last  *wire.Relay // the client's last record, as the peer received it
+	// Receipts are the receipt values of the client's receipts the peer opened (spec §6.7).
+	Receipts []int64
 }
 
 // randReader reads from the case's random source, so that a replayed case draws the same keys.
@@ -239,17 +241,11 @@ func (c *Chat) ExpectDelivered(text string, n int64) {
 // a content object carrying text.
 func (c *Chat) ClientSends(text string) int64 {
 	n, _ := c.w.D.OK("send", "session", c.ID, "text", text).Int("n")
-	rel := c.Peer.AwaitRelay("", c.SID, "msg")
-	rec := rel.Payload.(*wire.MsgRecord)
-	c.last = rel
-	c.checkCounter(rec.N)
+	rel, rec, pt := c.nextMessage()
 	if rec.N != n {
 		c.w.T.Errorf("send answered n %d, but the record carries n %d", n, rec.N)
 	}
-	pt, err := c.Sess.Open(nil, direct.Record{Kind: direct.KindMsg, N: uint64(rec.N), CT: rec.Ct})
-	if err != nil {
-		c.fatalPeer("a record the peer opens", err)
-	}
+	c.last = rel
 	content, err := wire.DecodeContent(pt)
 	switch {
 	case err != nil:
@@ -258,6 +254,56 @@ func (c *Chat) ClientSends(text string) int64 {
 		c.w.T.Mismatch("REC-8", "the text "+text, content.Text)
 	}
 	return rec.N
+}
+
+// nextMessage takes the client's next msg record of the session that is not a receipt, opens
+// it and checks its counter (REC-1); the receipts before it are opened, counted and kept in
+// c.Receipts (spec §6.7).
+func (c *Chat) nextMessage() (*wire.Relay, *wire.MsgRecord, []byte) {
+	for {
+		rel := c.Peer.AwaitRelay("", c.SID, "msg")
+		rec := rel.Payload.(*wire.MsgRecord)
+		pt := c.openOwn(rec)
+		if !c.takeReceipt(pt) {
+			return rel, rec, pt
+		}
+	}
+}
+
+// openOwn opens a msg record of the client as the peer, after checking its counter.
+func (c *Chat) openOwn(rec *wire.MsgRecord) []byte {
+	c.checkCounter(rec.N)
+	pt, err := c.Sess.Open(nil, direct.Record{Kind: direct.KindMsg, N: uint64(rec.N), CT: rec.Ct})
+	if err != nil {
+		c.fatalPeer("a record the peer opens", err)
+	}
+	return pt
+}
+
+// takeReceipt records pt when it is a receipt object and reports whether it was.
+func (c *Chat) takeReceipt(pt []byte) bool {
+	r, err := wire.DecodeReceipt(pt)
+	if err != nil {
+		return false
+	}
+	c.Receipts = append(c.Receipts, r.Receipt)
+	return true
+}
+
+// AwaitReceipt takes the client's records of the session until a receipt that covers the
+// peer's record n (spec §6.7 [RCP-1]); a message record before it fails the case.
+func (c *Chat) AwaitReceipt(n int64) {
+	for {
+		for _, got := range c.Receipts {
+			if got >= n {
+				return
+			}
+		}
+		rel := c.Peer.AwaitRelay("RCP-1", c.SID, "msg")
+		if pt := c.openOwn(rel.Payload.(*wire.MsgRecord)); !c.takeReceipt(pt) {
+			c.w.T.FatalMismatch("RCP-1", "a receipt covering record "+itoa(int(n)), "a message record before it")
+		}
+	}
 }
 
 // checkCounter checks that the client numbers its records 0, 1, 2, … (spec §6.4 [REC-1]).
@@ -273,12 +319,22 @@ func (c *Chat) checkCounter(n int64) {
 // that opens, and only then chat_terminate (spec §6.5 [REC-9]).
 func (c *Chat) ClientEnds() {
 	c.w.D.OK("end", "session", c.ID)
-	m := c.Peer.Await("REC-9", "the close record of "+c.ID, func(m wire.Message) bool {
+	var m wire.Message
+	for {
+		m = c.Peer.Await("REC-9", "the close record of "+c.ID, func(m wire.Message) bool {
+			r, isRelay := m.(*wire.Relay)
+			t, isTerm := m.(*wire.ChatTerminate)
+			return (isRelay && bytes.Equal(r.Session, c.SID) && (r.Payload.PayloadKind() == "close" || r.Payload.PayloadKind() == "msg")) ||
+				(isTerm && bytes.Equal(t.Session, c.SID))
+		})
 		r, isRelay := m.(*wire.Relay)
-		t, isTerm := m.(*wire.ChatTerminate)
-		return (isRelay && bytes.Equal(r.Session, c.SID) && r.Payload.PayloadKind() == "close") ||
-			(isTerm && bytes.Equal(t.Session, c.SID))
-	})
+		if !isRelay || r.Payload.PayloadKind() != "msg" {
+			break
+		}
+		if !c.takeReceipt(c.openOwn(r.Payload.(*wire.MsgRecord))) { // receipts may come before the end (§6.7)
+			c.w.T.FatalMismatch("REC-9", "the close record", "a message record the driver did not ask for")
+		}
+	}
 	rel, ok := m.(*wire.Relay)
 	if !ok {
 		c.w.T.FatalMismatch("REC-9", "the close record, then chat_terminate", "chat_terminate without a close record before it")

@@ -49,4 +49,6 @@ var NotObservable = []Unobservable{
 	{"GUI-7", "what the page does with text happens in the user's browser; the browser tests send hostile text through " +
 		"a real Chromium"},
 	{"GUI-8", "the page's assets are embedded in the client; its tests read them"},
+	{"CLI-24", "the history file is on the client's machine: no protocol message and no driver command shows how it " +
+		"is stored (impl/client/history tests that it never holds plaintext)"},
 }

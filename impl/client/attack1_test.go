@@ -259,7 +259,7 @@ func TestRecordRejections(t *testing.T) {
 		}
 	}
 	mine := m.fromAlice(sid, "msg").(*wire.MsgRecord)
-	if mine.N != 1 {
+	if mine.N != 2 { // record 0 is alice's receipt for "one" (RCP-1)
 		t.Fatalf("alice's last record is %d", mine.N)
 	}
 	m.relay(sid, mine) // spec §6.4 [REC-4]

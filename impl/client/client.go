@@ -57,6 +57,7 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/impl/client/backoff"
+	"github.com/blindpost/blindpost/impl/client/history"
 	"github.com/blindpost/blindpost/impl/client/profile"
 	"github.com/blindpost/blindpost/impl/client/tlstrust"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
@@ -106,6 +107,13 @@ type Options struct {
 	// HandshakeTimeout aborts a handshake that has not completed; 0 means
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// ReceiptTimeout is how long a sent message may wait for its receipt while the peer is not
+	// online before its session leaves the secured state (spec §9 [CLI-22]); 0 means
+	// DefaultReceiptTimeout and a negative value never gives up.
+	ReceiptTimeout time.Duration
+	// History, when set, receives every message sent and received and every delivery state, to
+	// keep them across restarts (spec §9 [CLI-24]); the client does not close it.
+	History *history.Store
 }
 
 func (o *Options) check() error {
@@ -140,6 +148,9 @@ func (o *Options) check() error {
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = DefaultHandshakeTimeout
 	}
+	if o.ReceiptTimeout == 0 {
+		o.ReceiptTimeout = DefaultReceiptTimeout
+	}
 	return nil
 }
 
@@ -167,6 +178,9 @@ type Client struct {
 	used     map[SessionID]string // every session id ever seen, and its peer (HS-1, HS-3)
 	groups   map[string]*chatGroup
 	online   []string
+	outbox   []Undelivered      // messages whose delivery failed, kept to send again (CLI-21)
+	answered map[SessionID]bool // unknown session ids answered with chat_terminate (REC-20)
+	changed  chan struct{}      // closed and replaced whenever a session changes state
 }
 
 // Dial connects to the relay, registers opts.User and returns the running client. It fails
@@ -196,6 +210,8 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		done:     make(chan struct{}),
 		sessions: map[SessionID]*session{},
 		used:     map[SessionID]string{},
+		answered: map[SessionID]bool{},
+		changed:  make(chan struct{}),
 		groups:   map[string]*chatGroup{},
 	}
 	cn, err := c.connect(ctx, true)

@@ -134,6 +134,26 @@ func permanent(err error) bool {
 	return errors.As(err, &mismatch) || errors.As(err, &unknown) || errors.Is(err, ErrBadArgument)
 }
 
+// giveUpReason says, for people, why a reconnection cannot succeed and what to do next.
+func giveUpReason(err error) string {
+	var mismatch *tlstrust.PinMismatchError
+	var unknown *tlstrust.UnknownServerError
+	var se *ServerError
+	switch {
+	case errors.As(err, &mismatch):
+		return fmt.Sprintf("possible attack: the relay at %s now presents certificate %s, not the pinned %s; "+
+			"someone may be between you and the relay. Ask the relay's operator whether the certificate changed; "+
+			"only if they confirm %s, run: blindpost servers forget %s, and connect again to trust it",
+			mismatch.HostPort, mismatch.Got, mismatch.Want, mismatch.Got, mismatch.HostPort)
+	case errors.As(err, &unknown):
+		return fmt.Sprintf("the relay at %s presents certificate %s, which nothing trusts; check it with the relay's operator",
+			unknown.HostPort, unknown.Pin)
+	case errors.As(err, &se):
+		return "the relay refused the registration: " + se.Code + ": " + se.Message
+	}
+	return err.Error()
+}
+
 // attach makes cn the current connection and tells the user.
 func (c *Client) attach(cn *conn) {
 	c.mu.Lock()
@@ -202,7 +222,9 @@ func (c *Client) reconnect(code int, reason string) *conn {
 		}
 		c.log.Info("client: reconnection failed", "attempt", attempt, "err", err)
 		if permanent(err) {
-			c.emit(ConnectionEvent{State: Disconnected, Code: code, Reason: reason, Final: true, Err: err})
+			// The reason is now why this client gives up, not why the last connection closed: a
+			// certificate that changed is not a relay shutting down (spec §4.1 [TLS-2]).
+			c.emit(ConnectionEvent{State: Disconnected, Code: code, Reason: giveUpReason(err), Final: true, Err: err})
 			return nil
 		}
 	}

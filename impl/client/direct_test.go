@@ -143,22 +143,25 @@ func TestThreeClients(t *testing.T) {
 		sid  client.SessionID
 		to   *peer
 		text string
+		n    uint64
 	}{
-		{alice, ab, bob, "alice to bob"},
-		{alice, ac, carol, "alice to carol"},
-		{bob, bc, carol, "bob to carol"},
-		{carol, ac, alice, "carol to alice"},
-		{bob, ab, alice, "bob to alice"},
-		{carol, bc, bob, "carol to bob"},
+		{alice, ab, bob, "alice to bob", 0},
+		{alice, ac, carol, "alice to carol", 0},
+		{bob, bc, carol, "bob to carol", 0},
+		{carol, ac, alice, "carol to alice", 0},
+		{bob, ab, alice, "bob to alice", 0},
+		{carol, bc, bob, "carol to bob", 0},
 	}
-	for _, s := range sends {
-		if _, err := s.from.c.Send(ctx(t), s.sid, s.text); err != nil {
+	for i, s := range sends {
+		n, err := s.from.c.Send(ctx(t), s.sid, s.text)
+		if err != nil {
 			t.Fatal(err)
 		}
+		sends[i].n = n
 	}
 	for _, s := range sends {
 		m := s.to.wait(s.text, message(s.text)).(client.MessageEvent)
-		if m.From != s.from.name || m.Session != s.sid || m.N != 0 {
+		if m.From != s.from.name || m.Session != s.sid || m.N != s.n {
 			t.Fatalf("%s got %+v", s.to.name, m)
 		}
 	}

@@ -127,6 +127,11 @@ func (c *Client) Trust(ctx context.Context, peer string) error {
 	if !had || replaced {
 		c.emit(PinEvent{Peer: peer, Fingerprint: identity.Fingerprint(keys.identityKey), Replaced: replaced, Source: "directory"})
 	}
+	if replaced { // spec §6.6 [TRUST-2]: the groups take the trusted key in
+		c.mu.Lock()
+		c.readmitLocked(peer)
+		c.mu.Unlock()
+	}
 	return nil
 }
 

@@ -23,6 +23,9 @@ var (
 	ErrBadArgument = errors.New("client: bad argument")
 	// ErrDeclined means the peer declined the chat request.
 	ErrDeclined = errors.New("client: chat request declined")
+	// ErrUndelivered means a message got no receipt from the peer's client: it may not have
+	// arrived (spec §6.7).
+	ErrUndelivered = errors.New("client: not confirmed delivered")
 )
 
 // ServerError is a request the relay refused with an error message (spec §5.7).

@@ -47,7 +47,9 @@ type ConnectionEvent struct {
 	Attempt int
 	Delay   time.Duration
 	// Disconnected: the WebSocket close code (1006 when the connection dropped without a close
-	// frame), the close reason, and whether the client gives up (Final: no reconnection follows,
+	// frame), the close reason (or, when a reconnection failed for good, why the client gives up
+	// and what to do: a changed certificate is reported as a possible attack), and whether the
+	// client gives up (Final: no reconnection follows,
 	// after Close, a replacement by a newer login (4001), a refused registration, or when the
 	// backoff policy gives up).
 	Code   int

@@ -32,6 +32,9 @@ type chatGroup struct {
 	// rekey asks for a new epoch for the same members: the user asked, or this client's
 	// message counter reached its limit (spec §7.2 [GRP-18]).
 	rekey bool
+	// held is a commit rejected only because its committer's key changed, kept until the user
+	// trusts the new key (TRUST-2); nil otherwise.
+	held  *group.Commit
 	ready chan struct{} // closed while group messages can be sent (GRP-12)
 	left  chan struct{} // closed when the user leaves
 }
@@ -244,7 +247,9 @@ func (c *Client) onGroupCommit(m groupCommitMsg) {
 	g.gen++
 	g.waitAnnounce = false
 	if err != nil { // spec §7.1 [GRP-10]: the previous epoch stays
-		c.securityErr(err, m.from, SessionID{}, g.name)
+		if !c.holdChangedCommitLocked(g, &m.commit, err) {
+			c.securityErr(err, m.from, SessionID{}, g.name)
+		}
 	} else {
 		c.epochAcceptedLocked(g, info)
 	}
@@ -260,6 +265,7 @@ func (c *Client) epochAcceptedLocked(g *chatGroup, info group.EpochInfo) {
 		}
 	}
 	g.rekey = false // every counter starts again in the new epoch (GRP-13)
+	g.held = nil    // a commit held for a changed key is stale now
 	c.emit(GroupEvent{Group: g.name, Epoch: info.Epoch, Members: info.Members, Committer: info.Committer})
 	g.updateReadyLocked()
 }
@@ -382,7 +388,8 @@ func (c *Client) GroupSend(ctx context.Context, name, text string) (epoch, n uin
 	if err := checkText(text); err != nil {
 		return 0, 0, err
 	}
-	pt, err := encodeContent(text, time.Now())
+	now := time.Now()
+	pt, err := encodeContent(text, now)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -395,6 +402,9 @@ func (c *Client) GroupSend(ctx context.Context, name, text string) (epoch, n uin
 		_, err = w.wait(ctx)
 		if IsServerError(err, "stale_epoch") && attempt < groupSendRetries {
 			continue // the relay is at a newer epoch, whose commit arrived before this answer
+		}
+		if err == nil { // spec §6.7: a group message is relayed at most, never delivered
+			c.history().group(name, c.user, msg.Epoch, msg.N, text, now, true)
 		}
 		return msg.Epoch, msg.N, err
 	}
@@ -489,4 +499,5 @@ func (c *Client) onGroupMessage(m groupMessageMsg) {
 		return
 	}
 	c.emit(GroupMessageEvent{Group: g.name, From: m.from, Text: text, Epoch: m.msg.Epoch, N: m.msg.N, SentAt: sentAt})
+	c.history().group(g.name, m.from, m.msg.Epoch, m.msg.N, text, sentAt, false)
 }

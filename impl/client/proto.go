@@ -53,8 +53,9 @@ type (
 		accepted bool
 	}
 	chatTerminateMsg struct {
-		from string
-		sid  SessionID
+		from   string
+		sid    SessionID
+		reason string // set only by the relay itself (spec §5.5)
 	}
 	// relayMsg carries direct.HS1, direct.HS2, direct.HS3 or direct.Record.
 	relayMsg struct {
@@ -124,7 +125,7 @@ func decodeInbound(data []byte) (inbound, error) {
 	case *wire.IncomingChatResponse:
 		return chatResponseMsg{from: m.From, sid: SessionID(m.Session), accepted: m.Accepted}, nil
 	case *wire.IncomingChatTerminate:
-		return chatTerminateMsg{from: m.From, sid: SessionID(m.Session)}, nil
+		return chatTerminateMsg{from: m.From, sid: SessionID(m.Session), reason: string(m.Reason)}, nil
 	case *wire.IncomingRelay:
 		return relayMsg{from: m.From, sid: SessionID(m.Session), payload: payloadOf(m.Payload)}, nil
 	case *wire.GroupMembers:

@@ -2,12 +2,16 @@ package client_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/blindpost/blindpost/impl/client"
 	"github.com/blindpost/blindpost/impl/client/backoff"
+	"github.com/blindpost/blindpost/impl/client/tlstrust"
+	"github.com/blindpost/blindpost/impl/server"
 )
 
 // recordSleep is a Sleeper that does not wait and records the delays it was asked for.
@@ -112,4 +116,38 @@ func TestReplacedNoReconnect(t *testing.T) {
 		t.Fatalf("disconnection %+v, want final 4001", d)
 	}
 	<-first.c.Done()
+}
+
+// TestReconnectPinChanged: when the relay comes back with another certificate, the client gives
+// up and says it may be an attack and what to do, not that the relay shut down. Rule: TLS-2.
+func TestReconnectPinChanged(t *testing.T) {
+	srvA := startServer(t)
+	ready := make(chan struct{})
+	alice := connect(t, srvA, "alice", func(o *client.Options) {
+		o.Sleep = func(ctx context.Context, d time.Duration) error {
+			select {
+			case <-ready:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	})
+	addr := strings.TrimSuffix(strings.TrimPrefix(srvA.URL, "wss://"), "/")
+	srvA.Close()
+	alice.wait("reconnecting", connState(client.Reconnecting))
+	startServer(t, func(c *server.Config) { c.Listen = addr }) // a fresh data directory: a new certificate
+	close(ready)
+	final := alice.wait("gave up", func(e client.Event) bool {
+		c, ok := e.(client.ConnectionEvent)
+		return ok && c.State == client.Disconnected && c.Final
+	}).(client.ConnectionEvent)
+	var mismatch *tlstrust.PinMismatchError
+	if !errors.As(final.Err, &mismatch) {
+		t.Fatalf("final error %v, want a pin mismatch", final.Err)
+	}
+	if !strings.Contains(final.Reason, "possible attack") || !strings.Contains(final.Reason, "blindpost servers forget "+addr) ||
+		strings.Contains(final.Reason, "shutting down") {
+		t.Fatalf("reason %q: want a possible attack and the next step", final.Reason)
+	}
 }

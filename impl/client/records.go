@@ -1,6 +1,8 @@
 package client
 
 import (
+	"errors"
+
 	"github.com/blindpost/blindpost/impl/e2ee"
 	"github.com/blindpost/blindpost/impl/e2ee/direct"
 )
@@ -98,6 +100,7 @@ func (c *Client) securedLocked(s *session) {
 func (c *Client) onRecordLocked(s *session, m relayMsg, rec direct.Record) {
 	if s == nil { // spec §6.5 [REC-12]
 		c.unexpectedLocked(m, "REC-12", "record for an unknown session")
+		c.answerUnknownLocked(m)
 		return
 	}
 	if s.sess == nil { // spec §6.3 [HS-10]: no record before the handshake is confirmed
@@ -108,6 +111,9 @@ func (c *Client) onRecordLocked(s *session, m relayMsg, rec direct.Record) {
 	defer clear(pt)
 	if err != nil {
 		c.securityErr(err, s.peer, s.id, "")
+		if errors.Is(err, e2ee.UnexpectedMessage) && s.state.Ended() { // spec §6.5 [REC-20]
+			c.answerUnknownLocked(m)
+		}
 		if st := s.sess.State(); st != direct.StateOpen && s.state == SessionSecured {
 			if st == direct.StateFailed { // spec §6.4 [REC-5]
 				c.setStateLocked(s, SessionFailed, "a record failed authentication; keys erased")
@@ -121,10 +127,41 @@ func (c *Client) onRecordLocked(s *session, m relayMsg, rec direct.Record) {
 		c.setStateLocked(s, SessionEnded, "ended by "+s.peer)
 		return
 	}
-	text, sentAt, err := decodeContent(pt)
+	text, sentAt, upto, isReceipt, err := decodeRecordPlaintext(pt)
 	if err != nil { // spec §6.4 [REC-7]: rejected, the session stays
 		c.securityErr(direct.BadContent(rec.N, err.Error()), s.peer, s.id, "")
 		return
 	}
+	if isReceipt { // spec §6.7: never answered with a receipt (RCP-1)
+		c.onReceiptLocked(s, rec.N, upto)
+		return
+	}
 	c.emit(MessageEvent{Session: s.id, From: s.peer, Text: text, N: rec.N, SentAt: sentAt})
+	c.history().received(s.peer, s.id, rec.N, text, sentAt)
+	c.sendReceiptLocked(s, rec.N) // spec §6.7 [RCP-1]
+}
+
+// maxAnswered bounds the unknown session ids remembered for REC-20, so that a flood of records
+// for random session ids costs a bounded amount of memory (and of answers).
+const maxAnswered = 4096
+
+// answerUnknownLocked tells the sender of a record for a session this side does not hold that
+// nobody holds it, once per session id (spec §6.5 [REC-20]); never in answer to chat_terminate.
+func (c *Client) answerUnknownLocked(m relayMsg) {
+	cn := c.cn
+	if cn == nil || m.from == c.user {
+		return
+	}
+	if s := c.sessions[m.sid]; s != nil {
+		if s.peer != m.from || s.terminated {
+			return // another peer's session id, or the peer was told already
+		}
+		s.terminated = true
+	} else {
+		if c.answered[m.sid] || len(c.answered) >= maxAnswered {
+			return
+		}
+		c.answered[m.sid] = true
+	}
+	cn.post("chat_terminate", encodeChatTerminate(m.from, m.sid), func(inbound, error) {})
 }

@@ -35,6 +35,9 @@ type session struct {
 	resp      *direct.Responder // responder, after hs2
 	sess      *direct.Session   // confirmed: the only holder of record keys (HS-10)
 	timer     *time.Timer       // HS-13
+	rcpt      receipts          // the messages sent and not yet covered by a receipt (§6.7)
+	// terminated: this side sent chat_terminate for the session (REC-20 answers at most once).
+	terminated bool
 }
 
 // SessionInfo describes a session for a user interface.
@@ -63,6 +66,37 @@ func (c *Client) Sessions() []SessionInfo {
 	return out
 }
 
+// changedLocked wakes WaitSession and WaitDelivered: a session or a delivery changed.
+func (c *Client) changedLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// WaitSession waits until session sid is secured or has ended, and describes it then. It lets
+// a caller that does not read Events (a control-socket request) follow one session.
+func (c *Client) WaitSession(ctx context.Context, sid SessionID) (SessionInfo, error) {
+	for {
+		c.mu.Lock()
+		s := c.sessions[sid]
+		if s == nil {
+			c.mu.Unlock()
+			return SessionInfo{}, fmt.Errorf("client: session %s: %w", sid, ErrUnknownSession)
+		}
+		info, changed := s.info(), c.changed
+		c.mu.Unlock()
+		if info.State == SessionSecured || info.State.Ended() {
+			return info, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return info, fmt.Errorf("client: session %s is still %s: %w", sid, info.State, ctx.Err())
+		case <-c.done:
+			return info, ErrClosed
+		}
+	}
+}
+
 // Session describes one session, ended or not.
 func (c *Client) Session(sid SessionID) (SessionInfo, bool) {
 	c.mu.Lock()
@@ -85,11 +119,15 @@ func (s *session) info() SessionInfo {
 // setState moves s to state and reports it; the caller holds c.mu.
 func (c *Client) setStateLocked(s *session, state SessionState, reason string) {
 	s.state = state
+	c.changedLocked()
 	ev := SessionEvent{Session: s.id, Peer: s.peer, State: state, Initiator: s.initiator, Reason: reason}
 	if s.peerKey != nil {
 		ev.PeerFingerprint = identity.Fingerprint(s.peerKey)
 	}
 	c.emit(ev)
+	if state.Ended() { // spec §9 [CLI-21]: what no receipt covered did not arrive
+		c.failPendingLocked(s)
+	}
 }
 
 // Chat asks peer for a 1:1 session: it checks peer's key against the pin (HS-2), sends
@@ -222,7 +260,8 @@ func (c *Client) Send(ctx context.Context, sid SessionID, text string) (uint64, 
 	if err != nil {
 		return 0, err
 	}
-	pt, err := encodeContent(text, time.Now())
+	now := time.Now()
+	pt, err := encodeContent(text, now)
 	if err != nil {
 		return 0, err
 	}
@@ -254,19 +293,39 @@ func (c *Client) Send(ctx context.Context, sid SessionID, text string) (uint64, 
 		c.mu.Unlock()
 		return 0, fmt.Errorf("client: %w", err)
 	}
+	c.sentLocked(s, rec.N, text, now)
 	// Records are queued under the lock, so they leave in counter order (REC-1).
-	w, err := cn.start("relay", encodeRelay(s.peer, sid, rec), nil)
+	// The relay's answer decides relayed or failed, whether or not the caller still waits.
+	done := make(chan error, 1)
+	err = cn.post("relay", encodeRelay(s.peer, sid, rec), func(_ inbound, err error) {
+		c.mu.Lock()
+		c.relayedLocked(s, rec.N, err)
+		c.mu.Unlock()
+		done <- err
+	})
+	if err != nil {
+		c.relayedLocked(s, rec.N, err)
+		c.mu.Unlock()
+		return rec.N, err
+	}
 	c.mu.Unlock()
-	if err == nil {
-		_, err = w.wait(ctx)
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("client: waiting for the answer to relay: %w", ctx.Err())
 	}
 	return rec.N, err
 }
 
+// checkText refuses a text that cannot be one message, before anything is sent; a text that is
+// too long is never truncated (spec §9 [CLI-23]).
 func checkText(text string) error {
 	n := utf8.RuneCountInString(text)
-	if !utf8.ValidString(text) || n == 0 || n > maxText {
+	switch {
+	case !utf8.ValidString(text) || n == 0:
 		return fmt.Errorf("client: a message is 1 to %d characters of valid UTF-8: %w", maxText, ErrBadArgument)
+	case n > maxText:
+		return &TextTooLongError{Chars: n}
 	}
 	return nil
 }
@@ -298,6 +357,7 @@ func (c *Client) End(ctx context.Context, sid SessionID) error {
 		c.abortLocked(s)
 		c.setStateLocked(s, SessionEnded, "ended by you before it was secured")
 	}
+	s.terminated = true // REC-20: the peer hears of the end already
 	w, err := cn.start("chat_terminate", encodeChatTerminate(s.peer, sid), nil)
 	c.mu.Unlock()
 	if err != nil {
@@ -329,10 +389,12 @@ func (c *Client) endAllSessionsLocked(cn *conn) {
 		case s.state.Ended():
 		case s.state == SessionSecured && cn != nil:
 			c.endSecuredLocked(cn, s, "the client closed")
+			s.terminated = true // REC-20: the peer hears of the end already
 			cn.post("chat_terminate", encodeChatTerminate(s.peer, s.id), func(inbound, error) {})
 		default:
 			c.abortLocked(s)
 			if s.state != sessionIncoming && cn != nil {
+				s.terminated = true // REC-20: the peer hears of the end already
 				cn.post("chat_terminate", encodeChatTerminate(s.peer, s.id), func(inbound, error) {})
 			}
 			c.setStateLocked(s, SessionEnded, "the client closed")
@@ -368,6 +430,7 @@ func (c *Client) failLocked(s *session, reason string, terminate bool) {
 		return
 	}
 	if cn := c.cn; cn != nil {
+		s.terminated = true // REC-20: the peer hears of the end already
 		cn.post("chat_terminate", encodeChatTerminate(s.peer, s.id), func(inbound, error) {})
 	}
 }
@@ -471,6 +534,14 @@ func (c *Client) onChatTerminate(m chatTerminateMsg) {
 	}
 	if s.state.Ended() {
 		return // the close record came first, or we ended it ourselves
+	}
+	if m.reason != "" {
+		// spec §5.5: the relay's own notice that the peer's connection is gone. It is not the
+		// peer's word, but ending is always safe: keys erased, the session leaves the secured
+		// state with the reason, and what no receipt covered is failed (CLI-20, CLI-21).
+		c.abortLocked(s)
+		c.setStateLocked(s, SessionEndedUnverified, m.reason)
+		return
 	}
 	var err error
 	if s.sess != nil {

@@ -35,6 +35,7 @@ const (
 	BadConfirmationTag Outcome = "bad_confirmation_tag" // GRP-9
 	CounterJump        Outcome = "counter_jump"         // GRP-15
 	ForgedSender       Outcome = "forged_sender"        // GRP-16
+	BadReceipt         Outcome = "bad_receipt"          // RCP-2
 )
 
 var outcomes = []Outcome{
@@ -42,6 +43,7 @@ var outcomes = []Outcome{
 	Malformed, ReplayedCounter, ReflectedRecord, BadTag, BadContent, UnverifiedEnd,
 	KeyChanged, KeyNotPinned, StaleEpoch, BadPrev, NotListed, BadMembers,
 	BadWrap, BadConfirmationTag, CounterJump, ForgedSender,
+	BadReceipt,
 }
 
 // Outcomes returns the closed set of outcome codes of spec Appendix A.4.

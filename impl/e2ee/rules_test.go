@@ -28,6 +28,7 @@ var notHere = map[string]string{
 	"HS-13":  "the handshake timer: the client, with Initiator.Abort and Responder.Abort",
 	"GRP-12": "when to send after a leave: the client, with State.Members",
 	"GRP-19": "group content JSON: the client, which decodes the plaintext State.Open returns",
+	"REC-20": "the chat_terminate answer to a record of an unknown session: the client",
 }
 
 // areas are the rule areas of the spec sections e2ee implements.

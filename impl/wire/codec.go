@@ -114,6 +114,16 @@ func DecodeContent(data []byte) (*Content, error) {
 	return c, nil
 }
 
+// DecodeReceipt decodes the plaintext of a message record that is a delivery receipt
+// (schemas/e2e/receipt.json, spec RCP-1).
+func DecodeReceipt(data []byte) (*Receipt, error) {
+	r := new(Receipt)
+	if err := r.UnmarshalJSON(data); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 // DecodeCommit decodes a group commit (schemas/e2e/commit.json).
 func DecodeCommit(data []byte) (*Commit, error) {
 	c := new(Commit)

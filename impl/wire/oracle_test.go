@@ -46,6 +46,7 @@ var topTargets = map[string]target{
 	"content":   {schemas.Content, func(b []byte) (any, error) { return DecodeContent(b) }},
 	"commit":    {schemas.Commit, func(b []byte) (any, error) { return DecodeCommit(b) }},
 	"group_msg": {schemas.GroupMsg, func(b []byte) (any, error) { return DecodeGroupMsg(b) }},
+	"receipt":   {schemas.Receipt, func(b []byte) (any, error) { return DecodeReceipt(b) }},
 }
 
 // typeTargets decode with the UnmarshalJSON of each generated type, against its own schema.
@@ -85,13 +86,15 @@ var typeTargets = map[string]func() json.Unmarshaler{
 	"e2e/commit_wrap.json":    func() json.Unmarshaler { return new(CommitWrap) },
 	"e2e/content.json":        func() json.Unmarshaler { return new(Content) },
 	"e2e/group_msg.json":      func() json.Unmarshaler { return new(GroupMsg) },
+	"e2e/receipt.json":        func() json.Unmarshaler { return new(Receipt) },
 }
 
 // targetFor returns the target of a schema path: an API entry point for the top-level schemas,
 // the type's UnmarshalJSON for the others.
 func targetFor(schema string) (target, bool) {
 	for _, t := range topTargets {
-		if t.schema == schema && schema != schemas.Content && schema != schemas.Commit && schema != schemas.GroupMsg {
+		if t.schema == schema && schema != schemas.Content && schema != schemas.Commit && schema != schemas.GroupMsg &&
+			schema != schemas.Receipt {
 			return t, true
 		}
 	}

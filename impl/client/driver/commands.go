@@ -49,6 +49,7 @@ func (d *driver) connect(ctx context.Context, c command, r *okResponse) error {
 		NoReconnect:    !d.opts.Reconnect,
 		PollUsers:      -1,
 		Logger:         d.log,
+		History:        d.opts.History,
 	}
 	if d.opts.Configure != nil {
 		d.opts.Configure(&opts)
@@ -188,4 +189,40 @@ func (d *driver) quit(ctx context.Context, c command, r *okResponse) error {
 	d.over = true
 	d.mu.Unlock()
 	return nil
+}
+
+// errNoHistory answers the optional history commands when the driver keeps no history.
+var errNoHistory = errors.New("driver: no local history (it is off)")
+
+// conversations lists the conversations of the local history (spec A.1, optional).
+func (d *driver) conversations(ctx context.Context, c command, r *okResponse) error {
+	if d.opts.History == nil {
+		return errNoHistory
+	}
+	out := []conversationLine{}
+	for _, cv := range d.opts.History.Conversations() {
+		out = append(out, conversationLine{Peer: cv.Peer, Group: cv.Group, Unread: cv.Unread, LastAt: max(cv.LastAt.UnixMilli(), 0)})
+	}
+	r.Conversations = &out
+	return nil
+}
+
+// history returns the messages of one conversation and marks it read (spec A.1, optional).
+func (d *driver) history(ctx context.Context, c command, r *okResponse) error {
+	if d.opts.History == nil {
+		return errNoHistory
+	}
+	if (c.Peer == "") == (c.Group == "") {
+		return fmt.Errorf("driver: history names exactly one of peer and group: %w", client.ErrBadArgument)
+	}
+	out := []historyMessageLine{}
+	for _, m := range d.opts.History.Messages(c.Peer, c.Group, c.Limit) {
+		line := historyMessageLine{From: m.From, Text: m.Text, At: max(m.At.UnixMilli(), 0), N: m.N, Direction: m.Direction}
+		if c.Peer != "" && m.Direction == "out" {
+			line.State = m.State
+		}
+		out = append(out, line)
+	}
+	r.Messages = &out
+	return d.opts.History.MarkRead(c.Peer, c.Group)
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/impl/client"
+	"github.com/blindpost/blindpost/impl/client/history"
 	"github.com/blindpost/blindpost/schemas"
 )
 
@@ -49,6 +50,10 @@ type Options struct {
 	// OnEnd, when set, is called once when Serve returns, after the client was closed and its
 	// last event written.
 	OnEnd func()
+	// History, when set, keeps the conversations in the encrypted local history and serves the
+	// optional conversations and history commands (spec A.1, CLI-24); the driver does not close
+	// it. Without it those commands answer unimplemented.
+	History *history.Store
 }
 
 // Command runs an optional command (spec A.5): args is the whole command line, already
@@ -94,6 +99,7 @@ type command struct {
 	Session string `json:"session"`
 	Text    string `json:"text"`
 	Group   string `json:"group"`
+	Limit   int    `json:"limit"`
 }
 
 // handler runs one command and fills in the results of its response.
@@ -114,6 +120,8 @@ var handlers = map[string]handler{
 	"group_leave":   (*driver).groupLeave,
 	"group_send":    (*driver).groupSend,
 	"quit":          (*driver).quit,
+	"conversations": (*driver).conversations,
+	"history":       (*driver).history,
 }
 
 type driver struct {

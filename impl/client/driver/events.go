@@ -19,7 +19,9 @@ func eventLine(ev client.Event) any {
 	case client.ChatRequestEvent:
 		return chatRequestEvent{Event: "chat_request", From: e.From, Session: e.Session.String()}
 	case client.SessionEvent:
-		return sessionEvent{Event: "session", Session: e.Session.String(), Peer: e.Peer, State: string(e.State)}
+		return sessionEvent{Event: "session", Session: e.Session.String(), Peer: e.Peer, State: string(e.State), Reason: clip(e.Reason)}
+	case client.DeliveryEvent: // spec A.2 [DRV-20]
+		return deliveryEvent{Event: "delivery", Session: e.Session.String(), Peer: e.Peer, N: e.N, State: string(e.State)}
 	case client.MessageEvent:
 		return messageEvent{Event: "message", Session: e.Session.String(), From: e.From, Text: e.Text, N: e.N}
 	case client.GroupEvent:
@@ -82,6 +84,8 @@ func errorCode(err error) (string, string) {
 		return f.Code, err.Error()
 	case errors.As(err, &se):
 		return se.Code, err.Error()
+	case errors.Is(err, errNoHistory):
+		return codeUnimplemented, err.Error()
 	case errors.Is(err, client.ErrBadArgument), errors.Is(err, client.ErrUnknownSession):
 		return codeBadCommand, err.Error()
 	case errors.Is(err, client.ErrNotConnected), errors.Is(err, client.ErrState):

@@ -19,6 +19,9 @@ type okResponse struct {
 	N           *uint64   `json:"n,omitempty"`
 	Digits      string    `json:"digits,omitempty"`
 	Epoch       *uint64   `json:"epoch,omitempty"`
+	// The optional history commands (spec A.1, CLI-24).
+	Conversations *[]conversationLine   `json:"conversations,omitempty"`
+	Messages      *[]historyMessageLine `json:"messages,omitempty"`
 
 	extra Results // the results of an optional command (spec A.5)
 }
@@ -37,6 +40,24 @@ func (r okResponse) MarshalJSON() ([]byte, error) {
 	maps.Copy(members, r.extra)
 	members["id"], members["ok"] = r.ID, true
 	return json.Marshal(members)
+}
+
+// conversationLine is one conversation of the conversations command.
+type conversationLine struct {
+	Peer   string `json:"peer,omitempty"`
+	Group  string `json:"group,omitempty"`
+	Unread int    `json:"unread"`
+	LastAt int64  `json:"last_at"`
+}
+
+// historyMessageLine is one message of the history command.
+type historyMessageLine struct {
+	From      string `json:"from"`
+	Text      string `json:"text"`
+	At        int64  `json:"at"`
+	N         uint64 `json:"n"`
+	Direction string `json:"direction"`
+	State     string `json:"state,omitempty"`
 }
 
 // failure answers a command that failed (spec A.1).
@@ -63,6 +84,16 @@ type sessionEvent struct {
 	Event   string `json:"event"`
 	Session string `json:"session"`
 	Peer    string `json:"peer"`
+	State   string `json:"state"`
+	Reason  string `json:"reason,omitempty"` // spec A.2, CLI-20
+}
+
+// deliveryEvent reports how far a sent message got (spec A.2 [DRV-20]).
+type deliveryEvent struct {
+	Event   string `json:"event"`
+	Session string `json:"session"`
+	Peer    string `json:"peer"`
+	N       uint64 `json:"n"`
 	State   string `json:"state"`
 }
 

@@ -94,6 +94,7 @@ func (m *Model) conversation(key string) *conv {
 	c, ok := m.convs[key]
 	if !ok {
 		c = newConv(key)
+		c.lines = m.past.take(key) // spec §9 [CLI-24]: the conversation as it was before this run
 		m.convs[key] = c
 	}
 	return c

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/blindpost/blindpost/impl/client"
+	"github.com/blindpost/blindpost/impl/client/history"
 )
 
 // Default sizes, used until the terminal reports its own.
@@ -32,6 +33,8 @@ type Options struct {
 	Verified *Verifications
 	// Now is the clock of the timestamps; nil means time.Now. Tests freeze it.
 	Now func() time.Time
+	// History, when set, is the encrypted local history: conversations start with what it holds.
+	History *history.Store
 }
 
 // Model is the Bubble Tea model of `blindpost chat`: the list of conversations, the selected
@@ -46,6 +49,7 @@ type Model struct {
 	verified *Verifications
 
 	convs  map[string]*conv
+	past   past // the history read when the model started, by conversation key
 	online []string
 	sel    string // the key of the selected conversation
 
@@ -91,6 +95,7 @@ func New(ctx context.Context, c Client, opts Options) *Model {
 		verified: opts.Verified, convs: map[string]*conv{}, sel: broadcastKey,
 		width: defaultWidth, height: defaultHeight, conn: conn{state: client.Disconnected},
 		shownSafety: map[string]string{}, pendingTrust: map[string]string{},
+		past: readPast(opts.History),
 	}
 	if opts.ASCII {
 		m.g = ASCIIGlyphs

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +22,8 @@ type chatFlags struct {
 	glyphs  string
 	noJoin  bool
 	logFile string
+	// noHistory keeps no encrypted history (spec §9 [CLI-24]).
+	noHistory bool
 }
 
 func newChatCmd(a *app) *cobra.Command {
@@ -62,6 +65,7 @@ Exit status: 0 after quitting, 1 error, 2 bad usage, 3 connection or certificate
 	cmd.Flags().StringVar(&f.glyphs, "glyphs", "auto", "symbols on screen: unicode, ascii, or auto (unicode when the locale is UTF-8)")
 	cmd.Flags().BoolVar(&f.noJoin, "no-join", false, "do not join the broadcast group at start (/join joins it later)")
 	cmd.Flags().StringVar(&f.logFile, "log-file", "", "write diagnostics to FILE (never plaintext or keys); the screen has no room for them")
+	cmd.Flags().BoolVar(&f.noHistory, "no-history", false, "neither read nor keep the encrypted conversation history")
 	return cmd
 }
 
@@ -91,18 +95,33 @@ func (a *app) runChat(cmd *cobra.Command, f chatFlags) error {
 	if err != nil {
 		return err
 	}
+	ctl, err := a.listenControl(p) // before connecting: a second client would replace the first
+	if err != nil {
+		return err
+	}
+	if ctl != nil {
+		defer ctl.Close()
+	}
 	key, err := a.loadIdentity(p)
 	if err != nil {
 		return err
 	}
 	defer key.Erase()
-	// The passphrase and an unknown certificate are asked here, on the plain terminal.
-	c, err := a.dial(cmd.Context(), p, key, func(o *client.Options) { o.Logger = logger })
+	hist, err := a.openHistory(p, key, f.noHistory)
 	if err != nil {
 		return err
 	}
-	return tui.Run(cmd.Context(), c, a.stdin, a.stdout, tui.Options{
-		Server: url, JoinBroadcast: !f.noJoin, ASCII: ascii, Verified: verified,
+	defer hist.Close()
+	// The passphrase and an unknown certificate are asked here, on the plain terminal.
+	c, err := a.dial(cmd.Context(), p, key, func(o *client.Options) { o.Logger, o.History = logger, hist })
+	if err != nil {
+		return err
+	}
+	ctx, stop := context.WithCancel(cmd.Context())
+	defer stop()
+	go serveControl(ctx, ctl, c, logger)
+	return tui.Run(ctx, c, a.stdin, a.stdout, tui.Options{
+		Server: url, JoinBroadcast: !f.noJoin, ASCII: ascii, Verified: verified, History: hist,
 	})
 }
 

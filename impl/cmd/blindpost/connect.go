@@ -116,7 +116,7 @@ func exitCodeOf(err error) int {
 	switch {
 	case errors.As(err, &se) && (se.Code == "user_offline" || se.Code == "unknown_user" || se.Code == "bad_target"):
 		return exitPeer
-	case errors.Is(err, client.ErrDeclined), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, client.ErrDeclined), errors.Is(err, client.ErrUndelivered), errors.Is(err, context.DeadlineExceeded):
 		return exitPeer
 	case errors.Is(err, client.ErrBadArgument):
 		return exitUsage

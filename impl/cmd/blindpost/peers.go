@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/blindpost/blindpost/impl/client"
+	"github.com/blindpost/blindpost/impl/client/control"
 	"github.com/blindpost/blindpost/impl/client/display"
 	"github.com/blindpost/blindpost/impl/client/profile"
 	"github.com/blindpost/blindpost/impl/client/tui"
@@ -69,6 +70,12 @@ func (a *app) peersTrustCmd() *cobra.Command {
 }
 
 func (a *app) runTrust(ctx context.Context, name, expect string) error {
+	if resp, handled, err := a.viaControl(ctx, control.Request{Cmd: "trust", Peer: name, Fingerprint: expect}); handled {
+		if err == nil {
+			fmt.Fprintf(a.stdout, "Pinned %s: %s\n", name, resp.Fingerprint)
+		}
+		return err
+	}
 	return a.oneShot(ctx, func(c *client.Client) error { return a.trustServed(ctx, c, name, expect) })
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/blindpost/blindpost/impl/client"
+	"github.com/blindpost/blindpost/impl/client/control"
 	"github.com/blindpost/blindpost/impl/e2ee"
 )
 
@@ -22,7 +23,9 @@ func (a *app) sendCmd() *cobra.Command {
 		Short: "Send one end-to-end encrypted message and end the session",
 		Long: `send connects, asks NAME for a 1:1 session, runs the handshake once NAME accepts, sends the
 text (the arguments joined by spaces, or standard input when there are none, one message per
-line), ends the session with an encrypted close record and disconnects.
+line), waits until NAME's client confirms each message with an end-to-end receipt, ends the
+session with an encrypted close record and disconnects. While blindpost chat runs for the same
+user, send goes through it instead of logging in a second time.
 
 NAME's identity key is pinned the first time; if the relay later serves another key for NAME,
 send refuses (exit 5) until you run: blindpost peers trust NAME.`,
@@ -76,6 +79,18 @@ func (a *app) messages(args []string) ([]string, error) {
 }
 
 func (a *app) runSend(ctx context.Context, to string, texts []string) error {
+	// A client already running for this user sends on its own connection; a second one would
+	// replace it (close 4001).
+	req := control.Request{Cmd: "send", To: to, Texts: texts}
+	if deadline, ok := ctx.Deadline(); ok {
+		req.TimeoutMS = max(time.Until(deadline).Milliseconds(), 1)
+	}
+	if resp, handled, err := a.viaControl(ctx, req); handled {
+		if err == nil {
+			fmt.Fprintf(a.stdout, "Sent %d message(s) to %s, end-to-end encrypted to %s.\n", resp.Sent, to, resp.Fingerprint)
+		}
+		return err
+	}
 	return a.oneShot(ctx, func(c *client.Client) error { return a.sendTexts(ctx, c, to, texts) })
 }
 
@@ -90,13 +105,21 @@ func (a *app) sendTexts(ctx context.Context, c *client.Client, to string, texts 
 	if err != nil {
 		return withCode(exitCodeOf(err), err)
 	}
+	var ns []uint64
 	for _, text := range texts {
-		if _, err := c.Send(ctx, sid, text); err != nil {
+		n, err := c.Send(ctx, sid, text)
+		if err != nil {
 			return withCode(exitCodeOf(err), err)
 		}
+		ns = append(ns, n)
 	}
-	if err := c.End(ctx, sid); err != nil {
+	// spec §6.7 [RCP-3]: sent means that the peer's client accepted them.
+	delivered := client.WaitAllDelivered(ctx, c, sid, ns)
+	if err := c.End(context.WithoutCancel(ctx), sid); err != nil {
 		return withCode(exitCodeOf(err), err)
+	}
+	if delivered != nil {
+		return withCode(exitCodeOf(delivered), delivered)
 	}
 	// spec §9 [CLI-1]: say that it was end-to-end secured, and with which identity.
 	fmt.Fprintf(a.stdout, "Sent %d message(s) to %s, end-to-end encrypted to %s.\n", len(texts), to, secured.PeerFingerprint)

@@ -120,6 +120,8 @@ func recordVectors() *vectors.Records {
 			{"alice-bob-r2i-0", "The first record from the responder, 200 bytes.", "r2i", "msg", 0, content("rec r0", 200), nil},
 			{"alice-bob-r2i-1", "The second record from the responder, 4 KiB.", "r2i", "msg", 1, content("rec r1", 4096), nil},
 			{"alice-bob-r2i-255", "Record 255 from the responder, 24 bytes.", "r2i", "msg", 255, `{"text":"y","sent_at":0}`, nil},
+			{"alice-bob-r2i-2-receipt", "A receipt from the responder: a msg record whose plaintext is a receipt object covering the " +
+				"initiator's records 0 and 1 (spec §6.7).", "r2i", "msg", 2, `{"receipt":1}`, []string{"RCP-1"}},
 			{"alice-bob-r2i-last", "Record 2^24-2 from the responder, 200 bytes.", "r2i", "msg", last, content("rec rlast", 200), []string{"REC-2"}},
 			{"alice-bob-i2r-close", "The initiator's close record after two messages: empty plaintext, ct is the tag (spec §6.5).", "i2r", "close", 2, "", []string{"REC-9", "REC-10"}},
 			{"alice-bob-r2i-close-last", "The responder's close record numbered 2^24-1, the number REC-2 keeps free for it.", "r2i", "close", last + 1, "", []string{"REC-2", "REC-9", "REC-10"}},
