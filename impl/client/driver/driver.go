@@ -84,6 +84,11 @@ func (s *Session) Client() (*client.Client, error) { return s.d.client() }
 // and it is closed when the driver ends. It fails when a client is attached and running.
 func (s *Session) Attach(c *client.Client) error { return s.d.attach(c) }
 
+// SetHistory makes h the store behind the optional conversations and history commands, for a
+// front end that opens it only once the identity is unlocked; nil turns them off again. Call it
+// from an optional command, which runs between the driver's other commands.
+func (s *Session) SetHistory(h *history.Store) { s.d.opts.History = h }
+
 // idRE is the request id syntax of spec §5.1, which driver ids share.
 var idRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/blindpost/blindpost/impl/client"
 	"github.com/blindpost/blindpost/impl/client/driver"
+	"github.com/blindpost/blindpost/impl/client/history"
 	"github.com/blindpost/blindpost/impl/client/profile"
 	"github.com/blindpost/blindpost/impl/client/tlstrust"
 	"github.com/blindpost/blindpost/impl/client/tui"
@@ -47,6 +48,10 @@ type Options struct {
 	// end to use it (the local control socket); the function it returns is called when that
 	// client ends.
 	OnClient func(ctx context.Context, p profile.Profile, c *client.Client) (stop func())
+	// OpenHistory, when set, opens the profile's encrypted history with the unlocked identity
+	// (spec §9 [CLI-24]); it keeps the conversations and serves the optional history commands
+	// (spec A.1). A nil store means no history (--no-history).
+	OpenHistory func(p profile.Profile, key *identity.PrivateKey) (*history.Store, error)
 	// Timeout bounds one command; 0 means the driver's default.
 	Timeout time.Duration
 }
@@ -65,6 +70,7 @@ type App struct {
 	cl       *client.Client
 	verified *tui.Verifications
 	stop     func()
+	hist     *history.Store // the encrypted history, once unlocked (Options.OpenHistory)
 }
 
 // New returns the graphical client for opts; Serve connects it to a page.
@@ -105,6 +111,10 @@ func (a *App) lock() {
 	if a.stop != nil {
 		a.stop()
 		a.stop = nil
+	}
+	if a.hist != nil {
+		a.hist.Close()
+		a.hist = nil
 	}
 	if a.key != nil {
 		a.key.Erase()
@@ -301,6 +311,15 @@ func (a *App) connectLocked(ctx context.Context, s *driver.Session) (driver.Resu
 		KnownPeersFile: p.Path(profile.KnownPeers),
 		Logger:         a.log,
 	}
+	if a.hist == nil && a.opts.OpenHistory != nil {
+		h, err := a.opts.OpenHistory(p, a.key)
+		if err != nil {
+			return nil, fmt.Errorf("gui: %w", err)
+		}
+		a.hist = h
+		s.SetHistory(h)
+	}
+	opts.History = a.hist
 	if a.opts.Configure != nil {
 		a.opts.Configure(&opts)
 	}

@@ -12,19 +12,32 @@ import (
 
 	"github.com/blindpost/blindpost/impl/client"
 	"github.com/blindpost/blindpost/impl/client/gui"
+	"github.com/blindpost/blindpost/impl/client/history"
 	"github.com/blindpost/blindpost/impl/client/profile"
+	"github.com/blindpost/blindpost/impl/e2ee/identity"
 )
 
 func init() { extraCommands = append(extraCommands, newGUICmd) }
 
-// guiClientHook, when set, is given every client `blindpost gui` connects, so that another
-// front end can use it instead of opening a second connection (the local control socket of
-// the profile); the function it returns is called when that client ends.
-var guiClientHook func(ctx context.Context, p profile.Profile, c *client.Client) (stop func())
+// controlHook serves the profile's control socket for every client `blindpost gui` connects,
+// so that `blindpost send` and `peers trust` go through it instead of opening a second
+// connection that would replace it; the function it returns closes the socket.
+func (a *app) controlHook(ctx context.Context, p profile.Profile, c *client.Client) (stop func()) {
+	l, err := a.listenControl(p)
+	if err != nil || l == nil {
+		if err != nil {
+			a.log.Warn("gui: no control socket", "err", err)
+		}
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	go serveControl(ctx, l, c, a.log)
+	return func() { cancel(); l.Close() }
+}
 
 func newGUICmd(a *app) *cobra.Command {
 	var listen string
-	var noBrowser bool
+	var noBrowser, noHistory bool
 	cmd := &cobra.Command{
 		Use:   "gui",
 		Short: "Chat in your web browser: the client runs here, the page only shows it",
@@ -43,15 +56,16 @@ page. With --no-browser, or when no browser can be started, it prints the addres
   blindpost gui --user alice --server wss://chat.example.org:8443/ --no-browser`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runGUI(cmd.Context(), listen, cmd.Flags().Changed("listen"), noBrowser)
+			return a.runGUI(cmd.Context(), listen, cmd.Flags().Changed("listen"), noBrowser, noHistory)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", gui.DefaultListen, "the address of the page; other than loopback only when named here, with a warning")
 	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "print the address of the page instead of opening a browser")
+	cmd.Flags().BoolVar(&noHistory, "no-history", false, "neither read nor write the encrypted local history")
 	return cmd
 }
 
-func (a *app) runGUI(ctx context.Context, listen string, explicit, noBrowser bool) error {
+func (a *app) runGUI(ctx context.Context, listen string, explicit, noBrowser, noHistory bool) error {
 	root, err := a.configRoot()
 	if err != nil {
 		return err
@@ -60,7 +74,10 @@ func (a *app) runGUI(ctx context.Context, listen string, explicit, noBrowser boo
 	if err != nil {
 		return err
 	}
-	opts := gui.Options{Root: root, User: user, Logger: a.log, Keyfile: a.keyfileOpts, OnClient: guiClientHook}
+	opts := gui.Options{Root: root, User: user, Logger: a.log, Keyfile: a.keyfileOpts, OnClient: a.controlHook,
+		OpenHistory: func(p profile.Profile, key *identity.PrivateKey) (*history.Store, error) {
+			return a.openHistory(p, key, noHistory)
+		}}
 	if opts.Server = a.flags.server; opts.Server == "" {
 		opts.Server = os.Getenv(envServer)
 	}
