@@ -68,6 +68,14 @@ type Config struct {
 	// not known, and that case is skipped.
 	MaxUsers int
 
+	// Registration is the server's registration policy (INV-1, INV-2): "", open, invite or
+	// closed. Invite is a single-use invite the server issued, for INV-4. RegisterBurst is the
+	// server's per-address burst of new names (INV-5), for a server whose refill is too slow to
+	// matter during the case; 0: not known, and that case is skipped.
+	Registration  string
+	Invite        string
+	RegisterBurst int
+
 	Quick       bool // fewer repetitions, for CI
 	Burst       int  // relays in the ordering burst (SRV-7)
 	RapidChecks int  // sequences the state-machine run tries
