@@ -199,7 +199,7 @@ func (e *Env) TimeoutFor(c conform.Case) time.Duration {
 		return e.cfg.RegisterTimeout + e.cfg.Slack + 4*e.cfg.Wait
 	case caseServerFull:
 		// Up to MaxUsers+1 registrations, each a connection, hello and register.
-		return time.Duration(e.cfg.MaxUsers+3)*e.cfg.Wait/10 + 4*e.cfg.Wait
+		return time.Duration(e.cfg.MaxUsers+63)*e.cfg.Wait/10 + 4*e.cfg.Wait // and up to 60 racing first
 	}
 	return 0
 }

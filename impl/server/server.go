@@ -170,6 +170,7 @@ func (s *Server) Config() Config { return s.cfg }
 
 // Start listens on cfg.Listen (and cfg.MetricsListen when set) and serves in the background.
 func (s *Server) Start() error {
+	s.started = time.Now() // before the admin socket, whose status reports it
 	if err := s.startAdmin(); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
@@ -211,7 +212,6 @@ func (s *Server) Start() error {
 	} else {
 		s.log.Debug("idle connections will not park", "err", err)
 	}
-	s.started = time.Now()
 	s.stopBG = make(chan struct{})
 	s.serveWG.Go(func() { s.runRelease(s.stopBG) })
 	s.serveWG.Go(func() { _ = s.httpSrv.Serve(s.ln) })

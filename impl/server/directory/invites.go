@@ -168,10 +168,15 @@ func (d *Directory) Invites() ([]Invite, error) {
 	return out, nil
 }
 
-// RevokeInvite deletes the invite whose id or code is idOrCode, or returns ErrNotFound.
+// RevokeInvite deletes the usable invite whose id or code is idOrCode, or returns ErrNotFound
+// (an invite used up or expired is not usable: there is nothing left to revoke).
 func (d *Directory) RevokeInvite(idOrCode string) error {
+	now := d.now()
 	err := d.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketInvites)
+		if err := dropStaleInvites(b, now); err != nil {
+			return err
+		}
 		if key := inviteKey(idOrCode); b.Get(key) != nil {
 			return b.Delete(key)
 		}
