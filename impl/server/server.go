@@ -5,7 +5,9 @@
 // without reading, logging or storing it.
 //
 // A Server owns a TLS listener, the connections, the hub of online users and groups (memory
-// only), and the persistent directory of identity keys (package directory). Every client
+// only), and the persistent directory of identity keys, invites and each group's epoch and last
+// commit (package directory), served to the operator on an administration socket while it runs
+// (package admin). Every client
 // message is decoded by the generated codec impl/wire before anything else looks at it. Each
 // connection has a bounded send queue; nothing a connection does ever blocks another one: a
 // recipient whose queue is full is closed with 4002 (LIM-1, LIM-2).

@@ -1,6 +1,7 @@
 // Package cli is the command line of blindpost-server: serving the relay (spec §4, §5), printing
 // its pin (spec §4.1 [TLS-5]) and the operator commands on the directory of identity keys
-// (spec §5.2: `users remove` is the only way a name that lost its key becomes free).
+// (spec §5.2, §5.2.1: users, invites, status), through the running relay's administration socket
+// or, when it is stopped, on the directory file itself (package admin).
 //
 // Every flag can also be set with an environment variable, BLINDPOST_ and the flag name in upper
 // case with '_' for '-' (--max-message is BLINDPOST_MAX_MESSAGE); command-line flags win.
