@@ -59,6 +59,27 @@ func (a adminRelay) Online(user string) bool {
 	return a.s.hub.users[user] != nil
 }
 
+func (a adminRelay) OnlineNow() map[string]bool {
+	a.s.hub.mu.RLock()
+	defer a.s.hub.mu.RUnlock()
+	out := make(map[string]bool, len(a.s.hub.users))
+	for u := range a.s.hub.users {
+		out[u] = true
+	}
+	return out
+}
+
+// groupsNow returns the groups with members now.
+func (s *Server) groupsNow() map[string]bool {
+	s.hub.mu.RLock()
+	defer s.hub.mu.RUnlock()
+	out := make(map[string]bool, len(s.hub.groups))
+	for g := range s.hub.groups {
+		out[g] = true
+	}
+	return out
+}
+
 func (a adminRelay) Status() admin.RelayStatus {
 	s := a.s
 	last, cur := s.regLimit.lastMinute(time.Now())
@@ -81,7 +102,10 @@ func (s *Server) releaseNames() int {
 	if s.cfg.NameTTL <= 0 {
 		return 0
 	}
-	removed, err := s.dir.Prune(s.now().Add(-s.cfg.NameTTL), adminRelay{s}.Online)
+	// The hub is read before the directory is locked for writing, never inside: a commit holds
+	// the hub's lock while it writes to the directory (GSV-20).
+	online := adminRelay{s}.OnlineNow()
+	removed, err := s.dir.Prune(s.now().Add(-s.cfg.NameTTL), func(u string) bool { return online[u] })
 	if err != nil {
 		s.log.Error("releasing unused names failed", "err", err)
 		return 0
@@ -90,11 +114,8 @@ func (s *Server) releaseNames() int {
 		s.log.Info("released unused names", "count", len(removed), "unused_for", s.cfg.NameTTL)
 	}
 	// spec §5.9 [GSV-20]: a group without a commit for as long is forgotten, with its epoch.
-	groups, err := s.dir.PruneGroups(s.now().Add(-s.cfg.NameTTL), func(name string) bool {
-		s.hub.mu.RLock()
-		defer s.hub.mu.RUnlock()
-		return s.hub.groups[name] != nil
-	})
+	inUse := s.groupsNow()
+	groups, err := s.dir.PruneGroups(s.now().Add(-s.cfg.NameTTL), func(name string) bool { return inUse[name] })
 	if err != nil {
 		s.log.Error("forgetting unused groups failed", "err", err)
 	} else if groups > 0 {

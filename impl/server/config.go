@@ -51,6 +51,7 @@ type Config struct {
 	RegisterRateGlobal  float64       // new names per second from all addresses together (INV-5)
 	RegisterBurstGlobal int           // token bucket size of RegisterRateGlobal
 	NameTTL             time.Duration // a name not registered for this long is released (INV-7); 0: never
+	MaxKeptGroups       int           // groups whose epoch and last commit are kept on disk (GSV-20)
 	// AdminSocket is the unix socket of the administration commands, relative to DataDir unless
 	// absolute; "" turns it off (spec-free: an operator interface, README "Administration").
 	AdminSocket string
@@ -99,6 +100,7 @@ func DefaultConfig() Config {
 		RegisterRateGlobal:  100,
 		RegisterBurstGlobal: 10000,
 		NameTTL:             90 * 24 * time.Hour,
+		MaxKeptGroups:       10000,
 		AdminSocket:         AdminSocketName,
 	}
 }
@@ -181,6 +183,7 @@ func (c *Config) Validate() []error {
 	}
 	between("register-burst", c.RegisterBurst, 1, 1000000)
 	between("register-burst-global", c.RegisterBurstGlobal, 1, 1000000)
+	between("max-kept-groups", c.MaxKeptGroups, 1, 100000000)
 	if c.NameTTL < 0 || (c.NameTTL > 0 && c.NameTTL < time.Hour) {
 		bad("name-ttl", "%s must be 0 (never release) or at least 1h", c.NameTTL)
 	}

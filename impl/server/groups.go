@@ -305,7 +305,11 @@ func (h *hub) commit(c *conn, cm *wire.Commit, ack, fwd []byte, received time.Ti
 func (h *hub) saveCommitLocked(g *group, cm *wire.Commit) *refusal {
 	raw, err := cm.MarshalJSON()
 	if err == nil {
-		err = h.s.dir.SaveGroup(g.name, directory.Group{Epoch: cm.Epoch, LastCommit: raw, Updated: h.s.now()})
+		var kept bool
+		kept, err = h.s.dir.SaveGroup(g.name, directory.Group{Epoch: cm.Epoch, LastCommit: raw, Updated: h.s.now()}, h.s.cfg.MaxKeptGroups)
+		if err == nil && !kept {
+			h.s.log.Warn("group kept in memory only: --max-kept-groups reached", "group", g.name)
+		}
 	}
 	if err != nil {
 		h.s.metrics.DirectoryFailures.Inc()

@@ -305,3 +305,22 @@ func TestGroupLimits(t *testing.T) {
 	alice.expectAck("l", "group_leave")
 	alice.join("three")
 }
+
+// TestMaxKeptGroups checks the bound of GSV-20: beyond --max-kept-groups a new group lives in
+// memory only and starts again at epoch 0 once empty, while a kept one keeps its epoch.
+func TestMaxKeptGroups(t *testing.T) {
+	srv := servertest.Start(t, func(c *server.Config) { c.MaxKeptGroups = 1 })
+	alice, bob := connect(t, srv, "alice"), connect(t, srv, "bob")
+	for _, g := range []string{"kept", "memory"} {
+		alice.join(g)
+		alice.commit(commitFor(g, 1, "alice", "alice"))
+		alice.send(msg{"type": "group_leave", "id": "out-" + g, "group": g})
+		alice.expectAck("out-"+g, "group_leave")
+	}
+	if m := bob.join("kept"); m["epoch"] != float64(1) {
+		t.Fatalf("the kept group: %s, want epoch 1", compact(m))
+	}
+	if m := bob.join("memory"); m["epoch"] != float64(0) || m["last_commit"] != nil {
+		t.Fatalf("the group beyond the bound: %s, want epoch 0", compact(m))
+	}
+}

@@ -82,6 +82,10 @@ type Response struct {
 // relay has none (nil).
 type Relay interface {
 	Online(user string) bool
+	// OnlineNow returns the users online now. Execute takes it before a write to the directory
+	// begins: the relay may not be asked anything while the directory is locked for writing, as
+	// it may itself be waiting to write.
+	OnlineNow() map[string]bool
 	Status() RelayStatus
 }
 
@@ -131,7 +135,11 @@ func execute(d *directory.Directory, relay Relay, now time.Time, req Request) (R
 			return Response{}, errors.New("users prune needs --unused-since of at least 1h")
 		}
 		// The names online now are in use, however long ago they registered.
-		removed, err := d.Prune(now.Add(-req.UnusedSince), online)
+		var keep map[string]bool
+		if relay != nil {
+			keep = relay.OnlineNow()
+		}
+		removed, err := d.Prune(now.Add(-req.UnusedSince), func(u string) bool { return keep[u] })
 		return Response{Removed: removed}, err
 	case InvitesCreate:
 		code, inv, err := d.CreateInvite(max(req.Uses, 1), req.TTL)

@@ -183,6 +183,7 @@ func (o *options) serveFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.RegisterBurst, "register-burst", c.RegisterBurst, "token bucket size of --register-rate")
 	fs.Float64Var(&c.RegisterRateGlobal, "register-rate-global", c.RegisterRateGlobal, "new usernames per second from all addresses together (spec INV-5)")
 	fs.IntVar(&c.RegisterBurstGlobal, "register-burst-global", c.RegisterBurstGlobal, "token bucket size of --register-rate-global")
+	fs.IntVar(&c.MaxKeptGroups, "max-kept-groups", c.MaxKeptGroups, "groups whose epoch and last commit are kept on disk, across restarts and while empty (spec GSV-20); beyond, new groups live in memory only")
 	fs.DurationVar(&c.NameTTL, "name-ttl", c.NameTTL, "release a username that has not registered for this long, unless online (0: never; spec INV-7)")
 	fs.StringVar(&c.AdminSocket, "admin-socket", c.AdminSocket, "administration socket (mode 0600) for users, invites and status while the relay runs, relative to --data unless absolute; empty: off")
 	fs.IntVar(&o.gcPercent, "gc-percent", o.gcPercent, "garbage collector target for a large heap, as GOGC (10 to 1000; a small heap may always grow by 16 MiB): lower holds less memory per connection for more CPU; without this flag, a GOGC in the environment is used")

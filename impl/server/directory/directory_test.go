@@ -381,8 +381,18 @@ func TestGroupState(t *testing.T) {
 		t.Fatalf("LoadGroup before any commit = %v, %v", ok, err)
 	}
 	want := Group{Epoch: 4, LastCommit: []byte(`{"group":"broadcast","epoch":4}`)}
-	if err := d.SaveGroup("broadcast", want); err != nil {
-		t.Fatal(err)
+	if kept, err := d.SaveGroup("broadcast", want, 2); err != nil || !kept {
+		t.Fatal(kept, err)
+	}
+	if kept, err := d.SaveGroup("second", want, 2); err != nil || !kept {
+		t.Fatal(kept, err)
+	}
+	// Beyond the bound a new group is not kept; a kept one still is.
+	if kept, err := d.SaveGroup("third", want, 2); err != nil || kept {
+		t.Fatalf("third group kept = %v, %v; want false", kept, err)
+	}
+	if kept, err := d.SaveGroup("broadcast", want, 2); err != nil || !kept {
+		t.Fatal(kept, err)
 	}
 	d.Close()
 	d = open(t, path, Options{})

@@ -19,17 +19,29 @@ type Group struct {
 	Updated    time.Time       `json:"updated"` // when the commit was accepted
 }
 
-// SaveGroup records the epoch and last commit of group name; it returns once they are on disk.
-func (d *Directory) SaveGroup(name string, g Group) error {
+// SaveGroup records the epoch and last commit of group name and returns once they are on disk.
+// A group not recorded yet is not recorded when max groups are (0: no bound); then it reports
+// false, and the group lives in memory only (spec §5.9 [GSV-20]).
+func (d *Directory) SaveGroup(name string, g Group, max int) (bool, error) {
 	raw, err := json.Marshal(g)
 	if err != nil {
-		return fmt.Errorf("directory: encode group %q: %w", name, err)
+		return false, fmt.Errorf("directory: encode group %q: %w", name, err)
 	}
-	err = d.db.Batch(func(tx *bolt.Tx) error { return tx.Bucket(bucketGroups).Put([]byte(name), raw) })
+	kept := true
+	// Update, not Batch: the bucket's statistics are exact only in a transaction that has
+	// written nothing yet.
+	err = d.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketGroups)
+		if max > 0 && b.Get([]byte(name)) == nil && b.Stats().KeyN >= max {
+			kept = false
+			return nil
+		}
+		return b.Put([]byte(name), raw)
+	})
 	if err != nil {
-		return fmt.Errorf("directory: save group %q: %w", name, err)
+		return false, fmt.Errorf("directory: save group %q: %w", name, err)
 	}
-	return nil
+	return kept, nil
 }
 
 // LoadGroup returns the recorded state of group name, and false when it has none.
