@@ -45,7 +45,7 @@ func Listen(path string, h Handler) (*Server, error) {
 	// then it lies in the data directory, which is 0700, and checkPeer refuses other users.
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
-		return nil, fmt.Errorf("admin: listen on %s: %w", path, err)
+		return nil, fmt.Errorf("admin: listen on %s: %w (a unix socket path holds at most 107 bytes: give --admin-socket a shorter absolute path, or an empty one to turn the socket off)", path, err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		ln.Close()
