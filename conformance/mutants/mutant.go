@@ -40,6 +40,13 @@ type Mutant struct {
 	Replace string   `json:"-"`                 // its replacement
 	Source  string   `json:"source"`            // where the mutant was read from, for messages
 	Pending bool     `json:"pending,omitempty"` // a mutant of pending/: a known gap of the suites
+
+	// ServerFlags are more blindpost-server flags for a server mutant whose rule needs a relay
+	// configured otherwise (--registration invite); SuiteFlags tell the server suite the same
+	// (blindpost-conform server --registration invite). In SuiteFlags, {invite} stands for an
+	// invite code the relay issues once it runs (blindpost-server invites create).
+	ServerFlags []string `json:"server_flags,omitempty"`
+	SuiteFlags  []string `json:"suite_flags,omitempty"`
 }
 
 // Patterns returns the --run patterns of the cases run against the mutant: its Run lines, or
@@ -211,8 +218,12 @@ func (m *Mutant) parseHeader(header string) error {
 					m.Run = append(m.Run, p)
 				}
 			}
+		case "server-flags":
+			m.ServerFlags = strings.Fields(value)
+		case "suite-flags":
+			m.SuiteFlags = strings.Fields(value)
 		default:
-			return fmt.Errorf("line %d: unknown key %q (want role, rule, bug, file or run)", i+1, key)
+			return fmt.Errorf("line %d: unknown key %q (want role, rule, bug, file, run, server-flags or suite-flags)", i+1, key)
 		}
 	}
 	return nil

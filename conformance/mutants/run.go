@@ -2,6 +2,7 @@ package mutants
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -137,9 +138,9 @@ func (r *runner) prepare(ctx context.Context, ms []*Mutant) error {
 		mu   sync.Mutex
 		errs []error
 	)
-	for role, patterns := range rolePatterns(ms) {
+	for key, patterns := range rolePatterns(ms) {
 		wg.Go(func() {
-			if err := r.baseline(ctx, role, patterns); err != nil {
+			if err := r.baseline(ctx, key, patterns); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -150,13 +151,35 @@ func (r *runner) prepare(ctx context.Context, ms []*Mutant) error {
 	return errors.Join(errs...)
 }
 
-// rolePatterns returns, for each role, the union of the --run patterns of its mutants.
-func rolePatterns(ms []*Mutant) map[Role][]string {
-	out := map[Role][]string{}
+// setup is how a suite runs: the role, and the flags of a server mutant that needs its relay
+// configured otherwise (joined by spaces, so that a setup can be a map key).
+type setup struct {
+	role        Role
+	serverFlags string
+	suiteFlags  string
+}
+
+func setupOf(m *Mutant) setup {
+	return setup{m.Role, strings.Join(m.ServerFlags, " "), strings.Join(m.SuiteFlags, " ")}
+}
+
+// name names a setup's directory of the work tree.
+func (s setup) name() string {
+	if s.serverFlags == "" && s.suiteFlags == "" {
+		return string(s.role)
+	}
+	h := sha256.Sum256([]byte(s.serverFlags + "\x00" + s.suiteFlags))
+	return fmt.Sprintf("%s-%x", s.role, h[:4])
+}
+
+// rolePatterns returns, for each setup, the union of the --run patterns of its mutants.
+func rolePatterns(ms []*Mutant) map[setup][]string {
+	out := map[setup][]string{}
 	for _, m := range ms {
+		key := setupOf(m)
 		for _, p := range m.Patterns() {
-			if !slices.Contains(out[m.Role], p) {
-				out[m.Role] = append(out[m.Role], p)
+			if !slices.Contains(out[key], p) {
+				out[key] = append(out[key], p)
 			}
 		}
 	}
@@ -175,15 +198,16 @@ func (r *runner) xfailFile() string {
 
 // baseline builds the unmutated command of role and runs the selected cases against it: a case
 // that fails there would "kill" every mutant without proving anything.
-func (r *runner) baseline(ctx context.Context, role Role, patterns []string) error {
+func (r *runner) baseline(ctx context.Context, key setup, patterns []string) error {
+	role := key.role
 	start := time.Now()
-	r.note(fmt.Sprintf("baseline: the reference %s against --run %s", role, strings.Join(patterns, ",")))
-	dir := filepath.Join(r.build.work, "reference-"+string(role))
+	r.note(fmt.Sprintf("baseline: the reference %s %s against --run %s", role, key.serverFlags, strings.Join(patterns, ",")))
+	dir := filepath.Join(r.build.work, "reference-"+key.name())
 	bin, err := r.buildTarget(ctx, nil, role, dir)
 	if err != nil {
 		return err
 	}
-	rep, err := r.runSuite(ctx, role, bin, dir, patterns)
+	rep, err := r.runSuite(ctx, key, bin, dir, patterns)
 	if err != nil {
 		return err
 	}
@@ -211,9 +235,10 @@ func (r *runner) buildTarget(ctx context.Context, m *Mutant, role Role, dir stri
 }
 
 // runSuite runs the cases of patterns of the suite of role against bin, working in dir.
-func (r *runner) runSuite(ctx context.Context, role Role, bin, dir string, patterns []string) (*conform.Report, error) {
+func (r *runner) runSuite(ctx context.Context, key setup, bin, dir string, patterns []string) (*conform.Report, error) {
+	role := key.role
 	if role == Server {
-		return r.suites.server(ctx, bin, filepath.Join(dir, "data"), patterns)
+		return r.suites.server(ctx, bin, filepath.Join(dir, "data"), patterns, strings.Fields(key.serverFlags), strings.Fields(key.suiteFlags))
 	}
 	return r.suites.client(ctx, bin, dir, patterns)
 }
@@ -262,7 +287,7 @@ func (r *runner) runOne(ctx context.Context, m *Mutant) Result {
 		return res
 	}
 	start = time.Now()
-	rep, err := r.runSuite(ctx, m.Role, bin, dir, m.Patterns())
+	rep, err := r.runSuite(ctx, setupOf(m), bin, dir, m.Patterns())
 	res.Suite = time.Since(start)
 	if err != nil {
 		res.Status, res.Error = Broken, err.Error()

@@ -45,13 +45,23 @@ type suites struct {
 
 // server starts bin as a relay with its data in dir and runs the server suite's cases that match
 // patterns against it.
-func (s *suites) server(ctx context.Context, bin, dir string, patterns []string) (*conform.Report, error) {
-	srv, err := startServer(ctx, bin, dir)
+func (s *suites) server(ctx context.Context, bin, dir string, patterns, serverExtra, suiteExtra []string) (*conform.Report, error) {
+	srv, err := startServer(ctx, bin, dir, serverExtra)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
 	args := append([]string{"server", srv.url, "--pin", srv.pin}, serverSuiteFlags...)
+	for _, f := range suiteExtra {
+		if f == "{invite}" {
+			code, err := createInvite(ctx, bin, dir)
+			if err != nil {
+				return nil, err
+			}
+			f = code
+		}
+		args = append(args, f)
+	}
 	rep, err := s.run(ctx, args, patterns)
 	if err != nil {
 		return nil, fmt.Errorf("%w\nthe relay's standard error ends with:\n%s", err, indented(srv.stderr))
@@ -104,12 +114,28 @@ type relay struct {
 	waitErr error         // set before exited is closed
 }
 
-// startServer starts bin on 127.0.0.1:0 with its data in dir and waits until it has printed its
-// URL and pin.
-func startServer(ctx context.Context, bin, dir string) (*relay, error) {
+// createInvite has the relay running with its data in dir issue a single-use invite, over its
+// administration socket, and returns the code.
+func createInvite(ctx context.Context, bin, dir string) (string, error) {
+	out, err := exec.CommandContext(ctx, bin, "invites", "create", "--data", dir).Output()
+	if err != nil {
+		return "", fmt.Errorf("mutants: %s invites create: %w", bin, err)
+	}
+	// "invite CODE (id ID): ..."
+	fields := strings.Fields(string(out))
+	if len(fields) < 2 || fields[0] != "invite" {
+		return "", fmt.Errorf("mutants: %s invites create printed %q", bin, out)
+	}
+	return fields[1], nil
+}
+
+// startServer starts bin on 127.0.0.1:0 with its data in dir, serverFlags and extra, and waits
+// until it has printed its URL and pin.
+func startServer(ctx context.Context, bin, dir string, extra []string) (*relay, error) {
 	out := &startup{ready: make(chan struct{})}
 	r := &relay{stderr: conform.NewTail(8 << 10), exited: make(chan struct{})}
-	r.cmd = exec.Command(bin, append([]string{"--data", dir}, serverFlags...)...)
+	args := append(append([]string{"--data", dir}, serverFlags...), extra...)
+	r.cmd = exec.Command(bin, args...)
 	r.cmd.Stdout, r.cmd.Stderr = out, r.stderr
 	if err := r.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("mutants: start %s: %w", bin, err)

@@ -25,6 +25,8 @@ var NotObservable = []Unobservable{
 		"driver's connect always names the pin to trust"},
 	{"TLS-5", "keeping the certificate across restarts needs the server restarted, which a runner that reaches the " +
 		"server over the network cannot do"},
+	{"INV-7", "releasing a name takes the configured period without a registration (90 days by default, at least " +
+		"an hour) and keeping the last-seen times takes a restart; neither fits a conformance run"},
 	{"SRV-5", "the refresh follows the user list shown to the user, which the driver protocol has no notion of"},
 	{"SRV-12", "what a server writes to its logs and its disk cannot be seen over the network; the cases check only " +
 		"that nothing reaches another client or an error (SRV-10, ERR-4)"},

@@ -84,11 +84,48 @@ func init() {
 		Description: "hello and register after registration get error out_of_order and the connection stays open",
 		Run:         outOfOrderAfter})
 	add(conform.Case{ID: "registration/server-full", Rules: []string{"REG-13", "REG-14", "ERR-2", "LIM-5"}, Final: true,
-		Description: "with --max-users N, fresh usernames are registered until the directory is full: no more than N are " +
+		Description: "with --max-users N, fresh usernames are registered at once and then one by one until the directory is full: no more than N are " +
 			"accepted, the next gets error server_full then close 1008, another key for a bound name gets identity_mismatch (REG-14), " +
 			"and a name already bound still registers; " +
 			"it runs last, because the names stay bound",
 		Run: serverFull})
+}
+
+// racingRegistrations registers fresh names at once, every register sent before the first
+// answer is read: however the server batches them, it accepts no more than limit (REG-13). It
+// returns the names bound and whether a server_full came.
+func racingRegistrations(t *conform.T, limit int) (bound []string, full bool) {
+	n := 60 // enough for a batching server to take several at once, few enough for any server
+	clients := make([]*Client, n)
+	ids := make([]string, n)
+	for i := range clients {
+		c := Dial(t, "race")
+		c.Hello(Name(t, fmt.Sprintf("race%d", i)))
+		c.Key = Key(t, c.Name, 0)
+		clients[i], ids[i] = c, c.ID()
+	}
+	for i, c := range clients {
+		c.Send(RegisterMsg(ids[i], c.Key, c.Name, c.Challenge, c.Pin))
+	}
+	for i, c := range clients {
+		f := c.Response("register_ack or error server_full")
+		switch {
+		case f.Type == "register_ack":
+			bound = append(bound, c.Name)
+		case f.Type == "error" && f.Str("code") == "server_full":
+			c.checkID(ids[i], f)
+			c.ExpectClose("REG-13", websocket.ClosePolicyViolation)
+			full = true
+		default:
+			t.FatalMismatch("REG-13", describe("register_ack or error server_full", ids[i]), f.Short())
+		}
+		c.Close()
+	}
+	if len(bound) > limit {
+		t.FatalMismatch("REG-13", fmt.Sprintf("at most %d of %d racing registrations of fresh names accepted", limit, n),
+			fmt.Sprintf("%d accepted", len(bound)))
+	}
+	return bound, full
 }
 
 func serverFull(t *conform.T) {
@@ -96,10 +133,9 @@ func serverFull(t *conform.T) {
 	if limit == 0 {
 		t.Skipf("the server's directory limit is not known: give --max-users N to let this case fill a directory of N names (REG-13)")
 	}
+	bound, full := racingRegistrations(t, limit)
 	// Fresh names until the first server_full: the directory may hold names already, so that
 	// comes after at most limit registrations that are accepted.
-	var bound []string
-	full := false
 	for i := 0; !full; i++ {
 		if i > limit {
 			t.FatalMismatch("REG-13", fmt.Sprintf("error server_full for fresh username number %d at the latest: the directory holds at most %d names", limit+1, limit),

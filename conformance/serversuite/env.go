@@ -71,6 +71,14 @@ type Config struct {
 	// not known, and that case is skipped.
 	MaxUsers int
 
+	// Registration is the server's registration policy (INV-1, INV-2): "", open, invite or
+	// closed. Invite is a single-use invite the server issued, for INV-4. RegisterBurst is the
+	// server's per-address burst of new names (INV-5), for a server whose refill is too slow to
+	// matter during the case; 0: not known, and that case is skipped.
+	Registration  string
+	Invite        string
+	RegisterBurst int
+
 	Quick       bool // fewer repetitions, for CI
 	Burst       int  // relays in the ordering burst (SRV-7)
 	RapidChecks int  // sequences the state-machine run tries
@@ -194,7 +202,7 @@ func (e *Env) TimeoutFor(c conform.Case) time.Duration {
 		return e.cfg.RegisterTimeout + e.cfg.Slack + 4*e.cfg.Wait
 	case caseServerFull:
 		// Up to MaxUsers+1 registrations, each a connection, hello and register.
-		return time.Duration(e.cfg.MaxUsers+3)*e.cfg.Wait/10 + 4*e.cfg.Wait
+		return time.Duration(e.cfg.MaxUsers+63)*e.cfg.Wait/10 + 4*e.cfg.Wait // and up to 60 racing first
 	}
 	return 0
 }

@@ -69,10 +69,8 @@ func (g *Group) add(c *Client) {
 }
 
 func (g *Group) remove(c *Client) {
+	// An empty group keeps its epoch and last commit (spec §5.9 [GSV-20]).
 	g.Members = slices.DeleteFunc(g.Members, func(m *Client) bool { return m == c })
-	if len(g.Members) == 0 {
-		g.Epoch, g.Last = 0, nil // an empty group is forgotten (spec §5.9)
-	}
 }
 
 // Leave has c leave: ack, then group_members to the remaining members (GSV-3).

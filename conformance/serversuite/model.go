@@ -449,9 +449,6 @@ func (m *model) announce(rt *statemachine.T, g *vgroup, joiner *vuser) {
 
 func (m *model) remove(g *vgroup, u *vuser) {
 	g.members = slices.DeleteFunc(g.members, func(v *vuser) bool { return v == u })
-	if len(g.members) == 0 {
-		g.epoch, g.last = 0, nil // an empty group is forgotten (spec §5.9)
-	}
 }
 
 func (m *model) actLeave(rt *statemachine.T) {

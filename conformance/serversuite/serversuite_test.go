@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/blindpost/blindpost/conformance/conform"
 	"github.com/blindpost/blindpost/conformance/serversuite"
 	"github.com/blindpost/blindpost/impl/server"
+	"github.com/blindpost/blindpost/impl/server/admin"
 	"github.com/blindpost/blindpost/impl/server/servertest"
 	"github.com/blindpost/blindpost/impl/server/servertest/timescale"
 )
@@ -112,7 +114,13 @@ func conformServer(t *testing.T, srv *servertest.Server, s uint64, maySkip func(
 			got.PingInterval, got.PongTimeout, got.RegisterTimeout, pingInterval, pongTimeout, registerTimeout)
 	}
 	start := time.Now()
-	rep := conform.RunTests(t, conform.SuiteCases(serversuite.Suite), conform.Options{
+	var cases []conform.Case
+	for _, c := range conform.SuiteCases(serversuite.Suite) {
+		if !slices.Contains(configuredCases, c.ID) {
+			cases = append(cases, c)
+		}
+	}
+	rep := conform.RunTests(t, cases, conform.Options{
 		Seed: s, Env: env, TimeoutFor: env.TimeoutFor, Parallel: 6, MaySkip: maySkip,
 		Repro: func(c conform.Case, seed uint64) string {
 			return fmt.Sprintf("go test ./conformance/serversuite -run 'TestConformServer/.*/%s$' -count=1 -v -args -conform.seed=%d", c.ID, seed)
@@ -122,6 +130,61 @@ func conformServer(t *testing.T, srv *servertest.Server, s uint64, maySkip func(
 		t.Errorf("only %d cases ran", n)
 	}
 	t.Logf("%d cases in %s", len(rep.Results), time.Since(start).Round(time.Millisecond))
+}
+
+// configuredCases need a relay configured otherwise than TestConformServer's:
+// TestConformServerRegistration runs them.
+var configuredCases = []string{serversuite.Suite + "/registration/policy", serversuite.Suite + "/registration/rate"}
+
+// TestConformServerRegistration runs the registration cases that need their own relay: a closed
+// one and an invite-only one (INV-1, INV-2, INV-4, with an invite made over the administration
+// socket) for server/registration/policy, and one with a small burst of new names and a refill
+// too slow to matter (INV-5) for server/registration/rate.
+func TestConformServerRegistration(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		caseID string
+		relay  func(*server.Config)
+		suite  func(*serversuite.Config, *servertest.Server)
+	}{
+		{"closed", configuredCases[0], func(c *server.Config) { c.Registration = "closed" },
+			func(c *serversuite.Config, _ *servertest.Server) { c.Registration = "closed" }},
+		{"invite", configuredCases[0], func(c *server.Config) { c.Registration = "invite" },
+			func(c *serversuite.Config, srv *servertest.Server) {
+				resp, err := admin.Call(t.Context(), server.AdminSocketPath(srv.Config), admin.Request{Command: admin.InvitesCreate, Uses: 1})
+				if err != nil || resp.Error != "" {
+					t.Fatalf("invites create: %v %s", err, resp.Error)
+				}
+				c.Registration, c.Invite = "invite", resp.Code
+			}},
+		{"rate", configuredCases[1], func(c *server.Config) { c.RegisterBurst, c.RegisterRate = 3, 0.001 },
+			func(c *serversuite.Config, _ *servertest.Server) { c.RegisterBurst = 3 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := servertest.Start(t, func(c *server.Config) {
+				c.RegisterTimeout, c.PingInterval, c.PongTimeout = registerTimeout, pingInterval, pongTimeout
+				tc.relay(c)
+			})
+			cfg := serversuite.Config{URL: srv.URL, Pin: srv.Pin.String(),
+				RegisterTimeout: registerTimeout, PingInterval: pingInterval, PongTimeout: pongTimeout,
+				Wait: 4 * time.Second, Slack: time.Second}
+			tc.suite(&cfg, srv)
+			env, err := serversuite.NewEnv(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cases []conform.Case
+			for _, c := range conform.SuiteCases(serversuite.Suite) {
+				if c.ID == tc.caseID {
+					cases = append(cases, c)
+				}
+			}
+			if len(cases) != 1 {
+				t.Fatalf("no case %s", tc.caseID)
+			}
+			conform.RunTests(t, cases, conform.Options{Seed: seed(), Env: env, TimeoutFor: env.TimeoutFor})
+		})
+	}
 }
 
 // echoServer is a plain WebSocket echo server over TLS: it ignores the spec entirely.

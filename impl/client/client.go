@@ -89,6 +89,9 @@ type Options struct {
 
 	// KnownPeersFile is the known_peers file of spec Appendix C; empty keeps the pins in memory.
 	KnownPeersFile string
+	// Invite is the invite code the relay's operator gave the user, sent with register to bind
+	// a new username on an invite-only relay (spec §5.2.1); empty sends none.
+	Invite string
 
 	// Logger receives diagnostics; nil discards them. It never receives plaintext, keys or
 	// secrets (spec §9 [CLI-4]).

@@ -42,7 +42,7 @@ func (c *Client) connect(ctx context.Context, first bool) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	ack, err := register(ctx, dr, c.user, c.id)
+	ack, err := register(ctx, dr, c.user, c.id, c.opts.Invite)
 	if err != nil {
 		dr.ws.Close()
 		return nil, err
@@ -53,7 +53,7 @@ func (c *Client) connect(ctx context.Context, first bool) (*conn, error) {
 
 // register runs hello and register on a fresh connection (spec §5.2). The proof is bound to the
 // pin the verifier accepted on this connection (REG-11).
-func register(ctx context.Context, dr dialResult, user string, id *identity.PrivateKey) (helloAck, error) {
+func register(ctx context.Context, dr dialResult, user string, id *identity.PrivateKey, invite string) (helloAck, error) {
 	ws := dr.ws
 	deadline := time.Now().Add(registerTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -80,7 +80,7 @@ func register(ctx context.Context, dr dialResult, user string, id *identity.Priv
 	if err != nil {
 		return helloAck{}, fmt.Errorf("client: %w", err)
 	}
-	data, err = encodeRegister("r1", id.Public(), id.GroupPublic(), id.GroupKeySig(user), proof) // spec §3.2 [KEY-4]
+	data, err = encodeRegister("r1", id.Public(), id.GroupPublic(), id.GroupKeySig(user), proof, invite) // spec §3.2 [KEY-4], §5.2.1
 	if err != nil {
 		return helloAck{}, err
 	}
@@ -128,6 +128,9 @@ func permanent(err error) bool {
 	var se *ServerError
 	if errors.As(err, &se) && (se.Code == "bad_proof" || se.Code == "identity_mismatch" || se.Code == "bad_message") {
 		return true
+	}
+	if errors.As(err, &se) && (se.Code == "invite_required" || se.Code == "bad_invite") {
+		return true // spec §5.2.1: only another invite helps
 	}
 	var mismatch *tlstrust.PinMismatchError
 	var unknown *tlstrust.UnknownServerError

@@ -46,6 +46,7 @@ var serverErrorCodes = map[string]bool{
 	"server_full": true, "unknown_user": true, "user_offline": true, "bad_target": true,
 	"too_large": true, "rate_limited": true, "not_member": true, "already_member": true,
 	"stale_epoch": true, "bad_members": true, "limit_exceeded": true, "internal": true,
+	"invite_required": true, "bad_invite": true, // spec §5.2.1
 }
 
 // normalizeCode returns code, or "internal" for a code outside spec §5.7. Such an error fails

@@ -1,10 +1,15 @@
 package client_test
 
 import (
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/blindpost/blindpost/impl/client"
 	"github.com/blindpost/blindpost/impl/e2ee/wirefmt"
+	"github.com/blindpost/blindpost/impl/server"
+	"github.com/blindpost/blindpost/impl/server/directory"
+	"github.com/blindpost/blindpost/impl/server/servertest"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -166,4 +171,64 @@ func TestLeaverRekeyedOut(t *testing.T) {
 	if _, err := spy.Open(nil, "carol", &msg); !isOutcome(err, "stale_epoch") {
 		t.Fatalf("the leaver opened a later message: %v [GRP-14]", err)
 	}
+}
+
+// restartGroups stops the relay and starts it again on the same address, so that connected
+// clients reconnect; with forget, the relay's group state is lost first (its directory file
+// restored from before the group existed, say).
+func restartGroups(t *testing.T, srv *servertest.Server, forget bool) *servertest.Server {
+	t.Helper()
+	addr := srv.Addr().String()
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if forget {
+		d, err := directory.Open(filepath.Join(srv.DataDir, directory.FileName), directory.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.PruneGroups(time.Now().Add(time.Hour), nil); err != nil {
+			t.Fatal(err)
+		}
+		d.Close()
+	}
+	return srv.Restart(t, func(c *server.Config) { c.Listen = addr })
+}
+
+// TestGroupAcrossRelayRestart checks that a relay restart keeps the group's epochs going up
+// (GSV-20): the members reconnect, rejoin and are keyed in past the epoch they held, with no
+// security event.
+func TestGroupAcrossRelayRestart(t *testing.T) {
+	srv := startServer(t)
+	alice, bob := connect(t, srv, "alice"), connect(t, srv, "bob")
+	joinAll(t, client.Broadcast, alice, bob) // epoch 2
+	restartGroups(t, srv, false)
+	for _, p := range []*peer{alice, bob} {
+		ev := p.wait("keyed in again", func(e client.Event) bool {
+			g, ok := e.(client.GroupEvent)
+			return ok && g.Group == client.Broadcast && len(g.Members) == 2
+		}).(client.GroupEvent)
+		if ev.Epoch <= 2 {
+			t.Fatalf("%s: epoch %d after the restart, want above 2 (GSV-20)", p.name, ev.Epoch)
+		}
+		p.noSecurityEvents()
+	}
+}
+
+// TestGroupRelayHistoryBack checks what a client does when the relay's group history goes back
+// (spec §5.9, GSV-20): it reports it as stale_epoch, and the group is keyed in again from the
+// relay's epoch.
+func TestGroupRelayHistoryBack(t *testing.T) {
+	srv := startServer(t)
+	alice, bob := connect(t, srv, "alice"), connect(t, srv, "bob")
+	joinAll(t, client.Broadcast, alice, bob) // epoch 2
+	restartGroups(t, srv, true)
+	for _, p := range []*peer{alice, bob} {
+		p.wait("history went back reported", security("stale_epoch", "GSV-20"))
+		p.wait("keyed in again", groupEpoch(client.Broadcast, "alice", "bob"))
+	}
+	if _, _, err := alice.c.GroupSend(ctx(t), client.Broadcast, "after the rollback"); err != nil {
+		t.Fatal(err)
+	}
+	bob.wait("message after the rollback", groupMessage(client.Broadcast, "after the rollback"))
 }

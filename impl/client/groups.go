@@ -34,9 +34,12 @@ type chatGroup struct {
 	rekey bool
 	// held is a commit rejected only because its committer's key changed, kept until the user
 	// trusts the new key (TRUST-2); nil otherwise.
-	held  *group.Commit
-	ready chan struct{} // closed while group messages can be sent (GRP-12)
-	left  chan struct{} // closed when the user leaves
+	held *group.Commit
+	// highest is the highest epoch the client accepted, kept across reconnects: a relay that
+	// announces less has lost group history (spec §5.9 [GSV-20]).
+	highest uint64
+	ready   chan struct{} // closed while group messages can be sent (GRP-12)
+	left    chan struct{} // closed when the user leaves
 }
 
 // GroupInfo describes a group for a user interface.
@@ -218,6 +221,13 @@ func (c *Client) onGroupMembers(m groupMembersMsg) {
 		return
 	}
 	if g.st == nil {
+		if m.epoch < g.highest {
+			// spec §5.9 [GSV-20]: the relay's history went back; the client tells its user and
+			// is keyed in again as a joiner of the relay's epoch (7.1).
+			c.security(SecurityEvent{Code: e2ee.StaleEpoch, Rule: "GSV-20", Group: g.name,
+				Detail: fmt.Sprintf("the relay announced epoch %d of %s after this client held epoch %d: its group history went back; keying in again", m.epoch, g.name, g.highest)})
+			g.highest = m.epoch
+		}
 		st, err := group.Join(group.Config{Group: g.name, Self: c.user, Identity: c.id, Pins: c.peers}, m.epoch, m.lastCommit)
 		if err != nil {
 			c.securityErr(err, "", SessionID{}, g.name)
@@ -266,6 +276,7 @@ func (c *Client) epochAcceptedLocked(g *chatGroup, info group.EpochInfo) {
 	}
 	g.rekey = false // every counter starts again in the new epoch (GRP-13)
 	g.held = nil    // a commit held for a changed key is stale now
+	g.highest = max(g.highest, info.Epoch)
 	c.emit(GroupEvent{Group: g.name, Epoch: info.Epoch, Members: info.Members, Committer: info.Committer})
 	g.updateReadyLocked()
 }

@@ -214,9 +214,9 @@ func encodeHello(id, user string) ([]byte, error) {
 	return encoder(func(id string) wire.Message { return &wire.Hello{ID: id, Protocol: wire.HelloProtocol, User: user} })(id)
 }
 
-func encodeRegister(id string, ik, gk, gkSig, proof []byte) ([]byte, error) {
+func encodeRegister(id string, ik, gk, gkSig, proof []byte, invite string) ([]byte, error) {
 	return encoder(func(id string) wire.Message {
-		return &wire.Register{ID: id, IdentityKey: ik, GroupKey: gk, GroupKeySig: gkSig, Proof: proof}
+		return &wire.Register{ID: id, IdentityKey: ik, GroupKey: gk, GroupKeySig: gkSig, Proof: proof, Invite: invite}
 	})(id)
 }
 

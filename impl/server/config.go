@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/impl/server/certs"
+	"github.com/blindpost/blindpost/impl/server/directory"
 )
 
 // Software is the server name announced in hello_ack (spec §5.2).
@@ -42,10 +43,27 @@ type Config struct {
 	AbuseLimit      int           // rate_limited errors within AbuseWindow that close with 4003 (spec §5.8 [LIM-4])
 	AbuseWindow     time.Duration
 
+	// Registration (spec §5.2.1): who may bind a new name, how fast, and how long an unused name
+	// stays bound.
+	Registration        string        // open, invite or closed (INV-1, INV-2)
+	RegisterRate        float64       // new names per second from one source address (INV-5)
+	RegisterBurst       int           // token bucket size of RegisterRate
+	RegisterRateGlobal  float64       // new names per second from all addresses together (INV-5)
+	RegisterBurstGlobal int           // token bucket size of RegisterRateGlobal
+	NameTTL             time.Duration // a name not registered for this long is released (INV-7); 0: never
+	MaxKeptGroups       int           // groups whose epoch and last commit are kept on disk (GSV-20)
+	// AdminSocket is the unix socket of the administration commands, relative to DataDir unless
+	// absolute; "" turns it off (spec-free: an operator interface, README "Administration").
+	AdminSocket string
+
 	// WriteTimeout bounds one frame write to a client; CloseGrace bounds how long a closing
 	// connection waits for the client's close frame before the TCP connection is dropped.
 	WriteTimeout time.Duration
 	CloseGrace   time.Duration
+
+	// Clock is the directory's clock (when names were last seen, when invites expire); nil
+	// means time.Now. Tests move it to age names.
+	Clock func() time.Time
 
 	// Logger receives the relay's logs; nil discards them. It never receives payloads, ciphertexts,
 	// commits, proofs or key material (spec §5.5 [SRV-12]).
@@ -73,6 +91,17 @@ func DefaultConfig() Config {
 		AbuseWindow:     10 * time.Second,
 		WriteTimeout:    10 * time.Second,
 		CloseGrace:      2 * time.Second,
+
+		// A public relay should tighten these (README, "Operations"); the defaults let one host
+		// run the conformance suite (about 600 new names) and the demo without waiting.
+		Registration:        "open",
+		RegisterRate:        10,
+		RegisterBurst:       1000,
+		RegisterRateGlobal:  100,
+		RegisterBurstGlobal: 10000,
+		NameTTL:             90 * 24 * time.Hour,
+		MaxKeptGroups:       10000,
+		AdminSocket:         AdminSocketName,
 	}
 }
 
@@ -167,6 +196,21 @@ func (c *Config) Validate() []error {
 	}
 	positive("write-timeout", c.WriteTimeout)
 	positive("close-grace", c.CloseGrace)
+	if _, err := directory.ParsePolicy(c.Registration); err != nil {
+		bad("registration", "%q must be open, invite or closed", c.Registration)
+	}
+	if c.RegisterRate <= 0 || c.RegisterRate > 1e6 {
+		bad("register-rate", "%g must be above 0 and at most 1000000", c.RegisterRate)
+	}
+	if c.RegisterRateGlobal <= 0 || c.RegisterRateGlobal > 1e6 {
+		bad("register-rate-global", "%g must be above 0 and at most 1000000", c.RegisterRateGlobal)
+	}
+	between("register-burst", c.RegisterBurst, 1, 1000000)
+	between("register-burst-global", c.RegisterBurstGlobal, 1, 1000000)
+	between("max-kept-groups", c.MaxKeptGroups, 1, 100000000)
+	if c.NameTTL < 0 || (c.NameTTL > 0 && c.NameTTL < time.Hour) {
+		bad("name-ttl", "%s must be 0 (never release) or at least 1h", c.NameTTL)
+	}
 	if c.PingInterval > 0 && c.PongTimeout > 0 && 2*c.PingInterval > c.PongTimeout {
 		bad("ping-interval", "%s must be at most half of --pong-timeout %s (spec §4.2 [WS-7])", c.PingInterval, c.PongTimeout)
 	}

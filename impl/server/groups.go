@@ -6,11 +6,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blindpost/blindpost/impl/server/directory"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // group is a group at the server (spec §5.9): its members, its epoch and its last accepted
-// commit, in memory only. A group with no members is forgotten.
+// commit. The members are in memory only; a group with no members leaves memory, while its epoch
+// and last commit stay in the directory file (spec §5.9 [GSV-20]) for the next joiner.
 type group struct {
 	name    string
 	epoch   int64
@@ -161,7 +163,10 @@ func (h *hub) join(c *conn, name string, ack []byte) *refusal {
 		return &refusal{errLimitExceeded, name + " has the most members allowed"}
 	}
 	if g == nil {
-		g = &group{name: name, members: make(map[string]*conn)}
+		var r *refusal
+		if g, r = h.loadGroupLocked(name); r != nil {
+			return r
+		}
 		h.groups[name] = g
 		h.s.metrics.Groups.Set(float64(len(h.groups)))
 	}
@@ -174,6 +179,23 @@ func (h *hub) join(c *conn, name string, ack []byte) *refusal {
 	c.enqueue(ack)
 	h.announceLocked(g, c)
 	return nil
+}
+
+// loadGroupLocked makes the in-memory group name from what the directory recorded of it: its
+// epoch and last commit, so that its epochs never go back (spec §5.9 [GSV-20]).
+func (h *hub) loadGroupLocked(name string) (*group, *refusal) {
+	g := &group{name: name, members: make(map[string]*conn)}
+	st, ok, err := h.s.dir.LoadGroup(name)
+	if err == nil && ok {
+		g.last, err = wire.DecodeCommit(st.LastCommit)
+		g.epoch = st.Epoch
+	}
+	if err != nil {
+		h.s.metrics.DirectoryFailures.Inc()
+		h.s.log.Error("load group", "group", name, "err", err)
+		return nil, &refusal{errInternal, "the server could not read the state of " + name + "; try again"}
+	}
+	return g, nil
 }
 
 // leave removes c from group name (spec §5.9 [GSV-3]).
@@ -210,7 +232,7 @@ func (h *hub) removeLocked(g *group, c *conn) {
 	}
 	delete(g.members, name)
 	if len(g.members) == 0 {
-		// spec §5.9: a group with no members is forgotten, epoch and all.
+		// spec §5.9 [GSV-20]: the directory keeps the epoch and last commit; memory forgets.
 		delete(h.groups, g.name)
 		h.s.metrics.Groups.Set(float64(len(h.groups)))
 		return
@@ -266,10 +288,34 @@ func (h *hub) commit(c *conn, cm *wire.Commit, ack, fwd []byte, received time.Ti
 	if r := checkCommitMembers(g, cm, user); r != nil {
 		return r
 	}
+	// spec §5.9 [GSV-20]: on disk before anyone learns of the epoch, so that it never goes back.
+	// The write holds the hub's lock: commits are rare next to messages, and the epoch must
+	// not move on without it.
+	if r := h.saveCommitLocked(g, cm); r != nil {
+		return r
+	}
 	// spec §5.9 [GSV-5]: accept, keep, forward to every other member, ack.
 	g.epoch, g.last = cm.Epoch, cm
 	h.fanOutLocked(g, c, fwd, string(wire.RequestTypeGroupCommit), received)
 	c.enqueue(ack)
+	return nil
+}
+
+// saveCommitLocked records cm as the last accepted commit of g (spec §5.9 [GSV-20]).
+func (h *hub) saveCommitLocked(g *group, cm *wire.Commit) *refusal {
+	raw, err := cm.MarshalJSON()
+	if err == nil {
+		var kept bool
+		kept, err = h.s.dir.SaveGroup(g.name, directory.Group{Epoch: cm.Epoch, LastCommit: raw, Updated: h.s.now()}, h.s.cfg.MaxKeptGroups)
+		if err == nil && !kept {
+			h.s.log.Warn("group kept in memory only: --max-kept-groups reached", "group", g.name)
+		}
+	}
+	if err != nil {
+		h.s.metrics.DirectoryFailures.Inc()
+		h.s.log.Error("save group commit", "group", g.name, "err", err)
+		return &refusal{errInternal, "the server could not record the commit; try again"}
+	}
 	return nil
 }
 

@@ -59,7 +59,7 @@ func (c *client) commit(cm msg) {
 
 // TestGroupMembership checks GSV-1 (ack, then group_members to every member, sorted), GSV-3
 // (leave and disconnect announced to the rest; not_member for a non-member's leave), GSV-7
-// (already_member) and §5.9 (an empty group is forgotten, epoch and all).
+// (already_member) and GSV-20 (an empty group keeps its epoch and last commit).
 func TestGroupMembership(t *testing.T) {
 	srv := servertest.Start(t)
 	alice, bob, carol := connect(t, srv, "alice"), connect(t, srv, "bob"), connect(t, srv, "carol")
@@ -90,13 +90,40 @@ func TestGroupMembership(t *testing.T) {
 	carol.close() // GSV-3: a member's connection ends
 	alice.expectMembers("room", 0, "alice")
 
-	// An empty group is forgotten: epoch 1 is lost when the last member leaves.
-	alice.commit(commitFor("room", 1, "alice", "alice"))
+	// GSV-20: an empty group keeps epoch 1 and its commit for the next joiner.
+	first := commitFor("room", 1, "alice", "alice")
+	alice.commit(first)
 	alice.send(msg{"type": "group_leave", "id": "out", "group": "room"})
 	alice.expectAck("out", "group_leave")
-	if m := bob.join("room"); m["epoch"] != float64(0) || m["last_commit"] != nil {
-		t.Fatalf("rejoining a forgotten group: %s", compact(m))
+	if m := bob.join("room"); m["epoch"] != float64(1) || !sameJSON(m["last_commit"], first) {
+		t.Fatalf("rejoining an empty group: %s, want epoch 1 with the last commit (GSV-20)", compact(m))
 	}
+}
+
+// TestGroupStateAcrossRestart checks GSV-20: after a restart the relay announces the epoch and
+// last commit it accepted before, and refuses a commit that would take the epoch back.
+func TestGroupStateAcrossRestart(t *testing.T) {
+	srv := servertest.Start(t)
+	alice, bob := connect(t, srv, "alice"), connect(t, srv, "bob")
+	alice.join("broadcast")
+	bob.join("broadcast")
+	alice.expectMembers("broadcast", 0, "alice", "bob")
+	for e := 1; e <= 3; e++ {
+		alice.commit(commitFor("broadcast", e, "alice", "alice", "bob"))
+		bob.expect("group_commit")
+	}
+	srv = srv.Restart(t)
+	alice2 := dial(t, srv, "alice")
+	alice2.key = alice.key
+	alice2.register()
+	m := alice2.join("broadcast")
+	if m["epoch"] != float64(3) || m["last_commit"] == nil || m["last_commit"].(msg)["epoch"] != float64(3) {
+		t.Fatalf("after a restart: %s, want epoch 3 with its commit (GSV-20)", compact(m))
+	}
+	id := alice2.id()
+	alice2.send(msg{"type": "group_commit", "id": id, "commit": commitFor("broadcast", 2, "alice", "alice")})
+	alice2.expectError("stale_epoch", id)
+	alice2.commit(commitFor("broadcast", 4, "alice", "alice"))
 }
 
 // TestGroupLastCommit checks GSV-2 and GSV-5: a joiner receives the last accepted commit
@@ -310,5 +337,24 @@ func TestCommitTooLargeBound(t *testing.T) {
 		} else {
 			alice.expectError("too_large", id)
 		}
+	}
+}
+
+// TestMaxKeptGroups checks the bound of GSV-20: beyond --max-kept-groups a new group lives in
+// memory only and starts again at epoch 0 once empty, while a kept one keeps its epoch.
+func TestMaxKeptGroups(t *testing.T) {
+	srv := servertest.Start(t, func(c *server.Config) { c.MaxKeptGroups = 1 })
+	alice, bob := connect(t, srv, "alice"), connect(t, srv, "bob")
+	for _, g := range []string{"kept", "memory"} {
+		alice.join(g)
+		alice.commit(commitFor(g, 1, "alice", "alice"))
+		alice.send(msg{"type": "group_leave", "id": "out-" + g, "group": g})
+		alice.expectAck("out-"+g, "group_leave")
+	}
+	if m := bob.join("kept"); m["epoch"] != float64(1) {
+		t.Fatalf("the kept group: %s, want epoch 1", compact(m))
+	}
+	if m := bob.join("memory"); m["epoch"] != float64(0) || m["last_commit"] != nil {
+		t.Fatalf("the group beyond the bound: %s, want epoch 0", compact(m))
 	}
 }

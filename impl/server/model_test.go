@@ -146,8 +146,7 @@ func (m *machine) removeMember(name, user string) {
 	g := m.groups[name]
 	delete(g.members, user)
 	if len(g.members) == 0 {
-		delete(m.groups, name) // an empty group is forgotten
-		return
+		return // GSV-20: an empty group keeps its epoch and last commit
 	}
 	m.announce(name, g, "")
 }
@@ -331,7 +330,10 @@ func (m *machine) commit(t *rapid.T) {
 	g := m.groups[name]
 	epoch, members := 1, []string{user}
 	if g != nil {
-		epoch, members = g.epoch+1, g.sorted()
+		epoch = g.epoch + 1
+		if len(g.members) > 0 {
+			members = g.sorted()
+		}
 	}
 	epoch += rapid.SampledFrom([]int{0, 0, 0, -1, 1}).Draw(t, "epoch skew")
 	epoch = max(epoch, 1)

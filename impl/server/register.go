@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/rand"
 	"errors"
+	"time"
 
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/server/directory"
@@ -84,8 +85,13 @@ func (c *conn) register(m *wire.Register) {
 		c.registrationFailed(m.ID, errBadProof, "the registration proof does not verify")
 		return
 	}
-	// A known binding is already recorded as it is (REG-5, REG-12): nothing to write.
-	if !known && !c.bind(m.ID, entry) {
+	// A known binding is already recorded as it is (REG-5, REG-12): nothing to write but
+	// when the name was last seen (spec §5.2.1 [INV-7]).
+	if known {
+		if err := c.s.dir.Touch(c.user); err != nil {
+			c.log.Error("directory touch failed", "user", c.user, "err", err)
+		}
+	} else if !c.admitNew(m.ID) || !c.bind(m.ID, entry, directory.Admission{Policy: c.s.policy, Invite: m.Invite}) {
 		return
 	}
 	c.state = stateRegistered
@@ -101,9 +107,27 @@ func (c *conn) register(m *wire.Register) {
 	}
 }
 
-// bind records the binding in the directory (spec §5.2 [REG-5] [REG-6] [REG-12] [REG-13]).
-func (c *conn) bind(id string, e directory.Entry) bool {
-	_, err := c.s.dir.Bind(e)
+// admitNew applies the registration rate limits of spec §5.2.1 [INV-5] to a registration whose
+// name is not bound yet; on a closed relay the policy refuses it without drawing a token.
+func (c *conn) admitNew(id string) bool {
+	if c.s.policy == directory.PolicyClosed {
+		return true // bind refuses it (INV-1)
+	}
+	if bound, err := c.s.dir.Exists(c.user); err != nil || bound {
+		return true // a bound name costs no directory slot; bind reports a failing directory
+	}
+	if c.s.regLimit.allow(c.remote, time.Now()) {
+		return true
+	}
+	// spec §5.2.1 [INV-5]
+	c.registrationFailed(id, errRateLimited, "too many new names were registered from this address or on this relay; try again later")
+	return false
+}
+
+// bind records the binding in the directory (spec §5.2 [REG-5] [REG-6] [REG-12] [REG-13],
+// §5.2.1 [INV-1] [INV-2] [INV-3] [INV-4]).
+func (c *conn) bind(id string, e directory.Entry, a directory.Admission) bool {
+	_, err := c.s.dir.Bind(e, a)
 	switch {
 	case err == nil:
 		return true
@@ -113,6 +137,15 @@ func (c *conn) bind(id string, e directory.Entry) bool {
 	case errors.Is(err, directory.ErrFull):
 		// spec §5.2 [REG-13]
 		c.registrationFailed(id, errServerFull, "the directory is full")
+	case errors.Is(err, directory.ErrClosed):
+		// spec §5.2.1 [INV-1]
+		c.registrationFailed(id, errServerFull, "this relay registers no new names")
+	case errors.Is(err, directory.ErrInviteRequired):
+		// spec §5.2.1 [INV-2]
+		c.registrationFailed(id, wire.ErrorCodeInviteRequired, "this relay registers new names with an invite only")
+	case errors.Is(err, directory.ErrBadInvite):
+		// spec §5.2.1 [INV-3]
+		c.registrationFailed(id, wire.ErrorCodeBadInvite, "the invite is unknown, used up or expired")
 	default:
 		c.s.metrics.DirectoryFailures.Inc()
 		c.log.Error("directory bind failed", "user", c.user, "err", err)

@@ -5,7 +5,9 @@
 // without reading, logging or storing it.
 //
 // A Server owns a TLS listener, the connections, the hub of online users and groups (memory
-// only), and the persistent directory of identity keys (package directory). Every client
+// only), and the persistent directory of identity keys, invites and each group's epoch and last
+// commit (package directory), served to the operator on an administration socket while it runs
+// (package admin). Every client
 // message is decoded by the generated codec impl/wire before anything else looks at it. Each
 // connection has a bounded send queue; nothing a connection does ever blocks another one: a
 // recipient whose queue is full is closed with 4002 (LIM-1, LIM-2).
@@ -63,6 +65,11 @@ type Server struct {
 	dir     *directory.Directory
 	hub     *hub
 
+	policy   directory.Policy // the registration policy (spec §5.2.1)
+	regLimit *regLimiter      // the registration rates (spec §5.2.1 [INV-5])
+	admin    *adminServer     // the administration socket; nil when off
+	started  time.Time
+
 	upgrader websocket.Upgrader
 	httpSrv  *http.Server
 	ln       net.Listener
@@ -71,6 +78,7 @@ type Server struct {
 
 	poller    *poller       // watches parked connections (park.go); nil: they do not park
 	stopIdle  chan struct{} // ends the idle scan
+	stopBG    chan struct{} // ends the name release (spec §5.2.1 [INV-7])
 	parkAfter time.Duration // idle time after which a connection parks
 	nconns    atomic.Int64
 	nextID    atomic.Uint64
@@ -105,10 +113,11 @@ func New(cfg Config) (*Server, error) {
 		// spec §4.1 [TLS-6]: behind a TLS-terminating proxy, proofs carry the proxy's pin.
 		pin, _ = certs.ParsePin(cfg.PublicPin) // validated above
 	}
-	dir, err := directory.Open(filepath.Join(cfg.DataDir, directory.FileName), directory.Options{MaxUsers: cfg.MaxUsers})
+	dir, err := directory.Open(filepath.Join(cfg.DataDir, directory.FileName), directory.Options{MaxUsers: cfg.MaxUsers, Now: cfg.Clock})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	policy, _ := directory.ParsePolicy(cfg.Registration) // validated above
 	s := &Server{
 		cfg:     cfg,
 		log:     log,
@@ -119,6 +128,8 @@ func New(cfg Config) (*Server, error) {
 		conns:   make(map[*conn]struct{}),
 
 		parkAfter: defaultParkAfter,
+		policy:    policy,
+		regLimit:  newRegLimiter(&cfg),
 	}
 	s.hub = newHub(s)
 	s.upgrader = websocket.Upgrader{
@@ -161,13 +172,19 @@ func (s *Server) Config() Config { return s.cfg }
 
 // Start listens on cfg.Listen (and cfg.MetricsListen when set) and serves in the background.
 func (s *Server) Start() error {
+	s.started = time.Now() // before the admin socket, whose status reports it
+	if err := s.startAdmin(); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
+		s.closeAdmin()
 		return fmt.Errorf("server: listen on %s: %w", s.cfg.Listen, err)
 	}
 	if s.cfg.MetricsListen != "" {
 		mln, err := net.Listen("tcp", s.cfg.MetricsListen)
 		if err != nil {
+			s.closeAdmin()
 			ln.Close()
 			return fmt.Errorf("server: metrics listen on %s: %w", s.cfg.MetricsListen, err)
 		}
@@ -197,6 +214,8 @@ func (s *Server) Start() error {
 	} else {
 		s.log.Debug("idle connections will not park", "err", err)
 	}
+	s.stopBG = make(chan struct{})
+	s.serveWG.Go(func() { s.runRelease(s.stopBG) })
 	s.serveWG.Go(func() { _ = s.httpSrv.Serve(s.ln) })
 	s.log.Info("listening", "url", s.URL(), "pin", s.pin.String(), "metrics", s.cfg.MetricsListen)
 	return nil
@@ -293,12 +312,31 @@ func (s *Server) shutdown(ctx context.Context) error {
 		close(s.stopIdle)
 		s.poller.close() // every connection has ended, so none is parked
 	}
+	if s.stopBG != nil {
+		close(s.stopBG)
+	}
+	if err := s.closeAdmin(); err != nil {
+		errs = append(errs, err)
+	}
 	s.serveWG.Wait()
 	if err := s.closeDirectory(); err != nil {
 		errs = append(errs, err)
 	}
 	s.log.Info("stopped")
 	return errors.Join(errs...)
+}
+
+// closeAdmin stops serving the administration socket, if it is served.
+func (s *Server) closeAdmin() error {
+	if s.admin == nil {
+		return nil
+	}
+	a := s.admin
+	s.admin = nil
+	if err := a.Close(); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
 }
 
 func (s *Server) closeDirectory() error {

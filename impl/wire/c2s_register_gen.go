@@ -16,6 +16,9 @@ type Register struct {
 	GroupKeySig []byte
 	// Canonical padded base64 of exactly 64 bytes (spec §2.3). The decoded bytes; base64 in JSON.
 	Proof []byte
+	// An invite code the relay's operator handed out, presented in register to bind a new username
+	// on a relay whose registration needs one (spec §5.2.1). Optional: "" leaves it out.
+	Invite string
 }
 
 // MessageType returns "register", the type member of a Register.
@@ -51,6 +54,11 @@ func (m *Register) validate() *ValidationError {
 	if err := checkB64Fixed(m.Proof, 64, `^[A-Za-z0-9+/]{85}[AQgw]==$`); err != nil {
 		return err.at("/proof")
 	}
+	if m.Invite != "" {
+		if err := checkInvite(m.Invite); err != nil {
+			return err.at("/invite")
+		}
+	}
 	return nil
 }
 
@@ -79,6 +87,10 @@ func (m *Register) appendJSON(b []byte) []byte {
 	b = appendBase64(b, m.GroupKeySig)
 	b = append(b, `,"proof":`...)
 	b = appendBase64(b, m.Proof)
+	if m.Invite != "" {
+		b = append(b, `,"invite":`...)
+		b = appendString(b, m.Invite)
+	}
 	return append(b, '}')
 }
 
@@ -107,6 +119,7 @@ var membersOfRegister = []string{
 	"group_key",
 	"group_key_sig",
 	"proof",
+	"invite",
 }
 
 // decode decodes the object at the cursor into m, which must be zero.
@@ -193,6 +206,19 @@ func (m *Register) decode(d *decoder) *ValidationError {
 			if err != nil {
 				return err.at("/proof")
 			}
+		case "invite":
+			if seen&0x40 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x40
+			s, err := d.str()
+			if err == nil {
+				err = checkInvite(s)
+			}
+			if err != nil {
+				return err.at("/invite")
+			}
+			m.Invite = string(s)
 		default:
 			return errUnknown(key)
 		}

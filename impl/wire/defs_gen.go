@@ -576,6 +576,106 @@ var patUsername = dfa{
 	start: 1,
 }
 
+// checkInvite checks a string of schemas/defs.json#/$defs/invite (lengths in code points): pattern
+// ^[A-Za-z0-9_-]{16,64}$.
+func checkInvite[T text](s T) *ValidationError {
+	if !matchDFA(&patInvite, s) {
+		return errPattern(`^[A-Za-z0-9_-]{16,64}$`)
+	}
+	return nil
+}
+
+// patInvite accepts exactly the strings that match ^[A-Za-z0-9_-]{16,64}$.
+var patInvite = dfa{
+	class: [256]uint8{
+		'-': 1, '0': 1, '1': 1, '2': 1, '3': 1, '4': 1, '5': 1, '6': 1, '7': 1, '8': 1,
+		'9': 1, 'A': 1, 'B': 1, 'C': 1, 'D': 1, 'E': 1, 'F': 1, 'G': 1, 'H': 1, 'I': 1,
+		'J': 1, 'K': 1, 'L': 1, 'M': 1, 'N': 1, 'O': 1, 'P': 1, 'Q': 1, 'R': 1, 'S': 1,
+		'T': 1, 'U': 1, 'V': 1, 'W': 1, 'X': 1, 'Y': 1, 'Z': 1, '_': 1, 'a': 1, 'b': 1,
+		'c': 1, 'd': 1, 'e': 1, 'f': 1, 'g': 1, 'h': 1, 'i': 1, 'j': 1, 'k': 1, 'l': 1,
+		'm': 1, 'n': 1, 'o': 1, 'p': 1, 'q': 1, 'r': 1, 's': 1, 't': 1, 'u': 1, 'v': 1,
+		'w': 1, 'x': 1, 'y': 1, 'z': 1,
+	},
+	nclass: 2,
+	next: []uint8{
+		0, 0, // 0
+		0, 2, // 1
+		0, 3, // 2
+		0, 4, // 3
+		0, 5, // 4
+		0, 6, // 5
+		0, 7, // 6
+		0, 8, // 7
+		0, 9, // 8
+		0, 10, // 9
+		0, 11, // 10
+		0, 12, // 11
+		0, 13, // 12
+		0, 14, // 13
+		0, 15, // 14
+		0, 16, // 15
+		0, 17, // 16
+		0, 18, // 17
+		0, 19, // 18
+		0, 20, // 19
+		0, 21, // 20
+		0, 22, // 21
+		0, 23, // 22
+		0, 24, // 23
+		0, 25, // 24
+		0, 26, // 25
+		0, 27, // 26
+		0, 28, // 27
+		0, 29, // 28
+		0, 30, // 29
+		0, 31, // 30
+		0, 32, // 31
+		0, 33, // 32
+		0, 34, // 33
+		0, 35, // 34
+		0, 36, // 35
+		0, 37, // 36
+		0, 38, // 37
+		0, 39, // 38
+		0, 40, // 39
+		0, 41, // 40
+		0, 42, // 41
+		0, 43, // 42
+		0, 44, // 43
+		0, 45, // 44
+		0, 46, // 45
+		0, 47, // 46
+		0, 48, // 47
+		0, 49, // 48
+		0, 50, // 49
+		0, 51, // 50
+		0, 52, // 51
+		0, 53, // 52
+		0, 54, // 53
+		0, 55, // 54
+		0, 56, // 55
+		0, 57, // 56
+		0, 58, // 57
+		0, 59, // 58
+		0, 60, // 59
+		0, 61, // 60
+		0, 62, // 61
+		0, 63, // 62
+		0, 64, // 63
+		0, 65, // 64
+		0, 0, // 65
+	},
+	accept: []bool{
+		false, false, false, false, false, false, false, false, false, false, false, false,
+		false, false, false, false, false, true, true, true, true, true, true, true,
+		true, true, true, true, true, true, true, true, true, true, true, true,
+		true, true, true, true, true, true, true, true, true, true, true, true,
+		true, true, true, true, true, true, true, true, true, true, true, true,
+		true, true, true, true, true, true,
+	},
+	start: 1,
+}
+
 // checkGroup checks a string of schemas/defs.json#/$defs/group (lengths in code points): pattern
 // ^[a-z0-9][a-z0-9_.-]{0,31}$.
 func checkGroup[T text](s T) *ValidationError {

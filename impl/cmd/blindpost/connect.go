@@ -75,6 +75,7 @@ func (a *app) dial(ctx context.Context, p profile.Profile, key *identity.Private
 		TLS:            policy,
 		KnownPeersFile: p.Path(profile.KnownPeers),
 		Logger:         a.log,
+		Invite:         a.flags.invite,
 	}
 	if a.confirm != nil {
 		opts.ConfirmServer = a.confirmServer

@@ -66,6 +66,7 @@ type globalFlags struct {
 	server    string
 	ca        string
 	serverPin string
+	invite    string
 	passFile  string
 	verbose   bool
 }
@@ -132,6 +133,7 @@ and --server.`,
 	pf.StringVar(&a.flags.server, "server", "", "relay address, HOST:PORT or wss://HOST:PORT/ (default $BLINDPOST_SERVER, or the only relay in known_servers)")
 	pf.StringVar(&a.flags.ca, "ca", "", "PEM file of the CA that signed the relay's certificate (instead of the system roots)")
 	pf.StringVar(&a.flags.serverPin, "server-pin", "", "trust only the relay certificate with this pin, sha256:HEX (printed by the relay)")
+	pf.StringVar(&a.flags.invite, "invite", "", "invite code the relay's operator gave you, to register a new username on an invite-only relay")
 	pf.StringVar(&a.flags.passFile, "passphrase-file", "", "read the identity passphrase from the first line of FILE instead of the terminal")
 	pf.BoolVarP(&a.flags.verbose, "verbose", "v", false, "log protocol steps to stderr (never plaintext or keys)")
 

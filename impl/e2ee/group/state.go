@@ -151,8 +151,10 @@ func (s *State) HasSecret() bool {
 }
 
 // ShouldCommit applies the "who commits" rule of spec §7.1 to a
-// group_members announcement: commit when this client is announced but not
-// in the last commit (it just joined), or when a member of the last commit is
+// group_members announcement: commit when this client is announced but has
+// accepted no commit that lists it (it just joined, possibly a group whose
+// last commit, kept by the relay, lists it from an earlier connection:
+// spec §5.9 [GSV-20]), or when a member of the last commit is
 // no longer announced and this client is the announced member with the
 // lowest username among those holding the current epoch secret (the
 // announced members of the last commit), or among all announced members
@@ -164,7 +166,7 @@ func (s *State) ShouldCommit(announced []string) bool {
 	if !slices.Contains(announced, self) {
 		return false
 	}
-	if !slices.Contains(s.members, self) {
+	if !slices.Contains(s.members, self) || s.secret == nil {
 		return true
 	}
 	var holders []string

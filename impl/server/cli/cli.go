@@ -1,6 +1,7 @@
 // Package cli is the command line of blindpost-server: serving the relay (spec §4, §5), printing
 // its pin (spec §4.1 [TLS-5]) and the operator commands on the directory of identity keys
-// (spec §5.2: `users remove` is the only way a name that lost its key becomes free).
+// (spec §5.2, §5.2.1: users, invites, status), through the running relay's administration socket
+// or, when it is stopped, on the directory file itself (package admin).
 //
 // Every flag can also be set with an environment variable, BLINDPOST_ and the flag name in upper
 // case with '_' for '-' (--max-message is BLINDPOST_MAX_MESSAGE); command-line flags win.
@@ -108,6 +109,7 @@ Every flag can also be set in the environment: BLINDPOST_ and the flag name in u
 	o.locationFlags(root.PersistentFlags())
 	o.serveFlags(root.Flags())
 	root.AddCommand(o.pinCommand(), o.usersCommand())
+	root.AddCommand(o.invitesCommand(), o.statusCommand())
 	return root
 }
 
@@ -132,10 +134,18 @@ const examples = `  # Start a relay for local use: wss://127.0.0.1:8443/, data i
   # Print the pin again, for clients
   blindpost-server pin --data /var/lib/blindpost
 
-  # With the server stopped: list users, show one, free a name whose owner lost the key
+  # List users, show one, free a name whose owner lost the key (running or stopped)
   blindpost-server users list
   blindpost-server users show alice
-  blindpost-server users remove alice`
+  blindpost-server users remove alice
+
+  # A public relay: new names by invite only, a slower registration rate per address
+  blindpost-server --listen 0.0.0.0:8443 --registration invite --register-rate 0.05 --register-burst 5
+  blindpost-server invites create --uses 1 --ttl 72h
+
+  # While it serves: its status, and the names unused for 30 days released
+  blindpost-server status
+  blindpost-server users prune --unused-since 720h`
 
 // locationFlags are the flags every subcommand shares: where the data and certificate live.
 func (o *options) locationFlags(fs *pflag.FlagSet) {
@@ -168,6 +178,14 @@ func (o *options) serveFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.RegisterTimeout, "register-timeout", c.RegisterTimeout, "time a connection has to register, 500ms to 1m; announced in hello_ack (spec WS-9)")
 	fs.IntVar(&c.AbuseLimit, "abuse-limit", c.AbuseLimit, "rate_limited errors within --abuse-window that close a connection with 4003, at least 10 (spec LIM-4)")
 	fs.DurationVar(&c.AbuseWindow, "abuse-window", c.AbuseWindow, "window of --abuse-limit, at most 10s (spec LIM-4)")
+	fs.StringVar(&c.Registration, "registration", c.Registration, "who may bind a new username: open, invite (with a code from `invites create`) or closed (spec INV-1, INV-2)")
+	fs.Float64Var(&c.RegisterRate, "register-rate", c.RegisterRate, "new usernames per second from one source address (an IPv6 /64 counts as one; spec INV-5)")
+	fs.IntVar(&c.RegisterBurst, "register-burst", c.RegisterBurst, "token bucket size of --register-rate")
+	fs.Float64Var(&c.RegisterRateGlobal, "register-rate-global", c.RegisterRateGlobal, "new usernames per second from all addresses together (spec INV-5)")
+	fs.IntVar(&c.RegisterBurstGlobal, "register-burst-global", c.RegisterBurstGlobal, "token bucket size of --register-rate-global")
+	fs.IntVar(&c.MaxKeptGroups, "max-kept-groups", c.MaxKeptGroups, "groups whose epoch and last commit are kept on disk, across restarts and while empty (spec GSV-20); beyond, new groups live in memory only")
+	fs.DurationVar(&c.NameTTL, "name-ttl", c.NameTTL, "release a username that has not registered for this long, unless online (0: never; spec INV-7)")
+	fs.StringVar(&c.AdminSocket, "admin-socket", c.AdminSocket, "administration socket (mode 0600) for users, invites and status while the relay runs, relative to --data unless absolute; empty: off")
 	fs.IntVar(&o.gcPercent, "gc-percent", o.gcPercent, "garbage collector target for a large heap, as GOGC (10 to 1000; a small heap may always grow by 16 MiB): lower holds less memory per connection for more CPU; without this flag, a GOGC in the environment is used")
 }
 

@@ -50,7 +50,7 @@ func bind(t *testing.T, dataDir string, names ...string) map[string]*identity.Pr
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := d.Bind(directory.Entry{User: n, IdentityKey: k.Public(), GroupKey: k.GroupPublic(), GroupKeySig: k.GroupKeySig(n)}); err != nil {
+		if _, err := d.Bind(directory.Entry{User: n, IdentityKey: k.Public(), GroupKey: k.GroupPublic(), GroupKeySig: k.GroupKeySig(n)}, directory.Admission{}); err != nil {
 			t.Fatal(err)
 		}
 		keys[n] = k
@@ -94,8 +94,9 @@ func TestUsersCommands(t *testing.T) {
 		t.Fatalf("show without a name: %d, want %d", code, ExitConfig)
 	}
 
-	// A running server holds the directory: every users command refuses clearly.
-	srv := servertest.StartIn(t, data)
+	// A running server without administration socket holds the directory: every users
+	// command refuses clearly.
+	srv := servertest.StartIn(t, data, func(c *server.Config) { c.AdminSocket = "" })
 	for _, args := range [][]string{{"users", "list"}, {"users", "show", "bob"}, {"users", "remove", "bob"}} {
 		code, _, stderr := run(t, e, args...)
 		if code != ExitError || !strings.Contains(stderr, "in use by a running blindpost-server") {
@@ -105,6 +106,55 @@ func TestUsersCommands(t *testing.T) {
 	srv.Close()
 	if code, _, _ := run(t, e, "users", "remove", "bob"); code != ExitOK {
 		t.Fatalf("remove after the server stopped: %d", code)
+	}
+}
+
+// TestAdminCommandsWhileRunning checks that the operator commands work through the running
+// relay's administration socket, and the same ones on the directory file once it stopped:
+// users remove of several names, users prune, invites create/list/revoke, status (INV-2,
+// INV-7).
+func TestAdminCommandsWhileRunning(t *testing.T) {
+	data := t.TempDir()
+	e := env{"BLINDPOST_DATA": data}
+	bind(t, data, "alice", "bob", "carol")
+	srv := servertest.StartIn(t, data)
+	code, out, stderr := run(t, e, "users", "list")
+	if code != ExitOK || !strings.Contains(out, "LAST SEEN") || !strings.Contains(out, "carol") {
+		t.Fatalf("users list while running: %d %q %q", code, out, stderr)
+	}
+	code, out, stderr = run(t, e, "users", "remove", "alice", "bob")
+	if code != ExitOK || !strings.Contains(out, "removed alice") || !strings.Contains(out, "removed bob") {
+		t.Fatalf("users remove alice bob while running: %d %q %q", code, out, stderr)
+	}
+	if code, _, stderr := run(t, e, "users", "remove", "alice"); code != ExitError || !strings.Contains(stderr, "not bound") {
+		t.Fatalf("remove of a free name while running: %d %q", code, stderr)
+	}
+	code, out, stderr = run(t, e, "invites", "create", "--uses", "2", "--ttl", "1h")
+	if code != ExitOK || !strings.HasPrefix(out, "invite ") {
+		t.Fatalf("invites create: %d %q %q", code, out, stderr)
+	}
+	id := strings.TrimSuffix(strings.Fields(out)[3], "):")
+	if code, out, _ := run(t, e, "invites", "list"); code != ExitOK || !strings.Contains(out, id) {
+		t.Fatalf("invites list: %d %q (id %s)", code, out, id)
+	}
+	if code, out, _ := run(t, e, "status"); code != ExitOK || !strings.Contains(out, "running since") || !strings.Contains(out, "usable invites:       1") {
+		t.Fatalf("status while running: %d\n%s", code, out)
+	}
+	if code, out, _ := run(t, e, "invites", "revoke", id); code != ExitOK || !strings.Contains(out, "revoked "+id) {
+		t.Fatalf("invites revoke: %d %q", code, out)
+	}
+	if code, _, _ := run(t, e, "users", "prune"); code != ExitConfig {
+		t.Fatalf("users prune without --unused-since: %d, want %d", code, ExitConfig)
+	}
+	if code, out, _ := run(t, e, "users", "prune", "--unused-since", "24h"); code != ExitOK || !strings.Contains(out, "released 0") {
+		t.Fatalf("users prune: %d %q", code, out)
+	}
+	srv.Close()
+	if code, out, _ := run(t, e, "status"); code != ExitOK || !strings.Contains(out, "not running") || !strings.Contains(out, "bound names:") {
+		t.Fatalf("status of a stopped relay: %d\n%s", code, out)
+	}
+	if code, out, _ := run(t, e, "invites", "create"); code != ExitOK || !strings.HasPrefix(out, "invite ") {
+		t.Fatalf("invites create on a stopped relay: %d %q", code, out)
 	}
 }
 

@@ -1,7 +1,12 @@
 // Package directory is the relay's persistent directory of identity keys (spec §5.2, §5.4): every
 // username is bound forever to the first identity key that registered it with a valid proof
 // (REG-5), together with the most recent group key and group key signature that arrived with a
-// valid proof (REG-12). Only an operator removes a binding (the `users remove` command).
+// valid proof (REG-12). An operator removes bindings (`users remove`, `users prune`), and the relay
+// releases the names that have not registered for the name TTL (spec §5.2.1 [INV-7]).
+//
+// Next to the bindings it keeps what the registration policy of spec §5.2.1 needs: when each
+// name last registered, and the operator's invite codes (invites.go); and, for spec §5.9
+// [GSV-20], each group's epoch and last accepted commit (groups.go).
 //
 // The directory is a go.etcd.io/bbolt file in the server's data directory. bbolt holds an
 // exclusive lock on it while it is open, so the operator commands refuse to run against the
@@ -11,6 +16,7 @@ package directory
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +33,7 @@ var (
 	bucketUsers = []byte("users")
 	bucketMeta  = []byte("meta")
 	keyVersion  = []byte("version")
+	keyCount    = []byte("users") // the number of bound names, kept inside every write (REG-13)
 	version     = []byte("1")
 )
 
@@ -40,6 +47,12 @@ var (
 	ErrNotFound = errors.New("directory: no such user")
 	// ErrLocked: another process (normally the running server) holds the directory open.
 	ErrLocked = errors.New("directory: locked by another process")
+	// ErrClosed: the registration policy is closed and the name is not bound (spec §5.2.1 [INV-1]).
+	ErrClosed = errors.New("directory: registration of new names is closed")
+	// ErrInviteRequired: the policy needs an invite to bind a new name and none came (spec §5.2.1 [INV-2]).
+	ErrInviteRequired = errors.New("directory: an invite is required to register a new name")
+	// ErrBadInvite: the invite is unknown, used up, revoked or expired (spec §5.2.1 [INV-3]).
+	ErrBadInvite = errors.New("directory: the invite is unknown, used up or expired")
 )
 
 // Entry is one binding: a username, its identity key and its latest group key and signature.
@@ -50,6 +63,7 @@ type Entry struct {
 	GroupKeySig []byte // Ed25519 signature, 64 bytes (spec §3.2)
 	BoundAt     time.Time
 	UpdatedAt   time.Time
+	LastSeen    time.Time // the last registration, to within SeenResolution (spec §5.2.1 [INV-7])
 }
 
 // record is the stored form of an Entry; the username is the bbolt key.
@@ -113,6 +127,8 @@ type Options struct {
 	LockTimeout time.Duration
 	// ReadOnly opens the file with a shared lock, for commands that only read.
 	ReadOnly bool
+	// Now is the clock; nil means time.Now. Tests move it to age names and invites.
+	Now func() time.Time
 }
 
 // Directory is an open directory file. It is safe for concurrent use.
@@ -139,6 +155,9 @@ func Open(path string, opts Options) (*Directory, error) {
 	// for company.
 	db.MaxBatchDelay = time.Millisecond
 	d := &Directory{db: db, maxUsers: opts.MaxUsers, now: time.Now}
+	if opts.Now != nil {
+		d.now = opts.Now
+	}
 	if opts.ReadOnly {
 		return d, d.checkVersion()
 	}
@@ -151,7 +170,8 @@ func Open(path string, opts Options) (*Directory, error) {
 
 func (d *Directory) init() error {
 	err := d.db.Update(func(tx *bolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(bucketUsers); err != nil {
+		users, err := tx.CreateBucketIfNotExists(bucketUsers)
+		if err != nil {
 			return err
 		}
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
@@ -159,7 +179,23 @@ func (d *Directory) init() error {
 			return err
 		}
 		if v := meta.Get(keyVersion); v == nil {
-			return meta.Put(keyVersion, version)
+			if err := meta.Put(keyVersion, version); err != nil {
+				return err
+			}
+		}
+		if meta.Get(keyCount) == nil {
+			// Nothing is written yet in this transaction, so the bucket's statistics are exact.
+			if err := putCount(meta, users.Stats().KeyN); err != nil {
+				return err
+			}
+		}
+		if err := d.initSeen(tx, users); err != nil {
+			return err
+		}
+		for _, b := range [][]byte{bucketInvites, bucketGroups} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -190,23 +226,31 @@ func (d *Directory) Close() error {
 	return nil
 }
 
+// Admission is what a registration brings for the registration policy (spec §5.2.1): the
+// relay's policy and the invite the register carried, if any. Only a new name needs admitting.
+type Admission struct {
+	Policy Policy
+	Invite string // "" when the register carried none
+}
+
 // Bind binds e.User to e.IdentityKey when the name is free, or records a new group key and
 // signature when the name is already bound to the same identity key. It never replaces the
-// identity key of a bound name (ErrIdentityMismatch), and refuses a new name when the directory
-// holds MaxUsers names (ErrFull).
+// identity key of a bound name (ErrIdentityMismatch). A new name must be admitted by a
+// (ErrClosed, ErrInviteRequired, ErrBadInvite; an invite is used up in the same transaction that
+// binds the name) and is refused when the directory holds MaxUsers names (ErrFull).
 //
 // A registration that changes nothing (the common case: a client reconnecting) is answered
 // from a read transaction, without a write and its sync to disk. Writes made at the same time
 // share one transaction and one sync (bbolt's Batch), so that a crowd of new users does not
 // queue behind the disk one by one.
-func (d *Directory) Bind(e Entry) (Result, error) {
+func (d *Directory) Bind(e Entry, a Admission) (Result, error) {
 	if same, err := d.Holds(e); err == nil && same {
-		return Unchanged, nil
+		return Unchanged, d.Touch(e.User)
 	}
 	var res Result
 	err := d.db.Batch(func(tx *bolt.Tx) error {
 		var err error
-		res, err = bindTx(tx.Bucket(bucketUsers), e, d.maxUsers, d.now())
+		res, err = d.bindTx(tx, e, a)
 		return err
 	})
 	if err != nil {
@@ -242,16 +286,34 @@ func (d *Directory) Holds(e Entry) (bool, error) {
 	return same, nil
 }
 
-func bindTx(b *bolt.Bucket, e Entry, maxUsers int, now time.Time) (Result, error) {
+func (d *Directory) bindTx(tx *bolt.Tx, e Entry, a Admission) (Result, error) {
+	b := tx.Bucket(bucketUsers)
+	now := d.now()
 	key := []byte(e.User)
 	raw := b.Get(key)
 	if raw == nil {
-		// spec §5.2 [REG-13]: a full directory refuses a new name.
-		if maxUsers > 0 && b.Stats().KeyN >= maxUsers {
+		if err := admitTx(tx, a, now); err != nil {
+			return 0, err
+		}
+		// spec §5.2 [REG-13]: a full directory refuses a new name. The count is kept in the
+		// same transaction: the bucket's statistics leave out the names bound by the other
+		// registrations batched into it, and racing registrations then overfill the directory.
+		meta := tx.Bucket(bucketMeta)
+		n := getCount(meta)
+		if d.maxUsers > 0 && n >= d.maxUsers {
 			return 0, ErrFull
+		}
+		if err := putCount(meta, n+1); err != nil {
+			return 0, err
+		}
+		if err := putSeen(tx, key, now); err != nil {
+			return 0, err
 		}
 		// spec §5.2 [REG-5]: the first identity key with a valid proof holds the name.
 		return Created, put(b, key, record{e.IdentityKey, e.GroupKey, e.GroupKeySig, now, now})
+	}
+	if err := putSeen(tx, key, now); err != nil {
+		return 0, err
 	}
 	var r record
 	if err := json.Unmarshal(raw, &r); err != nil {
@@ -286,7 +348,7 @@ func (d *Directory) Lookup(user string) (Entry, error) {
 			return ErrNotFound
 		}
 		var err error
-		e, err = decode(user, raw)
+		e, err = decodeSeen(tx, user, raw)
 		return err
 	})
 	if err != nil {
@@ -309,7 +371,7 @@ func (d *Directory) List() ([]Entry, error) {
 	var out []Entry
 	err := d.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketUsers).ForEach(func(k, v []byte) error {
-			e, err := decode(string(k), v)
+			e, err := decodeSeen(tx, string(k), v)
 			if err != nil {
 				return err
 			}
@@ -327,11 +389,10 @@ func (d *Directory) List() ([]Entry, error) {
 // name back to a user who lost its key). It returns ErrNotFound when the name is not bound.
 func (d *Directory) Remove(user string) error {
 	err := d.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketUsers)
-		if b.Get([]byte(user)) == nil {
+		if tx.Bucket(bucketUsers).Get([]byte(user)) == nil {
 			return ErrNotFound
 		}
-		return b.Delete([]byte(user))
+		return removeTx(tx, []byte(user))
 	})
 	if err != nil {
 		return fmt.Errorf("remove %q: %w", user, err)
@@ -339,11 +400,38 @@ func (d *Directory) Remove(user string) error {
 	return nil
 }
 
+// removeTx deletes a bound name with its last-seen time and counts it out.
+func removeTx(tx *bolt.Tx, key []byte) error {
+	if err := tx.Bucket(bucketUsers).Delete(key); err != nil {
+		return err
+	}
+	if seen := tx.Bucket(bucketSeen); seen != nil {
+		if err := seen.Delete(key); err != nil {
+			return err
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	return putCount(meta, max(getCount(meta)-1, 0))
+}
+
+// getCount returns the number of bound names kept in meta.
+func getCount(meta *bolt.Bucket) int {
+	v := meta.Get(keyCount)
+	if len(v) != 8 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint64(v))
+}
+
+func putCount(meta *bolt.Bucket, n int) error {
+	return meta.Put(keyCount, binary.BigEndian.AppendUint64(nil, uint64(n)))
+}
+
 // Count returns the number of bound usernames.
 func (d *Directory) Count() (int, error) {
 	var n int
 	err := d.db.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucketUsers).Stats().KeyN
+		n = tx.Bucket(bucketUsers).Stats().KeyN // committed pages only: exact in a read transaction
 		return nil
 	})
 	if err != nil {
@@ -359,4 +447,14 @@ func decode(user string, raw []byte) (Entry, error) {
 	}
 	return Entry{User: user, IdentityKey: r.IdentityKey, GroupKey: r.GroupKey, GroupKeySig: r.GroupKeySig,
 		BoundAt: r.BoundAt, UpdatedAt: r.UpdatedAt}, nil
+}
+
+// decodeSeen is decode with the name's last-seen time from tx.
+func decodeSeen(tx *bolt.Tx, user string, raw []byte) (Entry, error) {
+	e, err := decode(user, raw)
+	if err != nil {
+		return e, err
+	}
+	e.LastSeen = getSeen(tx, []byte(user), e.BoundAt)
+	return e, nil
 }

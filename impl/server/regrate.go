@@ -1,0 +1,121 @@
+package server
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// maxRateAddrs bounds the source addresses whose registration buckets are remembered (about
+// 150 bytes each): past it, the full buckets (addresses that have not registered lately) are
+// forgotten, and while none can be, new addresses are refused (spec §5.2.1 [INV-5]).
+const maxRateAddrs = 1 << 16
+
+// regLimiter is the registration rate limit of spec §5.2.1 [INV-5]: token buckets that every
+// registration of a new name draws from, one per source address and one for the whole relay.
+type regLimiter struct {
+	global      *rate.Limiter
+	rate        rate.Limit
+	burst       int
+	mu          sync.Mutex
+	addrs       map[netip.Prefix]*rate.Limiter
+	perMinute   [2]int64 // registrations of new names in this minute and the last (status)
+	minuteStart time.Time
+}
+
+func newRegLimiter(cfg *Config) *regLimiter {
+	return &regLimiter{
+		global: rate.NewLimiter(rate.Limit(cfg.RegisterRateGlobal), cfg.RegisterBurstGlobal),
+		rate:   rate.Limit(cfg.RegisterRate), burst: cfg.RegisterBurst,
+		addrs: make(map[netip.Prefix]*rate.Limiter),
+	}
+}
+
+// sourcePrefix is the unit of the per-address limit: the IPv4 address, or the /64 of an IPv6
+// address (one host commonly holds a whole /64).
+func sourcePrefix(remote string) netip.Prefix {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Prefix{}
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return netip.PrefixFrom(a, 32)
+	}
+	p, _ := a.Prefix(64)
+	return p
+}
+
+// allow takes a token from remote's bucket and from the global one, at now; it reports false,
+// and takes nothing, when either is empty.
+func (l *regLimiter) allow(remote string, now time.Time) bool {
+	key := sourcePrefix(remote)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.addrs[key]
+	if b == nil {
+		if len(l.addrs) >= maxRateAddrs && !l.forgetFullLocked(now) {
+			return false
+		}
+		b = rate.NewLimiter(l.rate, l.burst)
+		l.addrs[key] = b
+	}
+	r := b.ReserveN(now, 1)
+	if !r.OK() || r.DelayFrom(now) > 0 {
+		r.CancelAt(now)
+		return false
+	}
+	if !l.global.AllowN(now, 1) {
+		r.CancelAt(now)
+		return false
+	}
+	l.countLocked(now)
+	return true
+}
+
+// forgetFullLocked forgets the buckets that have refilled; it reports whether any was.
+func (l *regLimiter) forgetFullLocked(now time.Time) bool {
+	n := len(l.addrs)
+	for k, b := range l.addrs {
+		if b.TokensAt(now) >= float64(l.burst) {
+			delete(l.addrs, k)
+		}
+	}
+	return len(l.addrs) < n
+}
+
+// countLocked counts a registration of a new name for the status figure.
+func (l *regLimiter) countLocked(now time.Time) {
+	m := now.Truncate(time.Minute)
+	switch {
+	case m.Equal(l.minuteStart):
+	case m.Sub(l.minuteStart) == time.Minute:
+		l.perMinute = [2]int64{0, l.perMinute[0]}
+		l.minuteStart = m
+	default:
+		l.perMinute = [2]int64{}
+		l.minuteStart = m
+	}
+	l.perMinute[0]++
+}
+
+// lastMinute returns the registrations of new names in the last complete minute and in this one.
+func (l *regLimiter) lastMinute(now time.Time) (last, current int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := now.Truncate(time.Minute)
+	switch {
+	case m.Equal(l.minuteStart):
+		return l.perMinute[1], l.perMinute[0]
+	case m.Sub(l.minuteStart) == time.Minute:
+		return l.perMinute[0], 0
+	}
+	return 0, 0
+}

@@ -1,0 +1,65 @@
+package server
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestRegLimiter checks the buckets of INV-5: one per IPv4 address and per IPv6 /64, one for
+// the relay, refilled at their rates; and the bound on the addresses remembered.
+func TestRegLimiter(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.RegisterRate, cfg.RegisterBurst, cfg.RegisterRateGlobal, cfg.RegisterBurstGlobal = 1, 2, 100, 5
+	l := newRegLimiter(&cfg)
+	now := time.Unix(1_700_000_000, 0)
+	steps := []struct {
+		remote string
+		want   bool
+	}{
+		{"192.0.2.1:1000", true},
+		{"192.0.2.1:1001", true},
+		{"192.0.2.1:1002", false}, // the address's burst of 2 is used up
+		{"[2001:db8::1]:443", true},
+		{"[2001:db8::ffff]:443", true},
+		{"[2001:db8::2]:443", false}, // the same /64
+		{"[2001:db8:0:1::1]:443", true},
+		{"192.0.2.2:1000", false}, // the relay's burst of 5 is used up
+	}
+	for i, s := range steps {
+		if got := l.allow(s.remote, now); got != s.want {
+			t.Fatalf("step %d, %s: allow = %v, want %v", i, s.remote, got, s.want)
+		}
+	}
+	now = now.Add(time.Second)
+	if !l.allow("192.0.2.1:1003", now) || l.allow("192.0.2.1:1004", now) {
+		t.Fatal("one new name a second after a second: want exactly one")
+	}
+	if last, cur := l.lastMinute(now); last+cur != 6 {
+		t.Fatalf("status counts %d+%d new names, want 6", last, cur)
+	}
+}
+
+// TestRegLimiterBound checks that the per-address buckets stay within maxRateAddrs: refilled
+// ones are forgotten to make room, and while none has refilled a new address is refused.
+func TestRegLimiterBound(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.RegisterRate, cfg.RegisterBurst, cfg.RegisterRateGlobal, cfg.RegisterBurstGlobal = 0.001, 1, 1e6, 1000000
+	l := newRegLimiter(&cfg)
+	now := time.Unix(1_700_000_000, 0)
+	for i := range maxRateAddrs {
+		if !l.allow(fmt.Sprintf("10.%d.%d.%d:1", i>>16, i>>8&255, i&255), now) {
+			t.Fatalf("address %d refused", i)
+		}
+	}
+	if l.allow("192.0.2.1:1", now) {
+		t.Fatal("a new address was let in while every remembered bucket is empty")
+	}
+	if len(l.addrs) > maxRateAddrs {
+		t.Fatalf("%d addresses remembered, bound %d", len(l.addrs), maxRateAddrs)
+	}
+	now = now.Add(time.Hour) // every bucket has refilled
+	if !l.allow("192.0.2.1:1", now) || len(l.addrs) > maxRateAddrs {
+		t.Fatalf("after the refill: %d addresses remembered", len(l.addrs))
+	}
+}
