@@ -50,6 +50,7 @@ package client
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -167,6 +168,9 @@ type Client struct {
 	used     map[SessionID]string // every session id ever seen, and its peer (HS-1, HS-3)
 	groups   map[string]*chatGroup
 	online   []string
+	// dirKeys are the identity keys the directory served (get_pubkey, KEY-5 and KEY-7 checked),
+	// which a key first seen in a commit must equal (GRP-20).
+	dirKeys map[string]ed25519.PublicKey
 }
 
 // Dial connects to the relay, registers opts.User and returns the running client. It fails
@@ -197,6 +201,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		sessions: map[SessionID]*session{},
 		used:     map[SessionID]string{},
 		groups:   map[string]*chatGroup{},
+		dirKeys:  map[string]ed25519.PublicKey{},
 	}
 	cn, err := c.connect(ctx, true)
 	if err != nil {
