@@ -137,6 +137,30 @@ func groupNegatives(t *testing.T, c1, c2, c3 *commitRun) []vectors.GroupNegative
 	neg("commit-group-key-substituted", "alice's entry carries mallory's group key with alice's genuine group key signature.", "bad_signature", "GRP-7", "bob", noPins,
 		steps(at1, receive(forged("gk-substituted", c2, func(c *group.Commit) { c.Members[0].GroupKey = mallory.GroupPublic() }, true, nil, "carol"), "bad_signature", "GRP-7"))...)
 
+	// bad_members (GRP-6): the members of the last announcement.
+	announce := func(users ...string) vectors.GroupStep {
+		return vectors.GroupStep{Action: "announce", Announced: users, Expect: "ok"}
+	}
+	neg("commit-members-not-announced", "carol's commit of epoch 2 lists alice, bob and carol, but the last group_members bob accepted "+
+		"announced alice and bob only: it is rejected and changes nothing (GRP-10); once carol's join is announced the same commit is accepted.",
+		"bad_members", "GRP-6", "bob", noPins,
+		steps(at1, announce("alice", "bob"), receiveRef(c2.id, "bad_members", "GRP-6"), announce("alice", "bob", "carol"), receiveRef(c2.id, "ok", ""))...)
+
+	// key_not_pinned (GRP-20): a key first seen in a commit is the directory's, never a member's.
+	neg("commit-key-not-in-directory", "bob has not pinned carol. A member lists mallory's keys for carol and signs as carol with "+
+		"mallory's key (GRP-3 checks the listed key, there being no pin); the directory serves carol's real key, so the commit is "+
+		"rejected and nothing is pinned (GRP-10): the genuine commit is accepted next and pins carol's real key.",
+		"key_not_pinned", "GRP-20", "bob", noPins,
+		steps(at1, receive(forged("not-in-directory", c2, func(c *group.Commit) {
+			c.Members[2] = group.Member{User: "carol", IdentityKey: mallory.Public(), GroupKey: mallory.GroupPublic(), GroupKeySig: mallory.GroupKeySig("carol")}
+		}, true, nil, "mallory"), "key_not_pinned", "GRP-20"), receiveRef(c2.id, "ok", ""))...)
+	noDirectory := vectors.GroupNegative{ID: "commit-key-directory-silent", Comment: "bob has not pinned carol and the directory " +
+		"serves another key for her than the commit of epoch 2 lists (mallory's): the genuine-looking commit is rejected.",
+		Expect: "key_not_pinned", Rule: "GRP-20", Group: "broadcast", Self: "bob", Pins: noPins,
+		Directory: []vectors.Pin{pin("carol", "mallory")},
+		Steps:     steps(at1, receiveRef(c2.id, "key_not_pinned", "GRP-20"))}
+	out = append(out, noDirectory)
+
 	// bad_wrap (GRP-8).
 	rewrapBob := func(id string, info func(c *group.Commit) []byte, gk func() []byte) *group.Commit {
 		return forged(id, c2, func(c *group.Commit) {
