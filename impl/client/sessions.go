@@ -35,6 +35,9 @@ type session struct {
 	resp      *direct.Responder // responder, after hs2
 	sess      *direct.Session   // confirmed: the only holder of record keys (HS-10)
 	timer     *time.Timer       // HS-13
+	// closedByPeer is set when a close record that authenticated ended the session, until the
+	// one chat_terminate that follows it (REC-9) arrives: REC-12 exempts exactly that one.
+	closedByPeer bool
 }
 
 // SessionInfo describes a session for a user interface.
@@ -470,7 +473,13 @@ func (c *Client) onChatTerminate(m chatTerminateMsg) {
 		return
 	}
 	if s.state.Ended() {
-		return // the close record came first, or we ended it ourselves
+		if s.closedByPeer { // spec §6.5 [REC-12]: the chat_terminate REC-9 sends after the close record
+			s.closedByPeer = false
+			return
+		}
+		c.security(SecurityEvent{Code: e2ee.UnexpectedMessage, Rule: "REC-12", Peer: m.from, Session: m.sid,
+			Detail: "chat_terminate for a session that has ended"})
+		return
 	}
 	var err error
 	if s.sess != nil {
