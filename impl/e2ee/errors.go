@@ -18,7 +18,7 @@ const (
 	BadFinished        Outcome = "bad_finished"         // HS-9
 	LowOrderPoint      Outcome = "low_order_point"      // HS-6
 	BadSuite           Outcome = "bad_suite"            // HS-7
-	UnexpectedMessage  Outcome = "unexpected_message"   // HS-11, REC-12
+	UnexpectedMessage  Outcome = "unexpected_message"   // HS-10, HS-11, REC-12, GRP-14
 	Malformed          Outcome = "malformed"            // MSG-1 to MSG-4, ENC-5 to ENC-10
 	ReplayedCounter    Outcome = "replayed_counter"     // REC-3, GRP-15
 	ReflectedRecord    Outcome = "reflected_record"     // REC-4

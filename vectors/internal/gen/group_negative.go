@@ -241,6 +241,14 @@ func groupNegatives(t *testing.T, c1, c2, c3 *commitRun) []vectors.GroupNegative
 		steps(at2, openMsg(c2.seal("alice", 0, []byte(pt("forge")), "alice", "carol"), "alice", "forged_sender", "GRP-16"))...)
 	neg("message-from-mismatch", "carol's genuine message stamped from alice.", "forged_sender", "GRP-16", "bob", noPins,
 		steps(at2, openRef("broadcast-2-carol-0", "alice", "forged_sender", "GRP-16"))...)
+	// The order of spec §7.2: membership (GRP-16) before the counter (GRP-15) before the
+	// signature (GRP-16) before decryption (GRP-17).
+	neg("message-order-member-before-counter", "A message stamped from dave, not a member of epoch 1, with counter 65537: "+
+		"membership is checked before the counter, so it is forged_sender, not counter_jump (spec §7.2 order).", "forged_sender", "GRP-16", "bob", noPins,
+		steps(at1, openMsg(c1.seal("dave", 65537, []byte(pt("o1")), "dave", "dave"), "dave", "forged_sender", "GRP-16"))...)
+	neg("message-order-counter-before-signature", "alice's message 0 again, with a flipped signature: the counter is checked before the "+
+		"signature, so it is replayed_counter, not forged_sender (spec §7.2 order).", "replayed_counter", "GRP-15", "bob", noPins,
+		steps(at1, openRef("broadcast-1-alice-0", "alice", "ok", ""), openMsg(withSig(c1.honest("alice", 0, pt("o2")), 7), "alice", "replayed_counter", "GRP-15"))...)
 	tampered := c1.honest("alice", 0, pt("t"))
 	tampered.m.CT = flip(tampered.m.CT, 0)
 	tampered = resignMsg(tampered, "alice")
