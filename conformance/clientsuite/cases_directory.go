@@ -21,6 +21,10 @@ func init() {
 			Description: "alice's signed commit adds erin, a registered user with her directory keys, whom the relay never " +
 				"announced: bad_members; alice's commit for the announced members is then accepted",
 			Run: commitMembersNotAnnounced},
+		conform.Case{ID: "client/group/not-in-group", Rules: []string{"GRP-14"},
+			Description: "the relay forwards a signed commit and a group message whose group member names a group the " +
+				"client never joined: unexpected_message for each; the client's own group goes on",
+			Run: notInGroup},
 		conform.Case{ID: "client/trust/small-order-key", Rules: []string{"KEY-7", "HS-2"},
 			Description: "the directory serves for bob the neutral point as identity key, with the group key signature " +
 				"01 00…00 ‖ 0^32 that verifies for every message under a cofactorless check: bad_signature, no pin and " +
@@ -77,4 +81,16 @@ func smallOrderDirectoryKey(t *conform.T) {
 			t.Mismatch("HS-2", "no chat_request to a peer whose identity key is invalid", "chat_request")
 		}
 	}
+}
+
+func notInGroup(t *conform.T) {
+	w, g, alice, dave := joinedGroup(t)
+	elsewhere := g.Name + "-elsewhere"
+	c, _ := g.Build(alice, CommitForge{Before: func(c *group.Commit) { c.Group = elsewhere }})
+	g.Deliver(alice.Name, &c)
+	w.ExpectReject(Reject{What: "a commit for a group the client is not in", Code: "unexpected_message", Rules: []string{"GRP-14"}})
+	w.Relay.Send(&wire.IncomingGroupMessage{From: alice.Name, Message: wire.GroupMsg{Group: elsewhere, Epoch: 1, N: 0,
+		Ct: w.RandBytes(40), Sig: w.RandBytes(64)}})
+	w.ExpectReject(Reject{What: "a group message for a group the client is not in", Code: "unexpected_message", Rules: []string{"GRP-14"}})
+	g.PeerSends(dave, w.Text("our group goes on"))
 }
