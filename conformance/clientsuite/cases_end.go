@@ -21,3 +21,39 @@ func terminateAfterClose(t *conform.T) {
 	w.ExpectReject(Reject{What: "a second chat_terminate for a session that ended with a close record", Code: "unexpected_message",
 		Rules: []string{"REC-12"}, Session: c.ID})
 }
+
+// Driver lines without a usable id and connects that fail below registration (spec A.1).
+func init() {
+	conform.Register(
+		conform.Case{ID: "client/driver/line-without-id", Rules: []string{"DRV-6", "DRV-1"},
+			Description: "lines that are not a JSON object, have no id, or an id of the wrong shape each get one failure " +
+				"without id, error bad_command; the driver goes on answering",
+			Run: lineWithoutID},
+		conform.Case{ID: "client/driver/connect-failed", Rules: []string{"DRV-7"},
+			Description: "connect to a port where nothing listens: the failure names connect_failed",
+			Run:         connectFailed},
+	)
+}
+
+func lineWithoutID(t *conform.T) {
+	w := Launch(t)
+	for _, raw := range []string{`not json`, `{"cmd":"list_users"}`, `{"id":"has space","cmd":"list_users"}`, `[1]`} {
+		l, ok := w.D.Unanswerable([]byte(raw), w.Env.cfg.StartupWait)
+		switch {
+		case !ok:
+			t.Mismatch("DRV-6", "a failure without id answering "+raw, "no answer")
+		case l.OK() || l.Str("error") != "bad_command":
+			t.Mismatch("DRV-6", "a failure without id, error bad_command, answering "+raw, l.String())
+		}
+	}
+	w.Connect(ClientName, nil)
+}
+
+func connectFailed(t *conform.T) {
+	w := Launch(t)
+	l := w.D.Response(w.D.Send("connect", "url", "wss://127.0.0.1:1/", "user", ClientName, "pin", w.Env.Pin()), "connect", w.Env.cfg.StartupWait)
+	w.D.unimplemented("connect", l)
+	if l.OK() || l.Str("error") != "connect_failed" {
+		t.Mismatch("DRV-7", "connect to a closed port refused with error connect_failed", l.String())
+	}
+}

@@ -76,7 +76,10 @@ func logEvent(log *slog.Logger, ev client.Event) {
 // outcome code of A.4, a relay error code of spec §5.7, or bad_command.
 func errorCode(err error) (string, string) {
 	var se *client.ServerError
+	var ce *codedError
 	switch {
+	case errors.As(err, &ce):
+		return ce.code, err.Error()
 	case errors.As(err, &se):
 		return se.Code, err.Error()
 	case errors.Is(err, client.ErrBadArgument), errors.Is(err, client.ErrUnknownSession):
