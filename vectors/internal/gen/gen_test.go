@@ -57,6 +57,24 @@ func TestGenerate(t *testing.T) {
 			t.Errorf("%s is stale: it differs from what the generator writes; run make vectors", f.Name)
 		}
 	}
+	// The counts of the file table of README.md come from the files (spec §8 points to it).
+	readmePath := filepath.Join(dir, "README.md")
+	readme, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted, err := readmeCounts(readme, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case *update:
+		if err := os.WriteFile(readmePath, counted, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	case !bytes.Equal(readme, counted):
+		t.Errorf("README.md counts are stale: they differ from the vector files; run make vectors")
+	}
 	present, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		t.Fatal(err)
