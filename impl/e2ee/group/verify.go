@@ -101,6 +101,8 @@ func (s *State) checkCommitSig(c *Commit, committer Member, hash []byte) error {
 	key := []byte(committer.IdentityKey)
 	if pinned, ok := s.cfg.Pins.Lookup(committer.User); ok {
 		key = pinned
+	} else if identity.CanonicalKey(key) && !identity.ValidKey(key) { // spec §3.1 [KEY-7]
+		return e2ee.Reject(e2ee.BadSignature, "KEY-7", "the identity key listed for committer %s is of small or mixed order", c.Committer)
 	}
 	if !identity.Verify(key, CommitSignatureInput(hash, c.Confirm), c.Sig) {
 		return e2ee.Reject(e2ee.BadSignature, "GRP-3", "commit signature of %s does not verify", c.Committer)

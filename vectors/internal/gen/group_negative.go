@@ -137,6 +137,18 @@ func groupNegatives(t *testing.T, c1, c2, c3 *commitRun) []vectors.GroupNegative
 	neg("commit-group-key-substituted", "alice's entry carries mallory's group key with alice's genuine group key signature.", "bad_signature", "GRP-7", "bob", noPins,
 		steps(at1, receive(forged("gk-substituted", c2, func(c *group.Commit) { c.Members[0].GroupKey = mallory.GroupPublic() }, true, nil, "carol"), "bad_signature", "GRP-7"))...)
 
+	// bad_signature (KEY-7): a committer listed under the neutral point, whose constant signature
+	// (R = neutral point, S = 0) a cofactorless verifier accepts for every commit.
+	neutralSig := cat(neutralCanonical, make([]byte, 32))
+	weak := c2.c
+	weak.Members = append([]group.Member(nil), c2.c.Members...)
+	weak.Members[2] = group.Member{User: "carol", IdentityKey: neutralCanonical, GroupKey: c2.c.Members[2].GroupKey, GroupKeySig: neutralSig}
+	weak.Sig = neutralSig
+	neg("commit-committer-small-order-key", "The commit of epoch 2 lists the neutral point as carol's identity key, with the constant "+
+		"signature as her group key signature and as the commit signature: crypto/ed25519 accepts both, KEY-7 refuses the key "+
+		"before verifying anything with it.", "bad_signature", "KEY-7", "bob", noPins,
+		steps(at1, receive(&weak, "bad_signature", "KEY-7"), receiveRef(c2.id, "ok", ""))...)
+
 	// bad_members (GRP-6): the members of the last announcement.
 	announce := func(users ...string) vectors.GroupStep {
 		return vectors.GroupStep{Action: "announce", Announced: users, Expect: "ok"}
