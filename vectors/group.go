@@ -117,13 +117,13 @@ type GroupMessageVector struct {
 // GroupNegative is a sequence of group events at one client, at least one
 // of which it must reject.
 type GroupNegative struct {
-	ID      string      `json:"id" v:"ref=id" doc:"Unique id of the vector within the file."`
-	Comment string      `json:"comment" doc:"What is wrong and why it must be rejected."`
-	Expect  string      `json:"expect" v:"ref=outcome" doc:"The outcome of the first step that is not ok."`
-	Rule    string      `json:"rule" v:"ref=rule" doc:"The rule that requires that rejection."`
-	Group   string      `json:"group" v:"ref=group" doc:"The group."`
-	Self    string      `json:"self" v:"ref=username" doc:"The client under test; its seed is in users."`
-	Pins    []Pin       `json:"pins" doc:"The client's pins (known_peers) before the first step."`
+	ID      string `json:"id" v:"ref=id" doc:"Unique id of the vector within the file."`
+	Comment string `json:"comment" doc:"What is wrong and why it must be rejected."`
+	Expect  string `json:"expect" v:"ref=outcome" doc:"The outcome of the first step that is not ok."`
+	Rule    string `json:"rule" v:"ref=rule" doc:"The rule that requires that rejection."`
+	Group   string `json:"group" v:"ref=group" doc:"The group."`
+	Self    string `json:"self" v:"ref=username" doc:"The client under test; its seed is in users."`
+	Pins    []Pin  `json:"pins" doc:"The client's pins (known_peers) before the first step."`
 	// Directory overrides the keys of users: what the relay's directory serves (GRP-20).
 	Directory []Pin       `json:"directory,omitempty" doc:"The identity keys the directory serves (get_pubkey) for the users it lists; every other user of users is served its own key. A key the client first sees in a commit must equal the directory's before it is pinned (GRP-20)."`
 	Steps     []GroupStep `json:"steps" v:"items=1" doc:"What happens at the client, in order."`

@@ -44,9 +44,9 @@ type Driver struct {
 	// their failures without id (DRV-6).
 	idless    int
 	idlessGot []Line
-	events    []Line          // every event, in order
-	taken     []bool          // events[i] was consumed by a wait
-	changed   chan struct{}   // closed and replaced on every line and at exit
+	events    []Line        // every event, in order
+	taken     []bool        // events[i] was consumed by a wait
+	changed   chan struct{} // closed and replaced on every line and at exit
 }
 
 // startDriver starts the driver of env for case t; it is stopped when the case ends.
