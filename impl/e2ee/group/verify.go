@@ -134,13 +134,26 @@ func (s *State) checkMembers(c *Commit) (int, error) {
 	if self < 0 {
 		return 0, e2ee.Reject(e2ee.NotListed, "GRP-6", "commit for epoch %d does not list %s", c.Epoch, s.cfg.Self)
 	}
-	if s.announced != nil && !slices.EqualFunc(c.Members, s.announced, func(m Member, u string) bool { return m.User == u }) {
+	if s.announced != nil && !sameUsers(c.Members, s.announced) {
 		return 0, e2ee.Reject(e2ee.BadMembers, "GRP-6", "commit for epoch %d lists other members than the relay announced", c.Epoch)
 	}
 	if !bytes.Equal(c.Members[self].IdentityKey, s.cfg.Identity.Public()) {
 		return 0, e2ee.Reject(e2ee.KeyNotPinned, "GRP-7", "commit lists another identity key for %s", s.cfg.Self)
 	}
 	return self, nil
+}
+
+// sameUsers reports whether the members are the announced users as sets: order and duplicates
+// are the sort check's to refuse, above.
+func sameUsers(members []Member, announced []string) bool {
+	listed := make(map[string]bool, len(members))
+	for _, m := range members {
+		if !slices.Contains(announced, m.User) {
+			return false
+		}
+		listed[m.User] = true
+	}
+	return len(listed) == len(announced)
 }
 
 // checkKeys checks every listed identity key against its pin and every group
