@@ -25,6 +25,11 @@ func init() {
 			Description: "the relay forwards a signed commit and a group message whose group member names a group the " +
 				"client never joined: unexpected_message for each; the client's own group goes on",
 			Run: notInGroup},
+		conform.Case{ID: "client/group/message-check-order", Rules: []string{"GRP-16", "GRP-15"},
+			Description: "spec §7.2 order: a message from mallory, not a member, with counter 65537 is forged_sender (membership " +
+				"before the counter), and alice's message 0 again with a broken signature is replayed_counter (the counter " +
+				"before the signature)",
+			Run: messageCheckOrder},
 		conform.Case{ID: "client/trust/small-order-key", Rules: []string{"KEY-7", "HS-2"},
 			Description: "the directory serves for bob the neutral point as identity key, with the group key signature " +
 				"01 00…00 ‖ 0^32 that verifies for every message under a cofactorless check: bad_signature, no pin and " +
@@ -93,4 +98,20 @@ func notInGroup(t *conform.T) {
 		Ct: w.RandBytes(40), Sig: w.RandBytes(64)}})
 	w.ExpectReject(Reject{What: "a group message for a group the client is not in", Code: "unexpected_message", Rules: []string{"GRP-14"}})
 	g.PeerSends(dave, w.Text("our group goes on"))
+}
+
+func messageCheckOrder(t *conform.T) {
+	w, g, alice, _ := joinedGroup(t)
+	mallory := w.NewPeer("mallory")
+	text := w.Text("not a member")
+	g.Send(mallory.Name, g.SealAs(mallory.Key, mallory.Name, g.epoch, 65537, Content(text)))
+	w.ExpectReject(Reject{What: "a message from a non-member with counter 65537", Code: "forged_sender", Rules: []string{"GRP-16"},
+		Group: g.Name, Accepted: GroupText(text)})
+	g.PeerSends(alice, w.Text("the genuine message 0"))
+	again := w.Text("replayed and unsigned")
+	m := g.SealAs(alice.Key, alice.Name, g.epoch, 0, Content(again))
+	m.Sig = make([]byte, 64)
+	g.Send(alice.Name, m)
+	w.ExpectReject(Reject{What: "alice's counter 0 again, with a broken signature", Code: "replayed_counter", Rules: []string{"GRP-15"},
+		Group: g.Name, Accepted: GroupText(again)})
 }
