@@ -117,14 +117,16 @@ type GroupMessageVector struct {
 // GroupNegative is a sequence of group events at one client, at least one
 // of which it must reject.
 type GroupNegative struct {
-	ID      string      `json:"id" v:"ref=id" doc:"Unique id of the vector within the file."`
-	Comment string      `json:"comment" doc:"What is wrong and why it must be rejected."`
-	Expect  string      `json:"expect" v:"ref=outcome" doc:"The outcome of the first step that is not ok."`
-	Rule    string      `json:"rule" v:"ref=rule" doc:"The rule that requires that rejection."`
-	Group   string      `json:"group" v:"ref=group" doc:"The group."`
-	Self    string      `json:"self" v:"ref=username" doc:"The client under test; its seed is in users."`
-	Pins    []Pin       `json:"pins" doc:"The client's pins (known_peers) before the first step."`
-	Steps   []GroupStep `json:"steps" v:"items=1" doc:"What happens at the client, in order."`
+	ID      string `json:"id" v:"ref=id" doc:"Unique id of the vector within the file."`
+	Comment string `json:"comment" doc:"What is wrong and why it must be rejected."`
+	Expect  string `json:"expect" v:"ref=outcome" doc:"The outcome of the first step that is not ok."`
+	Rule    string `json:"rule" v:"ref=rule" doc:"The rule that requires that rejection."`
+	Group   string `json:"group" v:"ref=group" doc:"The group."`
+	Self    string `json:"self" v:"ref=username" doc:"The client under test; its seed is in users."`
+	Pins    []Pin  `json:"pins" doc:"The client's pins (known_peers) before the first step."`
+	// Directory overrides the keys of users: what the relay's directory serves (GRP-20).
+	Directory []Pin       `json:"directory,omitempty" doc:"The identity keys the directory serves (get_pubkey) for the users it lists; every other user of users is served its own key. A key the client first sees in a commit must equal the directory's before it is pinned (GRP-20)."`
+	Steps     []GroupStep `json:"steps" v:"items=1" doc:"What happens at the client, in order."`
 }
 
 // Pin is one pinned identity key.
@@ -135,12 +137,13 @@ type Pin struct {
 
 // GroupStep is one event at the client under test.
 type GroupStep struct {
-	Action        string              `json:"action" v:"enum=join|receive_commit|create_commit|open_message" doc:"join: the group_members received on joining (GRP-11); receive_commit: a forwarded commit; create_commit: the client commits the next epoch for the given members; open_message: a forwarded group message."`
+	Action        string              `json:"action" v:"enum=join|announce|receive_commit|create_commit|open_message" doc:"join: the group_members received on joining (GRP-11); announce: a later group_members, whose members a commit must then list exactly (GRP-6); receive_commit: a forwarded commit; create_commit: the client commits the next epoch for the given members; open_message: a forwarded group message. Where no announce step precedes a receive_commit, the announcement was that commit's own members."`
 	Epoch         *int64              `json:"epoch,omitempty" v:"min=0;max=4294967295" doc:"join: the announced epoch."`
 	LastCommitRef string              `json:"last_commit_ref,omitempty" v:"ref=id" doc:"join: the id of the commit in commits that group_members carries as last_commit; absent when it carries none."`
 	CommitRef     string              `json:"commit_ref,omitempty" v:"ref=id" doc:"receive_commit: the id of a commit in commits."`
 	Commit        *CommitObject       `json:"commit,omitempty" doc:"receive_commit: the commit, when it is not one of commits."`
 	Members       []MemberEntry       `json:"members,omitempty" doc:"create_commit: the announced members with the keys the directory served."`
+	Announced     []string            `json:"announced,omitempty" v:"ref=username" doc:"announce: the usernames the group_members lists, sorted."`
 	From          string              `json:"from,omitempty" v:"ref=username" doc:"open_message: the sender the server stamped."`
 	MessageRef    string              `json:"message_ref,omitempty" v:"ref=id" doc:"open_message: the id of a message in messages."`
 	Message       *GroupMessageObject `json:"message,omitempty" doc:"open_message: the message, when it is not one of messages."`

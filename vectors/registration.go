@@ -50,7 +50,7 @@ type RegistrationNegative struct {
 	ID          string `json:"id" v:"ref=id" doc:"Unique id of the vector within the file."`
 	Comment     string `json:"comment" doc:"What is wrong."`
 	Expect      string `json:"expect" v:"const=bad_signature" doc:"Always bad_signature."`
-	Rule        string `json:"rule" v:"ref=rule" doc:"KEY-5 for a group key signature, REG-3 for a proof; VEC-3 for a signature over the right message whose S is not below the group order or whose R is not a canonical encoding (RFC 8032 §5.1.7), which the check that verifies it (KEY-5, REG-3) rejects."`
+	Rule        string `json:"rule" v:"ref=rule" doc:"KEY-5 for a group key signature, REG-3 for a proof; KEY-7 for a canonically encoded identity key of small or mixed order, with a signature crypto/ed25519 accepts; VEC-3 for a signature over the right message whose S is not below the group order or whose R is not a canonical encoding (RFC 8032 §5.1.7), which the check that verifies it (KEY-5, REG-3) rejects."`
 	Check       string `json:"check" v:"enum=group_key_sig|register_proof" doc:"group_key_sig: verify sig as the group key signature of user's group_key with identity_key (KEY-5); register_proof: verify sig as the proof of user over challenge, server_pin, identity_key and group_key (REG-3)."`
 	User        string `json:"user" v:"ref=username" doc:"The user the signature is checked for."`
 	IdentityKey Hex    `json:"identity_key" v:"len=32" doc:"The identity key the signature is checked with."`

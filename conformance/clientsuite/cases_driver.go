@@ -31,8 +31,8 @@ func init() {
 		conform.Case{ID: "client/driver/quit", Rules: []string{"DRV-1"},
 			Description: "quit is answered, then the client closes its connection and exits with status 0",
 			Run:         quitCase},
-		conform.Case{ID: "client/tls/wrong-pin", Rules: []string{"TLS-2", "REG-11"},
-			Description: "connect with a pin that does not match the relay's certificate: refused, and no WebSocket is opened",
+		conform.Case{ID: "client/tls/wrong-pin", Rules: []string{"TLS-2", "REG-11", "DRV-7"},
+			Description: "connect with a pin that does not match the relay's certificate: refused with tls_pin_mismatch, and no WebSocket is opened",
 			Run:         wrongPin},
 		conform.Case{ID: "client/transport/invalid-utf8", Rules: []string{"WS-4"},
 			Description: "the relay sends a text message that is not valid UTF-8: the client closes with code 1007",
@@ -151,6 +151,8 @@ func wrongPin(t *conform.T) {
 	w.D.unimplemented("connect", l)
 	if l.OK() {
 		t.Mismatch("TLS-2", "connect refused: the relay's certificate does not match the pin", l.String())
+	} else if l.Str("error") != "tls_pin_mismatch" {
+		t.Mismatch("DRV-7", "connect refused with error tls_pin_mismatch", l.String())
 	}
 	if n := w.Relay.Conns(); n > 0 {
 		t.Mismatch("TLS-2", "no WebSocket over a certificate the pin rejects", itoa(n)+" connection(s) upgraded")

@@ -201,7 +201,7 @@ func recordBeforeConfirmed(t *conform.T) {
 	c.Sess = sess
 	early := w.Text("too early")
 	alice.Relay(c.SID, c.Seal(Content(early)))
-	w.ExpectReject(Reject{What: "a record before hs3", Code: "unexpected_message", Rules: []string{"HS-10", "HS-11", "REC-12"},
+	w.ExpectReject(Reject{What: "a record before hs3", Code: "unexpected_message", Rules: []string{"HS-10"},
 		Session: c.ID, Accepted: MessageText(early)})
 	alice.Relay(c.SID, &wire.HS3{Sig: hs3.Sig, Fin: hs3.Fin})
 	w.Expect("HS-11", "session "+c.ID+" secured after hs3", SessionState(c.ID, "secured"))

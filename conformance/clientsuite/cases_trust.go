@@ -3,6 +3,8 @@ package clientsuite
 import (
 	"bytes"
 
+	"github.com/blindpost/blindpost/impl/e2ee/direct"
+
 	"github.com/blindpost/blindpost/conformance/conform"
 	"github.com/blindpost/blindpost/impl/e2ee/trust"
 	"github.com/blindpost/blindpost/impl/wire"
@@ -61,9 +63,13 @@ func keyChangedResponder(t *conform.T) {
 	c := w.Responded(bob)
 	c.PeerEnds()
 	w.changeKey(bob)
-	r := w.PeerChats(bob)
-	resp := w.D.Do("accept", "session", r.ID)
-	w.ExpectReject(Reject{What: "a directory key for bob that differs from the pin", Code: "key_changed", Rules: []string{"TRUST-2"}})
+	// spec §6.1 [HS-2]: the client checks the key when the request arrives or when it is
+	// accepted, so key_changed may come before or after the accept command.
+	early := w.peerChatsKeyCheck(bob)
+	resp := w.D.Do("accept", "session", early.ID)
+	if !early.rejected {
+		w.ExpectReject(Reject{What: "a directory key for bob that differs from the pin", Code: "key_changed", Rules: []string{"TRUST-2"}})
+	}
 	w.Sync()
 	if resp.OK() {
 		t.Mismatch("TRUST-2", "accept refused while bob's key differs from the pin", resp.String())
@@ -77,6 +83,36 @@ func keyChangedResponder(t *conform.T) {
 	w.expectPinned(bob.Name, bob.Key.Public(), "trusted")
 	n := w.Responded(bob)
 	n.ClientSends(w.Text("with the new key"))
+}
+
+// keyCheckedChat is a chat_request from a peer whose key changed, and whether the client already
+// reported key_changed for it.
+type keyCheckedChat struct {
+	ID       string
+	rejected bool
+}
+
+// peerChatsKeyCheck has p ask for a session and waits for the client's chat_request event or
+// its key_changed report, whichever comes first (spec §6.1 [HS-2] allows the check on arrival).
+func (w *World) peerChatsKeyCheck(p *Peer) keyCheckedChat {
+	sid := w.RandBytes(direct.SessionIDSize)
+	c := keyCheckedChat{ID: b64(sid)}
+	p.ChatRequest(sid)
+	l, ok := w.D.NextWithin("the chat_request event of session "+c.ID+", or key_changed", w.Wait, func(l Line) bool {
+		request := l.Event() == "chat_request" && l.Str("session") == c.ID && l.Str("from") == p.Name
+		return request || (IsSecurity(l) && l.Str("code") == "key_changed")
+	})
+	switch {
+	case !ok:
+		w.T.MismatchMsg("HS-2", "the chat_request event or key_changed", "nothing within "+w.Wait.String(),
+			"timed out waiting for the chat_request of %s or its key_changed report", p.Name)
+	case IsSecurity(l):
+		if l.Str("rule") != "TRUST-2" && l.Str("rule") != "HS-2" {
+			w.T.MismatchMsg("DRV-2", "key_changed naming TRUST-2", l.String(), "the key_changed report names rule %s", l.Str("rule"))
+		}
+		c.rejected = true
+	}
+	return c
 }
 
 // checkPinKept checks that the safety number still uses the pinned key, not the one the

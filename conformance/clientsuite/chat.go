@@ -363,4 +363,12 @@ func (c *Chat) PeerEnds() {
 	if l.Str("state") != "ended" {
 		c.w.T.Mismatch("REC-10", "session "+c.ID+" reported ended after a valid close record", l.String())
 	}
+	// spec §6.5 [REC-12]: the chat_terminate REC-9 sends after the close record is exempt.
+	c.w.Sync()
+	for _, l := range c.w.D.Untaken(IsSecurity) {
+		if l.Str("session") == c.ID {
+			c.w.T.MismatchMsg("REC-12", "the chat_terminate that follows a valid close record accepted silently", l.String(),
+				"the client rejected the chat_terminate of %s that followed its close record", c.ID)
+		}
+	}
 }

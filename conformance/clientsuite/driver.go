@@ -40,9 +40,13 @@ type Driver struct {
 	nextID    int
 	pending   map[string]bool // commands written and not answered
 	responses map[string]Line // answers not yet taken
-	events    []Line          // every event, in order
-	taken     []bool          // events[i] was consumed by a wait
-	changed   chan struct{}   // closed and replaced on every line and at exit
+	// idless counts the lines written without a usable id and not answered yet; idlessGot holds
+	// their failures without id (DRV-6).
+	idless    int
+	idlessGot []Line
+	events    []Line        // every event, in order
+	taken     []bool        // events[i] was consumed by a wait
+	changed   chan struct{} // closed and replaced on every line and at exit
 }
 
 // startDriver starts the driver of env for case t; it is stopped when the case ends.
@@ -115,6 +119,11 @@ func (d *Driver) line(raw []byte) {
 		return
 	}
 	id := l.Str("id")
+	if id == "" && d.idless > 0 { // spec A.1 [DRV-6]
+		d.idless--
+		d.idlessGot = append(d.idlessGot, l)
+		return
+	}
 	if !d.pending[id] {
 		d.t.Mismatch("DRV-1", "exactly one response per command, carrying the command's id",
 			fmt.Sprintf("a response with id %q, which answers no command waiting for one: %s", id, l))
@@ -154,6 +163,23 @@ func (d *Driver) WriteLine(data []byte) {
 	if _, err := d.stdin.Write(append(data, '\n')); err != nil {
 		d.t.Fatalf("cannot write to the driver's standard input: %v%s", err, d.exitNote())
 	}
+}
+
+// Unanswerable writes a line that is not a JSON object with a valid id and returns the failure
+// without id that answers it (spec A.1 [DRV-6]), or false when none comes within wait.
+func (d *Driver) Unanswerable(data []byte, wait time.Duration) (Line, bool) {
+	d.mu.Lock()
+	d.idless++
+	d.mu.Unlock()
+	d.WriteLine(data)
+	return d.await("the failure without id to "+printable(data), wait, func() (Line, bool) {
+		if len(d.idlessGot) == 0 {
+			return Line{}, false
+		}
+		l := d.idlessGot[0]
+		d.idlessGot = d.idlessGot[1:]
+		return l, true
+	})
 }
 
 // Do sends a command and returns its response, ok or not. It stops the case when no response

@@ -38,12 +38,13 @@ func cloneCommit(c group.Commit) group.Commit {
 // TestGroupRejections plays a malicious relay and a malicious member (with bob's keys) against
 // alice in a group: every forged or replayed commit and group message is rejected with its
 // outcome and rule and reported, and alice's epoch stays as it was. Rules: GRP-2 to GRP-10,
-// GRP-14 to GRP-17, KEY-5, TRUST-2, CLI-2.
+// GRP-14 to GRP-17, GRP-20, KEY-5, TRUST-2, CLI-2.
 func TestGroupRejections(t *testing.T) {
 	tp := startTapped(t)
 	alice := tp.connect(t, "alice")
 	bob := tp.connect(t, "bob")
 	carol := tp.connect(t, "carol")
+	tp.connect(t, "erin") // registered, never pinned by alice (GRP-20)
 	joinAll(t, "g", alice, bob)
 	if _, err := alice.c.PeerKey(ctx(t), "carol"); err != nil { // alice pins carol
 		t.Fatal(err)
@@ -75,18 +76,19 @@ func TestGroupRejections(t *testing.T) {
 	commitTests := []struct {
 		name, code, rule string
 		forge            func() group.Commit
+		announce         []string // a group_members the relay sends first, when not nil
 	}{
-		{"replayed commit [GRP-4]", "stale_epoch", "GRP-4", func() group.Commit { return commits[1] }},
+		{"replayed commit [GRP-4]", "stale_epoch", "GRP-4", func() group.Commit { return commits[1] }, nil},
 		{"bad signature [GRP-3]", "bad_signature", "GRP-3", func() group.Commit {
 			c := create(member(alice))
 			c.Sig[0] ^= 1
 			return c
-		}},
+		}, nil},
 		{"committer not listed [GRP-2]", "not_listed", "GRP-2", func() group.Commit {
 			c := create(member(alice))
 			c.Committer = "zed"
 			return c
-		}},
+		}, nil},
 		{"bad prev [GRP-5]", "bad_prev", "GRP-5", func() group.Commit {
 			forked := cloneCommit(commits[1])
 			forked.Wraps[0].Wrap[0] ^= 1 // another commit hash for epoch 2
@@ -99,36 +101,48 @@ func TestGroupRejections(t *testing.T) {
 				t.Fatal(err)
 			}
 			return p.Commit
-		}},
-		{"receiver not listed [GRP-6]", "not_listed", "GRP-6", func() group.Commit { return create() }},
+		}, nil},
+		{"receiver not listed [GRP-6]", "not_listed", "GRP-6", func() group.Commit { return create() }, nil},
 		{"members not sorted [GRP-6]", "bad_members", "GRP-6", func() group.Commit {
 			c := create(member(alice))
 			slices.Reverse(c.Members)
 			slices.Reverse(c.Wraps)
 			resign(&c, bob.key)
 			return c
-		}},
+		}, nil},
+		{"members not announced [GRP-6]", "bad_members", "GRP-6", func() group.Commit {
+			return create(member(alice), member(carol))
+		}, nil},
 		{"key differs from the pin [GRP-7] [TRUST-2]", "key_not_pinned", "GRP-7", func() group.Commit {
 			return create(member(alice), group.Member{User: "carol", IdentityKey: other.Public(), GroupKey: other.GroupPublic(), GroupKeySig: other.GroupKeySig("carol")})
-		}},
+		}, []string{"alice", "bob", "carol"}},
 		{"bad group key signature [GRP-7] [KEY-5]", "bad_signature", "GRP-7", func() group.Commit {
 			c := create(member(alice), member(carol))
 			c.Members[2].GroupKeySig[0] ^= 1
 			resign(&c, bob.key)
 			return c
-		}},
+		}, nil},
+		{"unpinned member listed under a key the directory does not serve [GRP-20]", "key_not_pinned", "GRP-20", func() group.Commit {
+			return create(member(alice), group.Member{User: "dave", IdentityKey: other.Public(), GroupKey: other.GroupPublic(), GroupKeySig: other.GroupKeySig("dave")})
+		}, []string{"alice", "bob", "dave"}},
+		{"unpinned member listed under another key than the directory's [GRP-20]", "key_not_pinned", "GRP-20", func() group.Commit {
+			return create(member(alice), group.Member{User: "erin", IdentityKey: other.Public(), GroupKey: other.GroupPublic(), GroupKeySig: other.GroupKeySig("erin")})
+		}, []string{"alice", "bob", "erin"}},
 		{"wrap that does not open [GRP-8]", "bad_wrap", "GRP-8", func() group.Commit {
 			msg := enc.AppendBytes(enc.AppendText([]byte(enc.LabelGroupKey), "alice"), other.GroupPublic())
 			return create(group.Member{User: "alice", IdentityKey: alice.key.Public(), GroupKey: other.GroupPublic(), GroupKeySig: alice.key.Sign(msg)})
-		}},
+		}, []string{"alice", "bob"}},
 		{"bad confirmation tag [GRP-9]", "bad_confirmation_tag", "GRP-9", func() group.Commit {
 			c := create(member(alice))
 			c.Confirm[0] ^= 1
 			resign(&c, bob.key)
 			return c
-		}},
+		}, nil},
 	}
 	for _, tc := range commitTests {
+		if tc.announce != nil {
+			tp.Inject(t, "alice", &wire.GroupMembers{Group: "g", Epoch: 2, Members: tc.announce})
+		}
 		c := tc.forge()
 		tp.Inject(t, "alice", &wire.IncomingGroupCommit{From: "bob", Commit: wirefmt.ToCommit(&c)})
 		alice.wait(tc.name, security(tc.code, tc.rule))

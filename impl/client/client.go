@@ -50,6 +50,7 @@ package client
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -184,6 +185,9 @@ type Client struct {
 	outbox   []Undelivered      // messages whose delivery failed, kept to send again (CLI-21)
 	answered map[SessionID]bool // unknown session ids answered with chat_terminate (REC-20)
 	changed  chan struct{}      // closed and replaced whenever a session changes state
+	// dirKeys are the identity keys the directory served (get_pubkey, KEY-5 and KEY-7 checked),
+	// which a key first seen in a commit must equal (GRP-20).
+	dirKeys map[string]ed25519.PublicKey
 }
 
 // Dial connects to the relay, registers opts.User and returns the running client. It fails
@@ -216,6 +220,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		answered: map[SessionID]bool{},
 		changed:  make(chan struct{}),
 		groups:   map[string]*chatGroup{},
+		dirKeys:  map[string]ed25519.PublicKey{},
 	}
 	cn, err := c.connect(ctx, true)
 	if err != nil {

@@ -36,6 +36,9 @@ func (c *Client) fetchKeys(ctx context.Context, cn *conn, user string) (peerKeys
 		c.securityErr(err, user, SessionID{}, "")
 		return peerKeys{}, err
 	}
+	c.mu.Lock()
+	c.dirKeys[user] = slices.Clone(pk.identityKey) // spec §7.1 [GRP-20]
+	c.mu.Unlock()
 	return peerKeys{user: user, identityKey: pk.identityKey, groupKey: pk.groupKey, groupKeySig: pk.groupKeySig}, nil
 }
 

@@ -56,7 +56,7 @@ func (c *Client) holdChangedCommitLocked(g *chatGroup, cm *group.Commit, err err
 			"compare safety numbers, then trust the new key to readmit %s", user, cm.Epoch,
 			identity.Fingerprint(listed), identity.Fingerprint(pinned), user)})
 	held := *cm
-	g.held = &held
+	g.keyHeld = &held
 	return true
 }
 
@@ -68,8 +68,8 @@ func (c *Client) readmitLocked(peer string) {
 		if g.st == nil {
 			continue
 		}
-		if h := g.held; h != nil && h.Committer == peer {
-			g.held = nil
+		if h := g.keyHeld; h != nil && h.Committer == peer {
+			g.keyHeld = nil
 			info, err := g.st.ReceiveCommit(h)
 			g.gen++
 			if err != nil {

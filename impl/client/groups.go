@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"slices"
@@ -32,14 +33,27 @@ type chatGroup struct {
 	// rekey asks for a new epoch for the same members: the user asked, or this client's
 	// message counter reached its limit (spec §7.2 [GRP-18]).
 	rekey bool
-	// held is a commit rejected only because its committer's key changed, kept until the user
+	// keyHeld is a commit rejected only because its committer's key changed, kept until the user
 	// trusts the new key (TRUST-2); nil otherwise.
-	held *group.Commit
+	keyHeld *group.Commit
 	// highest is the highest epoch the client accepted, kept across reconnects: a relay that
 	// announces less has lost group history (spec §5.9 [GSV-20]).
 	highest uint64
 	ready   chan struct{} // closed while group messages can be sent (GRP-12)
 	left    chan struct{} // closed when the user leaves
+	// holding is set while the client fetches the directory's keys for the members a commit
+	// lists that it has not pinned (GRP-20); what arrives for the group meanwhile waits in held,
+	// in order. holdID tells a fetch that outlived its connection from the current one.
+	holding bool
+	holdID  uint64
+	held    []heldGroupMsg
+}
+
+// heldGroupMsg is a group_members, group_commit or group_message waiting behind a commit whose
+// members' directory keys are being fetched; fetched marks that commit itself.
+type heldGroupMsg struct {
+	m       inbound
+	fetched bool
 }
 
 // GroupInfo describes a group for a user interface.
@@ -182,6 +196,8 @@ func (c *Client) groupsDisconnectedLocked() {
 			g.st.Close()
 		}
 		g.st, g.announced, g.waitAnnounce = nil, nil, false
+		g.holding, g.held = false, nil // the relay forgot the group: so does the hold
+		g.holdID++
 		g.gen++
 		g.updateReadyLocked()
 	}
@@ -215,6 +231,12 @@ func (c *Client) eraseAllLocked() {
 func (c *Client) onGroupMembers(m groupMembersMsg) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.holdLocked(m.group, m) {
+		c.groupMembersLocked(m)
+	}
+}
+
+func (c *Client) groupMembersLocked(m groupMembersMsg) {
 	g := c.groups[m.group]
 	if g == nil {
 		c.log.Debug("client: group_members for a group the client is not in", "group", m.group)
@@ -228,13 +250,15 @@ func (c *Client) onGroupMembers(m groupMembersMsg) {
 				Detail: fmt.Sprintf("the relay announced epoch %d of %s after this client held epoch %d: its group history went back; keying in again", m.epoch, g.name, g.highest)})
 			g.highest = m.epoch
 		}
-		st, err := group.Join(group.Config{Group: g.name, Self: c.user, Identity: c.id, Pins: c.peers}, m.epoch, m.lastCommit)
+		cfg := group.Config{Group: g.name, Self: c.user, Identity: c.id, Pins: c.peers, Directory: c.directoryKeyLocked}
+		st, err := group.Join(cfg, m.epoch, m.lastCommit)
 		if err != nil {
 			c.securityErr(err, "", SessionID{}, g.name)
 			return
 		}
 		g.st = st
 	}
+	g.st.Announce(m.members) // spec §7.1 [GRP-6]: the members the next commit must list
 	g.announced = slices.Clone(m.members)
 	g.gen++
 	g.waitAnnounce = false
@@ -243,14 +267,29 @@ func (c *Client) onGroupMembers(m groupMembersMsg) {
 	c.maybeCommitLocked(g)
 }
 
-// onGroupCommit verifies a commit another member made (spec §7.1 GRP-2 to GRP-10).
+// onGroupCommit verifies a commit another member made (spec §7.1 GRP-2 to GRP-10, GRP-20).
 func (c *Client) onGroupCommit(m groupCommitMsg) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.holdLocked(m.commit.Group, m) {
+		c.groupCommitLocked(m, false)
+	}
+}
+
+// groupCommitLocked verifies a commit; unless fetched, it first fetches the directory's keys of
+// the members the client has not pinned, holding the group's traffic until they are in.
+func (c *Client) groupCommitLocked(m groupCommitMsg, fetched bool) {
 	g := c.groups[m.commit.Group]
-	if g == nil || g.st == nil {
-		c.security(SecurityEvent{Code: e2ee.UnexpectedMessage, Rule: "GRP-11", Peer: m.from, Group: m.commit.Group,
-			Detail: "commit for a group the client has not joined"})
+	if g == nil || g.st == nil { // spec §7.2 [GRP-14]: a group the client is not in
+		c.security(SecurityEvent{Code: e2ee.UnexpectedMessage, Rule: "GRP-14", Peer: m.from, Group: m.commit.Group,
+			Detail: "commit for a group the client is not in"})
+		return
+	}
+	if missing := c.unfetchedMembersLocked(&m.commit); !fetched && len(missing) > 0 && c.cn != nil {
+		g.holding = true
+		g.held = append(g.held, heldGroupMsg{m: m, fetched: true})
+		c.wg.Add(1)
+		go c.fetchForCommit(g, g.holdID, c.cn, missing)
 		return
 	}
 	info, err := g.st.ReceiveCommit(&m.commit)
@@ -267,6 +306,78 @@ func (c *Client) onGroupCommit(m groupCommitMsg) {
 	c.maybeCommitLocked(g)
 }
 
+// directoryKeyLocked is the group states' Directory: the identity key the directory served for
+// user on this client's last get_pubkey, its group key signature verified (GRP-20).
+func (c *Client) directoryKeyLocked(user string) (ed25519.PublicKey, bool) {
+	k, ok := c.dirKeys[user]
+	return k, ok
+}
+
+// unfetchedMembersLocked lists the members of a commit that are neither pinned nor fetched from
+// the directory.
+func (c *Client) unfetchedMembersLocked(cm *group.Commit) []string {
+	var out []string
+	for _, m := range cm.Members {
+		if m.User == c.user {
+			continue
+		}
+		_, pinned := c.peers.Lookup(m.User)
+		_, fetched := c.dirKeys[m.User]
+		if !pinned && !fetched {
+			out = append(out, m.User)
+		}
+	}
+	return out
+}
+
+// fetchForCommit asks the directory for users' keys, then lets the held group traffic go on. A
+// user the directory does not answer for stays unfetched, and the commit listing it is rejected
+// (GRP-20).
+func (c *Client) fetchForCommit(g *chatGroup, holdID uint64, cn *conn, users []string) {
+	defer c.wg.Done()
+	ctx, cancel := context.WithTimeout(c.ctx, DefaultHandshakeTimeout)
+	defer cancel()
+	for _, user := range users {
+		if _, err := c.fetchKeys(ctx, cn, user); err != nil {
+			c.log.Info("client: no directory key for a commit member", "group", g.name, "user", user, "err", err)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.groups[g.name] != g || g.holdID != holdID {
+		return // left, or the connection that held it is gone
+	}
+	held := g.held
+	g.holding, g.held = false, nil
+	for i, h := range held {
+		if c.groups[g.name] != g {
+			return
+		}
+		if g.holding { // a later commit needs keys of its own: it waits again, and so does the rest
+			g.held = append(g.held, held[i:]...)
+			return
+		}
+		switch m := h.m.(type) {
+		case groupMembersMsg:
+			c.groupMembersLocked(m)
+		case groupCommitMsg:
+			c.groupCommitLocked(m, h.fetched)
+		case groupMessageMsg:
+			c.groupMessageLocked(m)
+		}
+	}
+}
+
+// holdLocked queues m behind a commit that waits for directory keys, and reports whether it did.
+func (c *Client) holdLocked(name string, m inbound) bool {
+	g := c.groups[name]
+	if g == nil || !g.holding {
+		return false
+	}
+	g.held = append(g.held, heldGroupMsg{m: m})
+	return true
+}
+
 // epochAcceptedLocked reports a new epoch and the keys it pinned for the first time (TRUST-1).
 func (c *Client) epochAcceptedLocked(g *chatGroup, info group.EpochInfo) {
 	for _, user := range info.NewPins { // spec §6.6 [TRUST-1]
@@ -275,7 +386,7 @@ func (c *Client) epochAcceptedLocked(g *chatGroup, info group.EpochInfo) {
 		}
 	}
 	g.rekey = false // every counter starts again in the new epoch (GRP-13)
-	g.held = nil    // a commit held for a changed key is stale now
+	g.keyHeld = nil // a commit held for a changed key is stale now
 	g.highest = max(g.highest, info.Epoch)
 	c.emit(GroupEvent{Group: g.name, Epoch: info.Epoch, Members: info.Members, Committer: info.Committer})
 	g.updateReadyLocked()
@@ -492,10 +603,16 @@ func (c *Client) RekeyGroup(ctx context.Context, name string) error {
 func (c *Client) onGroupMessage(m groupMessageMsg) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.holdLocked(m.msg.Group, m) {
+		c.groupMessageLocked(m)
+	}
+}
+
+func (c *Client) groupMessageLocked(m groupMessageMsg) {
 	g := c.groups[m.msg.Group]
-	if g == nil || g.st == nil {
-		c.security(SecurityEvent{Code: e2ee.StaleEpoch, Rule: "GRP-14", Peer: m.from, Group: m.msg.Group,
-			Detail: "group message for a group the client holds no epoch of"})
+	if g == nil || g.st == nil { // spec §7.2 [GRP-14]: a group the client is not in
+		c.security(SecurityEvent{Code: e2ee.UnexpectedMessage, Rule: "GRP-14", Peer: m.from, Group: m.msg.Group,
+			Detail: "group message for a group the client is not in"})
 		return
 	}
 	pt, err := g.st.Open(nil, m.from, &m.msg)

@@ -117,13 +117,15 @@ func (c *Client) onRecordLocked(s *session, m relayMsg, rec direct.Record) {
 		if st := s.sess.State(); st != direct.StateOpen && s.state == SessionSecured {
 			if st == direct.StateFailed { // spec §6.4 [REC-5]
 				c.setStateLocked(s, SessionFailed, "a record failed authentication; keys erased")
-			} else {
+			} else { // spec §6.5 [REC-10]: a close record that opens to a non-empty plaintext
+				s.closedByPeer = true
 				c.setStateLocked(s, SessionEnded, "ended by "+s.peer)
 			}
 		}
 		return
 	}
 	if rec.Kind == direct.KindClose { // spec §6.5 [REC-10]
+		s.closedByPeer = true
 		c.setStateLocked(s, SessionEnded, "ended by "+s.peer)
 		return
 	}

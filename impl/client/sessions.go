@@ -38,6 +38,9 @@ type session struct {
 	rcpt      receipts          // the messages sent and not yet covered by a receipt (§6.7)
 	// terminated: this side sent chat_terminate for the session (REC-20 answers at most once).
 	terminated bool
+	// closedByPeer is set when a close record that authenticated ended the session, until the
+	// one chat_terminate that follows it (REC-9) arrives: REC-12 exempts exactly that one.
+	closedByPeer bool
 }
 
 // SessionInfo describes a session for a user interface.
@@ -533,7 +536,13 @@ func (c *Client) onChatTerminate(m chatTerminateMsg) {
 		return
 	}
 	if s.state.Ended() {
-		return // the close record came first, or we ended it ourselves
+		if s.closedByPeer { // spec §6.5 [REC-12]: the chat_terminate REC-9 sends after the close record
+			s.closedByPeer = false
+			return
+		}
+		c.security(SecurityEvent{Code: e2ee.UnexpectedMessage, Rule: "REC-12", Peer: m.from, Session: m.sid,
+			Detail: "chat_terminate for a session that has ended"})
+		return
 	}
 	if m.reason != "" {
 		// spec §5.5: the relay's own notice that the peer's connection is gone. It is not the

@@ -14,11 +14,11 @@ type Outcome string
 
 // The outcome codes of spec Appendix A.4, in the order of its table.
 const (
-	BadSignature       Outcome = "bad_signature"        // HS-8, GRP-3, GRP-7, KEY-5
+	BadSignature       Outcome = "bad_signature"        // HS-8, GRP-3, GRP-7, KEY-5, KEY-7
 	BadFinished        Outcome = "bad_finished"         // HS-9
 	LowOrderPoint      Outcome = "low_order_point"      // HS-6
 	BadSuite           Outcome = "bad_suite"            // HS-7
-	UnexpectedMessage  Outcome = "unexpected_message"   // HS-11, REC-12
+	UnexpectedMessage  Outcome = "unexpected_message"   // HS-10, HS-11, REC-12, GRP-14
 	Malformed          Outcome = "malformed"            // MSG-1 to MSG-4, ENC-5 to ENC-10
 	ReplayedCounter    Outcome = "replayed_counter"     // REC-3, GRP-15
 	ReflectedRecord    Outcome = "reflected_record"     // REC-4
@@ -26,7 +26,7 @@ const (
 	BadContent         Outcome = "bad_content"          // REC-7
 	UnverifiedEnd      Outcome = "unverified_end"       // REC-11
 	KeyChanged         Outcome = "key_changed"          // TRUST-2
-	KeyNotPinned       Outcome = "key_not_pinned"       // GRP-7
+	KeyNotPinned       Outcome = "key_not_pinned"       // GRP-7, GRP-20
 	StaleEpoch         Outcome = "stale_epoch"          // GRP-4, GRP-14
 	BadPrev            Outcome = "bad_prev"             // GRP-5
 	NotListed          Outcome = "not_listed"           // GRP-2, GRP-6

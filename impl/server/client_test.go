@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -262,7 +263,12 @@ func (c *client) register() {
 	if ack["user"] != c.name || ack["fingerprint"] != identity.Fingerprint(c.key.Public()) {
 		c.t.Fatalf("%s: register_ack %s", c.name, compact(ack))
 	}
+	registeredKeys.Store(c.name, c.key)
 }
+
+// registeredKeys holds the identity key each username last registered with, so that commitFor
+// lists the keys the directory holds (GSV-4). The tests of this package do not run in parallel.
+var registeredKeys sync.Map // string -> *identity.PrivateKey
 
 // quiet asserts that nothing but the barrier arrives: c has no pending message.
 func (c *client) quiet() {

@@ -288,6 +288,9 @@ func (h *hub) commit(c *conn, cm *wire.Commit, ack, fwd []byte, received time.Ti
 	if r := checkCommitMembers(g, cm, user); r != nil {
 		return r
 	}
+	if r := c.checkCommitKeys(cm); r != nil {
+		return r
+	}
 	// spec §5.9 [GSV-20]: on disk before anyone learns of the epoch, so that it never goes back.
 	// The write holds the hub's lock: commits are rare next to messages, and the epoch must
 	// not move on without it.
@@ -333,6 +336,26 @@ func checkCommitMembers(g *group, cm *wire.Commit, user string) *refusal {
 		if cm.Members[i].User != name || cm.Wraps[i].User != name {
 			return &refusal{errBadMembers, "the commit must list exactly the current members of " + g.name + ", sorted"}
 		}
+	}
+	return nil
+}
+
+// checkCommitKeys refuses a commit that lists, for any member, an identity key, group key or
+// group key signature other than the directory's, so that no member can make another pin a key
+// the directory never served (spec §5.9 [GSV-4]). Every member is registered, so every member
+// has an entry.
+func (c *conn) checkCommitKeys(cm *wire.Commit) *refusal {
+	es := make([]directory.Entry, len(cm.Members))
+	for i, m := range cm.Members {
+		es[i] = directory.Entry{User: m.User, IdentityKey: m.IdentityKey, GroupKey: m.GroupKey, GroupKeySig: m.GroupKeySig}
+	}
+	i, err := c.s.dir.HoldsAll(es)
+	switch {
+	case err != nil:
+		c.log.Error("directory", "err", err)
+		return &refusal{errInternal, "the directory cannot be read"}
+	case i >= 0:
+		return &refusal{errBadMembers, "the commit lists keys for " + es[i].User + " that the directory does not hold"}
 	}
 	return nil
 }

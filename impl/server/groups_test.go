@@ -6,16 +6,24 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/server"
 	"github.com/blindpost/blindpost/impl/server/servertest"
 )
 
-// commitFor builds a structurally valid commit: the server checks membership and epochs, not
-// the cryptography, which is the clients' (spec §7.1), so keys and wraps are random bytes.
+// commitFor builds a structurally valid commit: the server checks membership, epochs and that
+// the listed keys are the directory's, not the cryptography, which is the clients' (spec §7.1),
+// so the keys are those the members registered (random for a name never registered) and the
+// wraps, confirm and sig are random bytes.
 func commitFor(group string, epoch int, committer string, members ...string) msg {
 	var ms, ws []msg
 	for _, m := range members {
-		ms = append(ms, msg{"user": m, "identity_key": ciphertext(32), "group_key": ciphertext(32), "group_key_sig": ciphertext(64)})
+		entry := msg{"user": m, "identity_key": ciphertext(32), "group_key": ciphertext(32), "group_key_sig": ciphertext(64)}
+		if k, ok := registeredKeys.Load(m); ok {
+			key := k.(*identity.PrivateKey)
+			entry = msg{"user": m, "identity_key": b64(key.Public()), "group_key": b64(key.GroupPublic()), "group_key_sig": b64(key.GroupKeySig(m))}
+		}
+		ms = append(ms, entry)
 		ws = append(ws, msg{"user": m, "wrap": ciphertext(80)})
 	}
 	prev := ""
@@ -158,7 +166,8 @@ func TestGroupLastCommit(t *testing.T) {
 	bob.expectMembers("room", 2, "alice", "bob", "carol")
 }
 
-// TestGroupCommitChecks checks GSV-4: not_member, stale_epoch and bad_members, each not
+// TestGroupCommitChecks checks GSV-4: not_member, stale_epoch and bad_members (lists, committer,
+// and keys other than the directory's), each not
 // forwarded, with the connection kept open (ERR-3).
 func TestGroupCommitChecks(t *testing.T) {
 	srv := servertest.Start(t)
@@ -169,6 +178,12 @@ func TestGroupCommitChecks(t *testing.T) {
 
 	wrongWraps := commitFor("room", 1, "alice", "alice", "bob")
 	wrongWraps["wraps"] = []any{wrongWraps["wraps"].([]msg)[1], wrongWraps["wraps"].([]msg)[0]}
+	// GSV-4: each listed identity key, group key and group key signature is the directory's.
+	keyOf := func(field string, n int) msg {
+		cm := commitFor("room", 1, "alice", "alice", "bob")
+		cm["members"].([]msg)[1][field] = ciphertext(n)
+		return cm
+	}
 	tests := []struct {
 		name   string
 		sender *client
@@ -183,6 +198,9 @@ func TestGroupCommitChecks(t *testing.T) {
 		{"an extra member", alice, commitFor("room", 1, "alice", "alice", "bob", "carol"), "bad_members"},
 		{"members not sorted", alice, commitFor("room", 1, "alice", "bob", "alice"), "bad_members"},
 		{"wraps not in member order", alice, wrongWraps, "bad_members"},
+		{"identity key not the directory's", alice, keyOf("identity_key", 32), "bad_members"},
+		{"group key not the directory's", alice, keyOf("group_key", 32), "bad_members"},
+		{"group key signature not the directory's", alice, keyOf("group_key_sig", 64), "bad_members"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

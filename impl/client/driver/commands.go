@@ -7,6 +7,7 @@ import (
 
 	"github.com/blindpost/blindpost/impl/client"
 	"github.com/blindpost/blindpost/impl/client/tlstrust"
+	"github.com/blindpost/blindpost/impl/e2ee"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 )
 
@@ -56,7 +57,7 @@ func (d *driver) connect(ctx context.Context, c command, r *okResponse) error {
 	}
 	cl, err := client.Dial(ctx, opts)
 	if err != nil {
-		return err
+		return connectError(err)
 	}
 	if err := d.attach(cl); err != nil {
 		cl.Close()
@@ -225,4 +226,22 @@ func (d *driver) history(ctx context.Context, c command, r *okResponse) error {
 	}
 	r.Messages = &out
 	return d.opts.History.MarkRead(c.Peer, c.Group)
+}
+
+// connectError gives a failed connect its code (spec A.1 [DRV-7]): tls_pin_mismatch when the
+// certificate has another pin, connect_failed when the relay could not be reached or the TLS or
+// WebSocket handshake failed otherwise; a refused registration keeps the relay's code.
+func connectError(err error) error {
+	var pm *tlstrust.PinMismatchError
+	var se *client.ServerError
+	switch {
+	case errors.As(err, &pm):
+		return &codedError{codeTLSPinMismatch, err}
+	case errors.As(err, &se), errors.Is(err, client.ErrBadArgument), errors.Is(err, context.Canceled):
+		return err
+	}
+	if _, ok := e2ee.OutcomeOf(err); ok {
+		return err
+	}
+	return &codedError{codeConnectFailed, err}
 }

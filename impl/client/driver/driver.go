@@ -187,14 +187,15 @@ func (d *driver) handle(ctx context.Context, line int, data []byte) error {
 		ID  any `json:"id"`
 		Cmd any `json:"cmd"`
 	}
+	// spec A.1 [DRV-6]: a line that is not a JSON object with a valid id gets a failure without id.
 	if err := json.Unmarshal(data, &head); err != nil {
-		d.log.Warn("driver: line is not a JSON object; no id to answer", "line", line, "err", err)
-		return nil
+		d.log.Warn("driver: line is not a JSON object", "line", line, "err", err)
+		return d.fail("", codeBadCommand, fmt.Sprintf("line %d is not a JSON object", line))
 	}
 	id, ok := head.ID.(string)
 	if !ok || !idRE.MatchString(id) {
-		d.log.Warn("driver: command without a valid id; cannot answer it", "line", line)
-		return nil
+		d.log.Warn("driver: command without a valid id", "line", line)
+		return d.fail("", codeBadCommand, fmt.Sprintf("line %d has no valid id", line))
 	}
 	name, _ := head.Cmd.(string)
 	h, known := handlers[name]

@@ -104,7 +104,8 @@ func TestDriverSession(t *testing.T) {
 }
 
 // TestDriverErrors checks the answers to commands a driver cannot run: unknown (unimplemented),
-// malformed (bad_command), out of order, and a relay refusal with its code. Rules: DRV-1, ERR-5.
+// malformed (bad_command), out of order, a relay refusal with its code, lines without an id, and
+// failed connects. Rules: DRV-1, DRV-6, DRV-7, ERR-5.
 func TestDriverErrors(t *testing.T) {
 	r := testrelay.Start(t)
 	h := startDriver(t, "alice", driver.Options{})
@@ -119,7 +120,16 @@ func TestDriverErrors(t *testing.T) {
 	if l := h.response("dup"); l.str("error") != "bad_command" {
 		t.Fatalf("duplicate member answered %v [MSG-2]", l)
 	}
-	h.raw(`not json`) // no id to answer: skipped, the driver goes on
+	// spec A.1 [DRV-6]: a line without a usable id gets a failure without id, and the driver goes on.
+	for _, raw := range []string{`not json`, `{"cmd":"quit"}`, `{"id":"a b","cmd":"quit"}`} {
+		h.raw(raw)
+		if l := h.next("the failure to " + raw); l["id"] != nil || l["ok"] != false || l.str("error") != "bad_command" {
+			t.Fatalf("%s answered %v [DRV-6]", raw, l)
+		}
+	}
+	// spec A.1 [DRV-7]: a connect that fails at TLS or at the transport has its own code.
+	h.fail("tls_pin_mismatch", "connect", "url", r.URL(), "user", "alice", "pin", "sha256:"+strings.Repeat("ab", 32))
+	h.fail("connect_failed", "connect", "url", "wss://127.0.0.1:1/", "user", "alice", "pin", r.Pin().String())
 	h.ok("connect", "url", r.URL(), "user", "alice", "pin", r.Pin().String())
 	h.fail("out_of_order", "connect", "url", r.URL(), "user", "alice", "pin", r.Pin().String())
 	h.fail("unknown_user", "chat", "peer", "nobody")

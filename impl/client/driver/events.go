@@ -79,9 +79,12 @@ func logEvent(log *slog.Logger, ev client.Event) {
 func errorCode(err error) (string, string) {
 	var se *client.ServerError
 	var f *Failure
+	var ce *codedError
 	switch {
 	case errors.As(err, &f):
 		return f.Code, err.Error()
+	case errors.As(err, &ce):
+		return ce.code, err.Error()
 	case errors.As(err, &se):
 		return se.Code, err.Error()
 	case errors.Is(err, errNoHistory):

@@ -60,9 +60,10 @@ type historyMessageLine struct {
 	State     string `json:"state,omitempty"`
 }
 
-// failure answers a command that failed (spec A.1).
+// failure answers a command that failed (spec A.1); without an id it answers a line that is not
+// a JSON object with a valid id (DRV-6).
 type failure struct {
-	ID      string `json:"id"`
+	ID      string `json:"id,omitempty"`
 	OK      bool   `json:"ok"`
 	Error   string `json:"error"`
 	Message string `json:"message"`
@@ -70,9 +71,20 @@ type failure struct {
 
 // The error codes of a failure besides the outcome and server codes (spec A.1).
 const (
-	codeUnimplemented = "unimplemented"
-	codeBadCommand    = "bad_command"
+	codeUnimplemented  = "unimplemented"
+	codeBadCommand     = "bad_command"
+	codeTLSPinMismatch = "tls_pin_mismatch" // connect: the server's certificate has another pin (DRV-7)
+	codeConnectFailed  = "connect_failed"   // connect: the relay could not be reached (DRV-7)
 )
+
+// codedError carries a driver failure code that no client error type names.
+type codedError struct {
+	code string
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
 
 type chatRequestEvent struct {
 	Event   string `json:"event"`

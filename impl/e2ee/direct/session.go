@@ -88,6 +88,9 @@ type Session struct {
 	send, recv direction
 	state      State
 	scratch    []byte // reflection check output
+	// closedByPeer is set by a valid close record until the one chat_terminate that follows it
+	// (REC-9), which REC-12 exempts.
+	closedByPeer bool
 }
 
 // direction is the key, IV, counter and associated-data buffers of one
@@ -257,6 +260,7 @@ func (s *Session) Open(dst []byte, r Record) ([]byte, error) {
 // closeReceived ends the session on a valid close record. spec §6.5 [REC-10]
 func (s *Session) closeReceived(dst, out []byte) ([]byte, error) {
 	s.end(StateEnded)
+	s.closedByPeer = true
 	if len(out) != len(dst) {
 		clear(out[len(dst):])
 		return nil, e2ee.Reject(e2ee.BadContent, "REC-10", "close record carries %d bytes of plaintext; session ended", len(out)-len(dst))
@@ -275,14 +279,19 @@ func (s *Session) reflected(r Record) bool {
 	return err == nil
 }
 
-// Terminate handles the peer's chat_terminate: it erases the keys and, when
-// the session had not already ended with a valid close record, returns
-// unverified_end. spec §6.5 [REC-11]
+// Terminate handles the peer's chat_terminate: it erases the keys and returns
+// unverified_end (REC-11). On a session that has ended it accepts, silently,
+// the one chat_terminate that follows a valid close record of the peer's, and
+// rejects any other with unexpected_message. spec §6.5 [REC-11] [REC-12]
 func (s *Session) Terminate() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != StateOpen {
-		return nil
+		if s.closedByPeer {
+			s.closedByPeer = false
+			return nil
+		}
+		return e2ee.Reject(e2ee.UnexpectedMessage, "REC-12", "chat_terminate from %s for a session that has ended", s.peer)
 	}
 	s.end(StateEndedUnverified)
 	return terminated(s.peer)

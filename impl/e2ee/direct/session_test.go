@@ -226,6 +226,24 @@ func TestCloseWithPlaintext(t *testing.T) {
 	}
 }
 
+// TestTerminateAfterClose checks REC-12's exemption: the one chat_terminate
+// that follows a valid close record (REC-9) is accepted silently, a second is
+// unexpected_message.
+func TestTerminateAfterClose(t *testing.T) {
+	si, sr, _, _ := pair(t)
+	rec, err := si.SealClose(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sr.Open(nil, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := sr.Terminate(); err != nil {
+		t.Fatalf("REC-12: the chat_terminate after a valid close record: %v", err)
+	}
+	wantOutcome(t, sr.Terminate(), e2ee.UnexpectedMessage, "REC-12")
+}
+
 // TestTerminate checks REC-11: chat_terminate without a close record erases
 // the keys and reports unverified_end.
 func TestTerminate(t *testing.T) {
@@ -234,9 +252,8 @@ func TestTerminate(t *testing.T) {
 	if sr.State() != StateEndedUnverified || sr.send.aead != nil {
 		t.Fatal("REC-11: keys kept")
 	}
-	if sr.Terminate() != nil {
-		t.Fatal("second terminate reported again")
-	}
+	// REC-12: a second chat_terminate is for a session that has ended.
+	wantOutcome(t, sr.Terminate(), e2ee.UnexpectedMessage, "REC-12")
 	// REC-11: secured or not: during the handshake too.
 	ci, cr := configs(newParty(t, "alice", 1), newParty(t, "bob", 2), 9)
 	i, hs1, _ := NewInitiator(ci)

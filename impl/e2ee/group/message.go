@@ -2,6 +2,7 @@ package group
 
 import (
 	"crypto/cipher"
+	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 
@@ -97,14 +98,16 @@ func (s *State) Seal(dst, content []byte) (Message, error) {
 // coming from from, and appends its plaintext to dst. The checks run in the
 // order of spec §7.2:
 //
+//   - the message names this group (unexpected_message, GRP-14);
 //   - the epoch is the current one and this client holds its secret (stale_epoch, GRP-14);
+//   - from is a member of the current epoch other than this client
+//     (forged_sender, GRP-16);
 //   - the counter is above the highest accepted from this sender in this
 //     epoch (replayed_counter) and not more than 2^16 above it, or not above
 //     2^16 for a sender's first message (counter_jump), before any signature
 //     or decryption work (GRP-15);
-//   - from is a member of the current epoch other than this client, and sig
-//     verifies with its key as pinned when the epoch was accepted
-//     (forged_sender, GRP-16);
+//   - sig verifies with the sender's key as pinned when the epoch was
+//     accepted (forged_sender, GRP-16);
 //   - the ciphertext authenticates (bad_tag, GRP-17; the epoch goes on).
 //
 // A rejected message changes nothing. Checking that the plaintext is a
@@ -118,11 +121,15 @@ func (s *State) Open(dst []byte, from string, m *Message) ([]byte, error) {
 	if m.Epoch != s.epoch || s.secret == nil { // spec §7.2 [GRP-14]
 		return nil, e2ee.Reject(e2ee.StaleEpoch, "GRP-14", "message for epoch %d, current epoch is %d%s", m.Epoch, s.epoch, s.noSecret())
 	}
+	key, err := s.member(from) // spec §7.2 [GRP-16], membership
+	if err != nil {
+		return nil, err
+	}
 	st := s.recv[from]
 	if err := checkCounter(st, m.N, from); err != nil { // spec §7.2 [GRP-15]
 		return nil, err
 	}
-	if err := s.checkSender(from, m); err != nil { // spec §7.2 [GRP-16]
+	if err := s.checkSig(key, from, m); err != nil { // spec §7.2 [GRP-16], signature
 		return nil, err
 	}
 	if st == nil {
@@ -165,12 +172,18 @@ func checkCounter(st *senderState, n uint64, from string) error {
 	return nil
 }
 
-// checkSender checks membership and the signature over ad || ct.
-func (s *State) checkSender(from string, m *Message) error {
+// member returns the identity key the current epoch's commit lists for from, who must be a
+// member other than this client.
+func (s *State) member(from string) (ed25519.PublicKey, error) {
 	key, ok := s.keys[from]
 	if !ok || from == s.cfg.Self {
-		return e2ee.Reject(e2ee.ForgedSender, "GRP-16", "%s is not a member of epoch %d", from, s.epoch)
+		return nil, e2ee.Reject(e2ee.ForgedSender, "GRP-16", "%s is not a member of epoch %d", from, s.epoch)
 	}
+	return key, nil
+}
+
+// checkSig checks the sender's signature over ad || ct.
+func (s *State) checkSig(key ed25519.PublicKey, from string, m *Message) error {
 	s.scratch = AppendMessageAD(s.scratch[:0], s.cfg.Group, s.epoch, from, m.N)
 	s.scratch = append(s.scratch, m.CT...)
 	if !identity.Verify(key, s.scratch, m.Sig) {

@@ -18,23 +18,29 @@ type Config struct {
 	Identity *identity.PrivateKey // signs commits and messages, opens wraps
 	Pins     Pins                 // the pin store (trust.Store)
 	Rand     io.Reader            // epoch secrets; nil means crypto/rand
+	// Directory returns the identity key the relay's directory serves for a user (get_pubkey),
+	// which a key first seen in a commit must equal before it is pinned (GRP-20). A client
+	// fetches the answers before it hands the commit over. Nil only in tests that play members
+	// without a relay: then keys are pinned on first use as the commit lists them.
+	Directory func(user string) (ed25519.PublicKey, bool)
 }
 
 // State is one client's view of one group: the current epoch, the hash of
 // the last commit, the epoch secret when this client holds it, and the
 // message counters. It is safe for concurrent use.
 type State struct {
-	mu       sync.Mutex
-	cfg      Config
-	own      Member // this client's member entry
-	epoch    uint64
-	lastHash []byte                       // nil while no commit is known
-	members  []string                     // of the last commit, sorted
-	keys     map[string]ed25519.PublicKey // identity keys of the current epoch's members
-	secret   []byte                       // nil when this client cannot read the epoch
-	send     *senderState                 // own keys and counter, nil without a secret
-	recv     map[string]*senderState      // per sender, current epoch
-	scratch  []byte                       // ad || ct for signatures
+	mu        sync.Mutex
+	cfg       Config
+	own       Member // this client's member entry
+	epoch     uint64
+	lastHash  []byte                       // nil while no commit is known
+	members   []string                     // of the last commit, sorted
+	announced []string                     // of the last group_members accepted, nil before Announce (GRP-6)
+	keys      map[string]ed25519.PublicKey // identity keys of the current epoch's members
+	secret    []byte                       // nil when this client cannot read the epoch
+	send      *senderState                 // own keys and counter, nil without a secret
+	recv      map[string]*senderState      // per sender, current epoch
+	scratch   []byte                       // ad || ct for signatures
 }
 
 // Join starts following a group from the group_members announcement received
@@ -67,6 +73,16 @@ func Join(cfg Config, epoch uint64, lastCommit *Commit) (*State, error) {
 		s.members = append(s.members, m.User)
 	}
 	return s, nil
+}
+
+// Announce records the members of a group_members announcement the client accepted: a commit
+// received afterwards must list exactly them (spec §7.1 [GRP-6]). The relay sends the
+// announcement of a membership change before any commit for it, so an honest commit never
+// arrives ahead of its announcement.
+func (s *State) Announce(members []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.announced = slices.Clone(members)
 }
 
 func (c Config) check() error {

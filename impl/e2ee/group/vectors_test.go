@@ -495,7 +495,17 @@ func (g *groupVectors) runNegative(t *testing.T, c vectors.GroupNegative) {
 			t.Fatal(err)
 		}
 	}
-	cfg := Config{Group: c.Group, Self: c.Self, Identity: self, Pins: pins, Rand: bytes.NewReader(make([]byte, 32))}
+	// spec §7.1 [GRP-20]: the directory serves each user's own key unless the vector says
+	// otherwise.
+	directory := map[string]ed25519.PublicKey{}
+	for u, id := range g.ids {
+		directory[u] = id.Public()
+	}
+	for _, p := range c.Directory {
+		directory[p.User] = ed25519.PublicKey(p.IdentityKey)
+	}
+	lookup := func(u string) (ed25519.PublicKey, bool) { k, ok := directory[u]; return k, ok }
+	cfg := Config{Group: c.Group, Self: c.Self, Identity: self, Pins: pins, Rand: bytes.NewReader(make([]byte, 32)), Directory: lookup}
 	var st *State
 	seen := false
 	for k, s := range c.Steps {
@@ -518,6 +528,8 @@ func (g *groupVectors) runNegative(t *testing.T, c vectors.GroupNegative) {
 			if err == nil {
 				st = joined
 			}
+		case "announce": // spec §7.1 [GRP-6]
+			st.Announce(s.Announced)
 		case "receive_commit":
 			var commit *Commit
 			switch {

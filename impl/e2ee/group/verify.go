@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/hmac"
+	"crypto/subtle"
 	"slices"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
@@ -29,9 +30,11 @@ type accepted struct {
 //  4. prev is the last commit's hash, or empty when there is none (bad_prev, GRP-5);
 //  5. the members are sorted without duplicates and the wraps match them one
 //     to one (bad_members), their keys and wraps have the sizes the schema
-//     gives (malformed, MSG-1), and this client is listed (not_listed) with
-//     its own identity key (key_not_pinned) (GRP-6);
-//  6. every listed identity key matches its pin (key_not_pinned) and every
+//     gives (malformed, MSG-1), this client is listed (not_listed), the
+//     members are those of the last announcement (bad_members), and this
+//     client is listed with its own identity key (key_not_pinned) (GRP-6);
+//  6. every listed identity key matches its pin (key_not_pinned), or, not
+//     pinned yet, the directory's answer (key_not_pinned, GRP-20), and every
 //     group key signature verifies (bad_signature) (GRP-7);
 //  7. this client's wrap opens with its group key (bad_wrap, GRP-8);
 //  8. confirm matches the unwrapped secret, compared in constant time
@@ -98,6 +101,8 @@ func (s *State) checkCommitSig(c *Commit, committer Member, hash []byte) error {
 	key := []byte(committer.IdentityKey)
 	if pinned, ok := s.cfg.Pins.Lookup(committer.User); ok {
 		key = pinned
+	} else if identity.CanonicalKey(key) && !identity.ValidKey(key) { // spec §3.1 [KEY-7]
+		return e2ee.Reject(e2ee.BadSignature, "KEY-7", "the identity key listed for committer %s is of small or mixed order", c.Committer)
 	}
 	if !identity.Verify(key, CommitSignatureInput(hash, c.Confirm), c.Sig) {
 		return e2ee.Reject(e2ee.BadSignature, "GRP-3", "commit signature of %s does not verify", c.Committer)
@@ -129,10 +134,26 @@ func (s *State) checkMembers(c *Commit) (int, error) {
 	if self < 0 {
 		return 0, e2ee.Reject(e2ee.NotListed, "GRP-6", "commit for epoch %d does not list %s", c.Epoch, s.cfg.Self)
 	}
+	if s.announced != nil && !sameUsers(c.Members, s.announced) {
+		return 0, e2ee.Reject(e2ee.BadMembers, "GRP-6", "commit for epoch %d lists other members than the relay announced", c.Epoch)
+	}
 	if !bytes.Equal(c.Members[self].IdentityKey, s.cfg.Identity.Public()) {
 		return 0, e2ee.Reject(e2ee.KeyNotPinned, "GRP-7", "commit lists another identity key for %s", s.cfg.Self)
 	}
 	return self, nil
+}
+
+// sameUsers reports whether the members are the announced users as sets: order and duplicates
+// are the sort check's to refuse, above.
+func sameUsers(members []Member, announced []string) bool {
+	listed := make(map[string]bool, len(members))
+	for _, m := range members {
+		if !slices.Contains(announced, m.User) {
+			return false
+		}
+		listed[m.User] = true
+	}
+	return len(listed) == len(announced)
 }
 
 // checkKeys checks every listed identity key against its pin and every group
@@ -148,6 +169,9 @@ func (s *State) checkKeys(c *Commit) (map[string]ed25519.PublicKey, []Member, er
 			if isNew, err = s.checkPin(m, e2ee.KeyNotPinned, "GRP-7"); err != nil {
 				return nil, nil, err
 			}
+			if err := s.checkDirectory(m, isNew); err != nil {
+				return nil, nil, err
+			}
 		}
 		if err := identity.VerifyGroupKeySig(m.User, m.IdentityKey, m.GroupKey, m.GroupKeySig); err != nil {
 			return nil, nil, e2ee.Wrap(e2ee.BadSignature, "GRP-7", err, "group key signature of %s does not verify", m.User)
@@ -158,6 +182,24 @@ func (s *State) checkKeys(c *Commit) (map[string]ed25519.PublicKey, []Member, er
 		keys[m.User] = slices.Clone(m.IdentityKey)
 	}
 	return keys, unknown, nil
+}
+
+// checkDirectory refuses a key seen for the first time that is not the one the directory serves:
+// another member must never be able to choose the key this client pins (TRUST-1 trusts the
+// relay on first use, as a 1:1 chat does). spec §7.1 [GRP-20]
+func (s *State) checkDirectory(m Member, isNew bool) error {
+	if !isNew || s.cfg.Directory == nil {
+		return nil
+	}
+	served, ok := s.cfg.Directory(m.User)
+	if !ok {
+		return e2ee.Reject(e2ee.KeyNotPinned, "GRP-20", "the directory served no identity key for %s", m.User)
+	}
+	if subtle.ConstantTimeCompare(served, m.IdentityKey) != 1 {
+		return e2ee.Reject(e2ee.KeyNotPinned, "GRP-20", "identity key listed for %s (%s) is not the directory's (%s)",
+			m.User, identity.Fingerprint(m.IdentityKey), identity.Fingerprint(served))
+	}
+	return nil
 }
 
 // openWrap opens this client's wrap with its group key and the wrap info for

@@ -30,13 +30,28 @@ func (k *PrivateKey) GroupKeySig(user string) []byte {
 
 // VerifyGroupKeySig checks the group key signature of user's group key gk
 // against identity key ik, and returns bad_signature when it does not verify.
-// spec §3.2 [KEY-5]
+// Every identity key reaches a client or the server beside its group key
+// signature (register, pubkey, a commit's members), so this is also where an
+// invalid identity key is refused (KEY-7). spec §3.2 [KEY-5]
 func VerifyGroupKeySig(user string, ik, gk, sig []byte) error {
+	if err := checkKey(user, ik); err != nil {
+		return err
+	}
 	if len(gk) != GroupKeySize {
 		return e2ee.Reject(e2ee.BadSignature, "KEY-5", "group key of %q is %d bytes, not %d", user, len(gk), GroupKeySize)
 	}
 	if !Verify(ik, groupKeyMessage(user, gk), sig) {
 		return e2ee.Reject(e2ee.BadSignature, "KEY-5", "group key signature of %q does not verify", user)
+	}
+	return nil
+}
+
+// checkKey refuses a canonically encoded identity key of small or mixed order (KEY-7); a
+// non-canonical one is left to Verify, which refuses it under the rule of the signature it
+// checks (VEC-3). spec §3.1 [KEY-7]
+func checkKey(user string, ik []byte) error {
+	if CanonicalKey(ik) && !ValidKey(ik) {
+		return e2ee.Reject(e2ee.BadSignature, "KEY-7", "identity key of %q is of small or mixed order", user)
 	}
 	return nil
 }

@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"io"
 
+	"filippo.io/edwards25519"
+
 	"github.com/blindpost/blindpost/impl/e2ee/enc"
 )
 
@@ -136,6 +138,40 @@ func CanonicalKey(pub []byte) bool {
 	isOne := y[0] == 1 && y == [PublicKeySize]byte{1}
 	isMinusOne := high && y[0] == 0xec
 	return sign == 0 || !(isOne || isMinusOne)
+}
+
+// lMinusOne is the scalar L - 1, L the order of the Ed25519 base point; [L-1]P + P is [L]P.
+var lMinusOne = func() *edwards25519.Scalar {
+	b, _ := hex.DecodeString("ecd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010")
+	s, err := new(edwards25519.Scalar).SetCanonicalBytes(b)
+	if err != nil {
+		panic("identity: L-1 is not a canonical scalar")
+	}
+	return s
+}()
+
+// ValidKey reports whether pub is an identity key spec KEY-7 lets a server register and a
+// client pin: a canonical encoding (RFC 8032 §5.1.3) of a point that is neither of small order
+// ([8]P is the neutral point: the eight points under which a constant signature verifies for
+// every message) nor of mixed order (a small-order component added to a point of the prime-order
+// subgroup, [L]P not neutral). Every key made from a seed (RFC 8032 §5.1.5) is valid.
+//
+// crypto/ed25519 exposes no point arithmetic, so the subgroup check uses filippo.io/edwards25519,
+// the standard library's own implementation published as a module. spec §3.1 [KEY-7]
+func ValidKey(pub []byte) bool {
+	if !CanonicalKey(pub) {
+		return false
+	}
+	p, err := new(edwards25519.Point).SetBytes(pub)
+	if err != nil {
+		return false
+	}
+	neutral := edwards25519.NewIdentityPoint()
+	if new(edwards25519.Point).MultByCofactor(p).Equal(neutral) == 1 {
+		return false // small order
+	}
+	q := new(edwards25519.Point).ScalarMult(lMinusOne, p)
+	return q.Add(q, p).Equal(neutral) == 1 // [L]P: neutral exactly in the prime-order subgroup
 }
 
 // Fingerprint returns "sha256:" and the lowercase hex of SHA-256(IK_public).

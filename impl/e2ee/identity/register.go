@@ -44,6 +44,9 @@ func VerifyRegisterProof(challenge, serverPin []byte, user string, ik, gk, proof
 	if len(challenge) != ChallengeSize || len(serverPin) != ServerPinSize || len(gk) != GroupKeySize {
 		return e2ee.Reject(e2ee.BadSignature, "REG-3", "challenge, pin or group key has the wrong size")
 	}
+	if err := checkKey(user, ik); err != nil {
+		return err
+	}
 	if !Verify(ik, registerMessage(challenge, serverPin, user, ik, gk), proof) {
 		return e2ee.Reject(e2ee.BadSignature, "REG-3", "registration proof of %q does not verify", user)
 	}

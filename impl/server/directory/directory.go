@@ -264,26 +264,52 @@ func (d *Directory) Bind(e Entry, a Admission) (Result, error) {
 func (d *Directory) Holds(e Entry) (bool, error) {
 	var same bool
 	err := d.db.View(func(tx *bolt.Tx) error {
-		raw := tx.Bucket(bucketUsers).Get([]byte(e.User))
-		if raw == nil {
-			return nil
-		}
-		if bytes.HasPrefix(raw, keysPrefix(e)) {
-			same = true // put wrote exactly these keys (json.Marshal of a record)
-			return nil
-		}
-		var r keysOnly // the times are not needed, and parsing them costs
-		if err := json.Unmarshal(raw, &r); err != nil {
-			return fmt.Errorf("directory: corrupt record: %w", err)
-		}
-		same = string(r.IdentityKey) == string(e.IdentityKey) && string(r.GroupKey) == string(e.GroupKey) &&
-			string(r.GroupKeySig) == string(e.GroupKeySig)
-		return nil
+		var err error
+		same, err = holdsTx(tx.Bucket(bucketUsers), e)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("holds %q: %w", e.User, err)
 	}
 	return same, nil
+}
+
+// HoldsAll is Holds for several entries in one read transaction: it returns the first entry
+// the directory does not hold exactly, or -1 when it holds them all (spec §5.9 [GSV-4]: the keys
+// a commit lists are the directory's).
+func (d *Directory) HoldsAll(es []Entry) (int, error) {
+	first := -1
+	err := d.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketUsers)
+		for i, e := range es {
+			same, err := holdsTx(b, e)
+			if err != nil || !same {
+				first = i
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return first, fmt.Errorf("holds %q: %w", es[first].User, err)
+	}
+	return first, nil
+}
+
+func holdsTx(b *bolt.Bucket, e Entry) (bool, error) {
+	raw := b.Get([]byte(e.User))
+	if raw == nil {
+		return false, nil
+	}
+	if bytes.HasPrefix(raw, keysPrefix(e)) {
+		return true, nil // put wrote exactly these keys (json.Marshal of a record)
+	}
+	var r keysOnly // the times are not needed, and parsing them costs
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return false, fmt.Errorf("directory: corrupt record: %w", err)
+	}
+	return string(r.IdentityKey) == string(e.IdentityKey) && string(r.GroupKey) == string(e.GroupKey) &&
+		string(r.GroupKeySig) == string(e.GroupKeySig), nil
 }
 
 func (d *Directory) bindTx(tx *bolt.Tx, e Entry, a Admission) (Result, error) {

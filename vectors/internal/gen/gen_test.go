@@ -57,6 +57,25 @@ func TestGenerate(t *testing.T) {
 			t.Errorf("%s is stale: it differs from what the generator writes; run make vectors", f.Name)
 		}
 	}
+	// The counts of the file table of README.md come from the files (spec §8 points to it).
+	readmePath := filepath.Join(dir, "README.md")
+	readme, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted, err := readmeCounts(readme, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case *update:
+		if err := os.WriteFile(readmePath, counted, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	case !bytes.Equal(readme, counted):
+		t.Errorf("README.md counts are stale: they differ from the vector files; run make vectors")
+	}
+	checkSpecExamples(t, filepath.Join(dir, "..", "spec", "protocol.md"))
 	present, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -104,6 +123,34 @@ func TestEdwards(t *testing.T) {
 		s := v.sig(seed, msg) // checks laxVerify, strictRejects and crypto/ed25519
 		if _, ok := edDecode(s[:32], false); !ok {
 			t.Errorf("%s: R does not decode", v.id)
+		}
+	}
+}
+
+// checkSpecExamples makes every fenced JSON example of the spec from the fixed seed (examples.go)
+// and writes them into the spec with -update; without it, it fails when the spec holds another
+// text for any of them. schemas/spec_test.go validates the same examples against the schemas.
+func checkSpecExamples(t *testing.T, path string) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	examples := specExamples(t)
+	want, err := withExamples(string(text), examples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	lines := strings.Split(string(text), "\n")
+	for k, b := range fencedExamples(string(text)) {
+		if got := strings.Join(lines[b.start:b.end], "\n"); got != examples[k] {
+			t.Errorf("spec/protocol.md:%d: the %s example is not the generator's; run make vectors\n got: %s\nwant: %s",
+				b.start+1, b.tag, got, examples[k])
 		}
 	}
 }

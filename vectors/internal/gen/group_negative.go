@@ -137,6 +137,42 @@ func groupNegatives(t *testing.T, c1, c2, c3 *commitRun) []vectors.GroupNegative
 	neg("commit-group-key-substituted", "alice's entry carries mallory's group key with alice's genuine group key signature.", "bad_signature", "GRP-7", "bob", noPins,
 		steps(at1, receive(forged("gk-substituted", c2, func(c *group.Commit) { c.Members[0].GroupKey = mallory.GroupPublic() }, true, nil, "carol"), "bad_signature", "GRP-7"))...)
 
+	// bad_signature (KEY-7): a committer listed under the neutral point, whose constant signature
+	// (R = neutral point, S = 0) a cofactorless verifier accepts for every commit.
+	neutralSig := cat(neutralCanonical, make([]byte, 32))
+	weak := c2.c
+	weak.Members = append([]group.Member(nil), c2.c.Members...)
+	weak.Members[2] = group.Member{User: "carol", IdentityKey: neutralCanonical, GroupKey: c2.c.Members[2].GroupKey, GroupKeySig: neutralSig}
+	weak.Sig = neutralSig
+	neg("commit-committer-small-order-key", "The commit of epoch 2 lists the neutral point as carol's identity key, with the constant "+
+		"signature as her group key signature and as the commit signature: crypto/ed25519 accepts both, KEY-7 refuses the key "+
+		"before verifying anything with it.", "bad_signature", "KEY-7", "bob", noPins,
+		steps(at1, receive(&weak, "bad_signature", "KEY-7"), receiveRef(c2.id, "ok", ""))...)
+
+	// bad_members (GRP-6): the members of the last announcement.
+	announce := func(users ...string) vectors.GroupStep {
+		return vectors.GroupStep{Action: "announce", Announced: users, Expect: "ok"}
+	}
+	neg("commit-members-not-announced", "carol's commit of epoch 2 lists alice, bob and carol, but the last group_members bob accepted "+
+		"announced alice and bob only: it is rejected and changes nothing (GRP-10); once carol's join is announced the same commit is accepted.",
+		"bad_members", "GRP-6", "bob", noPins,
+		steps(at1, announce("alice", "bob"), receiveRef(c2.id, "bad_members", "GRP-6"), announce("alice", "bob", "carol"), receiveRef(c2.id, "ok", ""))...)
+
+	// key_not_pinned (GRP-20): a key first seen in a commit is the directory's, never a member's.
+	neg("commit-key-not-in-directory", "bob has not pinned carol. A member lists mallory's keys for carol and signs as carol with "+
+		"mallory's key (GRP-3 checks the listed key, there being no pin); the directory serves carol's real key, so the commit is "+
+		"rejected and nothing is pinned (GRP-10): the genuine commit is accepted next and pins carol's real key.",
+		"key_not_pinned", "GRP-20", "bob", noPins,
+		steps(at1, receive(forged("not-in-directory", c2, func(c *group.Commit) {
+			c.Members[2] = group.Member{User: "carol", IdentityKey: mallory.Public(), GroupKey: mallory.GroupPublic(), GroupKeySig: mallory.GroupKeySig("carol")}
+		}, true, nil, "mallory"), "key_not_pinned", "GRP-20"), receiveRef(c2.id, "ok", ""))...)
+	noDirectory := vectors.GroupNegative{ID: "commit-key-directory-silent", Comment: "bob has not pinned carol and the directory " +
+		"serves another key for her than the commit of epoch 2 lists (mallory's): the genuine-looking commit is rejected.",
+		Expect: "key_not_pinned", Rule: "GRP-20", Group: "broadcast", Self: "bob", Pins: noPins,
+		Directory: []vectors.Pin{pin("carol", "mallory")},
+		Steps:     steps(at1, receiveRef(c2.id, "key_not_pinned", "GRP-20"))}
+	out = append(out, noDirectory)
+
 	// bad_wrap (GRP-8).
 	rewrapBob := func(id string, info func(c *group.Commit) []byte, gk func() []byte) *group.Commit {
 		return forged(id, c2, func(c *group.Commit) {
@@ -217,6 +253,14 @@ func groupNegatives(t *testing.T, c1, c2, c3 *commitRun) []vectors.GroupNegative
 		steps(at2, openMsg(c2.seal("alice", 0, []byte(pt("forge")), "alice", "carol"), "alice", "forged_sender", "GRP-16"))...)
 	neg("message-from-mismatch", "carol's genuine message stamped from alice.", "forged_sender", "GRP-16", "bob", noPins,
 		steps(at2, openRef("broadcast-2-carol-0", "alice", "forged_sender", "GRP-16"))...)
+	// The order of spec §7.2: membership (GRP-16) before the counter (GRP-15) before the
+	// signature (GRP-16) before decryption (GRP-17).
+	neg("message-order-member-before-counter", "A message stamped from dave, not a member of epoch 1, with counter 65537: "+
+		"membership is checked before the counter, so it is forged_sender, not counter_jump (spec §7.2 order).", "forged_sender", "GRP-16", "bob", noPins,
+		steps(at1, openMsg(c1.seal("dave", 65537, []byte(pt("o1")), "dave", "dave"), "dave", "forged_sender", "GRP-16"))...)
+	neg("message-order-counter-before-signature", "alice's message 0 again, with a flipped signature: the counter is checked before the "+
+		"signature, so it is replayed_counter, not forged_sender (spec §7.2 order).", "replayed_counter", "GRP-15", "bob", noPins,
+		steps(at1, openRef("broadcast-1-alice-0", "alice", "ok", ""), openMsg(withSig(c1.honest("alice", 0, pt("o2")), 7), "alice", "replayed_counter", "GRP-15"))...)
 	tampered := c1.honest("alice", 0, pt("t"))
 	tampered.m.CT = flip(tampered.m.CT, 0)
 	tampered = resignMsg(tampered, "alice")

@@ -213,6 +213,10 @@ func recordNegatives(s *hsRun) []vectors.RecordNegative {
 			open(raw("i2r", "close", 0, ""), "ok", ""), open(i1, "unexpected_message", "REC-12")),
 		neg("terminate-without-close", "chat_terminate arrives without a close record (REC-11).", "unverified_end", "REC-11", "responder",
 			open(i0, "ok", ""), vectors.RecordStep{Action: "terminate", Expect: "unverified_end", Rule: "REC-11"}),
+		neg("terminate-after-close", "The chat_terminate that REC-9 sends after a valid close record is accepted silently; a second "+
+			"one is for a session that has ended (REC-12).", "unexpected_message", "REC-12", "responder",
+			open(raw("i2r", "close", 0, ""), "ok", ""), vectors.RecordStep{Action: "terminate", Expect: "ok"},
+			vectors.RecordStep{Action: "terminate", Expect: "unexpected_message", Rule: "REC-12"}),
 		neg("plaintext-one-byte", "A record whose plaintext, one byte, is not a content object; the session goes on.", "bad_content", "REC-7", "responder",
 			open(raw("i2r", "msg", 0, "x"), "bad_content", "REC-7"), open(i1, "ok", "")),
 		neg("plaintext-empty", "A msg record with an empty plaintext.", "bad_content", "REC-7", "responder",

@@ -119,5 +119,19 @@ func registrationVectors() *vectors.Registration {
 		p.Rule = "VEC-3"
 		out.Negative = append(out.Negative, p)
 	}
+	// KEY-7: identity keys of small or mixed order, each with a group key signature and a proof
+	// that crypto/ed25519 accepts. The non-canonical encodings are VEC-3's too, and named so.
+	for _, k := range weakKeys() {
+		gksIn := cat([]byte("blindpost/1 group key"), encode(fText("mallory"), fBytes(mallory.GroupKey)))
+		g := gks("gks-"+k.id, "mallory's group key signature where "+k.comment+"; crypto/ed25519 accepts the signature.", "mallory",
+			k.key, mallory.GroupKey, k.sign(gksIn))
+		p := proof("proof-"+k.id, "A registration proof of mallory where "+k.comment+"; crypto/ed25519 accepts the proof.", "mallory",
+			a.Challenge, a.ServerPin, k.key, mallory.GroupKey, k.sign(proofInput(a.Challenge, a.ServerPin, "mallory", k.key, mallory.GroupKey)))
+		g.Rule, p.Rule = "KEY-7", "KEY-7"
+		if !k.strict {
+			g.Rule, p.Rule = "VEC-3", "VEC-3"
+		}
+		out.Negative = append(out.Negative, g, p)
+	}
 	return out
 }
