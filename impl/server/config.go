@@ -41,6 +41,9 @@ type Config struct {
 	RegisterTimeout time.Duration // from upgrade to register_ack (spec §4.2 [WS-9])
 	AbuseLimit      int           // rate_limited errors within AbuseWindow that close with 4003 (spec §5.8 [LIM-4])
 	AbuseWindow     time.Duration
+	MaxPending      int // pending chat requests per sender and, apart, per recipient connection (spec §5.5 [SES-4])
+	MaxChats        int // accepted chats per connection (spec §5.5 [SES-4])
+	QueueShare      int // percent of a recipient's send queue one sender may fill (spec §5.5 [SES-5])
 
 	// WriteTimeout bounds one frame write to a client; CloseGrace bounds how long a closing
 	// connection waits for the client's close frame before the TCP connection is dropped.
@@ -71,6 +74,9 @@ func DefaultConfig() Config {
 		RegisterTimeout: 10 * time.Second,
 		AbuseLimit:      100,
 		AbuseWindow:     10 * time.Second,
+		MaxPending:      16,
+		MaxChats:        64,
+		QueueShare:      80,
 		WriteTimeout:    10 * time.Second,
 		CloseGrace:      2 * time.Second,
 	}
@@ -137,6 +143,9 @@ func (c *Config) Validate() []error {
 	between("max-groups", c.MaxGroups, 0, 1024)
 	between("max-group-members", c.MaxGroupMembers, 1, 128)
 	between("abuse-limit", c.AbuseLimit, 1, 1000000)
+	between("max-pending", c.MaxPending, 1, 1000000)
+	between("max-chats", c.MaxChats, 1, 1000000)
+	between("queue-share", c.QueueShare, 1, 100)
 	positive("ping-interval", c.PingInterval)
 	positive("pong-timeout", c.PongTimeout)
 	positive("register-timeout", c.RegisterTimeout)

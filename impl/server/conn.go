@@ -96,6 +96,8 @@ type conn struct {
 
 	// Guarded by hub.mu; nil until the connection joins a group.
 	groups map[string]*group
+	// Guarded by hub.mu: the chats of this connection (chats.go).
+	chat chatState
 }
 
 func newConn(s *Server, ws *websocket.Conn, br *bufio.Reader, remote string) *conn {

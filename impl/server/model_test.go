@@ -56,7 +56,7 @@ type machine struct {
 // server message is checked against the model (and the server-to-client schema), and every step
 // ends with a barrier on every online client so that nothing unexpected was sent.
 // Rules: REG-2 REG-3 REG-5 REG-6 REG-7 REG-8 REG-13 SRV-1 SRV-3 SRV-4 SRV-6 SRV-7 SRV-8 SRV-9
-// SRV-13 ERR-1 ERR-3 GSV-1 GSV-2 GSV-3 GSV-4 GSV-5 GSV-6 GSV-7 MSG-5.
+// SRV-13 ERR-1 ERR-3 GSV-1 GSV-2 GSV-3 GSV-4 GSV-5 GSV-6 GSV-7 MSG-5 SES-1 SES-2.
 func TestServerModel(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		m := newMachine(t, rt)
@@ -224,7 +224,7 @@ func (m *machine) disconnect(t *rapid.T) {
 }
 
 // relay sends a relay, chat_request, chat_response or chat_terminate to anyone (SRV-1, SRV-6,
-// SRV-8, SRV-9).
+// SRV-8, SRV-9); a relay outside a chat is refused (SES-2), and a chat request declined (SES-1).
 func (m *machine) relay(t *rapid.T) {
 	from := m.pick(t, "from")
 	to := rapid.SampledFrom(append([]string{observer, neverBound}, modelUsers...)).Draw(t, "to")
@@ -244,9 +244,21 @@ func (m *machine) relay(t *rapid.T) {
 	switch {
 	case to == from:
 		m.expect(from, errorMsg(id, "bad_target", typ))
+	case m.conns[to] != nil && typ == "relay":
+		// spec §5.5 [SES-2]: the session is fresh, so no chat that to accepted has it.
+		m.expect(from, errorMsg(id, "not_in_session", typ))
 	case m.conns[to] != nil:
 		m.expect(to, fwd)
 		m.expect(from, msg{"type": "ack", "id": id, "for": typ})
+		if typ == "chat_request" {
+			// to declines at once, so that pending requests stay under their bound (SES-4);
+			// after the request has arrived, so that the response answers it (SES-1).
+			m.check(t)
+			id := m.id()
+			m.conns[to].send(msg{"type": "chat_response", "id": id, "to": from, "session": sid, "accepted": false})
+			m.expect(from, msg{"type": "chat_response", "from": to, "session": sid, "accepted": false})
+			m.expect(to, msg{"type": "ack", "id": id, "for": "chat_response"})
+		}
 	case m.bound[to]:
 		m.expect(from, errorMsg(id, "user_offline", typ))
 	default:

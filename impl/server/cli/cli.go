@@ -168,6 +168,9 @@ func (o *options) serveFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.RegisterTimeout, "register-timeout", c.RegisterTimeout, "time a connection has to register (spec WS-9)")
 	fs.IntVar(&c.AbuseLimit, "abuse-limit", c.AbuseLimit, "rate_limited errors within --abuse-window that close a connection with 4003 (spec LIM-4)")
 	fs.DurationVar(&c.AbuseWindow, "abuse-window", c.AbuseWindow, "window of --abuse-limit")
+	fs.IntVar(&c.MaxPending, "max-pending", c.MaxPending, "unanswered chat requests per sender and, apart, per recipient; beyond, chat_request gets limit_exceeded (spec SES-4)")
+	fs.IntVar(&c.MaxChats, "max-chats", c.MaxChats, "accepted chats per connection; beyond, an accepting chat_response gets limit_exceeded (spec SES-4)")
+	fs.IntVar(&c.QueueShare, "queue-share", c.QueueShare, "percent of a recipient's send queue (--queue and --queue-bytes) one sender may fill; beyond, the sender gets rate_limited (spec SES-5)")
 	fs.IntVar(&o.gcPercent, "gc-percent", o.gcPercent, "garbage collector target for a large heap, as GOGC (10 to 1000; a small heap may always grow by 16 MiB): lower holds less memory per connection for more CPU; without this flag, a GOGC in the environment is used")
 }
 
