@@ -53,7 +53,7 @@ func (m *Mutant) Patterns() []string {
 }
 
 var (
-	idRE   = regexp.MustCompile(`^[0-9]{2}-[a-z0-9]+(-[a-z0-9]+)*$`)
+	idRE   = regexp.MustCompile(`^[0-9]{2,3}-[a-z0-9]+(-[a-z0-9]+)*$`)
 	ruleRE = regexp.MustCompile(`^[A-Z]+-[1-9][0-9]*$`)
 )
 

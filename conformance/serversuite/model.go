@@ -19,7 +19,7 @@ import (
 
 func init() {
 	add(conform.Case{ID: "model/state-machine", Timeout: 10 * time.Minute,
-		Rules:       []string{"GSV-1", "GSV-2", "GSV-3", "GSV-4", "GSV-5", "GSV-6", "SRV-1", "SRV-3", "SRV-4", "SRV-6", "SRV-8", "SRV-9", "SRV-13", "REG-7"},
+		Rules:       []string{"GSV-1", "GSV-2", "GSV-3", "GSV-4", "GSV-5", "GSV-6", "SRV-1", "SRV-3", "SRV-4", "SRV-6", "SRV-8", "SRV-9", "SRV-13", "REG-7", "SES-2"},
 		Description: "a rapid state-machine run: three virtual clients connect, reconnect (replacing themselves), disconnect, relay, list, look up, join, leave, commit and send to two groups in random order, checked step by step against a model of spec §5; a failure is shrunk to a minimal sequence",
 		Run:         modelRun})
 }
@@ -382,6 +382,8 @@ func (m *model) actForward(rt *rapid.T) {
 		want = "unknown_user"
 	case to.conn == nil:
 		want = "user_offline"
+	case typ == "relay":
+		want = "not_in_session" // SES-2: the session is fresh, so no accepted chat has it
 	}
 	rt.Logf("%s sends %s to %s: expect %s", from.label, typ, toLabel, want)
 	from.conn.Send(req)
@@ -392,6 +394,16 @@ func (m *model) actForward(rt *rapid.T) {
 		})
 	}
 	m.response(rt, from.conn, id, want)
+	if want == "ack" && typ == "chat_request" {
+		// The recipient declines at once, so that pending requests stay under their bound
+		// (SES-4) in a run of any length.
+		id := to.conn.ID()
+		to.conn.Send(&wire.ChatResponse{ID: id, To: from.name, Session: sid, Accepted: false})
+		m.next(rt, from.conn, "chat_response from "+to.label, func(f Frame) bool {
+			return f.Type == "chat_response" && f.Str("from") == to.name && f.Str("session") == b64(sid)
+		})
+		m.response(rt, to.conn, id, "ack")
+	}
 }
 
 func (m *model) actList(rt *rapid.T) {
