@@ -44,6 +44,12 @@ type Config struct {
 	MaxPending      int // pending chat requests per sender and, apart, per recipient connection (spec §5.5 [SES-4])
 	MaxChats        int // accepted chats per connection (spec §5.5 [SES-4])
 	QueueShare      int // percent of a recipient's send queue one sender may fill (spec §5.5 [SES-5])
+	// HandshakeTimeout bounds the TLS handshake and the upgrade request from Accept on
+	// (spec §5.10 [ABU-2]); MaxConnsPerAddr and MaxJoinsPerAddr bound the connections and the
+	// group memberships of one source address (ABU-3, ABU-4).
+	HandshakeTimeout time.Duration
+	MaxConnsPerAddr  int
+	MaxJoinsPerAddr  int
 
 	// WriteTimeout bounds one frame write to a client; CloseGrace bounds how long a closing
 	// connection waits for the client's close frame before the TCP connection is dropped.
@@ -77,8 +83,12 @@ func DefaultConfig() Config {
 		MaxPending:      16,
 		MaxChats:        64,
 		QueueShare:      80,
-		WriteTimeout:    10 * time.Second,
-		CloseGrace:      2 * time.Second,
+
+		HandshakeTimeout: 5 * time.Second,
+		MaxConnsPerAddr:  500,
+		MaxJoinsPerAddr:  256,
+		WriteTimeout:     10 * time.Second,
+		CloseGrace:       2 * time.Second,
 	}
 }
 
@@ -146,6 +156,9 @@ func (c *Config) Validate() []error {
 	between("max-pending", c.MaxPending, 1, 1000000)
 	between("max-chats", c.MaxChats, 1, 1000000)
 	between("queue-share", c.QueueShare, 1, 100)
+	between("max-conns-per-addr", c.MaxConnsPerAddr, 1, 10000000)
+	between("max-joins-per-addr", c.MaxJoinsPerAddr, 1, 1<<31-1)
+	positive("handshake-timeout", c.HandshakeTimeout)
 	positive("ping-interval", c.PingInterval)
 	positive("pong-timeout", c.PongTimeout)
 	positive("register-timeout", c.RegisterTimeout)

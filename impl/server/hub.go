@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/netip"
 	"slices"
 	"sync"
 
@@ -18,10 +19,11 @@ type hub struct {
 	mu     sync.RWMutex
 	users  map[string]*conn
 	groups map[string]*group
+	joins  map[netip.Addr]int // group memberships per source address (ABU-4)
 }
 
 func newHub(s *Server) *hub {
-	return &hub{s: s, users: make(map[string]*conn), groups: make(map[string]*group)}
+	return &hub{s: s, users: make(map[string]*conn), groups: make(map[string]*group), joins: make(map[netip.Addr]int)}
 }
 
 // register makes c the connection of its registered name and returns the connection it

@@ -72,7 +72,7 @@ type Server struct {
 	poller    *poller       // watches parked connections (park.go); nil: they do not park
 	stopIdle  chan struct{} // ends the idle scan
 	parkAfter time.Duration // idle time after which a connection parks
-	nconns    atomic.Int64
+	adm       *admission    // connections counted from Accept on (admit.go)
 	nextID    atomic.Uint64
 	stopping  atomic.Bool
 	connsMu   sync.Mutex
@@ -117,6 +117,7 @@ func New(cfg Config) (*Server, error) {
 		pin:     pin,
 		dir:     dir,
 		conns:   make(map[*conn]struct{}),
+		adm:     newAdmission(&cfg),
 
 		parkAfter: defaultParkAfter,
 	}
@@ -182,11 +183,15 @@ func (s *Server) Start() error {
 		// Full-size records from the start: a corked writer's batch leaves in one record.
 		DynamicRecordSizingDisabled: true,
 	}
-	s.ln = corkListener{Listener: ln, cfg: tlsCfg}
+	s.ln = corkListener{Listener: ln, cfg: tlsCfg, adm: s.adm, refused: func(reason string) {
+		s.metrics.RefusedTotal.WithLabelValues(reason).Inc()
+	}}
 	s.httpSrv = &http.Server{
-		Handler:           http.HandlerFunc(s.handleUpgrade),
-		ReadHeaderTimeout: 10 * time.Second, // also bounds the TLS handshake
-		IdleTimeout:       30 * time.Second,
+		Handler: http.HandlerFunc(s.handleUpgrade),
+		// spec §5.10 [ABU-2]: the TLS handshake and the upgrade request, within HandshakeTimeout
+		// of Accept; one request per connection, so that none idles between requests.
+		ReadHeaderTimeout: s.cfg.HandshakeTimeout,
+		IdleTimeout:       s.cfg.HandshakeTimeout,
 		MaxHeaderBytes:    16 << 10,
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -197,6 +202,7 @@ func (s *Server) Start() error {
 	} else {
 		s.log.Debug("idle connections will not park", "err", err)
 	}
+	s.httpSrv.SetKeepAlivesEnabled(false)
 	s.serveWG.Go(func() { _ = s.httpSrv.Serve(s.ln) })
 	s.log.Info("listening", "url", s.URL(), "pin", s.pin.String(), "metrics", s.cfg.MetricsListen)
 	return nil
@@ -332,6 +338,5 @@ func (s *Server) untrack(c *conn) {
 	s.connsMu.Lock()
 	delete(s.conns, c)
 	s.connsMu.Unlock()
-	s.nconns.Add(-1)
 	s.connWG.Done()
 }
