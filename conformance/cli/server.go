@@ -69,6 +69,7 @@ directory may be filled, such as a test instance (the reference server: blindpos
 	fs.StringVar(&cfg.ServerName, "server-name", "", "the name to verify in the certificate with --ca or the system roots (default: the URL's host)")
 	fs.DurationVar(&cfg.RegisterTimeout, "register-timeout", serversuite.DefaultRegisterTimeout, "the server's registration deadline (WS-9)")
 	fs.DurationVar(&cfg.PingInterval, "ping-interval", serversuite.DefaultPingInterval, "how often the server pings (WS-7)")
+	fs.DurationVar(&cfg.HandshakeTimeout, "handshake-timeout", serversuite.DefaultHandshakeTimeout, "the server's deadline for the TLS handshake and the upgrade request (ABU-2)")
 	fs.DurationVar(&cfg.PongTimeout, "pong-timeout", serversuite.DefaultPongTimeout, "the silence after which the server closes a connection (WS-7)")
 	fs.DurationVar(&cfg.Wait, "wait", 5e9, "how long to wait for each expected message")
 	fs.DurationVar(&cfg.Slack, "slack", 2e9, "tolerance added to the server's timers")

@@ -22,11 +22,13 @@ var serverFlags = []string{
 	"--listen", "127.0.0.1:0",
 	"--register-timeout", "2s", "--ping-interval", "400ms", "--pong-timeout", "3s",
 	"--max-message", "16384", "--max-groups", "4", "--max-group-members", "5",
+	"--handshake-timeout", "1s", "--max-conns-per-addr", "100", "--max-joins-per-addr", "40",
 	"--log-level", "warn",
 }
 
 // serverSuiteFlags tell the server suite those timers, and ask for its quick settings.
-var serverSuiteFlags = []string{"--register-timeout", "2s", "--ping-interval", "400ms", "--pong-timeout", "3s", "--quick"}
+var serverSuiteFlags = []string{"--register-timeout", "2s", "--ping-interval", "400ms", "--pong-timeout", "3s", "--quick",
+	"--handshake-timeout", "1s"}
 
 // Deadlines of the processes a run starts; none is a synchronisation by sleeping.
 const (

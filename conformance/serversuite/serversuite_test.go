@@ -56,11 +56,13 @@ func TestConformServer(t *testing.T) {
 		c.MaxGroups = 4
 		c.MaxGroupMembers = 5
 		c.MaxUsers = maxUsers
+		c.HandshakeTimeout, c.MaxConnsPerAddr, c.MaxJoinsPerAddr = time.Second, 100, 40
 	})
 	env, err := serversuite.NewEnv(serversuite.Config{
 		URL: srv.URL, Pin: srv.Pin.String(),
 		RegisterTimeout: registerTimeout, PingInterval: pingInterval, PongTimeout: pongTimeout,
-		Wait: 4 * time.Second, Slack: time.Second, Quick: *quickFlag, MaxUsers: maxUsers,
+		HandshakeTimeout: time.Second,
+		Wait:             4 * time.Second, Slack: time.Second, Quick: *quickFlag, MaxUsers: maxUsers,
 	})
 	if err != nil {
 		t.Fatal(err)
