@@ -64,8 +64,8 @@ type Config struct {
 	PongTimeout     time.Duration // the silence after which the server closes (WS-7)
 	// HandshakeTimeout is the server's deadline for TLS and the upgrade request (ABU-2).
 	HandshakeTimeout time.Duration
-	Wait            time.Duration // how long to wait for each expected message
-	Slack           time.Duration // tolerance added to the server's timers
+	Wait             time.Duration // how long to wait for each expected message
+	Slack            time.Duration // tolerance added to the server's timers
 
 	// MaxUsers is the number of usernames the server's directory holds at most (REG-13), which
 	// the server does not announce. With it, server/registration/server-full fills the directory
