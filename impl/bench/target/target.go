@@ -114,6 +114,7 @@ func (l Launcher) StartServer(ctx context.Context, o ServerOptions) (*System, er
 	}
 	args := []string{"server", "--listen", "127.0.0.1:0", "--data", dir, "--metrics-listen", "127.0.0.1:0",
 		"--rate", "1000000", "--burst", "1000000", "--max-conns", "10000000", "--max-users", "10000000",
+		"--max-conns-per-addr", "10000000", "--max-joins-per-addr", "2147483647",
 		"--log-level", "warn"}
 	args = append(args, o.Extra...)
 	s, err := l.start(ctx, dir, args, Blindpost)
