@@ -188,8 +188,12 @@ func attackRun(ctx context.Context, o AttackOptions, sys *target.System, attacke
 	run.Latency = p.histogram().Summary()
 	run.Errors, run.FirstError = p.errs.get()
 	run.Registrations, run.RegFailures, run.RegP99 = reg.n, reg.failed, reg.p99
-	o.progressf("attack %s: %s msg/s honest, %s, %d/%d honest registrations failed, peak RSS %s MiB", label,
-		bench.Format(run.Throughput), run.Latency, run.RegFailures, run.Registrations, bench.Format(float64(run.MaxRSS)/(1<<20)))
+	o.progressf("attack %s: %s msg/s honest, %s, %d/%d honest registrations failed (p99 %.0f ms), peak RSS %s MiB", label,
+		bench.Format(run.Throughput), run.Latency, run.RegFailures, run.Registrations, run.RegP99, bench.Format(float64(run.MaxRSS)/(1<<20)))
+	if attacked {
+		o.progressf("attackers: %d flood registrations, %d slowloris connections opened, %d ping floods closed, %d unsolicited relays sent",
+			run.FloodRegistrations, run.SlowlorisOpened, run.PingFloodClosed, run.RelayFloodSent)
+	}
 	return run, nil
 }
 
@@ -406,7 +410,7 @@ func (a *attack) relayFlood(ctx context.Context, i int) {
 		for k := 0; ctx.Err() == nil; k++ {
 			victim := a.victims.conns[k%len(a.victims.conns)]
 			frame, err := wire.Encode(&wire.Relay{To: a.victims.name(a.o.Prefix+"a", victim.index), Session: session,
-				Payload: &wire.MsgRecord{N: int64(k), Ct: make([]byte, 32*1024)}})
+				Payload: &wire.MsgRecord{N: int64(k), Ct: make([]byte, 16*1024)}})
 			if err != nil {
 				break
 			}
