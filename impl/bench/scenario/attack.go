@@ -52,7 +52,7 @@ type AttackRun struct {
 	Latency       hist.Summary `json:"latency"`
 	Errors        uint64       `json:"errors"`
 	FirstError    string       `json:"first_error,omitempty"`
-	Registrations int          `json:"honest_registrations"`        // attempted during the window
+	Registrations int          `json:"honest_registrations"`         // attempted during the window
 	RegFailures   int          `json:"honest_registration_failures"` // of those
 	RegP99        float64      `json:"honest_registration_p99_ms"`
 	MaxRSS        int64        `json:"server_max_rss_bytes"` // 0: not measurable
