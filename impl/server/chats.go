@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"cmp"
 	"maps"
 	"slices"
@@ -17,7 +18,7 @@ import (
 // chatKey names a chat: its session id and the two usernames, the lesser first, so that two
 // pairs using the same session id never meet.
 type chatKey struct {
-	session string
+	session [16]byte // spec §6.1: a session id is 16 bytes (the codec has checked)
 	lo, hi  string
 }
 
@@ -25,7 +26,9 @@ func newChatKey(session []byte, a, b string) chatKey {
 	if b < a {
 		a, b = b, a
 	}
-	return chatKey{session: string(session), lo: a, hi: b}
+	k := chatKey{lo: a, hi: b}
+	copy(k.session[:], session)
+	return k
 }
 
 // chat is one chat between two connections.
@@ -188,7 +191,7 @@ func (h *hub) endChatsLocked(c *conn, reason wire.TerminateReason) {
 		if !ch.accepted {
 			continue
 		}
-		frame, err := wire.Encode(&wire.IncomingChatTerminate{From: name, Session: []byte(key.session), Reason: reason})
+		frame, err := wire.Encode(&wire.IncomingChatTerminate{From: name, Session: key.session[:], Reason: reason})
 		if err != nil {
 			h.s.log.Error("encode chat_terminate", "err", err)
 			continue
@@ -198,5 +201,5 @@ func (h *hub) endChatsLocked(c *conn, reason wire.TerminateReason) {
 }
 
 func compareChatKeys(a, b chatKey) int {
-	return cmp.Or(cmp.Compare(a.lo, b.lo), cmp.Compare(a.hi, b.hi), cmp.Compare(a.session, b.session))
+	return cmp.Or(cmp.Compare(a.lo, b.lo), cmp.Compare(a.hi, b.hi), bytes.Compare(a.session[:], b.session[:]))
 }

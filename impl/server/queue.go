@@ -12,15 +12,15 @@ import (
 // connection has none, and holds no queue storage.
 type sendQueue struct {
 	qmu      mutex
-	queue    [][]byte         // encoded messages waiting, oldest first
-	owners   []uint64         // with queue once a sender's share is counted: the sending connection's id, 0 for none
-	shares   map[uint64]share // per sending connection: what it has queued or being written (spec §5.5 [SES-5])
-	pending  int              // messages queued or being written: at most Config.Queue
-	pendingB int              // their bytes: at most Config.QueueBytes, unless pending is 1
-	due      controls         // control frames waiting to be written
-	writing  bool             // a writer holds the role (a goroutine, lingering or not, or the reader)
-	finished bool             // the close was written (or given up): nothing more is written
-	room     chan struct{}    // made by a waiting queueOwn, closed when a write ends
+	queue    [][]byte      // encoded messages waiting, oldest first
+	owners   []uint64      // with queue once a sender's share is counted: the sending connection's id, 0 for none
+	shares   []share       // per sending connection with something queued or being written (spec §5.5 [SES-5])
+	pending  int           // messages queued or being written: at most Config.Queue
+	pendingB int           // their bytes: at most Config.QueueBytes, unless pending is 1
+	due      controls      // control frames waiting to be written
+	writing  bool          // a writer holds the role (a goroutine, lingering or not, or the reader)
+	finished bool          // the close was written (or given up): nothing more is written
+	room     chan struct{} // made by a waiting queueOwn, closed when a write ends
 	pinger   *time.Timer
 
 	lingering  bool          // the writer goroutine waits for more (writerLinger)
@@ -91,19 +91,33 @@ func (c *conn) addLocked(frame []byte) {
 	c.pendingB += len(frame)
 }
 
-// share is what one sender has in a connection's queue: messages and bytes.
-type share struct{ n, b int }
+// share is what one sender has in a connection's queue: messages and bytes. A queue holds
+// the messages of few senders at once, so they are kept in a slice.
+type share struct {
+	sender uint64
+	n, b   int
+}
+
+// shareOfLocked returns the index of sender's share, or -1. Callers hold qmu.
+func (c *conn) shareOfLocked(sender uint64) int {
+	for i := range c.shares {
+		if c.shares[i].sender == sender {
+			return i
+		}
+	}
+	return -1
+}
 
 // shareFitsLocked reports whether a message of n bytes from sender fits its share of the queue:
 // QueueShare percent of Config.Queue and of Config.QueueBytes, except that a sender with nothing
 // queued may always queue one message, as an empty queue takes any (spec §5.5 [SES-5]). Callers
 // hold qmu.
 func (c *conn) shareFitsLocked(sender uint64, n int) bool {
-	sh := c.shares[sender]
-	if sh.n == 0 {
+	i := c.shareOfLocked(sender)
+	if i < 0 {
 		return true
 	}
-	cfg := &c.s.cfg
+	sh, cfg := c.shares[i], &c.s.cfg
 	return sh.n < max(1, cfg.Queue*cfg.QueueShare/100) && sh.b+n <= cfg.QueueBytes*cfg.QueueShare/100
 }
 
@@ -114,23 +128,26 @@ func (c *conn) addFromLocked(frame []byte, sender uint64) {
 	}
 	c.addLocked(frame)
 	c.owners[len(c.owners)-1] = sender
-	if c.shares == nil {
-		c.shares = make(map[uint64]share)
+	if i := c.shareOfLocked(sender); i >= 0 {
+		c.shares[i].n++
+		c.shares[i].b += len(frame)
+	} else {
+		c.shares = append(c.shares, share{sender: sender, n: 1, b: len(frame)})
 	}
-	sh := c.shares[sender]
-	c.shares[sender] = share{sh.n + 1, sh.b + len(frame)}
 }
 
-// unshareLocked gives back the shares of written messages (owners and frames of one batch).
-// Callers hold qmu.
-func (c *conn) unshareLocked(owed []owedShare) {
+// unshareLocked gives back the shares of written messages (owedOf of one batch). Callers hold
+// qmu.
+func (c *conn) unshareLocked(owed []share) {
 	for _, o := range owed {
-		sh := c.shares[o.sender]
-		if sh.n -= o.n; sh.n <= 0 {
-			delete(c.shares, o.sender)
-		} else {
-			sh.b -= o.b
-			c.shares[o.sender] = sh
+		i := c.shareOfLocked(o.sender)
+		if i < 0 {
+			continue
+		}
+		c.shares[i].n -= o.n
+		c.shares[i].b -= o.b
+		if c.shares[i].n <= 0 {
+			c.shares = slices.Delete(c.shares, i, i+1)
 		}
 	}
 	if len(c.shares) == 0 {
@@ -138,22 +155,16 @@ func (c *conn) unshareLocked(owed []owedShare) {
 	}
 }
 
-// owedShare is what one sender had in a batch being written.
-type owedShare struct {
-	sender uint64
-	n, b   int
-}
-
 // owedOf sums the shares of a batch by sender; nil when no message of it is counted.
-func owedOf(batch [][]byte, owners []uint64) []owedShare {
-	var owed []owedShare
+func owedOf(batch [][]byte, owners []uint64) []share {
+	var owed []share
 	for i, id := range owners {
 		if id == 0 {
 			continue
 		}
-		j := slices.IndexFunc(owed, func(o owedShare) bool { return o.sender == id })
+		j := slices.IndexFunc(owed, func(o share) bool { return o.sender == id })
 		if j < 0 {
-			owed = append(owed, owedShare{sender: id})
+			owed = append(owed, share{sender: id})
 			j = len(owed) - 1
 		}
 		owed[j].n++
