@@ -32,7 +32,7 @@ type Config struct {
 	Burst           int           // token bucket size per connection
 	Queue           int           // messages in one connection's send queue (spec §5.8 [LIM-1])
 	QueueBytes      int           // bytes in it; an empty queue takes any one message (spec §5.8 [LIM-5])
-	MaxConns        int           // open connections; beyond, upgrades get 503 (spec §5.8 [LIM-5])
+	MaxConns        int           // open connections, counted from Accept; beyond, closed at once (spec §5.8 [LIM-5], §5.10 [ABU-1])
 	MaxUsers        int           // bound usernames in the directory (spec §5.2 [REG-13])
 	MaxGroups       int           // groups one connection may be in (spec §5.9 [GSV-7])
 	MaxGroupMembers int           // members of one group (spec §5.9 [GSV-7])

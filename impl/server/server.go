@@ -1,8 +1,10 @@
 // Package server is the Blindpost relay: the server side of spec §4 (TLS and WebSocket) and §5
 // (registration, the directory and online users, forwarding with `from` stamping,
 // acknowledgements, errors, limits and flow control, groups), within the threat model of §10:
-// it authenticates who is connected and sequences group commits, and forwards everything else
-// without reading, logging or storing it.
+// it authenticates who is connected, sequences group commits and keeps which 1:1 chats the
+// recipients accepted (chats.go, §5.5), and forwards everything else without reading, logging
+// or storing it. Connections are counted and bounded from Accept on, per source address too,
+// and every frame is charged to its connection's budget (admit.go, §5.10).
 //
 // A Server owns a TLS listener, the connections, the hub of online users and groups (memory
 // only), and the persistent directory of identity keys (package directory). Every client
