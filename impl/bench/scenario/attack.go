@@ -90,19 +90,23 @@ func (r AttackResult) Figures() []bench.Figure {
 	}
 }
 
+// AttackProvider starts the relays of the attack scenario: fresh reference relays with more
+// flags (target.Provider is one).
+type AttackProvider interface {
+	OursWith(ctx context.Context, flags []string) (*target.System, error)
+}
+
 // RunAttack runs the honest load on a fresh relay without attackers, then on another with them.
-func RunAttack(ctx context.Context, o AttackOptions, prov *target.Provider) (AttackResult, error) {
+func RunAttack(ctx context.Context, o AttackOptions, prov AttackProvider) (AttackResult, error) {
 	o.Pairs = cmpOr(o.Pairs, 20)
 	o.Rate = cmpOrF(o.Rate, 400)
 	o.Size = cmpOr(o.Size, 200)
 	o.Attackers = cmpOr(o.Attackers, 4)
 	o.Slowloris = cmpOr(o.Slowloris, 2000)
 	o.RSSCeiling = cmpOr64(o.RSSCeiling, 512<<20)
-	p := *prov
-	p.Server.Extra = append(append([]string(nil), attackServerFlags...), prov.Server.Extra...)
 	res := AttackResult{RSSCeiling: o.RSSCeiling}
 	for _, attacked := range []bool{false, true} {
-		sys, err := p.Ours(ctx)
+		sys, err := prov.OursWith(ctx, attackServerFlags)
 		if err != nil {
 			return res, err
 		}

@@ -248,6 +248,14 @@ func (p *Provider) Ours(ctx context.Context) (*System, error) {
 	return p.Launcher.StartServer(ctx, p.Server)
 }
 
+// OursWith is Ours with more flags for a reference relay it starts, before those of Server
+// (which override them); a remote relay is returned as it is.
+func (p *Provider) OursWith(ctx context.Context, flags []string) (*System, error) {
+	q := *p
+	q.Server.Extra = append(append([]string(nil), flags...), p.Server.Extra...)
+	return q.Ours(ctx)
+}
+
 // Baseline starts a fresh baseline forwarder.
 func (p *Provider) Baseline(ctx context.Context) (*System, error) {
 	return p.Launcher.StartForwarder(ctx)
