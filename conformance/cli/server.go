@@ -67,6 +67,7 @@ directory may be filled, such as a test instance (the reference server: blindpos
 	fs.StringVar(&cfg.Pin, "pin", "", "trust the server certificate whose SPKI pin is `sha256:HEX` (spec §4.1)")
 	fs.StringVar(&cfg.CAFile, "ca", "", "trust the CA certificates in PEM `FILE` (default: the system roots)")
 	fs.StringVar(&cfg.ServerName, "server-name", "", "the name to verify in the certificate with --ca or the system roots (default: the URL's host)")
+	fs.DurationVar(&cfg.HandshakeTimeout, "handshake-timeout", serversuite.DefaultHandshakeTimeout, "the server's deadline for the TLS handshake and the upgrade request (ABU-2)")
 	fs.DurationVar(&cfg.Wait, "wait", 5e9, "how long to wait for each expected message")
 	fs.DurationVar(&cfg.Slack, "slack", 2e9, "tolerance added to the server's timers")
 	fs.BoolVar(&cfg.Quick, "quick", false, "fewer repetitions (bursts, races, state-machine sequences), for CI")

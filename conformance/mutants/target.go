@@ -22,12 +22,13 @@ var serverFlags = []string{
 	"--listen", "127.0.0.1:0",
 	"--register-timeout", "2s", "--ping-interval", "400ms", "--pong-timeout", "3s",
 	"--max-message", "16384", "--max-groups", "4", "--max-group-members", "5",
+	"--handshake-timeout", "1s", "--max-conns-per-addr", "100", "--max-joins-per-addr", "40",
 	"--log-level", "warn",
 }
 
 // serverSuiteFlags ask for the server suite's quick settings; it reads the timers from
-// hello_ack (spec §4.2 [WS-7], [WS-9]).
-var serverSuiteFlags = []string{"--quick"}
+// hello_ack (spec §4.2 [WS-7], [WS-9]), but not the handshake deadline, which is not announced.
+var serverSuiteFlags = []string{"--quick", "--handshake-timeout", "1s"}
 
 // Deadlines of the processes a run starts; none is a synchronisation by sleeping.
 const (

@@ -146,7 +146,9 @@ type forwardCase struct {
 	accept  *bool        // chat_response only
 }
 
-func forwardCases(t *conform.T, to string) []forwardCase {
+// forwardCases returns a request of each forwarded type to user to; the relays are on chat, a
+// session to accepted (SES-2), the chat messages on a session of their own.
+func forwardCases(t *conform.T, to string, chat []byte) []forwardCase {
 	yes, no := true, false
 	sid := Session(t)
 	out := []forwardCase{
@@ -156,14 +158,14 @@ func forwardCases(t *conform.T, to string) []forwardCase {
 		{req: &wire.ChatTerminate{To: to, Session: sid}, typ: "chat_terminate", session: sid},
 	}
 	for _, p := range payloads(t) {
-		out = append(out, forwardCase{req: &wire.Relay{To: to, Session: sid, Payload: p}, typ: "relay", session: sid, payload: p})
+		out = append(out, forwardCase{req: &wire.Relay{To: to, Session: chat, Payload: p}, typ: "relay", session: chat, payload: p})
 	}
 	return out
 }
 
 func fromStamped(t *conform.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
-	for _, fc := range forwardCases(t, bob.Name) {
+	for _, fc := range forwardCases(t, bob.Name, Chat(t, alice, bob)) {
 		id := alice.ID()
 		alice.Send(withID(fc.req, id))
 		f := bob.Expect("SRV-1", fc.typ)
@@ -202,6 +204,7 @@ func fromForged(t *conform.T) {
 // JSON value (the server may re-encode it).
 func fidelity(t *conform.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
+	sid := b64(Chat(t, alice, bob))
 	ct := b64(Random(t, 40))
 	e := b64(Random(t, 32))
 	for i, payload := range []string{
@@ -214,7 +217,7 @@ func fidelity(t *conform.T) {
 		`{ "kind" : "hs1" , "suites" : [ "x25519-hkdf-sha256-aes256gcm" , "b" ] , "e" : "` + e + `" }`,
 	} {
 		id := fmt.Sprintf("p%d", i)
-		raw := fmt.Sprintf(`{"type":"relay","id":"%s","to":"%s","session":"%s","payload":%s}`, id, bob.Name, b64(Session(t)), payload)
+		raw := fmt.Sprintf(`{"type":"relay","id":"%s","to":"%s","session":"%s","payload":%s}`, id, bob.Name, sid, payload)
 		alice.SendRaw([]byte(raw))
 		f := bob.Expect("SRV-6", "relay")
 		if !SameJSON(rawMember(f, "payload"), []byte(payload)) {
@@ -227,7 +230,7 @@ func fidelity(t *conform.T) {
 func ordering(t *conform.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	n := envOf(t).cfg.Burst
-	sid := Session(t)
+	sid := Chat(t, alice, bob)
 	for i := range n {
 		alice.Send(&wire.Relay{ID: fmt.Sprintf("o%d", i), To: bob.Name, Session: sid, Payload: msgPayload(t, int64(i), 24)})
 	}
@@ -289,7 +292,7 @@ func notStored(t *conform.T) {
 
 func recipientOnly(t *conform.T) {
 	alice, bob, carol := Register(t, "alice"), Register(t, "bob"), Register(t, "carol")
-	for _, fc := range forwardCases(t, bob.Name) {
+	for _, fc := range forwardCases(t, bob.Name, Chat(t, alice, bob)) {
 		id := alice.ID()
 		alice.Send(withID(fc.req, id))
 		bob.Expect("SRV-10", fc.typ)
@@ -305,7 +308,7 @@ func tooLarge(t *conform.T) {
 	sender := Register(t, "sender-with-a-long-n") // 32 characters
 	bob := Register(t, "b")
 	max := int(sender.Limits.MaxMessage)
-	sid := Session(t)
+	sid := Chat(t, sender, bob)
 	build := func(ctBytes int) (req, fwd []byte) {
 		p := &wire.MsgRecord{N: 0, Ct: Random(t, ctBytes)}
 		req, _ = wire.Encode(&wire.Relay{To: bob.Name, Session: sid, Payload: p})
@@ -346,6 +349,7 @@ func tooLarge(t *conform.T) {
 
 func oneResponseInOrder(t *conform.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
+	sid := Chat(t, alice, bob)
 	group := GroupName(t, "g")
 	type req struct {
 		raw  []byte
@@ -356,7 +360,7 @@ func oneResponseInOrder(t *conform.T) {
 		{enc(&wire.GetPubkey{ID: "q0", User: bob.Name}), "pubkey"},
 		{enc(&wire.GetPubkey{ID: "q1", User: Name(t, "nobody")}), "unknown_user"},
 		{enc(&wire.ListUsers{ID: "q2"}), "user_list"},
-		{enc(&wire.Relay{ID: "q3", To: bob.Name, Session: Session(t), Payload: msgPayload(t, 0, 20)}), "ack"},
+		{enc(&wire.Relay{ID: "q3", To: bob.Name, Session: sid, Payload: msgPayload(t, 0, 20)}), "ack"},
 		{[]byte(`{"type":"relay","id":"q4","to":"` + bob.Name + `"}`), "bad_message"},
 		{enc(&wire.Relay{ID: "q5", To: alice.Name, Session: Session(t), Payload: msgPayload(t, 0, 20)}), "bad_target"},
 		{enc(&wire.GroupJoin{ID: "q6", Group: group}), "ack"},
@@ -426,7 +430,7 @@ func noEcho(t *conform.T) {
 // checks every one (MSG-6, ENC-7), and the case checks that each type was seen.
 func everyServerMessage(t *conform.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
-	for _, fc := range forwardCases(t, bob.Name) {
+	for _, fc := range forwardCases(t, bob.Name, Chat(t, alice, bob)) {
 		id := alice.ID()
 		alice.Send(withID(fc.req, id))
 		bob.Expect("MSG-6", fc.typ)

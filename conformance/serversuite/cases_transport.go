@@ -126,11 +126,12 @@ func origin(t *conform.T) {
 func fragmented(t *conform.T) {
 	alice := RegisterWith(t, "alice", DialOptions{WriteBuffer: 256})
 	bob := Register(t, "bob")
+	sid := Chat(t, alice, bob)
 	id := alice.ID()
 	// Several fragments of the 256-byte write buffer, within the announced max_message for the
 	// relay and its forwarded form (300 bytes cover the envelope and the names).
 	p := msgPayload(t, 1, min(3000, int(alice.Limits.MaxMessage-300)*3/4))
-	alice.Send(&wire.Relay{ID: id, To: bob.Name, Session: Session(t), Payload: p})
+	alice.Send(&wire.Relay{ID: id, To: bob.Name, Session: sid, Payload: p})
 	f := bob.Expect("WS-3", "relay")
 	want, _ := p.MarshalJSON()
 	if !SameJSON(rawMember(f, "payload"), want) {
@@ -230,10 +231,11 @@ func padTo(obj []byte, n int) []byte {
 func rateLimited(t *conform.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	burst, rateN := int(alice.Limits.Burst), float64(alice.Limits.Rate)
-	// spec §5.8 [LIM-4]: fewer than Lim4Floor rate_limited errors within 10 s never close. hello
-	// and register took two tokens, so at most Lim4Floor-1 relays of these are over the bucket.
-	n := burst + Lim4Floor - 3
-	sid := Session(t)
+	// spec §5.8 [LIM-4]: fewer than Lim4Floor rate_limited errors within 10 s never close. hello,
+	// register and chat_request took three tokens, so at most Lim4Floor-1 relays of these are
+	// over the bucket.
+	n := burst + Lim4Floor - 4
+	sid := Chat(t, alice, bob)
 	start := time.Now()
 	for i := range n {
 		data := enc(&wire.Relay{ID: fmt.Sprintf("x%d", i), To: bob.Name, Session: sid, Payload: msgPayload(t, int64(i), 16)})
@@ -323,7 +325,8 @@ func flood(t *conform.T) {
 
 // slowReader fills the queue of a client that stops reading with large relays from several
 // senders, while a probe pair keeps relaying (LIM-1), until a sender is told user_offline
-// (LIM-2); the slow client then reads again and must find close 4002 at the end.
+// (LIM-2); the slow client then reads again and must find close 4002 at the end. A sender may
+// hear rate_limited meanwhile, once it holds its share of the queue (SES-5).
 func slowReader(t *conform.T) {
 	env := envOf(t)
 	probe := NewProbe(t)
@@ -333,14 +336,17 @@ func slowReader(t *conform.T) {
 		// Small relays at a low rate would take minutes to fill the kernel's buffers.
 		slow.shrinkReadBuffer(4096)
 	}
+	// Enough senders to send about 200 relays a second within the announced rate, each in a chat
+	// that slow accepted (SES-2).
+	senders := make([]*Client, max(4, min(32, 250/int(slow.Limits.Rate))))
+	sids := make([][]byte, len(senders))
+	for i := range senders {
+		senders[i] = Register(t, fmt.Sprintf("sender%d", i))
+		sids[i] = Chat(t, senders[i], slow)
+	}
 	slow.Pause()
 	keepAlive := slow.pingEvery(env.cfg.PongTimeout / 3) // it reads nothing, but it is not silent (WS-7)
 	defer keepAlive()
-	// Enough senders to send about 200 relays a second within the announced rate.
-	senders := make([]*Client, max(4, min(32, 250/int(slow.Limits.Rate))))
-	for i := range senders {
-		senders[i] = Register(t, fmt.Sprintf("sender%d", i))
-	}
 	ctSize := min(32766, int(senders[0].Limits.MaxMessage-400)*3/4)
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
@@ -351,9 +357,9 @@ func slowReader(t *conform.T) {
 	var overflow atomic.Bool
 	failures := make(chan string, len(senders))
 	var wg sync.WaitGroup
-	for _, s := range senders {
+	for i, s := range senders {
 		wg.Go(func() {
-			sid := Session(t)
+			sid := sids[i]
 			for ctx.Err() == nil && !overflow.Load() && sent.Load() < int64(env.cfg.FloodMax) {
 				id := s.ID()
 				if s.pace.Wait(ctx) != nil {
@@ -364,12 +370,18 @@ func slowReader(t *conform.T) {
 					return
 				}
 				f, ok := s.NextWithin("the answer to "+id, env.cfg.Wait)
+				for ok && f.Type == "chat_terminate" {
+					// SES-3: slow was closed for the overflow, maybe before this answer.
+					f, ok = s.NextWithin("the answer to "+id, env.cfg.Wait)
+				}
 				switch {
 				case !ok:
 					failures <- fmt.Sprintf("%s: no answer to %s within %s: the sender was delayed by the slow reader", s.label, id, env.cfg.Wait)
 					return
 				case f.Type == "error" && f.Str("code") == "user_offline":
 					overflow.Store(true)
+				case f.Type == "error" && f.Str("code") == "rate_limited":
+					// SES-5: this sender holds its share of slow's queue; the others fill the rest.
 				case f.Type != "ack":
 					failures <- fmt.Sprintf("%s: %s answered %s", s.label, id, f.Short())
 					return

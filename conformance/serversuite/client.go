@@ -364,6 +364,20 @@ func (c *Client) writeErr(typ int, data []byte) error {
 	return c.ws.WriteMessage(typ, data)
 }
 
+// writeControl sends a ping carrying data, for floods (ABU-5); it is not in the transcript.
+func (c *Client) writeControl(data []byte) error {
+	return c.ws.WriteControl(websocket.PingMessage, data, time.Now().Add(c.env.cfg.Wait))
+}
+
+// writeRaw writes bytes that the case framed itself (whole frames) beneath the WebSocket
+// library, for frames it would not send (ABU-5); they are not in the transcript.
+func (c *Client) writeRaw(frames []byte) error {
+	nc := c.ws.NetConn()
+	_ = nc.SetWriteDeadline(time.Now().Add(c.env.cfg.Wait))
+	_, err := nc.Write(frames)
+	return err
+}
+
 // ID returns a fresh request id for this connection.
 func (c *Client) ID() string { return fmt.Sprintf("r%d", c.nextID.Add(1)) }
 

@@ -47,6 +47,9 @@ const (
 	DefaultRegisterTimeout = 10 * time.Second
 	DefaultPingInterval    = 30 * time.Second
 	DefaultPongTimeout     = 60 * time.Second
+	// DefaultHandshakeTimeout is the reference server's handshake deadline (spec §5.10 ABU-2),
+	// which the spec leaves to the server.
+	DefaultHandshakeTimeout = 5 * time.Second
 )
 
 // Config describes the server under test and how hard to test it.
@@ -62,8 +65,10 @@ type Config struct {
 	RegisterTimeout time.Duration // the registration deadline (WS-9)
 	PingInterval    time.Duration // how often the server pings (WS-7)
 	PongTimeout     time.Duration // the silence after which the server closes (WS-7)
-	Wait            time.Duration // how long to wait for each expected message
-	Slack           time.Duration // tolerance added to the server's timers
+	// HandshakeTimeout is the server's deadline for TLS and the upgrade request (ABU-2).
+	HandshakeTimeout time.Duration
+	Wait             time.Duration // how long to wait for each expected message
+	Slack            time.Duration // tolerance added to the server's timers
 
 	// MaxUsers is the number of usernames the server's directory holds at most (REG-13), which
 	// the server does not announce. With it, server/registration/server-full fills the directory
@@ -92,6 +97,7 @@ func (cfg Config) Defaults() Config {
 	cfg.RegisterTimeout = cmp.Or(cfg.RegisterTimeout, DefaultRegisterTimeout)
 	cfg.PingInterval = cmp.Or(cfg.PingInterval, DefaultPingInterval)
 	cfg.PongTimeout = cmp.Or(cfg.PongTimeout, DefaultPongTimeout)
+	cfg.HandshakeTimeout = cmp.Or(cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	cfg.Wait = cmp.Or(cfg.Wait, 5*time.Second)
 	cfg.Slack = cmp.Or(cfg.Slack, 2*time.Second)
 	cfg.Burst = cmp.Or(cfg.Burst, pick(cfg.Quick, 20, 60))

@@ -261,9 +261,25 @@ type Probe struct {
 	n    int64
 }
 
-// NewProbe registers the probe pair of the case.
+// NewProbe registers the probe pair of the case, with a chat between them (SES-2).
 func NewProbe(t *conform.T) *Probe {
-	return &Probe{a: Register(t, "probe-a"), b: Register(t, "probe-b"), sid: Session(t)}
+	a, b := Register(t, "probe-a"), Register(t, "probe-b")
+	return &Probe{a: a, b: b, sid: Chat(t, a, b)}
+}
+
+// Chat has a ask b for a chat that b accepts (spec §5.5 [SES-1]) and returns its session id:
+// from then on relays between a and b on that session are forwarded (SES-2).
+func Chat(t *conform.T, a, b *Client) []byte {
+	sid := Session(t)
+	id := a.ID()
+	a.Send(&wire.ChatRequest{ID: id, To: b.Name, Session: sid})
+	a.ExpectAck("SES-1", id, "chat_request")
+	b.Expect("SES-1", "chat_request")
+	id = b.ID()
+	b.Send(&wire.ChatResponse{ID: id, To: a.Name, Session: sid, Accepted: true})
+	b.ExpectAck("SES-1", id, "chat_response")
+	a.Expect("SES-1", "chat_response")
+	return sid
 }
 
 // Check relays one message from the first to the second member of the pair, which must arrive

@@ -1,6 +1,7 @@
 package serversuite
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -15,8 +16,8 @@ import (
 
 func init() {
 	add(conform.Case{ID: "model/state-machine", Timeout: 10 * time.Minute,
-		Rules:       []string{"GSV-1", "GSV-2", "GSV-3", "GSV-4", "GSV-5", "GSV-6", "SRV-1", "SRV-3", "SRV-4", "SRV-6", "SRV-8", "SRV-9", "SRV-13", "REG-7"},
-		Description: "a seeded state-machine run: three virtual clients connect, reconnect (replacing themselves), disconnect, relay, list, look up, join, leave, commit and send to two groups in random order, checked step by step against a model of spec §5; a failure is shrunk to a minimal sequence",
+		Rules:       []string{"GSV-1", "GSV-2", "GSV-3", "GSV-4", "GSV-5", "GSV-6", "SRV-1", "SRV-3", "SRV-4", "SRV-6", "SRV-8", "SRV-9", "SRV-13", "REG-7", "SES-1", "SES-2", "SES-3"},
+		Description: "a seeded state-machine run: three virtual clients connect, reconnect (replacing themselves), disconnect, relay, open chats (accepted or declined) and relay in them, list, look up, join, leave, commit and send to two groups in random order, checked step by step against a model of spec §5; a failure is shrunk to a minimal sequence",
 		Run:         modelRun})
 }
 
@@ -80,7 +81,17 @@ type model struct {
 	observer *Client // a registered client outside the model that sees disconnections
 	unknown  string  // a name never bound
 	wait     time.Duration
+	chats    []*vchat // the accepted chats (SES-1)
 }
+
+// vchat is an accepted chat of the model: its session and its two sides.
+type vchat struct {
+	sid  []byte
+	a, b *vuser
+}
+
+// String shows the labels.
+func (ch *vchat) String() string { return ch.a.label + "-" + ch.b.label }
 
 func newModel(t *conform.T, rt *statemachine.T, seq int) *model {
 	m := &model{t: t, wait: envOf(t).cfg.Wait, unknown: Name(t, fmt.Sprintf("%d-never", seq))}
@@ -130,6 +141,8 @@ func (m *model) actions() map[string]func(*statemachine.T) {
 		"leave":      m.actLeave,
 		"commit":     m.actCommit,
 		"message":    m.actMessage,
+		"chat":       m.actChat,
+		"chatRelay":  m.actChatRelay,
 	}
 }
 
@@ -244,6 +257,7 @@ func (m *model) actConnect(rt *statemachine.T) {
 	// REG-7: the older connection is closed with 4001 and leaves its groups (GSV-3).
 	m.next(rt, old, "close 4001", func(f Frame) bool { return f.Kind == KindClose && f.Code == 4001 })
 	m.leaveAll(rt, u)
+	m.endChats(rt, u, "peer_replaced")
 }
 
 func (m *model) actDisconnect(rt *statemachine.T) {
@@ -253,7 +267,78 @@ func (m *model) actDisconnect(rt *statemachine.T) {
 	u.conn = nil
 	c.CloseAndWait()
 	m.leaveAll(rt, u)
+	m.endChats(rt, u, "peer_offline")
 	m.awaitOffline(rt, u)
+}
+
+// endChats ends the chats of u, whose connection ended or was replaced: the peer of each gets
+// a chat_terminate of the relay's own with reason, in the order of the session ids (SES-3).
+func (m *model) endChats(rt *statemachine.T, u *vuser, reason string) {
+	var ended []*vchat
+	m.chats = slices.DeleteFunc(m.chats, func(ch *vchat) bool {
+		if ch.a == u || ch.b == u {
+			ended = append(ended, ch)
+			return true
+		}
+		return false
+	})
+	slices.SortFunc(ended, func(x, y *vchat) int { return bytes.Compare(x.sid, y.sid) })
+	for _, ch := range ended {
+		peer := ch.a
+		if peer == u {
+			peer = ch.b
+		}
+		m.next(rt, peer.conn, "chat_terminate from "+u.label+" with reason "+reason, func(f Frame) bool {
+			return f.Type == "chat_terminate" && f.Str("from") == u.name && f.Str("session") == b64(ch.sid) && f.Str("reason") == reason
+		})
+	}
+}
+
+// actChat has one online virtual client ask another, which accepts or declines (SES-1).
+func (m *model) actChat(rt *statemachine.T) {
+	from, to := m.pickOnline(rt), m.pickOnline(rt)
+	if from == to {
+		rt.Skip("a chat with oneself")
+	}
+	accepted := rt.IntN(2) == 1
+	rt.Logf("%s asks %s for a chat, which %s", from.label, to.label, map[bool]string{true: "accepts", false: "declines"}[accepted])
+	sid := Session(m.t)
+	id := from.conn.ID()
+	from.conn.Send(&wire.ChatRequest{ID: id, To: to.name, Session: sid})
+	m.next(rt, to.conn, "chat_request from "+from.label, func(f Frame) bool {
+		return f.Type == "chat_request" && f.Str("from") == from.name && f.Str("session") == b64(sid)
+	})
+	m.response(rt, from.conn, id, "ack")
+	id = to.conn.ID()
+	to.conn.Send(&wire.ChatResponse{ID: id, To: from.name, Session: sid, Accepted: accepted})
+	m.next(rt, from.conn, "chat_response from "+to.label, func(f Frame) bool {
+		return f.Type == "chat_response" && f.Str("from") == to.name && f.Str("session") == b64(sid)
+	})
+	m.response(rt, to.conn, id, "ack")
+	if accepted {
+		m.chats = append(m.chats, &vchat{sid: sid, a: from, b: to})
+	}
+}
+
+// actChatRelay relays inside an accepted chat, in either direction (SES-2).
+func (m *model) actChatRelay(rt *statemachine.T) {
+	if len(m.chats) == 0 {
+		rt.Skip("no chat")
+	}
+	ch := statemachine.Pick(rt, m.chats)
+	from, to := ch.a, ch.b
+	if rt.IntN(2) == 1 {
+		from, to = to, from
+	}
+	rt.Logf("%s relays to %s in their chat: expect it forwarded", from.label, to.label)
+	p := payloads(m.t)[rt.IntN(5)]
+	payload, _ := json.Marshal(p)
+	id := from.conn.ID()
+	from.conn.Send(&wire.Relay{ID: id, To: to.name, Session: ch.sid, Payload: p})
+	m.next(rt, to.conn, "relay from "+from.label, func(f Frame) bool {
+		return f.Type == "relay" && f.Str("from") == from.name && f.Str("session") == b64(ch.sid) && SameJSON(rawMember(f, "payload"), payload)
+	})
+	m.response(rt, from.conn, id, "ack")
 }
 
 // leaveAll removes u from its groups, as the server must on disconnection or replacement, and
@@ -315,6 +400,8 @@ func (m *model) actForward(rt *statemachine.T) {
 		want = "unknown_user"
 	case to.conn == nil:
 		want = "user_offline"
+	case typ == "relay":
+		want = "not_in_session" // SES-2: the session is fresh, so no accepted chat has it
 	}
 	rt.Logf("%s sends %s to %s: expect %s", from.label, typ, toLabel, want)
 	from.conn.Send(req)
@@ -325,6 +412,16 @@ func (m *model) actForward(rt *statemachine.T) {
 		})
 	}
 	m.response(rt, from.conn, id, want)
+	if want == "ack" && typ == "chat_request" {
+		// The recipient declines at once, so that pending requests stay under their bound
+		// (SES-4) in a run of any length.
+		id := to.conn.ID()
+		to.conn.Send(&wire.ChatResponse{ID: id, To: from.name, Session: sid, Accepted: false})
+		m.next(rt, from.conn, "chat_response from "+to.label, func(f Frame) bool {
+			return f.Type == "chat_response" && f.Str("from") == to.name && f.Str("session") == b64(sid)
+		})
+		m.response(rt, to.conn, id, "ack")
+	}
 }
 
 func (m *model) actList(rt *statemachine.T) {

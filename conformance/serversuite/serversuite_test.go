@@ -35,8 +35,10 @@ var (
 	registerTimeout = timescale.Of(2 * time.Second)
 	pingInterval    = timescale.Of(400 * time.Millisecond)
 	pongTimeout     = timescale.Of(3 * time.Second)
-	suiteWait       = timescale.Of(4 * time.Second)
-	suiteSlack      = timescale.Of(time.Second)
+	// handshakeTimeout is not announced (ABU-2): the suite is told it.
+	handshakeTimeout = timescale.Of(time.Second)
+	suiteWait        = timescale.Of(4 * time.Second)
+	suiteSlack       = timescale.Of(time.Second)
 )
 
 // maxUsers is the directory limit of the reference server in TestConformServer, passed to the
@@ -85,6 +87,9 @@ func TestConformServer(t *testing.T) {
 			srv := servertest.Start(t, func(c *server.Config) {
 				c.RegisterTimeout, c.PingInterval, c.PongTimeout = registerTimeout, pingInterval, pongTimeout
 				c.MaxUsers = maxUsers
+				// Bounds the relay does not announce, small so that the abuse cases reach them
+				// quickly (ABU-2 to ABU-4).
+				c.HandshakeTimeout, c.MaxConnsPerAddr, c.MaxJoinsPerAddr = handshakeTimeout, 100, 40
 				tc.limits(c)
 			})
 			s := seed()
@@ -101,7 +106,8 @@ func TestConformServer(t *testing.T) {
 func conformServer(t *testing.T, srv *servertest.Server, s uint64, maySkip func(conform.Result) bool) {
 	env, err := serversuite.NewEnv(serversuite.Config{
 		URL: srv.URL, Pin: srv.Pin.String(),
-		Wait: suiteWait, Slack: suiteSlack, Quick: *quickFlag || testing.Short(), MaxUsers: maxUsers,
+		HandshakeTimeout: handshakeTimeout,
+		Wait:             suiteWait, Slack: suiteSlack, Quick: *quickFlag || testing.Short(), MaxUsers: maxUsers,
 	})
 	if err != nil {
 		t.Fatal(err)

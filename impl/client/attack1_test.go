@@ -67,14 +67,16 @@ func (m *mitm) relay(sid client.SessionID, p wire.Payload) {
 	m.inject(&wire.IncomingRelay{From: "bob", Session: sid[:], Payload: p})
 }
 
-// startHandshake has alice ask bob, answers "accepted" as bob, and returns alice's hs1.
+// startHandshake has alice ask bob, answers "accepted" as bob's connection, and returns alice's hs1.
 func (m *mitm) startHandshake() (client.SessionID, direct.HS1) {
 	m.t.Helper()
 	sid, err := m.alice.c.Chat(ctx(m.t), "bob")
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	m.inject(&wire.IncomingChatResponse{From: "bob", Session: sid[:], Accepted: true})
+	// bob's connection accepts at the relay, which forwards relay messages only inside a chat
+	// the recipient accepted (spec §5.5 [SES-2]), and passes the answer on to alice.
+	m.tp.Send(m.t, "bob", &wire.ChatResponse{To: "alice", Session: sid[:], Accepted: true})
 	m.alice.wait("handshaking", sessionState(sid, client.SessionHandshaking))
 	hs1 := m.awaitFromAlice(sid, "hs1").(*wire.HS1)
 	return sid, direct.HS1{Suites: hs1.Suites, E: hs1.E}

@@ -56,10 +56,13 @@ func TestReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob.wait("group message", groupMessage(client.Broadcast, "after the drop"))
-	if _, err := alice.c.Send(ctx(t), sid, "still secured"); err != nil {
+	// The relay's chats belong to connections (spec §5.5 [SES-1]): after the reconnection the
+	// two secure a new session, and it carries messages.
+	sid = secure(t, alice, bob)
+	if _, err := alice.c.Send(ctx(t), sid, "secured again"); err != nil {
 		t.Fatal(err)
 	}
-	bob.wait("1:1 message", message("still secured"))
+	bob.wait("1:1 message", message("secured again"))
 	sleeps.mu.Lock()
 	defer sleeps.mu.Unlock()
 	if len(sleeps.delays) != 1 || sleeps.delays[0] != 100*time.Millisecond {

@@ -91,7 +91,7 @@ func (a adminRelay) Status() admin.RelayStatus {
 		ttl = s.cfg.NameTTL.String()
 	}
 	return admin.RelayStatus{
-		Running: true, Started: s.started, Connections: s.nconns.Load(), Online: online, MaxUsers: s.cfg.MaxUsers,
+		Running: true, Started: s.started, Connections: s.adm.open(), Online: online, MaxUsers: s.cfg.MaxUsers,
 		Registration: s.policy.String(), NewNamesLastMinute: last, NewNamesThisMinute: cur, Groups: groups, NameTTL: ttl,
 	}
 }

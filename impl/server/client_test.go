@@ -351,3 +351,18 @@ func hasPrefixAny(s string, prefixes ...string) bool {
 	}
 	return false
 }
+
+// chat opens a chat from a to b that b accepts (spec §5.5 [SES-1]), so that relays between them
+// are forwarded (SES-2), and returns its session id.
+func chat(a, b *client) string {
+	sid := session()
+	id := a.id()
+	a.send(msg{"type": "chat_request", "id": id, "to": b.name, "session": sid})
+	a.expectAck(id, "chat_request")
+	b.expect("chat_request")
+	id = b.id()
+	b.send(msg{"type": "chat_response", "id": id, "to": a.name, "session": sid, "accepted": true})
+	b.expectAck(id, "chat_response")
+	a.expect("chat_response")
+	return sid
+}

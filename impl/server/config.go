@@ -33,7 +33,7 @@ type Config struct {
 	Burst           int           // token bucket size per connection
 	Queue           int           // messages in one connection's send queue (spec §5.8 [LIM-1])
 	QueueBytes      int           // bytes in it; an empty queue takes any one message (spec §5.8 [LIM-5])
-	MaxConns        int           // open connections; beyond, upgrades get 503 (spec §5.8 [LIM-5])
+	MaxConns        int           // open connections, counted from Accept; beyond, closed at once (spec §5.8 [LIM-5], §5.10 [ABU-1])
 	MaxUsers        int           // bound usernames in the directory (spec §5.2 [REG-13])
 	MaxGroups       int           // groups one connection may be in (spec §5.9 [GSV-7])
 	MaxGroupMembers int           // members of one group (spec §5.9 [GSV-7])
@@ -42,6 +42,15 @@ type Config struct {
 	RegisterTimeout time.Duration // from upgrade to register_ack (spec §4.2 [WS-9])
 	AbuseLimit      int           // rate_limited errors within AbuseWindow that close with 4003 (spec §5.8 [LIM-4])
 	AbuseWindow     time.Duration
+	MaxPending      int // pending chat requests per sender and, apart, per recipient connection (spec §5.5 [SES-4])
+	MaxChats        int // accepted chats per connection (spec §5.5 [SES-4])
+	QueueShare      int // percent of a recipient's send queue one sender may fill (spec §5.5 [SES-5])
+	// HandshakeTimeout bounds the TLS handshake and the upgrade request from Accept on
+	// (spec §5.10 [ABU-2]); MaxConnsPerAddr and MaxJoinsPerAddr bound the connections and the
+	// group memberships of one source address (ABU-3, ABU-4).
+	HandshakeTimeout time.Duration
+	MaxConnsPerAddr  int
+	MaxJoinsPerAddr  int
 
 	// Registration (spec §5.2.1): who may bind a new name, how fast, and how long an unused name
 	// stays bound.
@@ -89,8 +98,15 @@ func DefaultConfig() Config {
 		RegisterTimeout: 10 * time.Second,
 		AbuseLimit:      100,
 		AbuseWindow:     10 * time.Second,
-		WriteTimeout:    10 * time.Second,
-		CloseGrace:      2 * time.Second,
+		MaxPending:      16,
+		MaxChats:        64,
+		QueueShare:      80,
+
+		HandshakeTimeout: 5 * time.Second,
+		MaxConnsPerAddr:  500,
+		MaxJoinsPerAddr:  256,
+		WriteTimeout:     10 * time.Second,
+		CloseGrace:       2 * time.Second,
 
 		// A public relay should tighten these (README, "Operations"); the defaults let one host
 		// run the conformance suite (about 600 new names) and the demo without waiting.
@@ -194,6 +210,12 @@ func (c *Config) Validate() []error {
 		// so the errors that do must fall within a window of 10 s at most.
 		bad("abuse-window", "%s is out of range: must be positive and at most %s (spec §5.8 [LIM-4])", c.AbuseWindow, MaxAbuseWindow)
 	}
+	between("max-pending", c.MaxPending, 1, 1000000)
+	between("max-chats", c.MaxChats, 1, 1000000)
+	between("queue-share", c.QueueShare, 1, 100)
+	between("max-conns-per-addr", c.MaxConnsPerAddr, 1, 10000000)
+	between("max-joins-per-addr", c.MaxJoinsPerAddr, 1, 1<<31-1)
+	positive("handshake-timeout", c.HandshakeTimeout)
 	positive("write-timeout", c.WriteTimeout)
 	positive("close-grace", c.CloseGrace)
 	if _, err := directory.ParsePolicy(c.Registration); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,7 @@ type conn struct {
 	id     uint64
 	log    connLog
 	remote string
+	addr   netip.Addr // the source address (ABU-4)
 
 	sendQueue
 
@@ -96,6 +98,8 @@ type conn struct {
 
 	// Guarded by hub.mu; nil until the connection joins a group.
 	groups map[string]*group
+	// Guarded by hub.mu: the chats of this connection (chats.go).
+	chat chatState
 }
 
 func newConn(s *Server, ws *websocket.Conn, br *bufio.Reader, remote string) *conn {
@@ -109,6 +113,7 @@ func newConn(s *Server, ws *websocket.Conn, br *bufio.Reader, remote string) *co
 		id:     id,
 		log:    connLog{l: s.log, id: id},
 		remote: remote,
+		addr:   addrOf(ws.NetConn().RemoteAddr()),
 		quit:   make(chan struct{}),
 	}
 	c.writerDone.Add(1)
@@ -126,16 +131,25 @@ func (c *conn) serve() {
 	// spec §4.2 [WS-5]: gorilla closes with 1009 when a message exceeds the limit.
 	c.ws.SetReadLimit(int64(c.s.cfg.MaxMessage))
 	c.ws.SetPongHandler(func(string) error {
+		if err := c.controlFrame(); err != nil {
+			return err // spec §5.10 [ABU-5]
+		}
 		c.extendReadDeadline()
 		c.handledControl()
 		return nil
 	})
 	c.ws.SetPingHandler(func(d string) error {
+		if err := c.controlFrame(); err != nil {
+			return err // spec §5.10 [ABU-5]
+		}
 		c.extendReadDeadline()
 		c.pong(d)
 		c.handledControl()
 		return nil
 	})
+	if c.cork != nil {
+		c.cork.budget = newBudget(&c.s.cfg) // spec §5.10 [ABU-5]
+	}
 	// spec §4.2 [WS-9]: registration must complete within RegisterTimeout of the upgrade.
 	c.regTimer = time.AfterFunc(c.s.cfg.RegisterTimeout, c.registrationExpired)
 	// spec §4.2 [WS-7]: a ping every PingInterval, and a close after PongTimeout of silence.
@@ -235,6 +249,18 @@ func (c *conn) readFailed(err error) (int, string) {
 		c.s.metrics.Close(websocket.CloseMessageTooBig)
 		c.log.Info("closing", "user", c.registeredName(), "code", websocket.CloseMessageTooBig, "reason", "message too large")
 		c.requestClose(closeNoFrame, "")
+		c.drain()
+		return closeNoFrame, ""
+	case errors.Is(err, errOverBudget):
+		// spec §5.10 [ABU-5]: frames or bytes beyond the budget; no message explains it. The
+		// close frame goes out while what the client still sends is discarded (for at most
+		// CloseGrace), so that it reads the close rather than a reset.
+		code := closePolicy
+		if c.state == stateRegistered {
+			code = CloseRateLimited
+		}
+		c.requestClose(code, "frame budget exceeded")
+		c.cork.budget = nil // only a corkConn has one
 		c.drain()
 		return closeNoFrame, ""
 	case errors.As(err, &ne) && ne.Timeout() && !c.isClosing():

@@ -30,6 +30,20 @@ type corkConn struct {
 
 	// Read only by the connection's reader goroutine (see idle.go).
 	unread heldBytes // plaintext a probe read ahead, from probePool
+	budget *budget   // the connection's byte budget once upgraded (ABU-5); nil before
+
+	release   func() // uncounts the connection (admit.go); called once, by Close
+	closeOnce sync.Once
+}
+
+// Close closes the connection and uncounts it (spec §5.10 [ABU-1]).
+func (c *corkConn) Close() error {
+	c.closeOnce.Do(func() {
+		if c.release != nil {
+			c.release()
+		}
+	})
+	return c.Conn.Close()
 }
 
 // SetWriteDeadline sets the write deadline unless it is already set: gorilla sets it before
@@ -105,22 +119,34 @@ func (c *corkConn) flushLocked() error {
 }
 
 // corkListener accepts TCP connections and hands them to the HTTP server as corkConns over TLS
-// over rawConns. The handshake runs on the first read, under the HTTP server's header deadline.
+// over rawConns. The handshake runs on the first read, under the HTTP server's header deadline
+// (Config.HandshakeTimeout, spec §5.10 [ABU-2]).
 type corkListener struct {
 	net.Listener
-	cfg *tls.Config
+	cfg     *tls.Config
+	adm     *admission
+	refused func(reason string) // counts a connection closed at once
 }
 
-// Accept returns the next connection, wrapped.
+// Accept returns the next connection that the bounds admit, wrapped; it closes the others at
+// once, before TLS (spec §5.10 [ABU-1] [ABU-3]).
 func (l corkListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		addr := addrOf(c.RemoteAddr())
+		if ok, reason := l.adm.admit(addr); !ok {
+			l.refused(reason)
+			c.Close()
+			continue
+		}
+		raw := newRawConn(c)
+		var under net.Conn = c
+		if raw != nil {
+			under = raw
+		}
+		return &corkConn{Conn: tls.Server(under, l.cfg), raw: raw, release: func() { l.adm.release(addr) }}, nil
 	}
-	raw := newRawConn(c)
-	var under net.Conn = c
-	if raw != nil {
-		under = raw
-	}
-	return &corkConn{Conn: tls.Server(under, l.cfg), raw: raw}, nil
 }

@@ -93,14 +93,14 @@ func (c *conn) dispatch(msg wire.Message, id string, typ wire.RequestType, recei
 		c.listUsers(m)
 	case *wire.ChatRequest:
 		// spec §5.3 [SRV-1]: from is the registered name of the sending connection.
-		c.forward(id, typ, m.To, &wire.IncomingChatRequest{From: from, Session: m.Session}, received)
+		c.forward(id, typ, m.To, m.Session, false, &wire.IncomingChatRequest{From: from, Session: m.Session}, received)
 	case *wire.ChatResponse:
-		c.forward(id, typ, m.To, &wire.IncomingChatResponse{From: from, Session: m.Session, Accepted: m.Accepted}, received)
+		c.forward(id, typ, m.To, m.Session, m.Accepted, &wire.IncomingChatResponse{From: from, Session: m.Session, Accepted: m.Accepted}, received)
 	case *wire.ChatTerminate:
-		c.forward(id, typ, m.To, &wire.IncomingChatTerminate{From: from, Session: m.Session}, received)
+		c.forward(id, typ, m.To, m.Session, false, &wire.IncomingChatTerminate{From: from, Session: m.Session}, received)
 	case *wire.Relay:
 		// spec §5.5 [SRV-6]: the payload is forwarded as the same JSON value.
-		c.forward(id, typ, m.To, &wire.IncomingRelay{From: from, Session: m.Session, Payload: m.Payload}, received)
+		c.forward(id, typ, m.To, m.Session, false, &wire.IncomingRelay{From: from, Session: m.Session, Payload: m.Payload}, received)
 	case *wire.GroupJoin:
 		c.groupJoin(m)
 	case *wire.GroupLeave:

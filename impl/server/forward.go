@@ -9,8 +9,9 @@ import (
 )
 
 // forward queues fwd, the forwarded form of a chat_request, chat_response, chat_terminate or
-// relay with `from` stamped, for user to, and answers ack or error (spec §5.5, §5.6).
-func (c *conn) forward(id string, typ wire.RequestType, to string, fwd wire.Message, received time.Time) {
+// relay with `from` stamped, for user to, and answers ack or error (spec §5.5, §5.6). session
+// and accepted (chat_response only) are what the table of chats needs (chats.go).
+func (c *conn) forward(id string, typ wire.RequestType, to string, session []byte, accepted bool, fwd wire.Message, received time.Time) {
 	// spec §5.5 [SRV-9]: a message to its own sender.
 	if to == c.registeredName() {
 		c.fail(id, typ, errBadTarget, "a message cannot be addressed to its sender")
@@ -28,22 +29,31 @@ func (c *conn) forward(id string, typ wire.RequestType, to string, fwd wire.Mess
 		c.failf(id, typ, errTooLarge, "the forwarded message would exceed %d bytes", c.s.cfg.MaxMessage)
 		return
 	}
-	target, current := c.s.hub.lookup(c, to)
-	if !current {
+	switch c.s.hub.deliver(c, chatMsg{typ: typ, to: to, session: session, accepted: accepted}, frame) {
+	case deliverGone:
 		return // replaced or closing: the connection no longer acts for its user
-	}
-	if target == nil {
+	case deliverAbsent:
 		c.failAbsent(id, typ, to)
-		return
-	}
-	// spec §5.8 [LIM-2]: a recipient whose queue is full is closed; the sender hears user_offline.
-	if !target.enqueue(frame) {
+	case deliverFull:
+		// spec §5.8 [LIM-2]: a recipient whose queue is full is closed; the sender hears user_offline.
 		c.failf(id, typ, errUserOffline, "%s is not connected", to)
-		return
+	case deliverNoChat:
+		// spec §5.5 [SES-2]: a relay outside a chat that the recipient accepted.
+		c.failf(id, typ, errNotInSession, "no chat with %s that %s accepted has this session", to, to)
+	case deliverPending:
+		// spec §5.5 [SES-4]: too many chat requests wait for an answer.
+		c.failf(id, typ, errLimitExceeded, "too many chat requests from this connection or to %s wait for an answer", to)
+	case deliverTooMany:
+		c.failf(id, typ, errLimitExceeded, "this connection or %s is in the most chats allowed", to)
+	case deliverShare:
+		// spec §5.5 [SES-5]: the sender's share of the recipient's queue is full; a sender that
+		// keeps flooding is closed with 4003 (LIM-4), the recipient keeps its connection.
+		c.rateLimited(id, typ, received)
+	default:
+		c.s.metrics.Relayed(string(typ), len(frame), received)
+		// spec §5.6 [SRV-8]: ack only once the message is queued for the recipient.
+		c.queueOwn(c.ackFrame(id, typ))
 	}
-	c.s.metrics.Relayed(string(typ), len(frame), received)
-	// spec §5.6 [SRV-8]: ack only once the message is queued for the recipient.
-	c.queueOwn(c.ackFrame(id, typ))
 }
 
 // failAbsent answers a request for a user with no registered connection: user_offline when the

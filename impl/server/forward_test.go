@@ -16,7 +16,7 @@ import (
 func TestRelayFidelity(t *testing.T) {
 	srv := servertest.Start(t)
 	alice, bob := connect(t, srv, "alice"), connect(t, srv, "bob")
-	sid := session()
+	sid := chat(alice, bob)
 	payloads := []msg{
 		{"kind": "hs1", "suites": []string{"x25519-hkdf-sha256-aes256gcm", "future-suite"}, "e": ciphertext(32)},
 		{"kind": "hs2", "suite": "x25519-hkdf-sha256-aes256gcm", "e": ciphertext(32), "sig": ciphertext(64), "fin": ciphertext(32)},
@@ -48,7 +48,7 @@ func TestRelayFidelity(t *testing.T) {
 func TestRelayIntegerForms(t *testing.T) {
 	srv := servertest.Start(t)
 	alice, bob := connect(t, srv, "alice"), connect(t, srv, "bob")
-	sid, ct := session(), ciphertext(20)
+	sid, ct := chat(alice, bob), ciphertext(20)
 	alice.sendRaw(`{"type":"relay","id":"x","to":"bob","session":"` + sid + `","payload":{"kind":"msg","n":3.0,"ct":"` + ct + `"}}`)
 	alice.expectAck("x", "relay")
 	got := bob.expect("relay")
@@ -63,7 +63,7 @@ func TestRelayOrdering(t *testing.T) {
 	const n = 300
 	srv := servertest.Start(t, func(c *server.Config) { c.Rate, c.Burst, c.Queue = 100000, 100000, 2*n })
 	alice, bob := connect(t, srv, "alice"), connect(t, srv, "bob")
-	sid := session()
+	sid := chat(alice, bob)
 	for i := range n {
 		alice.send(msg{"type": "relay", "id": fmt.Sprint(i), "to": "bob", "session": sid, "payload": msgPayload(i, 32)})
 	}
@@ -124,7 +124,7 @@ func TestForwardErrors(t *testing.T) {
 func TestTooLarge(t *testing.T) {
 	srv := servertest.Start(t, func(c *server.Config) { c.MaxMessage = 2048 })
 	alice, bob := connect(t, srv, "alice"), connect(t, srv, "b")
-	sid := session()
+	sid := chat(alice, bob)
 	// A request of exactly max_message bytes, without id: its forwarded form is longer, as
 	// "from":"alice" replaces "to":"b".
 	request := func(n int) []byte {

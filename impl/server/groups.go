@@ -161,7 +161,11 @@ func (h *hub) join(c *conn, name string, ack []byte) *refusal {
 	case g != nil && len(g.members) >= h.s.cfg.MaxGroupMembers:
 		// spec §5.9 [GSV-7]: max_group_members for the group.
 		return &refusal{errLimitExceeded, name + " has the most members allowed"}
+	case h.joins[c.addr] >= h.s.cfg.MaxJoinsPerAddr:
+		// spec §5.10 [ABU-4]: the group memberships of one source address.
+		return &refusal{errLimitExceeded, "the connections from this address are in the most groups allowed"}
 	}
+	h.joins[c.addr]++
 	if g == nil {
 		var r *refusal
 		if g, r = h.loadGroupLocked(name); r != nil {
@@ -225,6 +229,11 @@ func (h *hub) leaveAllLocked(c *conn) {
 // removeLocked removes member c from g, then forgets g when it is empty or announces the new
 // membership to the remaining members (spec §5.9 [GSV-3]).
 func (h *hub) removeLocked(g *group, c *conn) {
+	if _, ok := c.groups[g.name]; ok {
+		if h.joins[c.addr]--; h.joins[c.addr] <= 0 {
+			delete(h.joins, c.addr) // spec §5.10 [ABU-4]
+		}
+	}
 	delete(c.groups, g.name)
 	name := c.registeredName()
 	if g.members[name] != c {

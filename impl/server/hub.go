@@ -1,8 +1,11 @@
 package server
 
 import (
+	"net/netip"
 	"slices"
 	"sync"
+
+	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // maxListedUsers is the most names one user_list carries (spec §5.4 [SRV-4]).
@@ -16,14 +19,16 @@ type hub struct {
 	mu     sync.RWMutex
 	users  map[string]*conn
 	groups map[string]*group
+	joins  map[netip.Addr]int // group memberships per source address (ABU-4)
 }
 
 func newHub(s *Server) *hub {
-	return &hub{s: s, users: make(map[string]*conn), groups: make(map[string]*group)}
+	return &hub{s: s, users: make(map[string]*conn), groups: make(map[string]*group), joins: make(map[netip.Addr]int)}
 }
 
 // register makes c the connection of its registered name and returns the connection it
-// replaces, if any, after removing that one from its groups (spec §5.2 [REG-7], §5.9 [GSV-3]).
+// replaces, if any, after removing that one from its groups and ending its chats (spec §5.2
+// [REG-7], §5.9 [GSV-3], §5.5 [SES-3]).
 func (h *hub) register(c *conn, name string) (old *conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -31,6 +36,7 @@ func (h *hub) register(c *conn, name string) (old *conn) {
 	old = h.users[name]
 	if old != nil {
 		h.leaveAllLocked(old)
+		h.endChatsLocked(old, wire.TerminateReasonPeerReplaced) // spec §5.5 [SES-3]
 	}
 	h.users[name] = c
 	h.s.metrics.OnlineUsers.Set(float64(len(h.users)))
@@ -38,7 +44,8 @@ func (h *hub) register(c *conn, name string) (old *conn) {
 }
 
 // unregister removes c from the online users and from its groups, announcing the change to the
-// remaining members (spec §5.9 [GSV-3]). It is idempotent.
+// remaining members (spec §5.9 [GSV-3]), and ends its chats (spec §5.5 [SES-3]). It is
+// idempotent.
 func (h *hub) unregister(c *conn) {
 	name := c.registeredName()
 	if name == "" {
@@ -51,6 +58,7 @@ func (h *hub) unregister(c *conn) {
 		h.s.metrics.OnlineUsers.Set(float64(len(h.users)))
 	}
 	h.leaveAllLocked(c)
+	h.endChatsLocked(c, wire.TerminateReasonPeerOffline) // spec §5.5 [SES-3]
 }
 
 // current reports whether c is still the registered connection of its name; a replaced or

@@ -68,12 +68,18 @@ func (h *heldBytes) read(p []byte, pool *sync.Pool) int {
 	return n
 }
 
-// Read returns what a probe read ahead first, then reads from TLS.
-func (c *corkConn) Read(p []byte) (int, error) {
+// Read returns what a probe read ahead first, then reads from TLS. Once the connection is
+// upgraded, every byte takes from its budget (spec §5.10 [ABU-5]).
+func (c *corkConn) Read(p []byte) (n int, err error) {
 	if c.unread.b == nil {
-		return c.Conn.Read(p)
+		n, err = c.Conn.Read(p)
+	} else {
+		n = c.unread.read(p, &probePool)
 	}
-	return c.unread.read(p, &probePool), nil
+	if c.budget != nil && n > 0 && !c.budget.take(time.Now(), n) {
+		return n, errOverBudget
+	}
+	return n, err
 }
 
 // probe reads what TLS holds already (without reading the socket), and keeps it for Read. It

@@ -16,10 +16,15 @@ import (
 func liveness(t *testing.T, alice, bob *client) {
 	t.Helper()
 	alice.t, bob.t = t, t
+	sid := chat(alice, bob)
 	id := alice.id()
-	alice.send(msg{"type": "relay", "id": id, "to": "bob", "session": session(), "payload": msgPayload(0, 24)})
+	alice.send(msg{"type": "relay", "id": id, "to": "bob", "session": sid, "payload": msgPayload(0, 24)})
 	alice.expectAck(id, "relay")
 	bob.expect("relay")
+	id = alice.id()
+	alice.send(msg{"type": "chat_terminate", "id": id, "to": "bob", "session": sid})
+	alice.expectAck(id, "chat_terminate")
+	bob.expect("chat_terminate")
 }
 
 // TestMalformedKeepsConnection checks MSG-1 to MSG-4, ENC-6, ENC-8 and SRV-2 at the server:
@@ -133,11 +138,12 @@ func TestFlood(t *testing.T) {
 	srv := servertest.Start(t)
 	alice, bob := connect(t, srv, "alice"), connect(t, srv, "bob")
 	flooder := connect(t, srv, "flood")
+	sid := chat(flooder, bob)
 	cfg := server.DefaultConfig()
 	total := cfg.Burst + 3*cfg.AbuseLimit
 	go func() {
 		for i := range total {
-			data := fmt.Sprintf(`{"type":"relay","id":"%d","to":"bob","session":"%s","payload":{"kind":"msg","n":%d,"ct":"%s"}}`, i, session(), i, ciphertext(16))
+			data := fmt.Sprintf(`{"type":"relay","id":"%d","to":"bob","session":"%s","payload":{"kind":"msg","n":%d,"ct":"%s"}}`, i, sid, i, ciphertext(16))
 			if flooder.ws.WriteMessage(websocket.TextMessage, []byte(data)) != nil {
 				return // closed by the server: expected
 			}
@@ -162,13 +168,17 @@ func TestFlood(t *testing.T) {
 			t.Fatalf("flood got %s", compact(m))
 		}
 	}
-	// hello and register took two tokens of the burst.
-	if limited != cfg.AbuseLimit || acks < cfg.Burst-2 || acks+limited > total {
-		t.Fatalf("%d acks and %d rate_limited; want at least %d and exactly %d", acks, limited, cfg.Burst-2, cfg.AbuseLimit)
+	// hello, register and chat_request took three tokens of the burst.
+	if limited != cfg.AbuseLimit || acks < cfg.Burst-3 || acks+limited > total {
+		t.Fatalf("%d acks and %d rate_limited; want at least %d and exactly %d", acks, limited, cfg.Burst-3, cfg.AbuseLimit)
 	}
 	// LIM-3: only the acked messages were forwarded.
 	for range acks {
 		bob.expect("relay")
+	}
+	// SES-3: the flooder's connection is gone, and with it the chat bob had accepted.
+	if m := bob.expect("chat_terminate"); m["from"] != "flood" || m["session"] != sid || m["reason"] != "peer_offline" {
+		t.Fatalf("bob got %s, want the chat_terminate of the relay for the flooder's chat", compact(m))
 	}
 	bob.quiet()
 	liveness(t, alice, bob)

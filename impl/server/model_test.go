@@ -1,7 +1,10 @@
 package server_test
 
 import (
+	"bytes"
+	"cmp"
 	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"maps"
 	"slices"
@@ -46,7 +49,8 @@ type machine struct {
 	conns   map[string]*client              // the registered connection of each online name
 	bound   map[string]bool
 	groups  map[string]*mgroup
-	expects map[string][]msg // what each online client must receive, in order, this step
+	chats   map[mchatKey]bool // the accepted chats (SES-1), by session and the two names
+	expects map[string][]msg  // what each online client must receive, in order, this step
 	seq     int
 }
 
@@ -56,7 +60,7 @@ type machine struct {
 // server message is checked against the model (and the server-to-client schema), and every step
 // ends with a barrier on every online client so that nothing unexpected was sent.
 // Rules: REG-2 REG-3 REG-5 REG-6 REG-7 REG-8 REG-13 SRV-1 SRV-3 SRV-4 SRV-6 SRV-7 SRV-8 SRV-9
-// SRV-13 ERR-1 ERR-3 GSV-1 GSV-2 GSV-3 GSV-4 GSV-5 GSV-6 GSV-7 MSG-5.
+// SRV-13 ERR-1 ERR-3 GSV-1 GSV-2 GSV-3 GSV-4 GSV-5 GSV-6 GSV-7 MSG-5 SES-1 SES-2 SES-3.
 func TestServerModel(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		m := newMachine(t, rt)
@@ -66,6 +70,9 @@ func TestServerModel(t *testing.T) {
 			"relogin":    m.relogin,
 			"disconnect": m.disconnect,
 			"relay":      m.relay,
+			"chat":       m.chat,
+			"chatRelay":  m.chatRelay,
+			"chatEnd":    m.chatEnd,
 			"getPubkey":  m.getPubkey,
 			"join":       m.join,
 			"leave":      m.leave,
@@ -81,9 +88,10 @@ func newMachine(t *testing.T, rt *rapid.T) *machine {
 	srv := servertest.StartIn(t, t.TempDir(), func(c *server.Config) {
 		c.MaxUsers, c.MaxGroups, c.MaxGroupMembers = modelMaxUsers, modelMaxGrp, modelMaxMem
 		c.Rate, c.Burst = 100000, 100000
+		c.MaxChats = 100000 // the model has no bound on accepted chats
 	})
 	m := &machine{srv: srv, keys: map[string]*identity.PrivateKey{}, conns: map[string]*client{},
-		bound: map[string]bool{}, groups: map[string]*mgroup{}, expects: map[string][]msg{}}
+		bound: map[string]bool{}, groups: map[string]*mgroup{}, chats: map[mchatKey]bool{}, expects: map[string][]msg{}}
 	for _, n := range append([]string{observer}, modelUsers...) {
 		k, err := identity.Generate(rand.Reader)
 		if err != nil {
@@ -207,6 +215,7 @@ func (m *machine) relogin(t *rapid.T) {
 	c := dial(t, m.srv, name)
 	c.key = m.keys[name]
 	m.leaveAll(name)
+	m.endChats(name, "peer_replaced")
 	c.register()
 	old.expectClose(server.CloseReplaced)
 	m.conns[name] = c
@@ -219,11 +228,107 @@ func (m *machine) disconnect(t *rapid.T) {
 	m.conns[name].close()
 	delete(m.conns, name)
 	m.leaveAll(name)
+	m.endChats(name, "peer_offline")
 	m.conns[observer].waitOnline(m.online()...)
 }
 
+// mchatKey names a chat of the model: its session (base64) and its two names, the lesser first.
+type mchatKey struct{ sid, lo, hi string }
+
+func newMChatKey(sid, a, b string) mchatKey {
+	if b < a {
+		a, b = b, a
+	}
+	return mchatKey{sid, a, b}
+}
+
+// endChats ends the chats of name, whose connection ended or was replaced: the peer of each
+// hears a chat_terminate of the relay's own with reason, in the order of the session ids
+// (SES-3).
+func (m *machine) endChats(name, reason string) {
+	var ended []mchatKey
+	for k := range m.chats {
+		if k.lo == name || k.hi == name {
+			ended = append(ended, k)
+		}
+	}
+	slices.SortFunc(ended, func(a, b mchatKey) int {
+		x, _ := base64.StdEncoding.DecodeString(a.sid)
+		y, _ := base64.StdEncoding.DecodeString(b.sid)
+		return bytes.Compare(x, y)
+	})
+	for _, k := range ended {
+		delete(m.chats, k)
+		peer := k.lo
+		if peer == name {
+			peer = k.hi
+		}
+		m.expect(peer, msg{"type": "chat_terminate", "from": name, "session": k.sid, "reason": reason})
+	}
+}
+
+// chat has one online user ask another, who accepts or declines (SES-1).
+func (m *machine) chat(t *rapid.T) {
+	from := m.pick(t, "from")
+	to := m.pick(t, "to")
+	if to == from {
+		t.Skip("a chat with oneself")
+	}
+	sid, id := session(), m.id()
+	m.conns[from].send(msg{"type": "chat_request", "id": id, "to": to, "session": sid})
+	m.expect(to, msg{"type": "chat_request", "from": from, "session": sid})
+	m.expect(from, msg{"type": "ack", "id": id, "for": "chat_request"})
+	m.check(t) // the request has arrived before the answer is sent
+	accepted := rapid.Bool().Draw(t, "accepted")
+	id = m.id()
+	m.conns[to].send(msg{"type": "chat_response", "id": id, "to": from, "session": sid, "accepted": accepted})
+	m.expect(from, msg{"type": "chat_response", "from": to, "session": sid, "accepted": accepted})
+	m.expect(to, msg{"type": "ack", "id": id, "for": "chat_response"})
+	if accepted {
+		m.chats[newMChatKey(sid, from, to)] = true
+	}
+}
+
+// pickChat draws an accepted chat and one of its sides, or skips the action.
+func (m *machine) pickChat(t *rapid.T) (mchatKey, string, string) {
+	keys := slices.SortedFunc(maps.Keys(m.chats), func(a, b mchatKey) int { return cmp.Compare(a.sid, b.sid) })
+	if len(keys) == 0 {
+		t.Skip("no chat")
+	}
+	k := rapid.SampledFrom(keys).Draw(t, "chat")
+	if rapid.Bool().Draw(t, "side") {
+		return k, k.lo, k.hi
+	}
+	return k, k.hi, k.lo
+}
+
+// chatRelay relays inside an accepted chat, which is forwarded (SES-2).
+func (m *machine) chatRelay(t *rapid.T) {
+	k, from, to := m.pickChat(t)
+	id := m.id()
+	p := msgPayload(rapid.IntRange(0, 100).Draw(t, "n"), 16)
+	m.conns[from].send(msg{"type": "relay", "id": id, "to": to, "session": k.sid, "payload": p})
+	m.expect(to, msg{"type": "relay", "from": from, "session": k.sid, "payload": p})
+	m.expect(from, msg{"type": "ack", "id": id, "for": "relay"})
+}
+
+// chatEnd has one side of an accepted chat terminate it; a relay on it is refused afterwards
+// (SES-1, SES-2).
+func (m *machine) chatEnd(t *rapid.T) {
+	k, from, to := m.pickChat(t)
+	id := m.id()
+	m.conns[from].send(msg{"type": "chat_terminate", "id": id, "to": to, "session": k.sid})
+	m.expect(to, msg{"type": "chat_terminate", "from": from, "session": k.sid})
+	m.expect(from, msg{"type": "ack", "id": id, "for": "chat_terminate"})
+	delete(m.chats, k)
+	m.check(t) // the chat has ended before the other side relays on it
+	id = m.id()
+	m.conns[to].send(msg{"type": "relay", "id": id, "to": from, "session": k.sid, "payload": msgPayload(0, 16)})
+	m.expect(to, errorMsg(id, "not_in_session", "relay"))
+}
+
 // relay sends a relay, chat_request, chat_response or chat_terminate to anyone (SRV-1, SRV-6,
-// SRV-8, SRV-9).
+// SRV-8, SRV-9); a relay outside a chat is refused (SES-2), and a chat request declined (SES-1).
 func (m *machine) relay(t *rapid.T) {
 	from := m.pick(t, "from")
 	to := rapid.SampledFrom(append([]string{observer, neverBound}, modelUsers...)).Draw(t, "to")
@@ -243,9 +348,21 @@ func (m *machine) relay(t *rapid.T) {
 	switch {
 	case to == from:
 		m.expect(from, errorMsg(id, "bad_target", typ))
+	case m.conns[to] != nil && typ == "relay":
+		// spec §5.5 [SES-2]: the session is fresh, so no chat that to accepted has it.
+		m.expect(from, errorMsg(id, "not_in_session", typ))
 	case m.conns[to] != nil:
 		m.expect(to, fwd)
 		m.expect(from, msg{"type": "ack", "id": id, "for": typ})
+		if typ == "chat_request" {
+			// to declines at once, so that pending requests stay under their bound (SES-4);
+			// after the request has arrived, so that the response answers it (SES-1).
+			m.check(t)
+			id := m.id()
+			m.conns[to].send(msg{"type": "chat_response", "id": id, "to": from, "session": sid, "accepted": false})
+			m.expect(from, msg{"type": "chat_response", "from": to, "session": sid, "accepted": false})
+			m.expect(to, msg{"type": "ack", "id": id, "for": "chat_response"})
+		}
 	case m.bound[to]:
 		m.expect(from, errorMsg(id, "user_offline", typ))
 	default:

@@ -153,6 +153,13 @@ func relay(to string, n int) string {
 func TestParkedConnectionsRelay(t *testing.T) {
 	s := startParking(t, nil)
 	alice, bob := dialParking(t, s, "alice"), dialParking(t, s, "bob")
+	// bob asks, alice accepts: relays between them are forwarded (spec §5.5 [SES-2]).
+	send(t, bob, `{"type":"chat_request","to":"alice","session":"2ssslZEny/S/y5gWIrZ4Tg=="}`)
+	expectType(t, bob, "ack", nil)
+	expectType(t, alice, "chat_request", nil)
+	send(t, alice, `{"type":"chat_response","to":"bob","session":"2ssslZEny/S/y5gWIrZ4Tg==","accepted":true}`)
+	expectType(t, alice, "ack", nil)
+	expectType(t, bob, "chat_response", nil)
 	for round := range 3 {
 		waitParked(t, s, 2)
 		for i := range 3 {

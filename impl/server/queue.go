@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -12,6 +13,8 @@ import (
 type sendQueue struct {
 	qmu      mutex
 	queue    [][]byte      // encoded messages waiting, oldest first
+	owners   []uint64      // with queue once a sender's share is counted: the sending connection's id, 0 for none
+	shares   []share       // per sending connection with something queued or being written (spec §5.5 [SES-5])
 	pending  int           // messages queued or being written: at most Config.Queue
 	pendingB int           // their bytes: at most Config.QueueBytes, unless pending is 1
 	due      controls      // control frames waiting to be written
@@ -81,8 +84,93 @@ func (c *conn) fitsLocked(n int) bool {
 // addLocked counts frame into the queue. Callers hold qmu.
 func (c *conn) addLocked(frame []byte) {
 	c.queue = append(c.queue, frame)
+	if c.owners != nil {
+		c.owners = append(c.owners, 0)
+	}
 	c.pending++
 	c.pendingB += len(frame)
+}
+
+// share is what one sender has in a connection's queue: messages and bytes. A queue holds
+// the messages of few senders at once, so they are kept in a slice.
+type share struct {
+	sender uint64
+	n, b   int
+}
+
+// shareOfLocked returns the index of sender's share, or -1. Callers hold qmu.
+func (c *conn) shareOfLocked(sender uint64) int {
+	for i := range c.shares {
+		if c.shares[i].sender == sender {
+			return i
+		}
+	}
+	return -1
+}
+
+// shareFitsLocked reports whether a message of n bytes from sender fits its share of the queue:
+// QueueShare percent of Config.Queue and of Config.QueueBytes, except that a sender with nothing
+// queued may always queue one message, as an empty queue takes any (spec §5.5 [SES-5]). Callers
+// hold qmu.
+func (c *conn) shareFitsLocked(sender uint64, n int) bool {
+	i := c.shareOfLocked(sender)
+	if i < 0 {
+		return true
+	}
+	sh, cfg := c.shares[i], &c.s.cfg
+	return sh.n < max(1, cfg.Queue*cfg.QueueShare/100) && sh.b+n <= cfg.QueueBytes*cfg.QueueShare/100
+}
+
+// addFromLocked is addLocked for a message whose sender's share is counted. Callers hold qmu.
+func (c *conn) addFromLocked(frame []byte, sender uint64) {
+	if c.owners == nil {
+		c.owners = make([]uint64, len(c.queue), cap(c.queue)+1)
+	}
+	c.addLocked(frame)
+	c.owners[len(c.owners)-1] = sender
+	if i := c.shareOfLocked(sender); i >= 0 {
+		c.shares[i].n++
+		c.shares[i].b += len(frame)
+	} else {
+		c.shares = append(c.shares, share{sender: sender, n: 1, b: len(frame)})
+	}
+}
+
+// unshareLocked gives back the shares of written messages (owedOf of one batch). Callers hold
+// qmu.
+func (c *conn) unshareLocked(owed []share) {
+	for _, o := range owed {
+		i := c.shareOfLocked(o.sender)
+		if i < 0 {
+			continue
+		}
+		c.shares[i].n -= o.n
+		c.shares[i].b -= o.b
+		if c.shares[i].n <= 0 {
+			c.shares = slices.Delete(c.shares, i, i+1)
+		}
+	}
+	if len(c.shares) == 0 {
+		c.shares = nil
+	}
+}
+
+// owedOf sums the shares of a batch by sender; nil when no message of it is counted.
+func owedOf(batch [][]byte, owners []uint64) []share {
+	var owed []share
+	for i, id := range owners {
+		if id == 0 {
+			continue
+		}
+		j := slices.IndexFunc(owed, func(o share) bool { return o.sender == id })
+		if j < 0 {
+			owed = append(owed, share{sender: id})
+			j = len(owed) - 1
+		}
+		owed[j].n++
+		owed[j].b += len(batch[i])
+	}
+	return owed
 }
 
 // doneLocked counts n messages of b bytes out of the queue once written, and wakes a
@@ -123,23 +211,39 @@ func (c *conn) kick() {
 // enqueue appends an encoded message to the send queue without blocking. When the queue is full
 // the connection is a slow consumer: it is closed with 4002 and enqueue reports false, so that
 // the sender can be told (spec §5.8 [LIM-1] [LIM-2]). It may run under the hub's lock.
-func (c *conn) enqueue(frame []byte) bool {
+func (c *conn) enqueue(frame []byte) bool { return c.enqueueFrom(frame, nil) == delivered }
+
+// enqueueFrom is enqueue for a 1:1 message from sender (nil: none), whose share of the queue is
+// bounded: beyond it the message is refused (deliverShare) and this connection stays open
+// (spec §5.5 [SES-5]). A full queue closes this connection with 4002 (deliverFull). It never
+// blocks, and may run under the hub's lock.
+func (c *conn) enqueueFrom(frame []byte, sender *conn) delivery {
 	c.qmu.Lock()
 	if c.isQuit() {
 		c.qmu.Unlock()
-		return false
+		return deliverFull
 	}
 	if !c.fitsLocked(len(frame)) {
 		c.qmu.Unlock()
 		// spec §5.8 [LIM-2]: a full queue closes the connection with 4002.
 		c.s.metrics.QueueDrops.Inc()
 		c.requestClose(CloseSlowConsumer, "slow consumer")
-		return false
+		return deliverFull
 	}
-	c.addLocked(frame)
+	// spec §5.5 [SES-5]: one sender alone never fills the queue, so it cannot get its
+	// recipient closed; it is refused instead.
+	if sender != nil && !c.shareFitsLocked(sender.id, len(frame)) {
+		c.qmu.Unlock()
+		return deliverShare
+	}
+	if sender != nil {
+		c.addFromLocked(frame, sender.id)
+	} else {
+		c.addLocked(frame)
+	}
 	c.kickLocked()
 	c.qmu.Unlock()
-	return true
+	return delivered
 }
 
 // queueOwn appends a response to the connection's own queue. Unlike enqueue, which other
@@ -224,8 +328,8 @@ func (c *conn) writer() {
 	}()
 	for {
 		c.qmu.Lock()
-		batch := c.queue
-		c.queue = nil
+		batch, owners := c.queue, c.owners
+		c.queue, c.owners = nil, nil
 		ctl := c.takeControlsLocked()
 		if c.isQuit() {
 			c.lingering = false
@@ -265,9 +369,11 @@ func (c *conn) writer() {
 		for _, frame := range batch {
 			size += len(frame)
 		}
+		owed := owedOf(batch, owners)
 		err := c.writeBatch(batch, ctl, c.writeDeadline())
 		c.qmu.Lock()
 		c.doneLocked(len(batch), size)
+		c.unshareLocked(owed)
 		c.qmu.Unlock()
 		if err != nil {
 			c.abort() // the next round finishes
@@ -321,6 +427,7 @@ func (c *conn) finish(batch [][]byte) {
 	defer func() {
 		c.qmu.Lock()
 		c.finished, c.writing, c.queue, c.pending, c.pendingB = true, false, nil, 0, 0
+		c.owners, c.shares = nil, nil
 		if c.room != nil {
 			close(c.room)
 			c.room = nil

@@ -27,6 +27,7 @@ const (
 	errBadMembers       = wire.ErrorCodeBadMembers
 	errLimitExceeded    = wire.ErrorCodeLimitExceeded
 	errInternal         = wire.ErrorCodeInternal
+	errNotInSession     = wire.ErrorCodeNotInSession
 )
 
 // maxErrorText is the longest error message the schema allows, in characters (spec §5.7).

@@ -12,7 +12,8 @@ import (
 )
 
 // serverAreas are the areas of spec §1.1 whose every rule a test of the server names.
-var serverAreas = []string{"WS", "REG", "SRV", "ERR", "LIM", "GSV"}
+var serverAreas = []string{"WS", "REG", "SRV", "ERR", "LIM", "GSV",
+	"SES", "ABU"}
 
 // TestEveryServerRuleIsTested checks the traceability the spec asks for (§1.1): every rule of
 // the server's areas is named by at least one test of impl/server, and every rule id the tests
@@ -24,7 +25,7 @@ func TestEveryServerRuleIsTested(t *testing.T) {
 	}
 	index := spec.Index(rules)
 	named := map[string]bool{}
-	ruleID := regexp.MustCompile(`\b(?:WS|REG|SRV|ERR|LIM|GSV|TLS|MSG|ENC|KEY)-[0-9]+\b`)
+	ruleID := regexp.MustCompile(`\b(?:WS|REG|SRV|ERR|LIM|GSV|TLS|MSG|ENC|KEY|SES|ABU)-[0-9]+\b`)
 	err = filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, "_test.go") {
 			return err

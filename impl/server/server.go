@@ -1,8 +1,10 @@
 // Package server is the Blindpost relay: the server side of spec §4 (TLS and WebSocket) and §5
 // (registration, the directory and online users, forwarding with `from` stamping,
 // acknowledgements, errors, limits and flow control, groups), within the threat model of §10:
-// it authenticates who is connected and sequences group commits, and forwards everything else
-// without reading, logging or storing it.
+// it authenticates who is connected, sequences group commits and keeps which 1:1 chats the
+// recipients accepted (chats.go, §5.5), and forwards everything else without reading, logging
+// or storing it. Connections are counted and bounded from Accept on, per source address too,
+// and every frame is charged to its connection's budget (admit.go, §5.10).
 //
 // A Server owns a TLS listener, the connections, the hub of online users and groups (memory
 // only), and the persistent directory of identity keys, invites and each group's epoch and last
@@ -80,7 +82,7 @@ type Server struct {
 	stopIdle  chan struct{} // ends the idle scan
 	stopBG    chan struct{} // ends the name release (spec §5.2.1 [INV-7])
 	parkAfter time.Duration // idle time after which a connection parks
-	nconns    atomic.Int64
+	adm       *admission    // connections counted from Accept on (admit.go)
 	nextID    atomic.Uint64
 	stopping  atomic.Bool
 	connsMu   sync.Mutex
@@ -126,6 +128,7 @@ func New(cfg Config) (*Server, error) {
 		pin:     pin,
 		dir:     dir,
 		conns:   make(map[*conn]struct{}),
+		adm:     newAdmission(&cfg),
 
 		parkAfter: defaultParkAfter,
 		policy:    policy,
@@ -199,11 +202,15 @@ func (s *Server) Start() error {
 		// Full-size records from the start: a corked writer's batch leaves in one record.
 		DynamicRecordSizingDisabled: true,
 	}
-	s.ln = corkListener{Listener: ln, cfg: tlsCfg}
+	s.ln = corkListener{Listener: ln, cfg: tlsCfg, adm: s.adm, refused: func(reason string) {
+		s.metrics.RefusedTotal.WithLabelValues(reason).Inc()
+	}}
 	s.httpSrv = &http.Server{
-		Handler:           http.HandlerFunc(s.handleUpgrade),
-		ReadHeaderTimeout: 10 * time.Second, // also bounds the TLS handshake
-		IdleTimeout:       30 * time.Second,
+		Handler: http.HandlerFunc(s.handleUpgrade),
+		// spec §5.10 [ABU-2]: the TLS handshake and the upgrade request, within HandshakeTimeout
+		// of Accept; one request per connection, so that none idles between requests.
+		ReadHeaderTimeout: s.cfg.HandshakeTimeout,
+		IdleTimeout:       s.cfg.HandshakeTimeout,
 		MaxHeaderBytes:    16 << 10,
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -216,6 +223,7 @@ func (s *Server) Start() error {
 	}
 	s.stopBG = make(chan struct{})
 	s.serveWG.Go(func() { s.runRelease(s.stopBG) })
+	s.httpSrv.SetKeepAlivesEnabled(false)
 	s.serveWG.Go(func() { _ = s.httpSrv.Serve(s.ln) })
 	s.log.Info("listening", "url", s.URL(), "pin", s.pin.String(), "metrics", s.cfg.MetricsListen)
 	return nil
@@ -373,6 +381,5 @@ func (s *Server) untrack(c *conn) {
 	s.connsMu.Lock()
 	delete(s.conns, c)
 	s.connsMu.Unlock()
-	s.nconns.Add(-1)
 	s.connWG.Done()
 }

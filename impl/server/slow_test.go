@@ -70,6 +70,7 @@ func TestSlowConsumer(t *testing.T) {
 			srv := servertest.Start(t, func(c *server.Config) {
 				c.Queue, c.QueueBytes = tc.queue, tc.queueBytes
 				c.Rate, c.Burst = 100000, 100000
+				c.QueueShare = 100 // one sender fills the whole queue here (spec §5.5 [SES-5])
 			})
 			slowConsumer(t, srv)
 		})
@@ -91,16 +92,26 @@ func slowConsumer(t *testing.T, srv *servertest.Server) {
 
 	// alice floods slow with large relays until one does not fit.
 	big := msgPayload(0, 32000)
-	sid := session()
-	offline := false
+	sid := chatWithRaw(t, alice, slow, "slow")
+	offline, gone := false, false
 	for i := 0; i < 2000 && !offline; i++ {
 		id := fmt.Sprint(i)
 		alice.send(msg{"type": "relay", "id": id, "to": "slow", "session": sid, "payload": big})
+	answer:
 		switch m := alice.nextMsg(); {
 		case m["type"] == "ack":
 		case m["type"] == "error" && m["code"] == "user_offline" && m["id"] == id:
 			offline = true // LIM-2
+		case m["type"] == "chat_terminate" && m["reason"] == "peer_offline" && !gone:
+			gone = true // SES-3: the closing may overtake the answer
+			goto answer
 		default:
+			t.Fatalf("alice got %s", compact(m))
+		}
+	}
+	if !gone {
+		// SES-3: slow's connection ended with the chat alice had with it.
+		if m := alice.expect("chat_terminate"); m["reason"] != "peer_offline" || m["session"] != sid {
 			t.Fatalf("alice got %s", compact(m))
 		}
 	}
@@ -131,7 +142,7 @@ func slowConsumer(t *testing.T, srv *servertest.Server) {
 // relayUntil relays from a to b until stop is closed, failing when one relay takes longer than
 // deadline from send to delivery.
 func relayUntil(a, b *client, stop <-chan struct{}, deadline time.Duration) error {
-	sid := session()
+	sid := chat(a, b)
 	for n := 0; ; n++ {
 		select {
 		case <-stop:
@@ -173,7 +184,7 @@ func TestSlowReaderPings(t *testing.T) {
 	})
 	slow := registerRaw(t, srv, "slow")
 	alice := connect(t, srv, "alice")
-	sid := session()
+	sid := chatWithRaw(t, alice, slow, "slow")
 	sent := 0
 	relay := func(size int) {
 		id := fmt.Sprint(sent)
@@ -210,4 +221,26 @@ func TestSlowReaderPings(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatal("no pong")
 	}
+}
+
+// chatWithRaw opens a chat from a to the raw connection ws of user name, which accepts it
+// (spec §5.5 [SES-1]), and returns its session id.
+func chatWithRaw(t *testing.T, a *client, ws *websocket.Conn, name string) string {
+	t.Helper()
+	sid := session()
+	a.send(msg{"type": "chat_request", "id": "chat", "to": name, "session": sid})
+	a.expectAck("chat", "chat_request")
+	ws.SetReadDeadline(time.Now().Add(wait))
+	if _, data, err := ws.ReadMessage(); err != nil || decode(t, data)["type"] != "chat_request" {
+		t.Fatalf("%s: got %s (%v), want chat_request", name, data, err)
+	}
+	data, _ := json.Marshal(msg{"type": "chat_response", "id": "chat", "to": a.name, "session": sid, "accepted": true})
+	if err := ws.WriteMessage(websocket.TextMessage, data); err != nil {
+		t.Fatal(err)
+	}
+	if _, data, err := ws.ReadMessage(); err != nil || decode(t, data)["type"] != "ack" {
+		t.Fatalf("%s: got %s (%v), want ack", name, data, err)
+	}
+	a.expect("chat_response")
+	return sid
 }

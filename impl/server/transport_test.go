@@ -20,7 +20,8 @@ import (
 )
 
 // TestUpgradeRefusals checks WS-1 (the subprotocol is selected, and required: 400), WS-2 (an
-// Origin not allowed: 403; none, or an allowed one: accepted) and LIM-5 (beyond max-conns: 503).
+// Origin not allowed: 403; none, or an allowed one: accepted) and LIM-5 with ABU-1 (beyond
+// max-conns: closed before TLS).
 func TestUpgradeRefusals(t *testing.T) {
 	srv := servertest.Start(t, func(c *server.Config) {
 		c.AllowOrigins = []string{"https://chat.example.org"}
@@ -58,19 +59,20 @@ func TestUpgradeRefusals(t *testing.T) {
 		for range 3 {
 			open = append(open, srv.Dial(t))
 		}
-		if _, status, _ := srv.DialWith(nil, server.Subprotocol); status != http.StatusServiceUnavailable {
-			t.Fatalf("connection beyond max-conns: status %d, want 503", status)
+		// ABU-1: beyond max-conns, the connection is closed at once, before TLS.
+		if ws, status, err := srv.DialWith(nil, server.Subprotocol); ws != nil || status != 0 {
+			t.Fatalf("connection beyond max-conns: status %d (%v), want closed before TLS", status, err)
 		}
 		open[0].Close()
 		deadline := time.Now().Add(wait)
 		for {
-			ws, status, _ := srv.DialWith(nil, server.Subprotocol)
+			ws, status, err := srv.DialWith(nil, server.Subprotocol)
 			if ws != nil {
 				ws.Close()
 				break
 			}
-			if status != http.StatusServiceUnavailable || time.Now().After(deadline) {
-				t.Fatalf("after a close: status %d", status)
+			if status != 0 || time.Now().After(deadline) {
+				t.Fatalf("after a close: status %d (%v)", status, err)
 			}
 		}
 	})

@@ -32,23 +32,16 @@ func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusServiceUnavailable, "shutting_down", "blindpost-server: shutting down")
 		return
 	}
-	// spec §5.8 [LIM-5]: bound the number of connections; beyond it, 503 before the upgrade.
-	if n := s.nconns.Add(1); n > int64(s.cfg.MaxConns) {
-		s.nconns.Add(-1)
-		s.refuse(w, r, http.StatusServiceUnavailable, "max_conns", "blindpost-server: too many connections, try again later")
-		return
-	}
+	// spec §5.8 [LIM-5]: the number of connections is bounded at Accept (admit.go, ABU-1).
 	hj := &hijacker{ResponseWriter: w}
 	ws, err := s.upgrader.Upgrade(hj, r, nil) // writes its own 400 on a malformed handshake
 	if err != nil {
-		s.nconns.Add(-1)
 		s.metrics.RefusedTotal.WithLabelValues("handshake").Inc()
 		s.log.Debug("upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
 	c := newConn(s, ws, hj.br, r.RemoteAddr)
 	if !s.track(c) {
-		s.nconns.Add(-1)
 		c.closeNow(websocket.CloseGoingAway, "server shutting down")
 		return
 	}

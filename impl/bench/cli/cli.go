@@ -113,6 +113,7 @@ its CPU and memory figures too.`,
 	pf.BoolVar(&o.quiet, "quiet", false, "no progress on standard error")
 	pf.StringVar(&o.profile, "profile", "", "write CPU profiles of the relay under test (from its pprof listener) into this directory")
 	root.AddCommand(o.relayCommand(), o.latencyCommand(), o.idleCommand(), o.connectCommand(), o.fanoutCommand(), o.e2eCommand(), o.suiteCommand(), o.serverCommand(), o.forwarderCommand())
+	root.AddCommand(o.attackCommand())
 	return root
 }
 

@@ -187,3 +187,34 @@ func fitOpenFiles(conns, extra int) (int, string) {
 	return max(fit, 0), fmt.Sprintf("idle: %d connections requested, but RLIMIT_NOFILE is %d here (the hard limit; raising it needs "+
 		"CAP_SYS_RESOURCE) and each connection takes a descriptor in the relay and in this program: holding %d", conns, limit, max(fit, 0))
 }
+
+func (o *options) attackCommand() *cobra.Command {
+	ao := scenario.AttackOptions{}
+	var ceilingMiB int64
+	cmd := &cobra.Command{
+		Use:   "attack",
+		Short: "Honest pairs with and without attackers (registration flood, slowloris, ping and relay floods): delivery, p99, RSS",
+		Long: `attack runs --pairs honest pairs relaying --rate messages a second in all on a relay with its
+default limits, first alone, then while attackers run from other loopback addresses: a
+registration flood, slowloris TCP connections that never start TLS, ping floods and floods of
+relays outside any chat. It reports the honest delivery rate and latency under attack against
+the quiet run (goal ≥ 0.9×), the share of honest registrations that succeeded, and the relay's
+peak resident memory against --rss-ceiling:
+
+  blindpost-bench attack --pairs 20 --rate 400 --duration 10s`,
+		Args: cobra.NoArgs,
+		RunE: runScenario(o, "attack", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.AttackResult, error) {
+			ao.Common = c
+			ao.RSSCeiling = ceilingMiB << 20
+			return scenario.RunAttack(ctx, ao, prov)
+		}),
+	}
+	f := cmd.Flags()
+	f.IntVar(&ao.Pairs, "pairs", 20, "honest pairs")
+	f.Float64Var(&ao.Rate, "rate", 400, "honest messages per second over all honest connections")
+	f.IntVar(&ao.Size, "size", 200, "ciphertext bytes per honest message")
+	f.IntVar(&ao.Attackers, "attackers", 4, "connections of each flooding attack at once")
+	f.IntVar(&ao.Slowloris, "slowloris", 2000, "idle TCP connections the slowloris attacker tries to hold")
+	f.Int64Var(&ceilingMiB, "rss-ceiling", 512, "MiB the relay's resident memory must stay under")
+	return cmd
+}

@@ -129,3 +129,32 @@ func IsServerError(err error, code string) bool {
 	var se *ServerError
 	return errors.As(err, &se) && se.Code == code
 }
+
+// Chat has a ask b, user bName, for a chat on session that b accepts, so that the relay forwards
+// relay messages between them on it (spec §5.5 [SES-1] [SES-2]). Both connections have read
+// everything the exchange brought them when it returns.
+func Chat(ctx context.Context, a, b *Conn, aName, bName string, session []byte) error {
+	if d, ok := ctx.Deadline(); ok {
+		_ = a.WS.SetReadDeadline(d)
+		_ = b.WS.SetReadDeadline(d)
+		defer a.WS.SetReadDeadline(time.Time{})
+		defer b.WS.SetReadDeadline(time.Time{})
+	}
+	if _, err := a.Request(ctx, &wire.ChatRequest{To: bName, Session: session}); err != nil {
+		return fmt.Errorf("load: chat_request to %s: %w", bName, err)
+	}
+	if m, err := b.expect(); err != nil {
+		return fmt.Errorf("load: %s waiting for chat_request: %w", bName, err)
+	} else if _, ok := m.(*wire.IncomingChatRequest); !ok {
+		return fmt.Errorf("load: %s got %s instead of chat_request", bName, m.MessageType())
+	}
+	if _, err := b.Request(ctx, &wire.ChatResponse{To: aName, Session: session, Accepted: true}); err != nil {
+		return fmt.Errorf("load: chat_response to %s: %w", aName, err)
+	}
+	if m, err := a.expect(); err != nil {
+		return fmt.Errorf("load: %s waiting for chat_response: %w", aName, err)
+	} else if _, ok := m.(*wire.IncomingChatResponse); !ok {
+		return fmt.Errorf("load: %s got %s instead of chat_response", aName, m.MessageType())
+	}
+	return nil
+}

@@ -77,11 +77,27 @@ func openPairs(ctx context.Context, c Common, sys *target.System, n, size, windo
 			return nil, err
 		}
 	}
+	// One session per pair, which the second connection accepts: a Blindpost relay forwards
+	// relay messages only inside a chat the recipient accepted (spec §5.5 [SES-2]).
+	sessions := make([][]byte, n)
+	for k := range sessions {
+		sessions[k] = make([]byte, 16)
+		rand.Read(sessions[k])
+	}
+	if sys.Kind == target.Blindpost {
+		if err := forEach(ctx, n, c.parallel(), func(ctx context.Context, k int) error {
+			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			a, b := 2*k, 2*k+1
+			return load.Chat(ctx, p.conns[a].c, p.conns[b].c, p.name(c.Prefix+tag, a), p.name(c.Prefix+tag, b), sessions[k])
+		}); err != nil {
+			p.close()
+			return nil, err
+		}
+	}
 	for i, pc := range p.conns {
 		pc.peer = p.conns[i^1]
-		session := make([]byte, 16)
-		rand.Read(session)
-		if pc.builder, err = load.NewRelayBuilder(p.name(c.Prefix+tag, i^1), session, size); err != nil {
+		if pc.builder, err = load.NewRelayBuilder(p.name(c.Prefix+tag, i^1), sessions[i/2], size); err != nil {
 			p.close()
 			return nil, err
 		}

@@ -47,6 +47,35 @@ func (p inProcess) Baseline(context.Context) (*target.System, error) {
 	return &target.System{Name: target.Baseline, Kind: target.Forwarder, URL: f.URL(), Trust: load.Trust{Pin: &pin}}, nil
 }
 
+// OursWith starts an in-process relay with the default limits, which is what the flags of the
+// attack scenario ask a started relay for.
+func (p inProcess) OursWith(context.Context, []string) (*target.System, error) {
+	srv := servertest.Start(p.t)
+	pin := tlstrust.Pin(srv.Pin)
+	return &target.System{Name: target.Ours, Kind: target.Blindpost, URL: srv.URL, Trust: load.Trust{Pin: &pin}}, nil
+}
+
+// TestAttack runs the attack scenario briefly: the honest pairs deliver in both runs, honest
+// registrations are tried, and the attackers did something.
+func TestAttack(t *testing.T) {
+	o := AttackOptions{Common: quick(), Pairs: 2, Rate: 40, Attackers: 1, Slowloris: 50}
+	r, err := RunAttack(t.Context(), o, inProcess{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []AttackRun{r.Quiet, r.Attacked} {
+		if run.Delivered == 0 || run.Registrations == 0 {
+			t.Errorf("attacked %v: %d delivered, %d honest registrations tried", run.Attacked, run.Delivered, run.Registrations)
+		}
+	}
+	if a := r.Attacked; a.SlowlorisOpened == 0 || a.FloodRegistrations+a.PingFloodClosed+a.RelayFloodSent == 0 {
+		t.Errorf("the attackers did nothing: %+v", a)
+	}
+	if got := len(r.Figures()); got != 4 {
+		t.Errorf("%d figures, want 4", got)
+	}
+}
+
 func quick() Common {
 	return Common{Duration: 300 * time.Millisecond, Warmup: 50 * time.Millisecond, Prefix: "t-", Sources: load.LoopbackSources(2)}
 }

@@ -115,6 +115,7 @@ func (l Launcher) StartServer(ctx context.Context, o ServerOptions) (*System, er
 	args := []string{"server", "--listen", "127.0.0.1:0", "--data", dir, "--metrics-listen", "127.0.0.1:0",
 		"--rate", "1000000", "--burst", "1000000", "--max-conns", "10000000", "--max-users", "10000000",
 		"--register-rate", "1000000", "--register-burst", "1000000", "--register-rate-global", "1000000", "--register-burst-global", "1000000",
+		"--max-conns-per-addr", "10000000", "--max-joins-per-addr", "2147483647",
 		"--log-level", "warn"}
 	args = append(args, o.Extra...)
 	s, err := l.start(ctx, dir, args, Blindpost)
@@ -246,6 +247,14 @@ func (p *Provider) Ours(ctx context.Context) (*System, error) {
 		return &r, nil
 	}
 	return p.Launcher.StartServer(ctx, p.Server)
+}
+
+// OursWith is Ours with more flags for a reference relay it starts, before those of Server
+// (which override them); a remote relay is returned as it is.
+func (p *Provider) OursWith(ctx context.Context, flags []string) (*System, error) {
+	q := *p
+	q.Server.Extra = append(append([]string(nil), flags...), p.Server.Extra...)
+	return q.Ours(ctx)
 }
 
 // Baseline starts a fresh baseline forwarder.

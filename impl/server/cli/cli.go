@@ -169,7 +169,7 @@ func (o *options) serveFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.Burst, "burst", c.Burst, "token bucket size per connection, at least 20 (spec LIM-3)")
 	fs.IntVar(&c.Queue, "queue", c.Queue, "messages in one connection's send queue; a client that falls further behind is closed with 4002")
 	fs.IntVar(&c.QueueBytes, "queue-bytes", c.QueueBytes, "bytes in one connection's send queue, at least 4 × --max-message (any one message fits an empty queue); beyond, the client is closed with 4002")
-	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "open connections; beyond, upgrades are refused with 503")
+	fs.IntVar(&c.MaxConns, "max-conns", c.MaxConns, "open connections, counted from accept (before TLS); beyond, new ones are closed at once (spec ABU-1)")
 	fs.IntVar(&c.MaxUsers, "max-users", c.MaxUsers, "usernames in the directory; beyond, registrations of new names get server_full")
 	fs.IntVar(&c.MaxGroups, "max-groups", c.MaxGroups, "groups one connection may be in, at least 1 (spec GSV-7)")
 	fs.IntVar(&c.MaxGroupMembers, "max-group-members", c.MaxGroupMembers, "members of one group (at most 128)")
@@ -186,6 +186,12 @@ func (o *options) serveFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.MaxKeptGroups, "max-kept-groups", c.MaxKeptGroups, "groups whose epoch and last commit are kept on disk, across restarts and while empty (spec GSV-20); beyond, new groups live in memory only")
 	fs.DurationVar(&c.NameTTL, "name-ttl", c.NameTTL, "release a username that has not registered for this long, unless online (0: never; spec INV-7)")
 	fs.StringVar(&c.AdminSocket, "admin-socket", c.AdminSocket, "administration socket (mode 0600) for users, invites and status while the relay runs, relative to --data unless absolute; empty: off")
+	fs.IntVar(&c.MaxPending, "max-pending", c.MaxPending, "unanswered chat requests per sender and, apart, per recipient; beyond, chat_request gets limit_exceeded (spec SES-4)")
+	fs.IntVar(&c.MaxChats, "max-chats", c.MaxChats, "accepted chats per connection; beyond, an accepting chat_response gets limit_exceeded (spec SES-4)")
+	fs.DurationVar(&c.HandshakeTimeout, "handshake-timeout", c.HandshakeTimeout, "time from accepting a TCP connection to the end of its TLS handshake and upgrade request (spec ABU-2)")
+	fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", c.MaxConnsPerAddr, "open connections from one source address, counted from accept; beyond, closed at once (spec ABU-3; a public relay: 32 or fewer)")
+	fs.IntVar(&c.MaxJoinsPerAddr, "max-joins-per-addr", c.MaxJoinsPerAddr, "group memberships of the connections from one source address; beyond, group_join gets limit_exceeded (spec ABU-4; a public relay: 16 or fewer)")
+	fs.IntVar(&c.QueueShare, "queue-share", c.QueueShare, "percent of a recipient's send queue (--queue and --queue-bytes) one sender may fill; beyond, the sender gets rate_limited (spec SES-5)")
 	fs.IntVar(&o.gcPercent, "gc-percent", o.gcPercent, "garbage collector target for a large heap, as GOGC (10 to 1000; a small heap may always grow by 16 MiB): lower holds less memory per connection for more CPU; without this flag, a GOGC in the environment is used")
 }
 

@@ -133,6 +133,22 @@ func (r *Relay) Inject(t testing.TB, user string, m wire.Message) {
 	r.InjectRaw(t, user, data)
 }
 
+// Send sends m to the relay as if user's client had sent it.
+func (r *Relay) Send(t testing.TB, user string, m wire.Message) {
+	t.Helper()
+	data, err := wire.Encode(m)
+	if err != nil {
+		t.Fatalf("testrelay: encode %T: %v", m, err)
+	}
+	conn := r.Conn(user)
+	if conn == 0 {
+		t.Fatalf("testrelay: %s has no connection", user)
+	}
+	if err := r.Tap.Inject(conn, wiretap.ToRelay, data); err != nil {
+		t.Fatalf("testrelay: inject: %v", err)
+	}
+}
+
 // InjectRaw sends data to user's client as if the relay had sent it.
 func (r *Relay) InjectRaw(t testing.TB, user string, data []byte) {
 	t.Helper()
