@@ -32,6 +32,8 @@ var NotObservable = []Unobservable{
 		"that nothing reaches another client or an error (SRV-10, ERR-4)"},
 	{"GRP-18", "the limit is 2^24 group messages from one sender in one epoch: reaching it through the driver takes " +
 		"16,777,216 group_send commands, far beyond the time of a conformance run"},
+	{"CLI-24", "the history file is on the client's machine: no protocol message and no driver command shows how it " +
+		"is stored (impl/client/history tests that it never holds plaintext)"},
 	{"CLI-30", "how a client shows a peer's text on its screen is its user interface; the driver protocol reports the " +
 		"text as received, not as shown"},
 	{"DRV-30", "trust_server is an optional command for people (A.5) that the runner never sends: its connect names the " +
@@ -51,6 +53,4 @@ var NotObservable = []Unobservable{
 	{"GUI-7", "what the page does with text happens in the user's browser; the browser tests send hostile text through " +
 		"a real Chromium"},
 	{"GUI-8", "the page's assets are embedded in the client; its tests read them"},
-	{"CLI-24", "the history file is on the client's machine: no protocol message and no driver command shows how it " +
-		"is stored (impl/client/history tests that it never holds plaintext)"},
 }

@@ -242,11 +242,11 @@ func TestPollUsers(t *testing.T) {
 // TestRatePacing sends faster than the relay's rate allows and checks that the client paces
 // itself so that the relay refuses nothing: spec §5.8 [LIM-6].
 func TestRatePacing(t *testing.T) {
-	srv := startServer(t, func(c *server.Config) { c.Rate, c.Burst = 200, 2 })
+	srv := startServer(t, func(c *server.Config) { c.Rate, c.Burst = 200, 20 })
 	alice := connect(t, srv, "alice")
 	bob := connect(t, srv, "bob")
 	sid := secure(t, alice, bob)
-	for i := 0; i < 40; i++ {
+	for i := 0; i < 80; i++ {
 		if _, err := alice.c.Send(ctx(t), sid, "burst"); err != nil {
 			t.Fatalf("message %d: %v [LIM-6]", i, err)
 		}

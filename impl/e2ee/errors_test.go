@@ -16,8 +16,8 @@ import (
 func TestOutcomesMatchAppendixA4(t *testing.T) {
 	text := spec.Protocol
 	start := strings.Index(text, "### A.4 Outcome codes")
-	end := strings.Index(text, "## Appendix B")
-	if start < 0 || end < start {
+	end := start + strings.Index(text[start+1:], "\n### ") + 1 // A.4 ends where the next section starts
+	if start < 0 || end <= start {
 		t.Fatal("spec has no Appendix A.4")
 	}
 	re := regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\|")

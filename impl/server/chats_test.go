@@ -170,7 +170,7 @@ func TestChatBounds(t *testing.T) {
 // rate_limited once it holds its share of the recipient's queue, is closed with 4003 when it
 // keeps on, and the recipient keeps its connection and everything that was acknowledged.
 func TestQueueShare(t *testing.T) {
-	const abuse = 5
+	const abuse = server.MinAbuseLimit
 	srv := servertest.Start(t, func(c *server.Config) {
 		c.Queue, c.QueueBytes = 1000, 256<<10
 		c.Rate, c.Burst = 100000, 100000

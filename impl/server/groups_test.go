@@ -349,7 +349,8 @@ func TestCommitTooLargeBound(t *testing.T) {
 		alice := connect(t, srv, "alice")
 		alice.join("room")
 		id := alice.id()
-		alice.send(msg{"type": "group_commit", "id": id, "commit": cm})
+		// The same length as cm, with the keys alice registered on this relay (GSV-4).
+		alice.send(msg{"type": "group_commit", "id": id, "commit": commitFor("room", 1, "alice", "alice")})
 		if tc.accepted {
 			alice.expectAck(id, "group_commit")
 		} else {
