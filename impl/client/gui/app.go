@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/blindpost/blindpost/impl/client"
+	"github.com/blindpost/blindpost/impl/client/control"
 	"github.com/blindpost/blindpost/impl/client/driver"
 	"github.com/blindpost/blindpost/impl/client/history"
 	"github.com/blindpost/blindpost/impl/client/profile"
@@ -44,6 +45,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Configure, when set, adjusts the client options before every connection (tests).
 	Configure func(*client.Options)
+	// ListenControl, when set, binds the profile's control socket before the client connects,
+	// so that a second client for the same user is refused (control.ErrRunning) instead of
+	// replacing the first one's connection; the connected client then serves it, so that
+	// `blindpost send` and `peers trust` go through it. A nil listener means no socket.
+	ListenControl func(p profile.Profile) (*control.Listener, error)
 	// OnClient, when set, is called when a client is connected and ready, for another front
 	// end to use it (the local control socket); the function it returns is called when that
 	// client ends.
@@ -311,6 +317,23 @@ func (a *App) connectLocked(ctx context.Context, s *driver.Session) (driver.Resu
 		KnownPeersFile: p.Path(profile.KnownPeers),
 		Logger:         a.log,
 	}
+	var ctl *control.Listener
+	if a.opts.ListenControl != nil {
+		l, err := a.opts.ListenControl(p)
+		if errors.Is(err, control.ErrRunning) {
+			return nil, fail("client_running", fmt.Errorf("a blindpost client (chat or gui) is already running for %s: use that one, or quit it first", p.User))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("gui: %w", err)
+		}
+		ctl = l
+	}
+	served := false
+	defer func() {
+		if ctl != nil && !served {
+			ctl.Close()
+		}
+	}()
 	if a.hist == nil && a.opts.OpenHistory != nil {
 		h, err := a.opts.OpenHistory(p, a.key)
 		if err != nil {
@@ -337,8 +360,25 @@ func (a *App) connectLocked(ctx context.Context, s *driver.Session) (driver.Resu
 		return nil, err
 	}
 	a.cl, a.verified = c, verified
+	stops := []func(){}
+	if ctl != nil {
+		served = true
+		ctl.Log = a.log
+		cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		go func() {
+			if err := ctl.Serve(cctx, c); err != nil {
+				a.log.Warn("gui: control socket stopped", "err", err)
+			}
+		}()
+		stops = append(stops, func() { cancel(); ctl.Close() })
+	}
 	if a.opts.OnClient != nil {
-		a.stop = a.opts.OnClient(context.WithoutCancel(ctx), p, c)
+		stops = append(stops, a.opts.OnClient(context.WithoutCancel(ctx), p, c))
+	}
+	a.stop = func() {
+		for _, stop := range stops {
+			stop()
+		}
 	}
 	return a.statusLocked(), nil
 }

@@ -2,6 +2,7 @@ package gui
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/blindpost/blindpost/impl/client"
 	"github.com/blindpost/blindpost/impl/client/backoff"
+	"github.com/blindpost/blindpost/impl/client/control"
 	"github.com/blindpost/blindpost/impl/client/profile"
 	"github.com/blindpost/blindpost/impl/e2ee/keyfile"
 	"github.com/blindpost/blindpost/impl/server/servertest"
@@ -266,6 +268,34 @@ func (c *pageConn) waitEvent(match func(map[string]any) bool) map[string]any {
 			return m
 		}
 		c.events = append(c.events, m)
+	}
+}
+
+// TestSecondClientRefused: while another client serves the profile's control socket, the page
+// refuses to connect (client_running) instead of replacing that client's connection; once it is
+// gone, the page connects and serves the socket itself, so that send goes through it.
+func TestSecondClientRefused(t *testing.T) {
+	srv := servertest.Start(t)
+	root := t.TempDir()
+	const pass = "a long enough passphrase"
+	opts := testOptions(root, "alice")
+	opts.ListenControl = func(p profile.Profile) (*control.Listener, error) { return control.Listen(p.Path(control.SocketName)) }
+	p := startGUI(t, opts)
+	pc := openPage(t, p, pass)
+	st := pc.ok("create_identity", map[string]any{"user": "alice", "passphrase": pass, "server": srv.URL})
+	other, err := control.Listen(filepath.Join(root, "alice", control.SocketName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.failed("trust_server", map[string]any{"pin": st["pin"]}, "client_running", "DRV-1")
+	if err := other.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := pc.ok("unlock", map[string]any{"passphrase": pass}); st["state"] != "ready" {
+		t.Fatalf("unlock after the other client quit: %v", st)
+	}
+	if _, err := control.Listen(filepath.Join(root, "alice", control.SocketName)); !errors.Is(err, control.ErrRunning) {
+		t.Fatalf("the page's client does not serve the control socket: %v", err)
 	}
 }
 

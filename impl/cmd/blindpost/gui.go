@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/blindpost/blindpost/impl/client"
 	"github.com/blindpost/blindpost/impl/client/gui"
 	"github.com/blindpost/blindpost/impl/client/history"
 	"github.com/blindpost/blindpost/impl/client/profile"
@@ -18,22 +17,6 @@ import (
 )
 
 func init() { extraCommands = append(extraCommands, newGUICmd) }
-
-// controlHook serves the profile's control socket for every client `blindpost gui` connects,
-// so that `blindpost send` and `peers trust` go through it instead of opening a second
-// connection that would replace it; the function it returns closes the socket.
-func (a *app) controlHook(ctx context.Context, p profile.Profile, c *client.Client) (stop func()) {
-	l, err := a.listenControl(p)
-	if err != nil || l == nil {
-		if err != nil {
-			a.log.Warn("gui: no control socket", "err", err)
-		}
-		return func() {}
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	go serveControl(ctx, l, c, a.log)
-	return func() { cancel(); l.Close() }
-}
 
 func newGUICmd(a *app) *cobra.Command {
 	var listen string
@@ -74,7 +57,7 @@ func (a *app) runGUI(ctx context.Context, listen string, explicit, noBrowser, no
 	if err != nil {
 		return err
 	}
-	opts := gui.Options{Root: root, User: user, Logger: a.log, Keyfile: a.keyfileOpts, OnClient: a.controlHook,
+	opts := gui.Options{Root: root, User: user, Logger: a.log, Keyfile: a.keyfileOpts, ListenControl: a.listenControl,
 		OpenHistory: func(p profile.Profile, key *identity.PrivateKey) (*history.Store, error) {
 			return a.openHistory(p, key, noHistory)
 		}}

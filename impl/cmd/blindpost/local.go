@@ -32,7 +32,7 @@ func (a *app) listenControl(p profile.Profile) (*control.Listener, error) {
 	switch {
 	case errors.Is(err, control.ErrRunning):
 		return nil, fmt.Errorf("a blindpost client (chat or gui) is already running for %s: use that one, or quit it first; "+
-			"blindpost send and blindpost peers trust work through it", p.User)
+			"blindpost send and blindpost peers trust work through it (%w)", p.User, err)
 	case err != nil:
 		fmt.Fprintf(a.stderr, "warning: no control socket (%v); blindpost send would log in a second time and end this session\n", err)
 		return nil, nil
