@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/blindpost/blindpost/impl/client"
-	"github.com/blindpost/blindpost/impl/client/display"
 	"github.com/blindpost/blindpost/impl/e2ee"
 )
 
@@ -80,7 +80,8 @@ func failure(key, what string, err error) resultMsg {
 
 // sendCmd sends text in c: a record of the secured session, or a group message. Nothing is
 // ever sent unencrypted: without a secured session the text is not sent. typed is what the
-// user typed, put back in the input line when the text cannot be sent.
+// user typed, put back in the input line when the text cannot be sent. The message shows at
+// once, marked sending; its mark follows what the relay and the peer's receipt say (spec §6.7).
 func (m *Model) sendCmd(c *conv, text, typed string) tea.Cmd {
 	if c.isGroup() {
 		return m.groupSendCmd(c, text, typed)
@@ -90,14 +91,23 @@ func (m *Model) sendCmd(c *conv, text, typed string) tea.Cmd {
 		m.keep(c, typed)
 		return nil
 	}
-	cl, key, sid := m.c, c.key, c.sid
+	cl, key, sid, peer := m.c, c.key, c.sid, c.peer
+	id := m.pending(c, text)
 	return m.call(func(ctx context.Context) resultMsg {
-		_, err := cl.Send(ctx, sid, text)
-		return sent(key, text, typed, err)
+		n, err := cl.Send(ctx, sid, text)
+		r := sendResult{key: key, id: id, sid: sid, n: n, typed: typed, err: err}
+		if err != nil {
+			// Sealed and then refused: the library failed it and keeps its text (CLI-21). No
+			// answer in time: it is still on its way, and its delivery events will say.
+			r.kept = slices.ContainsFunc(cl.Outbox(peer), func(u client.Undelivered) bool { return u.Session == sid && u.N == n })
+			r.waiting = errors.Is(err, context.DeadlineExceeded)
+		}
+		return r.apply
 	})
 }
 
-// groupSendCmd sends text to a group the user joined.
+// groupSendCmd sends text to a group the user joined; a group message gets no receipt, so its
+// mark goes no further than relayed (spec §6.7).
 func (m *Model) groupSendCmd(c *conv, text, typed string) tea.Cmd {
 	if !c.joined {
 		m.note(c, lineInfo, "not sent: join the group first with /join; your text stays in the input line (Esc clears it)")
@@ -105,24 +115,57 @@ func (m *Model) groupSendCmd(c *conv, text, typed string) tea.Cmd {
 		return nil
 	}
 	cl, key, group := m.c, c.key, c.group
+	id := m.pending(c, text)
 	return m.call(func(ctx context.Context) resultMsg {
 		_, _, err := cl.GroupSend(ctx, group, text)
-		return sent(key, text, typed, err)
+		return sendResult{key: key, id: id, typed: typed, err: err, group: true}.apply
 	})
 }
 
-// sent shows a sent message, or why it was not sent and gives the typed text back.
-func sent(key, text, typed string, err error) resultMsg {
-	return func(m *Model) tea.Cmd {
-		c := m.conversation(key)
-		if err != nil {
-			m.note(c, lineInfo, "not sent: "+explain(err))
-			m.keep(c, typed)
-			return nil
-		}
-		c.add(line{at: m.opts.Now(), kind: lineOwn, from: m.me, text: display.Clean(text)})
+// sendResult is the answer of Send or GroupSend for the message shown as line id.
+type sendResult struct {
+	key     string
+	id      uint64
+	sid     client.SessionID
+	n       uint64
+	typed   string
+	err     error
+	group   bool
+	kept    bool // refused after sealing: the library's outbox keeps the text
+	waiting bool // no answer in time: the delivery events will tell
+}
+
+// apply marks the message relayed, or failed, or, when it was never sent, removes it, says
+// why and gives the typed text back.
+func (r sendResult) apply(m *Model) tea.Cmd {
+	c := m.conversation(r.key)
+	l := c.lineByID(r.id)
+	switch {
+	case r.err != nil && !r.kept && !r.waiting:
+		c.drop(r.id)
+		m.note(c, lineInfo, "not sent: "+explain(r.err))
+		m.keep(c, r.typed)
+		return nil
+	case l == nil: // scrolled out of the kept history
+		return nil
+	case r.group:
+		m.setDelivery(c, l, deliveryRelayed)
 		return nil
 	}
+	l.sid, l.n = r.sid, r.n
+	k := deliveryKey{r.sid, r.n}
+	d := m.early[k]
+	delete(m.early, k)
+	switch {
+	case r.kept:
+		d = deliveryFailed
+	case r.err == nil:
+		d = advance(d, deliveryRelayed) // Send returns once the relay accepted the record
+	default:
+		m.note(c, lineInfo, "the relay has not answered yet for your message; its mark shows what becomes of it")
+	}
+	m.setDelivery(c, l, d)
+	return nil
 }
 
 // endCmd ends the session of c: an encrypted close record, then chat_terminate (spec §6.5

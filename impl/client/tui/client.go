@@ -20,6 +20,8 @@ type Client interface {
 	Decline(ctx context.Context, sid client.SessionID) error
 	Send(ctx context.Context, sid client.SessionID, text string) (uint64, error)
 	End(ctx context.Context, sid client.SessionID) error
+	Outbox(peer string) []client.Undelivered
+	TakeOutbox(peer string) []client.Undelivered
 
 	JoinGroup(ctx context.Context, name string) error
 	LeaveGroup(ctx context.Context, name string) error

@@ -30,6 +30,8 @@ func (m *Model) command(line string) tea.Cmd {
 		return m.verifyCommand(c, args)
 	case "/trust":
 		return m.trustCommand(c, args)
+	case "/resend":
+		m.resendCommand(c)
 	case "/whoami":
 		m.note(c, lineInfo, "you are "+m.me+"; your key's fingerprint, for your peers to compare:\n"+groupFP(m.c.Fingerprint()))
 	case "/join":

@@ -28,6 +28,14 @@ type line struct {
 	kind lineKind
 	from string
 	text string
+
+	// A message this user sent: its id in this run, its session and counter once Send named
+	// them (zero for a group), and how far it got (spec §6.7).
+	id       uint64
+	sid      client.SessionID
+	n        uint64
+	delivery delivery
+	hint     bool // the notice that counts undelivered messages, updated in place
 }
 
 // conv is one entry of the list: a group, or a peer with the current 1:1 session.
@@ -47,12 +55,38 @@ type conv struct {
 	reason      string              // why the session ended or failed
 	incoming    client.SessionID    // zero: no request waiting
 	keyChanged  bool                // the relay served a key that differs from the pin
+	resend      []string            // undelivered texts taken by /resend, not yet back in the input
 
 	// A group: joined (a join was asked and no leave since), the epoch held and its members.
 	joined    bool
 	epoch     uint64
 	members   []string // the members of the epoch held
 	announced []string // the members the relay announced last
+}
+
+// sentLine returns the line of the message sent as k, or nil.
+func (c *conv) sentLine(k deliveryKey) *line {
+	for i := len(c.lines) - 1; i >= 0; i-- {
+		if l := &c.lines[i]; l.id != 0 && l.sid == k.sid && l.n == k.n && !l.sid.IsZero() {
+			return l
+		}
+	}
+	return nil
+}
+
+// lineByID returns the line of the message with id, or nil.
+func (c *conv) lineByID(id uint64) *line {
+	for i := len(c.lines) - 1; i >= 0; i-- {
+		if c.lines[i].id == id {
+			return &c.lines[i]
+		}
+	}
+	return nil
+}
+
+// drop removes the line of the message with id: it was never sent.
+func (c *conv) drop(id uint64) {
+	c.lines = slices.DeleteFunc(c.lines, func(l line) bool { return l.id == id })
 }
 
 // groupKey is the list key of a group; usernames never start with '#'.

@@ -9,7 +9,10 @@
 // relay send is shown through impl/client/display, defanged, with each line after a message's
 // first marked as a continuation [CLI-30]. It shows safety numbers and lets the user mark them
 // verified (spec §6.6 [TRUST-4]), and re-trusts a changed key only on the user's explicit
-// command [TRUST-2].
+// command [TRUST-2]. Each message the user sends shows how far it got: sending, relayed, and
+// delivered only once the peer's receipt covers it (spec §6.7 [RCP-3]; a group message stays
+// relayed); when a session ends the status line leaves secured and says why in words [CLI-20],
+// and what did not arrive is marked not delivered and offered to /resend [CLI-21].
 //
 // The Model is testable without a network or a terminal: it calls the library through the
 // Client interface and receives the library's events as Bubble Tea messages, read one at a time

@@ -42,6 +42,8 @@ func (m *Model) handleEvent(ev client.Event) tea.Cmd {
 		// Shown from the answer of SafetyNumber, with the fingerprint it was computed for.
 	case client.SecurityEvent:
 		m.onSecurity(e)
+	case client.DeliveryEvent:
+		m.onDelivery(e)
 	case client.ServerErrorEvent:
 		m.note(m.securityConv(e.Peer, e.Group), lineInfo, fmt.Sprintf("the relay refused %s: %s", sanitize(e.For), serverErrorText(e.Code, e.Message)))
 	}
@@ -123,7 +125,11 @@ func (m *Model) onSession(e client.SessionEvent) {
 		return
 	}
 	c.state, c.fingerprint, c.reason = e.State, e.PeerFingerprint, sanitize(e.Reason)
-	m.note(c, sessionKind(e.State), m.sessionNotice(e))
+	kind := sessionKind(e.State)
+	if _, ok := reasonText(e.Reason, e.Peer); ok {
+		kind = lineInfo // the peer left or stalled: explained in words, no attack to report
+	}
+	m.note(c, kind, m.sessionNotice(e))
 }
 
 // adopt makes sid the current session of c.

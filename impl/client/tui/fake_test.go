@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/blindpost/blindpost/impl/client"
@@ -21,6 +22,9 @@ type fakeClient struct {
 	next   byte              // the last byte of the last session id handed out
 	peers  map[client.SessionID]string
 	closed bool
+	sentN  uint64               // the counter the next Send returns
+	refuse error                // the relay refuses the next records after they were sealed
+	outbox []client.Undelivered // what the library keeps of messages that were not delivered
 }
 
 func newFake(user string) *fakeClient {
@@ -70,9 +74,44 @@ func (f *fakeClient) Decline(_ context.Context, s client.SessionID) error {
 	return nil
 }
 
+// Send returns the next counter; with errs["Send"] set it fails before sealing, as when the
+// connection is down.
 func (f *fakeClient) Send(_ context.Context, s client.SessionID, text string) (uint64, error) {
 	f.call("Send %d %q", s[15], text)
-	return 0, f.errs["Send"]
+	if err := f.errs["Send"]; err != nil {
+		return 0, err
+	}
+	n := f.sentN
+	f.sentN++
+	if f.refuse != nil {
+		f.emit(f.fail(s, f.peerOf(s), n, text))
+		return n, f.refuse
+	}
+	return n, nil
+}
+
+// fail does what the library does when a message cannot arrive any more: it keeps its text and
+// reports it failed (spec §9 [CLI-21]).
+func (f *fakeClient) fail(s client.SessionID, peer string, n uint64, text string) client.DeliveryEvent {
+	f.outbox = append(f.outbox, client.Undelivered{Session: s, Peer: peer, N: n, Text: text})
+	return client.DeliveryEvent{Session: s, Peer: peer, N: n, State: client.DeliveryFailed}
+}
+
+func (f *fakeClient) Outbox(peer string) []client.Undelivered {
+	var out []client.Undelivered
+	for _, u := range f.outbox {
+		if u.Peer == peer {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func (f *fakeClient) TakeOutbox(peer string) []client.Undelivered {
+	f.call("TakeOutbox %s", peer)
+	out := f.Outbox(peer)
+	f.outbox = slices.DeleteFunc(f.outbox, func(u client.Undelivered) bool { return u.Peer == peer })
+	return out
 }
 
 func (f *fakeClient) End(_ context.Context, s client.SessionID) error {

@@ -43,6 +43,8 @@ type harness struct {
 	listening int // pending event reads; the model keeps exactly one
 	ticks     int // pending countdown ticks
 	quit      bool
+	hold      bool      // keep the commands of the model instead of running them
+	held      []tea.Cmd // the commands kept while hold was set, in order
 }
 
 // newHarness starts alice's model on an 80×24 terminal, connected, with bob and carol online.
@@ -77,6 +79,10 @@ func (h *harness) run(cmd tea.Cmd) {
 	if cmd == nil {
 		return
 	}
+	if h.hold {
+		h.held = append(h.held, cmd)
+		return
+	}
 	switch msg := cmd().(type) {
 	case nil:
 	case tea.BatchMsg:
@@ -92,6 +98,26 @@ func (h *harness) run(cmd tea.Cmd) {
 	default:
 		h.apply(msg)
 	}
+}
+
+// holding runs script with the model's commands kept, not run: a call to the library (a Send)
+// is then started but not answered, as while the relay has not answered yet.
+func (h *harness) holding(script string) {
+	h.t.Helper()
+	h.hold = true
+	h.keys(script)
+	h.hold = false
+}
+
+// release runs the commands kept by holding: the library answers now.
+func (h *harness) release() {
+	h.t.Helper()
+	held := h.held
+	h.held = nil
+	for _, cmd := range held {
+		h.run(cmd)
+	}
+	h.flush()
 }
 
 // flush delivers the events the fake queued, each through a pending read.

@@ -29,6 +29,7 @@ var helpSections = []struct {
 		{"/whoami", "your own fingerprint, for a peer who checks a new key of yours"},
 		{"/join [GROUP]", "join the broadcast group (or GROUP)"},
 		{"/leave [GROUP]", "leave it; the others rekey without you"},
+		{"/resend", "put a message that was not delivered back in the input line, to send it again"},
 		{"//text", "send a message that starts with a slash"},
 		{"/help, /quit", "this help; quit like Ctrl-C"},
 	}},
@@ -38,6 +39,12 @@ var helpSections = []struct {
 		{"not secured", "nothing you type is sent until a session is secured"},
 		{"ended (unverified)", "the session was cut without an encrypted close: maybe not by NAME"},
 		{"!! notices", "security events: a check of the protocol rejected something"},
+	}},
+	{"After your messages", []helpEntry{
+		{"sending", "not yet accepted by the relay"},
+		{"relayed", "the relay has it; not yet confirmed by the peer (a group message stays so)"},
+		{"delivered", "the peer's client confirmed it with an encrypted receipt"},
+		{"not delivered", "it did not arrive: the session ended first, or the relay refused it; /resend"},
 	}},
 }
 

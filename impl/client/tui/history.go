@@ -1,6 +1,9 @@
 package tui
 
-import "github.com/blindpost/blindpost/impl/client/history"
+import (
+	"github.com/blindpost/blindpost/impl/client"
+	"github.com/blindpost/blindpost/impl/client/history"
+)
 
 // past holds the lines of each conversation as the encrypted history had them when the model
 // started (spec §9 [CLI-24]). It is read once: what happens during the run comes as events, which
@@ -21,7 +24,8 @@ func readPast(h *history.Store) past {
 			if msg.Direction == history.KindOut {
 				kind = lineOwn
 			}
-			lines = append(lines, line{at: msg.At, kind: kind, from: msg.From, text: sanitize(msg.Text)}) // as when it came
+			lines = append(lines, line{at: msg.At, kind: kind, from: msg.From, text: sanitize(msg.Text), // as when it came
+				delivery: deliveryOf(client.DeliveryState(msg.State))})
 		}
 		p[key] = lines
 	}

@@ -10,7 +10,8 @@ import (
 )
 
 // TestHistoryLoaded: conversations start with what the encrypted history kept from earlier runs,
-// once each; a message of this run is not shown twice. Rule: CLI-24.
+// once each, sent messages with the delivery state recorded; a message of this run is not shown
+// twice. Rules: CLI-24, CLI-21.
 func TestHistoryLoaded(t *testing.T) {
 	store, err := history.Open(filepath.Join(t.TempDir(), "history"), make([]byte, 32))
 	if err != nil {
@@ -19,6 +20,7 @@ func TestHistoryLoaded(t *testing.T) {
 	defer store.Close()
 	for _, e := range []history.Entry{
 		{Kind: history.KindOut, Peer: "bob", Session: "s", From: "alice", Text: "yesterday's question", At: t0.UnixMilli() - 1000},
+		{Kind: history.KindState, Peer: "bob", Session: "s", At: t0.UnixMilli() - 900, N: 0, State: string(client.DeliveryFailed)},
 		{Kind: history.KindIn, Peer: "bob", Session: "s", From: "bob", Text: "yesterday's answer", At: t0.UnixMilli() - 500, N: 1},
 		{Kind: history.KindIn, Group: client.Broadcast, From: "carol", Text: "old news for all", At: t0.UnixMilli() - 200},
 	} {
@@ -32,6 +34,9 @@ func TestHistoryLoaded(t *testing.T) {
 	if len(bob.lines) != 2 || bob.lines[0].kind != lineOwn || bob.lines[1].from != "bob" {
 		t.Fatalf("bob's conversation: %+v", bob.lines)
 	}
+	// The delivery state the history recorded stays on the line (CLI-21).
+	h.keys("<tab>")
+	h.contains("alice: yesterday's question · ✗ not delivered")
 	// A message of this run: the library writes it to the history too, and it shows once.
 	if err := store.Add(history.Entry{Kind: history.KindIn, Peer: "carol", From: "carol", Text: "fresh"}); err != nil {
 		t.Fatal(err)

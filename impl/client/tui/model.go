@@ -65,6 +65,9 @@ type Model struct {
 	quitting     bool
 	ticking      bool // a countdown tick is pending
 
+	lineID uint64                   // the id of the last message sent in this run
+	early  map[deliveryKey]delivery // delivery events that came before Send named the counter
+
 	listen func() tea.Cmd              // reads the next event; tests replace it
 	after  func(time.Duration) tea.Cmd // a tick after a delay; tests replace it
 }
@@ -94,7 +97,7 @@ func New(ctx context.Context, c Client, opts Options) *Model {
 		c: c, ctx: ctx, opts: opts, st: defaultStyles(), g: UnicodeGlyphs, me: c.User(),
 		verified: opts.Verified, convs: map[string]*conv{}, sel: broadcastKey,
 		width: defaultWidth, height: defaultHeight, conn: conn{state: client.Disconnected},
-		shownSafety: map[string]string{}, pendingTrust: map[string]string{},
+		shownSafety: map[string]string{}, pendingTrust: map[string]string{}, early: map[deliveryKey]delivery{},
 		past: readPast(opts.History),
 	}
 	if opts.ASCII {

@@ -165,6 +165,9 @@ func disconnectText(e client.ConnectionEvent) string {
 
 // sessionText describes a session state for people.
 func sessionText(e client.SessionEvent) string {
+	if why, ok := reasonText(e.Reason, e.Peer); ok && e.State.Ended() { // spec §9 [CLI-20]
+		return why + ": the session with " + e.Peer + " ended and is no longer secured; its keys are erased"
+	}
 	reason := sanitize(e.Reason)
 	switch e.State {
 	case client.SessionRequested:

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/blindpost/blindpost/impl/client/display"
 )
@@ -82,7 +83,22 @@ func (m *Model) messageLines(l line, w int) []string {
 			}
 		}
 	}
-	return lines
+	return m.withDelivery(lines, l.delivery, w)
+}
+
+// withDelivery puts the delivery mark after the last line of a message, or below it when it
+// does not fit: a sent message always says how far it got (spec §6.7, §9 [CLI-21]).
+func (m *Model) withDelivery(lines []string, d delivery, w int) []string {
+	mark := m.deliveryMark(d)
+	if mark == "" {
+		return lines
+	}
+	last := len(lines) - 1
+	if ansi.StringWidth(lines[last])+1+ansi.StringWidth(mark) <= w {
+		lines[last] += " " + mark
+		return lines
+	}
+	return append(lines, mark)
 }
 
 // wrapStyled wraps text to w cells and styles each line.

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -288,12 +289,16 @@ func TestSendFailureKeepsText(t *testing.T) {
 	h.fake.errs["Send"] = client.ErrNotConnected
 	h.keys("lunch at noon?<enter>")
 	h.said("not sent: not connected to the relay")
+	if strings.Contains(h.screen(), "alice: lunch at noon?") {
+		t.Errorf("a message never sent is still shown:\n%s", h.screen())
+	}
 	if got := h.m.input.Value(); got != "lunch at noon?" {
 		t.Errorf("input after a failed send = %q, want the typed text kept", got)
 	}
 	// The answer of an earlier send arrives after the user typed something else.
 	h.m.input.SetValue("new text")
-	h.send(sent(h.m.sel, "old text", "old text", client.ErrNotConnected))
+	id := h.m.pending(h.m.current(), "old text")
+	h.send(resultMsg(sendResult{key: h.m.sel, id: id, typed: "old text", err: client.ErrNotConnected}.apply))
 	if got := h.m.input.Value(); got != "new text" {
 		t.Errorf("input = %q, want what was typed since", got)
 	}
@@ -455,5 +460,230 @@ func TestCommands(t *testing.T) {
 				h.said(tt.said)
 			}
 		})
+	}
+}
+
+// ownLine returns the rows of the screen that show a message alice sent with text.
+func (h *harness) ownLine(text string) string {
+	h.t.Helper()
+	for _, r := range strings.Split(h.screen(), "\n") {
+		if strings.Contains(r, "alice: "+text) {
+			return r
+		}
+	}
+	h.t.Fatalf("no row shows alice: %s\n%s", text, h.screen())
+	return ""
+}
+
+// deliveredTo is the event of a receipt from bob covering record n of session 1.
+func deliveredTo(n uint64, st client.DeliveryState) client.DeliveryEvent {
+	return client.DeliveryEvent{Session: sid(1), Peer: "bob", N: n, State: st}
+}
+
+// TestDeliveryMarks: a sent message says sending until the relay answers, relayed until a
+// receipt covers it, and delivered only then [RCP-3]; a late answer never takes it back.
+func TestDeliveryMarks(t *testing.T) {
+	h := secured(t)
+	h.holding("hello bob<enter>")
+	if got := h.ownLine("hello bob"); !strings.HasSuffix(got, "alice: hello bob · sending…") {
+		t.Fatalf("row before the relay answered: %q", got)
+	}
+	h.golden("delivery_sending")
+	h.release()
+	h.called(`Send 1 "hello bob"`)
+	if got := h.ownLine("hello bob"); !strings.HasSuffix(got, "alice: hello bob · relayed") {
+		t.Fatalf("row once relayed: %q", got)
+	}
+	h.events(deliveredTo(0, client.DeliveryDelivered))
+	if got := h.ownLine("hello bob"); !strings.HasSuffix(got, "alice: hello bob · ✓ delivered") {
+		t.Fatalf("row once delivered: %q", got)
+	}
+	h.events(deliveredTo(0, client.DeliveryRelayed))
+	if got := h.ownLine("hello bob"); !strings.HasSuffix(got, "· ✓ delivered") {
+		t.Fatalf("a late relayed event took the row back: %q", got)
+	}
+	h.golden("delivery_delivered")
+}
+
+// TestDeliveryBeforeSendAnswers: the receipt can come before the answer of Send that names the
+// record's counter; the message still ends up delivered, not relayed [RCP-3].
+func TestDeliveryBeforeSendAnswers(t *testing.T) {
+	h := secured(t)
+	h.fake.sentN = 4
+	h.holding("quick<enter>")
+	h.events(deliveredTo(4, client.DeliveryRelayed), deliveredTo(4, client.DeliveryDelivered))
+	if got := h.ownLine("quick"); !strings.HasSuffix(got, "· sending…") {
+		t.Fatalf("row before Send answered: %q", got)
+	}
+	h.release()
+	if got := h.ownLine("quick"); !strings.HasSuffix(got, "alice: quick · ✓ delivered") {
+		t.Fatalf("row after Send answered: %q", got)
+	}
+}
+
+// TestRelayRefusesRecord: a record the relay refuses after it was sealed is marked not
+// delivered and its text offered to /resend, not silently dropped [CLI-21].
+func TestRelayRefusesRecord(t *testing.T) {
+	h := secured(t)
+	h.fake.refuse = &client.ServerError{Code: "rate_limited"}
+	h.keys("too fast<enter>")
+	if got := h.ownLine("too fast"); !strings.HasSuffix(got, "alice: too fast · ✗ not delivered") {
+		t.Fatalf("row of a refused record: %q", got)
+	}
+	h.said("1 message to bob was not delivered (marked ✗); its text is kept: /resend puts it back in the input line")
+	if got := h.m.input.Value(); got != "" {
+		t.Fatalf("input = %q: the kept text belongs to /resend, not the input line", got)
+	}
+	h.fake.refuse = nil
+	h.keys("/resend<enter>")
+	if got := h.m.input.Value(); got != "too fast" {
+		t.Fatalf("input after /resend = %q", got)
+	}
+	h.keys("<enter>")
+	h.called(`Send 1 "too fast"`, "TakeOutbox bob", `Send 1 "too fast"`)
+}
+
+// TestSessionGone: when the relay reports bob offline, replaced by a newer login, or the
+// receipts stall while he is offline, the status line leaves secured and says why in words
+// [CLI-20, SES-3, CLI-22]; what no receipt covered is marked not delivered and kept [CLI-21].
+func TestSessionGone(t *testing.T) {
+	tests := []struct {
+		reason, golden string
+		state          client.SessionState
+		status, notice string
+	}{
+		{client.ReasonPeerOffline, "peer_offline", client.SessionEndedUnverified,
+			"ended: bob went offline · not secured · Enter for a new chat",
+			"bob went offline: the session with bob ended and is no longer secured; its keys are erased"},
+		{client.ReasonPeerReplaced, "", client.SessionEndedUnverified,
+			"ended: bob logged in elsewhere · not secured · Enter for a new chat",
+			"bob logged in elsewhere: the session with bob ended"},
+		{client.ReasonReceiptsStalled, "", client.SessionFailed,
+			"ended: no delivery receipts from bob, who is offline · not secured",
+			"no delivery receipts from bob, who is offline: the session with bob ended"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.reason, func(t *testing.T) {
+			h := secured(t)
+			h.keys("are you there?<enter>see you at 5<enter>")
+			h.events(client.SessionEvent{Session: sid(1), Peer: "bob", State: tt.state, Initiator: true, PeerFingerprint: fp("b"), Reason: tt.reason},
+				h.fake.fail(sid(1), "bob", 0, "are you there?"), h.fake.fail(sid(1), "bob", 1, "see you at 5"))
+			if got := strings.TrimSpace(h.row(-2)); !strings.HasPrefix(got, tt.status+" ") || !strings.HasSuffix(got, " connected") {
+				t.Fatalf("status line\n got %q\nwant %q, then connected", got, tt.status)
+			}
+			if strings.Contains(h.screen(), "🔒 secured") {
+				t.Fatalf("still shown secured:\n%s", h.screen())
+			}
+			h.said(tt.notice, "2 messages to bob were not delivered (marked ✗); their text is kept: start a new chat with bob (Enter on an empty line), then /resend puts them back, one at a time,")
+			for _, text := range []string{"are you there?", "see you at 5"} {
+				if got := h.ownLine(text); !strings.HasSuffix(got, "· ✗ not delivered") {
+					t.Fatalf("row of an undelivered message: %q", got)
+				}
+			}
+			hints := 0
+			for _, l := range h.m.current().lines {
+				if l.hint {
+					hints++
+				}
+			}
+			if hints != 1 {
+				t.Fatalf("%d notices count the undelivered messages, want one updated in place", hints)
+			}
+			if tt.golden != "" {
+				h.golden(tt.golden)
+			}
+		})
+	}
+}
+
+// TestResendAfterSessionGone: /resend puts the undelivered texts back in the input line one
+// at a time, oldest first, and says how many are left; Enter does not send them before a new
+// session is secured [CLI-21, HS-10].
+func TestResendAfterSessionGone(t *testing.T) {
+	h := secured(t)
+	h.keys("one<enter>//two<enter>")
+	h.events(client.SessionEvent{Session: sid(1), Peer: "bob", State: client.SessionEndedUnverified, Reason: client.ReasonPeerOffline},
+		h.fake.fail(sid(1), "bob", 0, "one"), h.fake.fail(sid(1), "bob", 1, "/two"))
+	h.keys("/resend<enter>")
+	if got := h.m.input.Value(); got != "one" {
+		t.Fatalf("input after /resend = %q, want the oldest undelivered text", got)
+	}
+	h.said("an undelivered message to bob is back in the input line: Enter sends it once a new session with bob is secured", "1 more after it: /resend again")
+	h.golden("resend")
+	h.keys("<enter>")
+	h.said("not sent: this conversation is not end-to-end secured")
+	if got := h.m.input.Value(); got != "one" {
+		t.Fatalf("input after Enter without a session = %q, want the text kept", got)
+	}
+	h.keys("<esc><enter>")
+	h.called("TakeOutbox bob", "Chat bob")
+	h.events(client.SessionEvent{Session: sid(2), Peer: "bob", State: client.SessionSecured, Initiator: true, PeerFingerprint: fp("b")})
+	h.keys("/resend<enter>")
+	if got := h.m.input.Value(); got != "//two" {
+		t.Fatalf("input after the second /resend = %q, want the slash escaped", got)
+	}
+	h.keys("<enter>/resend<enter>")
+	h.called(`Send 2 "/two"`)
+	h.said("no undelivered message to bob to send again")
+}
+
+// TestGroupAtMostRelayed: a group message gets no receipt, so it never shows delivered [RCP-3].
+func TestGroupAtMostRelayed(t *testing.T) {
+	h := newHarness(t, Options{JoinBroadcast: true})
+	h.holding("hello all<enter>")
+	if got := h.ownLine("hello all"); !strings.HasSuffix(got, "· sending…") {
+		t.Fatalf("row before the relay answered: %q", got)
+	}
+	h.release()
+	if got := h.ownLine("hello all"); !strings.HasSuffix(got, "alice: hello all · relayed") {
+		t.Fatalf("row of a relayed group message: %q", got)
+	}
+	if strings.Contains(h.screen(), "delivered") {
+		t.Fatalf("a group message shown delivered:\n%s", h.screen())
+	}
+}
+
+// TestDeliveryMarksASCII: with the ASCII option the marks are plain text and keep their words.
+func TestDeliveryMarksASCII(t *testing.T) {
+	h := newHarness(t, Options{ASCII: true})
+	h.keys("<tab><enter>")
+	h.events(client.SessionEvent{Session: sid(1), Peer: "bob", State: client.SessionSecured, PeerFingerprint: fp("b")})
+	h.holding("a<enter>")
+	if got := h.ownLine("a"); !strings.HasSuffix(got, "alice: a · sending...") {
+		t.Fatalf("row while sending: %q", got)
+	}
+	h.release()
+	h.keys("b<enter>")
+	h.events(deliveredTo(0, client.DeliveryDelivered), h.fake.fail(sid(1), "bob", 1, "b"))
+	if got := h.ownLine("a"); !strings.HasSuffix(got, "alice: a · + delivered") {
+		t.Fatalf("row once delivered: %q", got)
+	}
+	if got := h.ownLine("b"); !strings.HasSuffix(got, "alice: b · x not delivered") {
+		t.Fatalf("row once failed: %q", got)
+	}
+	h.said("(marked x)")
+	for _, g := range []string{"✓", "✗", "…"} {
+		if strings.Contains(h.screen(), g) {
+			t.Fatalf("ASCII screen shows %q:\n%s", g, h.screen())
+		}
+	}
+}
+
+// TestSendNoAnswerInTime: when the relay does not answer in time, the message stays marked
+// sending, and the delivery event that follows decides it [RCP-3, CLI-21].
+func TestSendNoAnswerInTime(t *testing.T) {
+	h := secured(t)
+	h.fake.errs["Send"] = context.DeadlineExceeded
+	h.keys("slow<enter>")
+	h.said("the relay has not answered yet for your message")
+	if got := h.ownLine("slow"); !strings.HasSuffix(got, "alice: slow · sending…") {
+		t.Fatalf("row without an answer: %q", got)
+	}
+	if got := h.m.input.Value(); got != "" {
+		t.Fatalf("input = %q: the message may still arrive, so it is not given back", got)
+	}
+	h.events(h.fake.fail(sid(1), "bob", 0, "slow"))
+	if got := h.ownLine("slow"); !strings.HasSuffix(got, "alice: slow · ✗ not delivered") {
+		t.Fatalf("row once failed: %q", got)
 	}
 }

@@ -45,6 +45,7 @@ func (m *Model) securityStatus(c *conv) (bool, []string) {
 		return m.groupStatus(c)
 	}
 	p := c.peer
+	why, coded := reasonText(c.reason, p)
 	switch {
 	case c.hasRequest():
 		return false, []string{p + " asks to chat: /accept (a) or /decline (d) · not secured", p + " asks to chat: a or d · not secured", "request: a or d · not secured"}
@@ -56,6 +57,8 @@ func (m *Model) securityStatus(c *conv) (bool, []string) {
 		return false, []string{"not secured · waiting for " + p + " to accept…", "not secured · waiting for " + p + "…", "not secured · waiting…"}
 	case c.state == client.SessionHandshaking:
 		return false, []string{"handshaking with " + p + "… · not secured yet", "handshaking… · not secured yet", "handshaking…"}
+	case c.state.Ended() && coded: // spec §9 [CLI-20]: why it is not secured any more
+		return false, []string{"ended: " + why + " · not secured · Enter for a new chat", "ended: " + why + " · not secured", "ended · not secured"}
 	case c.state == client.SessionEndedUnverified:
 		return false, []string{"ended (unverified) · not secured · Enter for a new chat", "ended (unverified) · not secured"}
 	case c.state.Ended():

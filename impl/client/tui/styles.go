@@ -59,6 +59,9 @@ type Glyphs struct {
 	Ellipsis  string // the end of a truncated name
 	// Continuation marks each line of a message after its first (spec §9 [CLI-30]).
 	Continuation string
+	Pending      string // after "sending": the relay has not answered yet
+	Delivered    string // before "delivered": a receipt covers the message (spec §6.7)
+	Failed       string // before "not delivered", and in the notice that offers /resend
 }
 
 // UnicodeGlyphs are the default glyphs. The padlock is two cells wide on every terminal that
@@ -66,10 +69,12 @@ type Glyphs struct {
 var UnicodeGlyphs = Glyphs{
 	Lock: "🔒", Selected: "›", Unread: "●", Request: "?", Alert: "!", Separator: "│",
 	Notice: "--", Warning: "!!", Ellipsis: "…", Continuation: "↳ ",
+	Pending: "…", Delivered: "✓", Failed: "✗",
 }
 
 // ASCIIGlyphs replace every glyph with plain ASCII.
 var ASCIIGlyphs = Glyphs{
 	Lock: "[E2E]", Selected: ">", Unread: "*", Request: "?", Alert: "!", Separator: "|",
 	Notice: "--", Warning: "!!", Ellipsis: "~", Continuation: "| ",
+	Pending: "...", Delivered: "+", Failed: "x",
 }
