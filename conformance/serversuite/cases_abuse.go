@@ -98,16 +98,35 @@ func connectionsFromAccept(t *conform.T) {
 			c.Close()
 		}
 	}()
-	const batch = 32
+	// A connection refused at the bound is closed at once; an admitted one stays open until the
+	// handshake deadline (ABU-2) closes it. So the connections are opened back to back, without
+	// waiting (the idle ones must be open together, within the handshake deadline), and each
+	// one's watcher reports a close within half the deadline of its dial: a refusal, not the
+	// deadline.
+	atOnce := envOf(t).cfg.HandshakeTimeout / 2
+	refused := make(chan int, maxConnsTried)
 	found := -1
 	for found < 0 && len(open) < maxConnsTried {
-		for range batch {
-			open = append(open, rawConn(t))
+		c := rawConn(t)
+		open = append(open, c)
+		n, dialed := len(open), time.Now()
+		go func() {
+			if closedBy(c, dialed.Add(atOnce)) && time.Since(dialed) < atOnce {
+				refused <- n
+			}
+		}()
+		select {
+		case found = <-refused:
+		default:
 		}
-		// The last one of the batch was refused at once when a bound was reached before it.
-		if closedBy(open[len(open)-1], time.Now().Add(100*time.Millisecond)) {
-			found = len(open)
+	}
+	if found < 0 {
+		timer := time.NewTimer(atOnce)
+		select {
+		case found = <-refused:
+		case <-timer.C:
 		}
+		timer.Stop()
 	}
 	if found < 0 {
 		t.FatalMismatch("ABU-1", fmt.Sprintf("a new TCP connection closed at once while %d idle ones from this address are open", maxConnsTried), "every one stayed open")

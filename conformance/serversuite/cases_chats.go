@@ -160,12 +160,25 @@ func pendingBounded(t *conform.T) {
 	t.Logf("%d unanswered chat requests were acknowledged, the next refused", accepted)
 }
 
+// queueShareMinRate is the fewest bytes a second one sender within the announced rate must be
+// able to move for server/chats/queue-share to fill a paused reader's kernel buffers and then
+// the server's queue within its deadline.
+const queueShareMinRate = 256 << 10
+
 // queueShare floods one recipient that stops reading from a single sender: the sender must be
 // refused its share (rate_limited) and closed with 4003 for it, while the recipient is not
 // closed for a full queue (4002).
 func queueShare(t *conform.T) {
 	env := envOf(t)
-	slow, flood := Register(t, "slow"), Register(t, "flood")
+	// The slow reader's receive buffer is small from its first byte, so that little waits in
+	// its kernel (shrunk once connected, it still advertised the larger window, and on Linux
+	// its own pings then stopped reaching the server once that window filled).
+	slow, flood := RegisterWith(t, "slow", DialOptions{ReadBuffer: 4096}), Register(t, "flood")
+	if perSecond := 0.8 * float64(flood.Limits.Rate) * float64(flood.Limits.MaxMessage); perSecond < queueShareMinRate {
+		t.Skipf("one sender within rate %d and max_message %d moves about %.0f bytes a second, and the server's socket "+
+			"send buffer (which a client cannot shrink; Linux grows it to megabytes) absorbs that for longer than the "+
+			"case's deadline before anything waits in the server's queue", flood.Limits.Rate, flood.Limits.MaxMessage, perSecond)
+	}
 	sid := Chat(t, flood, slow)
 	slow.Pause()
 	keepAlive := slow.pingEvery(env.cfg.PongTimeout / 3)

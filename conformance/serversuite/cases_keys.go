@@ -34,6 +34,7 @@ func init() {
 
 func commitKeysFromDirectory(t *conform.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
+	needGroupOf(t, alice, 2) // a member's keys planted for another member
 	mallory := Key(t, Name(t, "mallory"), 0)
 	g := NewGroup(t, "g")
 	g.Join("GSV-1", alice)

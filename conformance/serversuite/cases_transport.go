@@ -443,9 +443,9 @@ func probeLoop(ctx context.Context, p *Probe, d time.Duration) error {
 // from outside; that it is neither lost nor ahead of the relays can.
 func pongAfterQueue(t *conform.T) {
 	slow, sender := Register(t, "slow"), Register(t, "sender")
-	before := slow.texts.Load() // a read under way when it pauses may take one relay still
+	sid := Chat(t, sender, slow) // relays are forwarded only inside an accepted chat (SES-2)
+	before := slow.texts.Load()  // a read under way when it pauses may take one relay still
 	slow.Pause()
-	sid := Session(t)
 	const queued = 5
 	for i := range queued {
 		id := sender.ID()

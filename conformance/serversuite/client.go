@@ -2,6 +2,7 @@ package serversuite
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -62,6 +64,10 @@ type DialOptions struct {
 	Header       http.Header // extra request headers, such as Origin
 	WriteBuffer  int         // when > 0, the WebSocket write buffer: larger messages are fragmented
 	TLS          *tls.Config // when set, replaces the suite's TLS configuration
+	// ReadBuffer, when > 0, is the socket's receive buffer, set before the connection is made
+	// (so that the window the client first advertises already fits it): a client that stops
+	// reading then holds little in the kernel. A hint: the kernel may round it up.
+	ReadBuffer int
 }
 
 var connSeq atomic.Int64
@@ -100,6 +106,16 @@ func DialWith(t *conform.T, role string, o DialOptions) (*Client, *http.Response
 	if o.TLS != nil {
 		d.TLSClientConfig = o.TLS
 	}
+	if o.ReadBuffer > 0 {
+		nd := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, o.ReadBuffer)
+			})
+			return cmp.Or(err, serr)
+		}}
+		d.NetDialContext = nd.DialContext
+	}
 	if d.Subprotocols == nil {
 		d.Subprotocols = []string{Subprotocol}
 	}
@@ -137,11 +153,24 @@ func DialWith(t *conform.T, role string, o DialOptions) (*Client, *http.Response
 
 // setPace keeps this client's requests within the announced rate and burst (LIM-6), leaving a
 // margin for hello and register and for jitter between the client's clock and the server's.
+// The pings and pongs the client sends take from the same bucket (ChargeControl), as the server
+// charges them (spec §5.10 [ABU-5]). The limiter is changed in place, never replaced, as the
+// reader goroutine charges the pongs it sends to it.
 func (c *Client) setPace() {
-	r := float64(c.Limits.Rate) * 0.8
+	r := rate.Limit(float64(c.Limits.Rate) * 0.8)
 	b := max(int(c.Limits.Burst)-4, 1)
-	c.pace = rate.NewLimiter(rate.Limit(r), b)
+	if c.pace == nil {
+		c.pace = rate.NewLimiter(r, b)
+		return
+	}
+	c.pace.SetLimit(r)
+	c.pace.SetBurst(b)
 }
+
+// chargeControl takes a token of the client's pace for a ping or pong it sent, which the server
+// counts as a message (spec §5.10 [ABU-5]). It never waits: a pong is owed at once (WS-8), and
+// the messages sent after it wait instead.
+func (c *Client) chargeControl() { c.pace.ReserveN(time.Now(), 1) }
 
 // shrinkReadBuffer makes the socket's receive buffer small: a client that stops reading then
 // holds little in the kernel, so the server's queue fills after fewer small messages. A hint
@@ -158,7 +187,10 @@ func (c *Client) shrinkReadBuffer(n int) {
 // emptied the server's.
 func (c *Client) emptyPace() {
 	c.setPace()
-	c.pace.AllowN(time.Now(), c.pace.Burst())
+	now := time.Now()
+	if n := int(c.pace.TokensAt(now)); n > 0 {
+		c.pace.AllowN(now, n)
+	}
 }
 
 // pongSeen is a pong as the reader saw it: its data, and how many text messages came before it.
@@ -179,6 +211,7 @@ func (c *Client) onPing(data string) error {
 	}
 	err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
 	if err == nil {
+		c.chargeControl()
 		c.t.Transcript().Add(c.label, conform.Out, "pong", []byte(data))
 	}
 	if errors.Is(err, websocket.ErrCloseSent) {

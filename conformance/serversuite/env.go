@@ -20,6 +20,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -119,6 +120,11 @@ type Env struct {
 	cfg Config
 	url *url.URL
 	tls *tls.Config
+	// run is drawn afresh by NewEnv: group names carry it (GroupName), as the groups a
+	// previous run left keep their epochs (GSV-20).
+	run string
+	// rate is the message rate the server announced to Preflight (LIM-3); 0 until then.
+	rate int64
 }
 
 // NewEnv checks cfg and prepares the TLS configuration: the pin (verified on the SPKI of the
@@ -139,7 +145,7 @@ func NewEnv(cfg Config) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Env{cfg: cfg, url: u, tls: tc}, nil
+	return &Env{cfg: cfg, url: u, tls: tc, run: rand.Text()}, nil
 }
 
 // Config returns the configuration with its defaults.
@@ -210,7 +216,32 @@ func (e *Env) TimeoutFor(c conform.Case) time.Duration {
 		// Up to MaxUsers+1 registrations, each a connection, hello and register.
 		return time.Duration(e.cfg.MaxUsers+63)*e.cfg.Wait/10 + 4*e.cfg.Wait // and up to 60 racing first
 	}
+	if strings.HasPrefix(c.ID, Suite+"/hostile/") {
+		return e.hostileTimeout()
+	}
 	return 0
+}
+
+// hostileFramesMax bounds the hostile frames one hostile case sends (168 at most today).
+const hostileFramesMax = 250
+
+// hostileTimeout gives a hostile case time to send hostileFramesMax frames one by one at the
+// pace of a client (setPace: 80 % of the announced rate), less the pongs it owes the server's
+// pings, which take from the same rate (spec §5.10 [ABU-5]); 0 (the default deadline) when
+// that is enough, or when the rate is not known.
+func (e *Env) hostileTimeout() time.Duration {
+	perSecond := 0.8 * float64(e.rate)
+	if e.cfg.PingInterval > 0 {
+		perSecond -= float64(time.Second) / float64(e.cfg.PingInterval)
+	}
+	if e.rate <= 0 || perSecond < 1 {
+		return 0
+	}
+	d := time.Duration(float64(hostileFramesMax)/perSecond*float64(time.Second)) + 4*e.cfg.Wait
+	if d <= conform.DefaultCaseTimeout {
+		return 0
+	}
+	return d
 }
 
 // Name returns the username of a role in the case being run: unique to the run's seed and the
@@ -264,6 +295,7 @@ func (e *Env) learnTimers(ws *websocket.Conn) {
 	m, err := wire.Decode(wire.FromServer, data)
 	if ack, ok := m.(*wire.HelloAck); err == nil && ok {
 		e.cfg.PingInterval, e.cfg.PongTimeout, e.cfg.RegisterTimeout = AnnouncedTimers(ack.Limits)
+		e.rate = ack.Limits.Rate
 	}
 }
 

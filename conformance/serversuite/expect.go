@@ -204,6 +204,7 @@ func (c *Client) SendPing() string {
 	if err := c.ws.WriteControl(websocket.PingMessage, []byte(data), time.Now().Add(c.env.cfg.Wait)); err != nil {
 		c.t.Fatalf("ping on %s: %v", c.label, err)
 	}
+	c.chargeControl()
 	c.t.Transcript().Add(c.label, conform.Out, "ping", []byte(data))
 	return data
 }

@@ -2,6 +2,8 @@ package serversuite
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -12,8 +14,19 @@ import (
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
-// GroupName returns a group name of the case (same form as a username, spec §5.9).
-func GroupName(t *conform.T, role string) string { return Name(t, "g-"+role) }
+// GroupName returns a group name of the case (same form as a username, spec §5.9): unique to
+// the case and to this run of the suite (Env), so that the group is new when the case starts.
+// Unlike a username, it does not repeat when the run is replayed with the same seed: the server
+// keeps a group's epoch and last commit while it is empty (GSV-20), so a second run against the
+// same server would otherwise meet the groups the first left at a later epoch. Nothing else in
+// a case depends on the name, so a replay still sends the same requests to a group that is new.
+func GroupName(t *conform.T, role string) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%d %s %s", t.Seed(), t.Case().ID, envOf(t).run))
+	if len(role) > 20 {
+		role = role[:20]
+	}
+	return "g" + hex.EncodeToString(h[:5]) + "-" + role
+}
 
 // Group follows a group of the case as spec §5.9 says the server holds it: the members (sorted),
 // the epoch and the last accepted commit. Its methods send requests and check every
