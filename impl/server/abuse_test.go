@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -203,5 +204,45 @@ func expectCloseCode(t *testing.T, ws *websocket.Conn, code int) {
 			t.Fatalf("the connection ended with %v, want close %d for the frame budget", err, code)
 		}
 		return
+	}
+}
+
+// TestOwedPongsFree checks ABU-5 with WS-8: the pong that answers the relay's ping takes no
+// token, so a client at the smallest rate the spec allows, pinged at the shortest interval,
+// keeps its whole rate for requests. Were pongs charged, ten a second on top of nine requests
+// would empty the bucket of 20 within about three seconds and get rate_limited answers.
+func TestOwedPongsFree(t *testing.T) {
+	srv := servertest.Start(t, func(c *server.Config) {
+		c.Rate, c.Burst = server.MinRate, server.MinBurst
+		c.PingInterval, c.PongTimeout = server.MinPingInterval, time.Second
+	})
+	ws := registerRaw(t, srv, "alice") // gorilla's default ping handler answers every ping
+	answers := make(chan msg, 64)
+	go func() {
+		defer close(answers)
+		for {
+			_, data, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			answers <- decode(t, data)
+		}
+	}()
+	const requests = 45 // at 9 a second: five seconds, about 50 pings
+	tick := time.NewTicker(time.Second / 9)
+	defer tick.Stop()
+	for i := range requests {
+		<-tick.C // pacing the requests, not waiting for an event
+		if err := ws.WriteJSON(msg{"type": "list_users", "id": fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case m, ok := <-answers:
+			if !ok || m["type"] != "user_list" {
+				t.Fatalf("request %d answered %v (open %v), want user_list: the owed pongs were charged [ABU-5]", i, m, ok)
+			}
+		case <-time.After(wait):
+			t.Fatalf("request %d: no answer", i)
+		}
 	}
 }

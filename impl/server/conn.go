@@ -95,6 +95,9 @@ type conn struct {
 	user       string // from hello; the registered name once state is stateRegistered
 	challenge  []byte // the single-use challenge of this connection (REG-2)
 	flow       flowControl
+	// pingsOut counts the pings written since the client's last pong: a pong that answers
+	// them is owed (WS-8) and free, any other pong is charged (spec §5.10 [ABU-5]).
+	pingsOut atomic.Int32
 
 	// Guarded by hub.mu; nil until the connection joins a group.
 	groups map[string]*group
@@ -131,8 +134,10 @@ func (c *conn) serve() {
 	// spec §4.2 [WS-5]: gorilla closes with 1009 when a message exceeds the limit.
 	c.ws.SetReadLimit(int64(c.s.cfg.MaxMessage))
 	c.ws.SetPongHandler(func(string) error {
-		if err := c.controlFrame(); err != nil {
-			return err // spec §5.10 [ABU-5]
+		if c.pingsOut.Swap(0) == 0 { // the answer to our pings is owed (WS-8), so free
+			if err := c.controlFrame(); err != nil {
+				return err // spec §5.10 [ABU-5]
+			}
 		}
 		c.extendReadDeadline()
 		c.handledControl()

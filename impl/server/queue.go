@@ -404,7 +404,9 @@ func (c *conn) writeBatch(frames [][]byte, ctl controls, deadline time.Time) err
 		err = c.ws.WriteControl(websocket.PongMessage, []byte(ctl.pongData), deadline)
 	}
 	if err == nil && ctl.ping {
-		err = c.ws.WriteControl(websocket.PingMessage, nil, deadline)
+		if err = c.ws.WriteControl(websocket.PingMessage, nil, deadline); err == nil {
+			c.pingsOut.Add(1)
+		}
 	}
 	if c.cork != nil {
 		if uerr := c.cork.uncork(); err == nil {
