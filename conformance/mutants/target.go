@@ -17,12 +17,15 @@ import (
 
 // serverFlags start a relay under test with short timers, announced in hello_ack, so that the
 // registration deadline and keepalive cases end quickly, and small limits, so that every limit
-// is reachable (SRV-11 needs a max_message below the largest valid relay).
+// is reachable (SRV-11 needs a max_message below the largest valid relay). The bound on all
+// connections is far above the per-address one, so that abuse/connections-from-accept, which
+// opens its idle connections faster than the handshake deadline closes them, meets the bound
+// of ABU-3 and not that of ABU-1 (mutant 131).
 var serverFlags = []string{
 	"--listen", "127.0.0.1:0",
 	"--register-timeout", "2s", "--ping-interval", "400ms", "--pong-timeout", "3s",
 	"--max-message", "16384", "--max-groups", "4", "--max-group-members", "5",
-	"--handshake-timeout", "1s", "--max-conns-per-addr", "100", "--max-joins-per-addr", "40",
+	"--handshake-timeout", "1s", "--max-conns-per-addr", "100", "--max-joins-per-addr", "40", "--max-conns", "100000",
 	"--log-level", "warn",
 }
 
