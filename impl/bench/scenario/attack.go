@@ -355,27 +355,37 @@ func (a *attack) slowloris(ctx context.Context) {
 	}
 }
 
+// registeredAttacker dials and registers name, reads everything the relay sends on a goroutine
+// of its own until the connection ends, and closes it when ctx ends; stop undoes the latter.
+func registeredAttacker(ctx context.Context, d *load.Dialer, name string) (c *load.Conn, stop func() bool, ok bool) {
+	c, err := d.Dial(ctx, "")
+	if err != nil {
+		return nil, nil, false
+	}
+	id, _ := load.NewIdentity(name)
+	if load.Register(ctx, c, id) != nil {
+		c.Close()
+		return nil, nil, false
+	}
+	stop = context.AfterFunc(ctx, func() { c.Close() })
+	go func() {
+		for {
+			if _, err := c.Read(); err != nil {
+				return
+			}
+		}
+	}()
+	return c, stop, true
+}
+
 // pingFlood registers and floods pings until the relay closes the connection, then again.
 func (a *attack) pingFlood(ctx context.Context, i int) {
 	d := a.dialer(2)
 	for n := 0; ctx.Err() == nil; n++ {
-		c, err := d.Dial(ctx, "")
-		if err != nil {
+		c, stop, ok := registeredAttacker(ctx, d, fmt.Sprintf("%sping%d-%d", a.o.Prefix, i, n))
+		if !ok {
 			continue
 		}
-		id, _ := load.NewIdentity(fmt.Sprintf("%sping%d-%d", a.o.Prefix, i, n))
-		if load.Register(ctx, c, id) != nil {
-			c.Close()
-			continue
-		}
-		stop := context.AfterFunc(ctx, func() { c.Close() })
-		go func() {
-			for {
-				if _, err := c.Read(); err != nil {
-					return
-				}
-			}
-		}()
 		data := make([]byte, 125)
 		for c.WS.WriteControl(websocket.PingMessage, data, time.Now().Add(time.Second)) == nil {
 		}
@@ -394,23 +404,10 @@ func (a *attack) relayFlood(ctx context.Context, i int) {
 	session := make([]byte, 16)
 	rand.Read(session)
 	for n := 0; ctx.Err() == nil; n++ {
-		c, err := d.Dial(ctx, "")
-		if err != nil {
+		c, stop, ok := registeredAttacker(ctx, d, fmt.Sprintf("%srelay%d-%d", a.o.Prefix, i, n))
+		if !ok {
 			continue
 		}
-		id, _ := load.NewIdentity(fmt.Sprintf("%srelay%d-%d", a.o.Prefix, i, n))
-		if load.Register(ctx, c, id) != nil {
-			c.Close()
-			continue
-		}
-		stop := context.AfterFunc(ctx, func() { c.Close() })
-		go func() {
-			for {
-				if _, err := c.Read(); err != nil {
-					return
-				}
-			}
-		}()
 		for k := 0; ctx.Err() == nil; k++ {
 			victim := a.victims.conns[k%len(a.victims.conns)]
 			frame, err := wire.Encode(&wire.Relay{To: a.victims.name(a.o.Prefix+"a", victim.index), Session: session,
