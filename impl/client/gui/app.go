@@ -421,13 +421,19 @@ func (a *App) ready() (*client.Client, *tui.Verifications, error) {
 	return a.cl, a.verified, nil
 }
 
-// verification returns the safety number as digits and as a QR code (spec §6.6, A.5).
-func (a *App) verification(ctx context.Context, s *driver.Session, raw json.RawMessage) (driver.Results, error) {
+// readyFor parses a command's arguments and returns them with the connected client.
+func (a *App) readyFor(raw json.RawMessage) (args, *client.Client, *tui.Verifications, error) {
 	x, err := parseArgs(raw)
 	if err != nil {
-		return nil, err
+		return x, nil, nil, err
 	}
 	c, v, err := a.ready()
+	return x, c, v, err
+}
+
+// verification returns the safety number as digits and as a QR code (spec §6.6, A.5).
+func (a *App) verification(ctx context.Context, s *driver.Session, raw json.RawMessage) (driver.Results, error) {
+	x, c, v, err := a.readyFor(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -449,11 +455,7 @@ func (a *App) verification(ctx context.Context, s *driver.Session, raw json.RawM
 
 // markVerified records the comparison for exactly the key the user saw (spec A.5 [DRV-31]).
 func (a *App) markVerified(ctx context.Context, s *driver.Session, raw json.RawMessage) (driver.Results, error) {
-	x, err := parseArgs(raw)
-	if err != nil {
-		return nil, err
-	}
-	c, v, err := a.ready()
+	x, c, v, err := a.readyFor(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -468,11 +470,7 @@ func (a *App) markVerified(ctx context.Context, s *driver.Session, raw json.RawM
 
 // peerKeys returns the pinned and the served fingerprint, for the key-change dialog (TRUST-2).
 func (a *App) peerKeys(ctx context.Context, s *driver.Session, raw json.RawMessage) (driver.Results, error) {
-	x, err := parseArgs(raw)
-	if err != nil {
-		return nil, err
-	}
-	c, _, err := a.ready()
+	x, c, _, err := a.readyFor(raw)
 	if err != nil {
 		return nil, err
 	}
