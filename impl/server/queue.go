@@ -21,7 +21,7 @@ type sendQueue struct {
 	writing  bool          // a writer holds the role (a goroutine, lingering or not, or the reader)
 	finished bool          // the close was written (or given up): nothing more is written
 	room     chan struct{} // made by a waiting queueOwn, closed when a write ends
-	pinger   *time.Timer
+	pinger   *time.Timer   // the keepalive (startPings), armed unless the connection is closing
 
 	lingering  bool          // the writer goroutine waits for more (writerLinger)
 	wakeWriter chan struct{} // wakes a lingering writer; made by the writer, dropped when it exits
@@ -450,12 +450,23 @@ func (c *conn) finish(batch [][]byte) {
 }
 
 // startPings arms the keepalive: every PingInterval a ping is queued (spec §4.2 [WS-7]).
+// The connection is tracked before it serves, so a shutdown may close it while it arms the
+// timer: qmu orders the two, and a connection already closing is never armed.
 func (c *conn) startPings() {
-	c.pinger = time.AfterFunc(c.s.cfg.PingInterval, c.pingTick)
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if !c.isQuit() {
+		c.pinger = time.AfterFunc(c.s.cfg.PingInterval, c.pingTick)
+	}
 }
 
 func (c *conn) pingTick() {
-	if c.sendControl(controls{ping: true}) {
+	if !c.sendControl(controls{ping: true}) {
+		return
+	}
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if !c.isQuit() {
 		c.pinger.Reset(c.s.cfg.PingInterval)
 	}
 }
@@ -492,7 +503,10 @@ func (c *conn) sendControl(ctl controls) bool {
 
 // stopPings disarms the keepalive.
 func (c *conn) stopPings() {
-	if c.pinger != nil {
-		c.pinger.Stop()
+	c.qmu.Lock()
+	p := c.pinger
+	c.qmu.Unlock()
+	if p != nil {
+		p.Stop()
 	}
 }
