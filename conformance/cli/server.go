@@ -74,6 +74,7 @@ directory may be filled, such as a test instance (the reference server: blindpos
 	fs.IntVar(&cfg.Burst, "burst", 0, "relays in the ordering burst (default 60, 20 with --quick)")
 	fs.IntVar(&cfg.RapidChecks, "rapid-checks", 0, "sequences the state-machine run tries (default 25, 8 with --quick)")
 	fs.IntVar(&cfg.RapidSteps, "rapid-steps", 0, "average actions per state-machine sequence (default 30)")
+	fs.IntVar(&cfg.HostileFrames, "hostile-frames", 0, "most hostile frames each server/hostile case sends, drawn with the case's seed (default: all)")
 	fs.IntVar(&cfg.FloodMax, "flood-max", 0, "most messages a flood sends before concluding that the server has no bound (default 5000)")
 	fs.IntVar(&cfg.MaxUsers, "max-users", 0, "the usernames the server's directory holds at most (REG-13): server/registration/server-full fills it, "+
 		"after every other case, and the names stay bound (default: not known, the case is skipped)")

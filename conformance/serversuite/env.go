@@ -90,6 +90,9 @@ type Config struct {
 	RapidChecks int  // sequences the state-machine run tries
 	RapidSteps  int  // average actions per sequence
 	FloodMax    int  // most messages a flood sends before concluding the server has no bound
+	// HostileFrames bounds the hostile frames each server/hostile case sends, drawn with the
+	// case's seed; 0 sends every frame the generator makes.
+	HostileFrames int
 }
 
 // Defaults returns cfg with every unset field at its default: the spec's timers, a 5 s wait and

@@ -46,6 +46,16 @@ var (
 // server/registration/server-full, which runs last, fills the directory.
 const maxUsers = 1000
 
+// hostileFrames is how many frames each hostile case sends under -short: about the burst the
+// smallest limits allow (LIM-3), so that make test is not paced by the relay's rate; make
+// test-full and CI send every frame.
+func hostileFrames() int {
+	if testing.Short() {
+		return 24
+	}
+	return 0
+}
+
 func seed() uint64 {
 	if *seedFlag != 0 {
 		return *seedFlag
@@ -58,9 +68,9 @@ func seed() uint64 {
 // of reach. Two relays: one with its default limits, one with the smallest limits
 // schemas/s2c/hello_ack.json allows (the cases size their messages and groups from
 // hello_ack.limits). Both have a directory of maxUsers names (so that server_full applies) and
-// short timers, which the runner reads from hello_ack. The suite runs twice against each relay, the second run with the seed of the
-// first, as the repro command replays it: names bound by the first run must not break the second
-// (REG-5 keeps them).
+// short timers, which the runner reads from hello_ack. The suite runs twice against each relay (once under -short), the second run with
+// the seed of the first, as the repro command replays it: names bound by the first run must not
+// break the second (REG-5 keeps them).
 func TestConformServer(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -100,7 +110,13 @@ func TestConformServer(t *testing.T) {
 			})
 			s := seed()
 			t.Logf("seed %d (replay with -args -conform.seed=%d)", s, s)
-			for run := range 2 {
+			// The replay against the same relay is volume, not a different check of any one
+			// case: -short (make test) runs the suite once, make test-full and CI twice.
+			runs := 2
+			if testing.Short() {
+				runs = 1
+			}
+			for run := range runs {
 				t.Run(fmt.Sprintf("run%d", run+1), func(t *testing.T) {
 					conformServer(t, srv, s, func(r conform.Result) bool { return tc.mayskip[r.ID] != "" })
 				})
@@ -114,6 +130,7 @@ func conformServer(t *testing.T, srv *servertest.Server, s uint64, maySkip func(
 		URL: srv.URL, Pin: srv.Pin.String(),
 		HandshakeTimeout: handshakeTimeout,
 		Wait:             suiteWait, Slack: suiteSlack, Quick: *quickFlag || testing.Short(), MaxUsers: maxUsers,
+		HostileFrames: hostileFrames(),
 	})
 	if err != nil {
 		t.Fatal(err)
