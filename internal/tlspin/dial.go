@@ -21,10 +21,11 @@ func (e *MismatchError) Error() string {
 	return fmt.Sprintf("tlspin: the server's certificate has pin %s, not %s", e.Got, e.Want)
 }
 
-// ClientConfig returns a client configuration that negotiates TLS 1.3 only (spec §4.1 [TLS-1])
-// and accepts exactly a leaf certificate whose pin is p: the pin replaces the chain and host name
-// checks, as spec §4.1 [TLS-2] allows for a pinned SPKI fingerprint. A mismatch fails the
-// handshake with a *MismatchError.
+// ClientConfig returns a client configuration that negotiates TLS 1.3 only (MinVersion, spec
+// §4.1 [TLS-1]) and accepts exactly a leaf certificate whose pin is p: the pin replaces the chain
+// and host name checks, as spec §4.1 [TLS-2] allows for a pinned SPKI fingerprint. A mismatch
+// fails the handshake with a *MismatchError. The version is left to MinVersion alone, so that a
+// conformance case can lower it on a clone to see whether a server accepts TLS 1.2.
 func (p Pin) ClientConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS13,
@@ -33,9 +34,6 @@ func (p Pin) ClientConfig() *tls.Config {
 		// (VerifyConnection is called whatever InsecureSkipVerify says).
 		InsecureSkipVerify: true,
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			if cs.Version < tls.VersionTLS13 { // spec §4.1 [TLS-1]
-				return fmt.Errorf("tlspin: the server negotiated TLS version %#04x, below 1.3", cs.Version)
-			}
 			if len(cs.PeerCertificates) == 0 {
 				return fmt.Errorf("tlspin: the server sent no certificate")
 			}
