@@ -2,23 +2,16 @@ package clientsuite
 
 import (
 	"cmp"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/big"
 	"os/exec"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // Suite is the first segment of every case id of this suite.
@@ -54,7 +47,7 @@ type Env struct {
 	cfg  Config
 	argv []string
 	cert tls.Certificate
-	pin  []byte
+	pin  tlspin.Pin
 }
 
 // NewEnv checks cfg, splits the driver command line and creates the relay certificate.
@@ -68,11 +61,12 @@ func NewEnv(cfg Config) (*Env, error) {
 	if len(argv) == 0 {
 		return nil, errors.New(`clientsuite: no driver command; give --driver "CMD ARGS", for example --driver "blindpost driver"`)
 	}
-	cert, pin, err := selfSigned()
+	// The relays' certificate, for 127.0.0.1 and localhost; the client is given its pin.
+	id, err := tlspin.Ephemeral("blindpost-conform relay", 24*time.Hour)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("clientsuite: %w", err)
 	}
-	return &Env{cfg: cfg, argv: argv, cert: cert, pin: pin}, nil
+	return &Env{cfg: cfg, argv: argv, cert: id.Cert, pin: id.Pin}, nil
 }
 
 // Preflight checks that the driver's program exists, so that a typing error in --driver is one
@@ -88,7 +82,7 @@ func (e *Env) Preflight() error {
 func (e *Env) Config() Config { return e.cfg }
 
 // Pin returns the relay's server pin, as connect passes it (spec §4.1).
-func (e *Env) Pin() string { return "sha256:" + hex.EncodeToString(e.pin) }
+func (e *Env) Pin() string { return e.pin.String() }
 
 // Repro returns the command line that replays only case c with seed, for conform.Options.Repro.
 func (e *Env) Repro(c conform.Case, seed uint64) string {
@@ -102,39 +96,6 @@ func (e *Env) TimeoutFor(c conform.Case) time.Duration {
 		return 0
 	}
 	return max(6*e.cfg.Wait, 20*time.Second) + e.cfg.StartupWait
-}
-
-// selfSigned creates the relay's certificate for 127.0.0.1 and returns it with its pin, the
-// SHA-256 of its SubjectPublicKeyInfo (spec §4.1).
-func selfSigned() (tls.Certificate, []byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("clientsuite: certificate key: %w", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
-	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("clientsuite: certificate serial: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: "blindpost-conform relay"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  loopback,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("clientsuite: certificate: %w", err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return tls.Certificate{}, nil, fmt.Errorf("clientsuite: certificate: %w", err)
-	}
-	pin := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pin[:], nil
 }
 
 // SplitCommand splits a command line into words as a POSIX shell does for quoting: single

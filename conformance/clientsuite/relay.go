@@ -21,16 +21,11 @@ import (
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
-// Subprotocol is the WebSocket subprotocol of spec §4.2 WS-1.
-const Subprotocol = "blindpost.v1"
-
 // textFrame is the WebSocket frame type of every protocol message (spec §4.2 WS-3).
 const textFrame = websocket.TextMessage
 
 // relayName is the server name the relay announces in hello_ack.
 const relayName = "blindpost-conform/1"
-
-var loopback = []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
 
 // Registration is what the client registered with (spec §5.2): the runner learns its keys here.
 type Registration struct {
@@ -123,12 +118,12 @@ func (r *Relay) stop() {
 // upgrade accepts the client's WebSocket, which must offer blindpost.v1 (spec §4.2 [WS-1]).
 func (r *Relay) upgrade(w http.ResponseWriter, req *http.Request) {
 	offered := websocket.Subprotocols(req)
-	if !slices.Contains(offered, Subprotocol) {
-		r.t.Mismatch("WS-1", "an upgrade request offering the subprotocol "+Subprotocol, fmt.Sprintf("subprotocols %q", offered))
+	if !slices.Contains(offered, wire.Subprotocol) {
+		r.t.Mismatch("WS-1", "an upgrade request offering the subprotocol "+wire.Subprotocol, fmt.Sprintf("subprotocols %q", offered))
 		http.Error(w, "the blindpost.v1 subprotocol is required", http.StatusBadRequest)
 		return
 	}
-	up := websocket.Upgrader{Subprotocols: []string{Subprotocol}, CheckOrigin: func(*http.Request) bool { return true }}
+	up := websocket.Upgrader{Subprotocols: []string{wire.Subprotocol}, CheckOrigin: func(*http.Request) bool { return true }}
 	ws, err := up.Upgrade(w, req, nil)
 	if err != nil {
 		r.t.Transcript().Notef("relay", "upgrade failed: %v", err)
@@ -144,7 +139,7 @@ func (r *Relay) upgrade(w http.ResponseWriter, req *http.Request) {
 	r.ws = ws
 	r.served.Add(1)
 	r.mu.Unlock()
-	r.t.Transcript().Notef("relay", "connection %d from %s, TLS 1.3, subprotocol %s", r.conns, req.RemoteAddr, Subprotocol)
+	r.t.Transcript().Notef("relay", "connection %d from %s, TLS 1.3, subprotocol %s", r.conns, req.RemoteAddr, wire.Subprotocol)
 	go r.serve(ws)
 }
 
@@ -272,7 +267,7 @@ func (r *Relay) Registered(wait time.Duration) (Registration, bool) {
 }
 
 // pinBytes is the relay's pin as the 32 bytes a proof covers.
-func (r *Relay) pinBytes() []byte { return envOf(r.t).pin }
+func (r *Relay) pinBytes() []byte { return envOf(r.t).pin.Bytes() }
 
 // Send encodes a well-formed server message (wire.Encode validates it) and sends it.
 func (r *Relay) Send(m wire.Message) {

@@ -91,12 +91,12 @@ func hostPort(env *Env) string {
 }
 
 func subprotocol(t *conform.T) {
-	c, resp, err := DialWith(t, "offers-two", DialOptions{Subprotocols: []string{"chat", Subprotocol}})
+	c, resp, err := DialWith(t, "offers-two", DialOptions{Subprotocols: []string{"chat", wire.Subprotocol}})
 	if err != nil {
-		t.Fatalf("the upgrade offering chat and %s failed: %v%s", Subprotocol, err, statusText(resp))
+		t.Fatalf("the upgrade offering chat and %s failed: %v%s", wire.Subprotocol, err, statusText(resp))
 	}
-	if got := c.ws.Subprotocol(); got != Subprotocol {
-		t.Mismatch("WS-1", "subprotocol "+Subprotocol+" selected", fmt.Sprintf("%q", got))
+	if got := c.ws.Subprotocol(); got != wire.Subprotocol {
+		t.Mismatch("WS-1", "subprotocol "+wire.Subprotocol+" selected", fmt.Sprintf("%q", got))
 	}
 	for _, offer := range [][]string{{}, {"chat"}, {"blindpost.v2"}} {
 		c, resp, err := DialWith(t, "offers-other", DialOptions{Subprotocols: offer})

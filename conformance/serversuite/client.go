@@ -23,10 +23,8 @@ import (
 	"github.com/blindpost/blindpost/conformance/conform"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/wire"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
-
-// Subprotocol is the WebSocket subprotocol of spec §4.2 WS-1.
-const Subprotocol = "blindpost.v1"
 
 // Client is one connection to the server under test, as a case sees it: it sends well-formed
 // messages through the codec or raw frames, and reads the server's frames in order from a
@@ -97,14 +95,10 @@ func statusText(resp *http.Response) string {
 func DialWith(t *conform.T, role string, o DialOptions) (*Client, *http.Response, error) {
 	env := envOf(t)
 	label := fmt.Sprintf("%s#%d", role, connSeq.Add(1))
-	d := &websocket.Dialer{
-		TLSClientConfig:  env.tls,
-		Subprotocols:     o.Subprotocols,
-		HandshakeTimeout: env.cfg.Wait,
-		WriteBufferSize:  o.WriteBuffer,
-	}
-	if o.TLS != nil {
-		d.TLSClientConfig = o.TLS
+	d := tlspin.NewDialer(cmp.Or(o.TLS, env.tls), env.cfg.Wait)
+	d.WriteBufferSize = o.WriteBuffer
+	if o.Subprotocols != nil {
+		d.Subprotocols = o.Subprotocols
 	}
 	if o.ReadBuffer > 0 {
 		nd := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
@@ -115,9 +109,6 @@ func DialWith(t *conform.T, role string, o DialOptions) (*Client, *http.Response
 			return cmp.Or(err, serr)
 		}}
 		d.NetDialContext = nd.DialContext
-	}
-	if d.Subprotocols == nil {
-		d.Subprotocols = []string{Subprotocol}
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), env.cfg.Wait)
 	defer cancel()
@@ -130,11 +121,11 @@ func DialWith(t *conform.T, role string, o DialOptions) (*Client, *http.Response
 	c := &Client{t: t, env: env, ws: ws, label: label, inbox: newMailbox(), Limits: defaultLimits, pongs: make(chan pongSeen, 8)}
 	if tc, ok := ws.NetConn().(*tls.Conn); ok {
 		if cs := tc.ConnectionState(); len(cs.PeerCertificates) > 0 {
-			c.Pin = PinOf(cs.PeerCertificates[0])
+			c.Pin = tlspin.Of(cs.PeerCertificates[0]).Bytes()
 		}
 	}
-	if got := ws.Subprotocol(); got != Subprotocol && slices.Contains(d.Subprotocols, Subprotocol) {
-		t.Mismatch("WS-1", "the server selects subprotocol "+Subprotocol, fmt.Sprintf("subprotocol %q", got))
+	if got := ws.Subprotocol(); got != wire.Subprotocol && slices.Contains(d.Subprotocols, wire.Subprotocol) {
+		t.Mismatch("WS-1", "the server selects subprotocol "+wire.Subprotocol, fmt.Sprintf("subprotocol %q", got))
 	}
 	c.setPace()
 	ws.SetPingHandler(c.onPing)

@@ -38,6 +38,7 @@ import (
 	"github.com/blindpost/blindpost/conformance/conform"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/wire"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // Suite is the first segment of every case id of this suite.
@@ -160,20 +161,14 @@ func tlsConfig(cfg Config, u *url.URL) (*tls.Config, error) {
 	case cfg.Pin != "" && cfg.CAFile != "":
 		return nil, errors.New("serversuite: give --pin or --ca, not both")
 	case cfg.Pin != "":
-		want, err := ParsePin(cfg.Pin)
+		want, err := tlspin.Parse(cfg.Pin)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("serversuite: --pin: %w", err)
 		}
-		tc.InsecureSkipVerify = true // replaced by the pin check, as spec §4.1 TLS-2 allows
-		tc.VerifyConnection = func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return errors.New("serversuite: the server sent no certificate")
-			}
-			if got := PinOf(cs.PeerCertificates[0]); !hmac.Equal(got, want) {
-				return fmt.Errorf("serversuite: the server's pin is %s, not the --pin %s", FormatPin(got), cfg.Pin)
-			}
-			return nil
-		}
+		// The pin replaces the chain and name checks, as spec §4.1 TLS-2 allows.
+		pinned := want.ClientConfig()
+		pinned.ServerName, pinned.NextProtos = tc.ServerName, tc.NextProtos
+		tc = pinned
 	case cfg.CAFile != "":
 		pem, err := os.ReadFile(cfg.CAFile)
 		if err != nil {
@@ -187,25 +182,6 @@ func tlsConfig(cfg Config, u *url.URL) (*tls.Config, error) {
 	}
 	return tc, nil
 }
-
-// PinOf returns the server pin of a certificate: SHA-256 of its SubjectPublicKeyInfo (spec §4.1).
-func PinOf(cert *x509.Certificate) []byte {
-	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
-	return sum[:]
-}
-
-// ParsePin parses "sha256:" followed by 64 lowercase hex digits.
-func ParsePin(s string) ([]byte, error) {
-	h, ok := strings.CutPrefix(s, "sha256:")
-	b, err := hex.DecodeString(h)
-	if !ok || err != nil || len(b) != sha256.Size || strings.ToLower(h) != h {
-		return nil, fmt.Errorf("serversuite: pin %q is not sha256: followed by 64 lowercase hex digits", s)
-	}
-	return b, nil
-}
-
-// FormatPin writes a pin as "sha256:" and lowercase hex.
-func FormatPin(p []byte) string { return "sha256:" + hex.EncodeToString(p) }
 
 // TimeoutFor gives the cases whose waits follow the server's timers a deadline long enough for
 // them; for conform.Options.TimeoutFor.
@@ -314,7 +290,7 @@ func AnnouncedTimers(l wire.Limits) (ping, pong, register time.Duration) {
 // its hello_ack (which the deadlines of the cases that wait on them follow). An upgrade the server refuses with an
 // HTTP status is not a preflight error: the cases judge it.
 func (e *Env) Preflight(ctx context.Context) error {
-	d := &websocket.Dialer{TLSClientConfig: e.tls, Subprotocols: []string{Subprotocol}, HandshakeTimeout: e.cfg.Wait}
+	d := tlspin.NewDialer(e.tls, e.cfg.Wait)
 	ws, resp, err := d.DialContext(ctx, e.url.String(), nil)
 	switch {
 	case err == nil:

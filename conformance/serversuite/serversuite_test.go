@@ -3,7 +3,6 @@ package serversuite_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"flag"
 	"fmt"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"github.com/blindpost/blindpost/impl/server/admin"
 	"github.com/blindpost/blindpost/impl/server/servertest"
 	"github.com/blindpost/blindpost/impl/server/servertest/timescale"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 var (
@@ -236,8 +236,7 @@ func echoServer(t *testing.T) (url, pin string) {
 		}
 	}))
 	t.Cleanup(ts.Close)
-	sum := sha256.Sum256(ts.Certificate().RawSubjectPublicKeyInfo)
-	return "wss://" + ts.Listener.Addr().String() + "/", serversuite.FormatPin(sum[:])
+	return "wss://" + ts.Listener.Addr().String() + "/", tlspin.Of(ts.Certificate()).String()
 }
 
 // TestConformServerAgainstEcho runs the suite against a server that ignores the spec: the run

@@ -18,10 +18,9 @@ import (
 
 	"github.com/blindpost/blindpost/impl/client/tlstrust"
 	"github.com/blindpost/blindpost/impl/e2ee"
+	"github.com/blindpost/blindpost/impl/wire"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
-
-// Subprotocol is the WebSocket subprotocol of spec §4.2 [WS-1].
-const Subprotocol = "blindpost.v1"
 
 // Timers of one connection.
 const (
@@ -104,11 +103,7 @@ func dialWS(ctx context.Context, url string, policy tlstrust.Policy) (dialResult
 	if err != nil {
 		return dialResult{}, fmt.Errorf("client: %w", err)
 	}
-	d := websocket.Dialer{
-		TLSClientConfig:  cfg,
-		Subprotocols:     []string{Subprotocol}, // spec §4.2 [WS-1]
-		HandshakeTimeout: handshakeTimeout,
-	}
+	d := tlspin.NewDialer(cfg, handshakeTimeout) // offers the subprotocol of spec §4.2 [WS-1]
 	ws, resp, err := d.DialContext(ctx, url, nil)
 	if err != nil {
 		err = tlstrust.Explain(hostport, err)
@@ -117,9 +112,9 @@ func dialWS(ctx context.Context, url string, policy tlstrust.Policy) (dialResult
 		}
 		return dialResult{}, fmt.Errorf("client: connect %s: %w", hostport, err)
 	}
-	if ws.Subprotocol() != Subprotocol { // spec §4.2 [WS-1]
+	if ws.Subprotocol() != wire.Subprotocol { // spec §4.2 [WS-1]
 		ws.Close()
-		return dialResult{}, fmt.Errorf("client: %s did not select the %s subprotocol", hostport, Subprotocol)
+		return dialResult{}, fmt.Errorf("client: %s did not select the %s subprotocol", hostport, wire.Subprotocol)
 	}
 	verified, ok := v.Result()
 	tlsConn, isTLS := ws.NetConn().(*tls.Conn)
@@ -128,7 +123,7 @@ func dialWS(ctx context.Context, url string, policy tlstrust.Policy) (dialResult
 		return dialResult{}, fmt.Errorf("client: %s: no verified certificate", hostport)
 	}
 	// spec §5.2 [REG-11]: the pin signed is the pin of the certificate of this connection.
-	if certs := tlsConn.ConnectionState().PeerCertificates; len(certs) == 0 || tlstrust.PinOf(certs[0]) != verified.Pin {
+	if certs := tlsConn.ConnectionState().PeerCertificates; len(certs) == 0 || tlspin.Of(certs[0]) != verified.Pin {
 		ws.Close()
 		return dialResult{}, fmt.Errorf("client: %s: the verified certificate is not the connection's", hostport)
 	}

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"crypto/x509"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/blindpost/blindpost/impl/client/tlstrust"
+	"github.com/blindpost/blindpost/impl/wire"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // TestPongs checks that the client answers pings with pongs that carry their data, so that the
@@ -21,7 +22,7 @@ import (
 func TestPongs(t *testing.T) {
 	pongs := make(chan string, 3)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		up := websocket.Upgrader{Subprotocols: []string{Subprotocol}}
+		up := websocket.Upgrader{Subprotocols: []string{wire.Subprotocol}}
 		ws, err := up.Upgrade(w, r, nil)
 		if err != nil {
 			return
@@ -67,8 +68,8 @@ func TestPongs(t *testing.T) {
 // blindpost.v1 subprotocol: spec §4.2 [WS-1].
 func TestSubprotocolRequired(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if got := r.Header.Get("Sec-WebSocket-Protocol"); got != Subprotocol {
-			t.Errorf("offered subprotocols %q, want %q [WS-1]", got, Subprotocol)
+		if got := r.Header.Get("Sec-WebSocket-Protocol"); got != wire.Subprotocol {
+			t.Errorf("offered subprotocols %q, want %q [WS-1]", got, wire.Subprotocol)
 		}
 		up := websocket.Upgrader{} // selects none
 		if ws, err := up.Upgrade(w, r, nil); err == nil {
@@ -76,13 +77,11 @@ func TestSubprotocolRequired(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	pin := pinOf(srv.Certificate())
+	pin := tlspin.Of(srv.Certificate())
 	_, err := dialWS(t.Context(), "wss"+strings.TrimPrefix(srv.URL, "https")+"/", policyPin(pin))
 	if err == nil || !strings.Contains(err.Error(), "subprotocol") {
 		t.Fatalf("dial a server without the subprotocol: %v [WS-1]", err)
 	}
 }
-
-func pinOf(cert *x509.Certificate) tlstrust.Pin { return tlstrust.PinOf(cert) }
 
 func policyPin(p tlstrust.Pin) tlstrust.Policy { return tlstrust.Policy{Pin: &p} }

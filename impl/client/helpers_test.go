@@ -51,7 +51,7 @@ func connect(t *testing.T, srv *servertest.Server, user string, opts ...peerOpti
 
 func connectAs(t *testing.T, srv *servertest.Server, user string, key *identity.PrivateKey, peersFile string, opts ...peerOption) *peer {
 	t.Helper()
-	pin := tlstrust.Pin(srv.Pin)
+	pin := srv.Pin
 	o := client.Options{
 		URL:            srv.URL,
 		User:           user,

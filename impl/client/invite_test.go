@@ -14,7 +14,7 @@ import (
 // (INV-2); the invite, used once, is not needed to register the same name again (INV-4).
 func TestInvite(t *testing.T) {
 	srv := startServer(t, func(c *server.Config) { c.Registration = "invite" })
-	pin := tlstrust.Pin(srv.Pin)
+	pin := srv.Pin
 	o := dialOpts(t, srv.URL, tlstrust.Policy{Pin: &pin})
 	if err := dialAndClose(t, o); err == nil || !strings.Contains(err.Error(), "invite_required") {
 		t.Fatalf("register without invite: %v, want invite_required", err)

@@ -39,7 +39,7 @@ func dialAndClose(t *testing.T, o client.Options) error {
 // Rules: TLS-1, TLS-2, TLS-3, TLS-4.
 func TestServerCertificate(t *testing.T) {
 	srv := startServer(t)
-	certPin := tlstrust.Pin(srv.CertificatePin())
+	certPin := srv.CertificatePin()
 	hostport, _ := tlstrust.HostPort(srv.URL)
 	wrong := certPin
 	wrong[0] ^= 1
@@ -115,7 +115,7 @@ func TestProofBoundToVerifiedPin(t *testing.T) {
 	var other tlstrust.Pin
 	other[0] = 1
 	srv := startServer(t, func(c *server.Config) { c.PublicPin = other.String() })
-	pin := tlstrust.Pin(srv.CertificatePin())
+	pin := srv.CertificatePin()
 	err := dialAndClose(t, dialOpts(t, srv.URL, tlstrust.Policy{Pin: &pin}))
 	if !client.IsServerError(err, "bad_proof") {
 		t.Fatalf("registration: %v, want bad_proof [REG-11]", err)

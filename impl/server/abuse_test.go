@@ -14,6 +14,7 @@ import (
 
 	"github.com/blindpost/blindpost/impl/server"
 	"github.com/blindpost/blindpost/impl/server/servertest"
+	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // rawTCP opens a TCP connection to the server from the local address from ("" lets the system
@@ -62,14 +63,14 @@ func TestConnectionsCountedFromAccept(t *testing.T) {
 	if !closedWithin(extra, wait) {
 		t.Fatal("a fourth connection was not closed at once while three idle ones held max-conns 3")
 	}
-	if ws, status, err := srv.DialWith(nil, server.Subprotocol); ws != nil {
+	if ws, status, err := srv.DialWith(nil, wire.Subprotocol); ws != nil {
 		ws.Close()
 		t.Fatalf("an upgrade succeeded beyond max-conns (status %d, %v)", status, err)
 	}
 	idle[0].Close()
 	deadline := time.Now().Add(wait)
 	for {
-		ws, _, err := srv.DialWith(nil, server.Subprotocol)
+		ws, _, err := srv.DialWith(nil, wire.Subprotocol)
 		if err == nil {
 			ws.Close()
 			break

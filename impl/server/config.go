@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/blindpost/blindpost/impl/server/certs"
 	"github.com/blindpost/blindpost/impl/server/directory"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // Software is the server name announced in hello_ack (spec §5.2).
@@ -178,7 +178,7 @@ func (c *Config) Validate() []error {
 		bad("tls-cert", "--tls-cert and --tls-key must be given together")
 	}
 	if c.PublicPin != "" {
-		if _, err := certs.ParsePin(c.PublicPin); err != nil {
+		if _, err := tlspin.Parse(c.PublicPin); err != nil {
 			bad("public-pin", "%q is not sha256: followed by 64 lowercase hex digits", c.PublicPin)
 		}
 	}

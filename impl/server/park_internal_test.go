@@ -2,10 +2,8 @@ package server
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,8 +18,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
-	"github.com/blindpost/blindpost/impl/server/certs"
 	"github.com/blindpost/blindpost/impl/server/servertest/timescale"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // The tests of this file run the relay in process with parking after parkFast, and check that
@@ -66,15 +64,7 @@ func dialParking(t *testing.T, s *Server, name string) *websocket.Conn {
 func dialParkingAs(t *testing.T, s *Server, name string, key *identity.PrivateKey) *websocket.Conn {
 	t.Helper()
 	pin := s.CertificatePin()
-	d := websocket.Dialer{Subprotocols: []string{Subprotocol}, TLSClientConfig: &tls.Config{
-		MinVersion: tls.VersionTLS13, InsecureSkipVerify: true,
-		VerifyConnection: func(cs tls.ConnectionState) error {
-			if certs.Pin(sha256.Sum256(cs.PeerCertificates[0].RawSubjectPublicKeyInfo)) != pin {
-				return errors.New("wrong pin")
-			}
-			return nil
-		}}}
-	ws, _, err := d.Dial(s.URL(), nil)
+	ws, _, err := pin.Dialer(0).Dial(s.URL(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +305,7 @@ func (c *countingConn) Write(p []byte) (int, error) {
 // TestCorkGathers checks that corked frames leave in one TLS record and one write, and that
 // uncorked writes go straight through.
 func TestCorkGathers(t *testing.T) {
-	id, err := certs.LoadOrCreate(t.TempDir())
+	id, err := tlspin.LoadOrCreate(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,13 +45,11 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/blindpost/blindpost/impl/server/certs"
 	"github.com/blindpost/blindpost/impl/server/directory"
 	"github.com/blindpost/blindpost/impl/server/metrics"
+	"github.com/blindpost/blindpost/impl/wire"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
-
-// Subprotocol is the WebSocket subprotocol of spec §4.2 [WS-1].
-const Subprotocol = "blindpost.v1"
 
 // readBufferSize is gorilla's read buffer per connection.
 const readBufferSize = 512
@@ -62,8 +60,8 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *metrics.Metrics
-	tlsID   *certs.Identity
-	pin     certs.Pin // the pin registration proofs are bound to (TLS-6)
+	tlsID   *tlspin.Identity
+	pin     tlspin.Pin // the pin registration proofs are bound to (TLS-6)
 	dir     *directory.Directory
 	hub     *hub
 
@@ -113,7 +111,7 @@ func New(cfg Config) (*Server, error) {
 	pin := id.Pin
 	if cfg.PublicPin != "" {
 		// spec §4.1 [TLS-6]: behind a TLS-terminating proxy, proofs carry the proxy's pin.
-		pin, _ = certs.ParsePin(cfg.PublicPin) // validated above
+		pin, _ = tlspin.Parse(cfg.PublicPin) // validated above
 	}
 	dir, err := directory.Open(filepath.Join(cfg.DataDir, directory.FileName), directory.Options{MaxUsers: cfg.MaxUsers, Now: cfg.Clock})
 	if err != nil {
@@ -143,26 +141,26 @@ func New(cfg Config) (*Server, error) {
 		// back after it.
 		WriteBufferSize: 4096,
 		WriteBufferPool: &sync.Pool{},
-		Subprotocols:    []string{Subprotocol},
+		Subprotocols:    []string{wire.Subprotocol},
 		// Origin is checked by handleUpgrade before Upgrade runs (WS-2).
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
 	return s, nil
 }
 
-func loadTLS(cfg *Config) (*certs.Identity, error) {
+func loadTLS(cfg *Config) (*tlspin.Identity, error) {
 	if cfg.TLSCert != "" {
-		return certs.LoadFiles(cfg.TLSCert, cfg.TLSKey)
+		return tlspin.LoadFiles(cfg.TLSCert, cfg.TLSKey)
 	}
-	return certs.LoadOrCreate(cfg.DataDir)
+	return tlspin.LoadOrCreate(cfg.DataDir)
 }
 
 // Pin returns the server pin registration proofs are bound to: --public-pin when configured,
 // otherwise the pin of the certificate the server presents (spec §4.1).
-func (s *Server) Pin() certs.Pin { return s.pin }
+func (s *Server) Pin() tlspin.Pin { return s.pin }
 
 // CertificatePin returns the pin of the certificate this process presents.
-func (s *Server) CertificatePin() certs.Pin { return s.tlsID.Pin }
+func (s *Server) CertificatePin() tlspin.Pin { return s.tlsID.Pin }
 
 // GeneratedCertificate reports whether New generated the certificate just now (first start).
 func (s *Server) GeneratedCertificate() bool { return s.tlsID.Generated }

@@ -17,6 +17,7 @@ import (
 	"github.com/blindpost/blindpost/impl/server/directory"
 	"github.com/blindpost/blindpost/impl/server/servertest"
 	"github.com/blindpost/blindpost/impl/server/servertest/timescale"
+	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // TestUpgradeRefusals checks WS-1 (the subprotocol is selected, and required: 400), WS-2 (an
@@ -35,9 +36,9 @@ func TestUpgradeRefusals(t *testing.T) {
 	}{
 		{"WS-1 no subprotocol", nil, nil, http.StatusBadRequest},
 		{"WS-1 another subprotocol", nil, []string{"chat"}, http.StatusBadRequest},
-		{"WS-2 foreign origin", origin("https://evil.example"), []string{server.Subprotocol}, http.StatusForbidden},
-		{"WS-2 allowed origin", origin("https://chat.example.org"), []string{server.Subprotocol}, http.StatusSwitchingProtocols},
-		{"WS-1 offered among others", nil, []string{"chat", server.Subprotocol}, http.StatusSwitchingProtocols},
+		{"WS-2 foreign origin", origin("https://evil.example"), []string{wire.Subprotocol}, http.StatusForbidden},
+		{"WS-2 allowed origin", origin("https://chat.example.org"), []string{wire.Subprotocol}, http.StatusSwitchingProtocols},
+		{"WS-1 offered among others", nil, []string{"chat", wire.Subprotocol}, http.StatusSwitchingProtocols},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,7 +47,7 @@ func TestUpgradeRefusals(t *testing.T) {
 				t.Fatalf("status %d (%v), want %d", status, err, tt.status)
 			}
 			if ws != nil {
-				if ws.Subprotocol() != server.Subprotocol {
+				if ws.Subprotocol() != wire.Subprotocol {
 					t.Errorf("selected subprotocol %q", ws.Subprotocol())
 				}
 				ws.Close()
@@ -60,13 +61,13 @@ func TestUpgradeRefusals(t *testing.T) {
 			open = append(open, srv.Dial(t))
 		}
 		// ABU-1: beyond max-conns, the connection is closed at once, before TLS.
-		if ws, status, err := srv.DialWith(nil, server.Subprotocol); ws != nil || status != 0 {
+		if ws, status, err := srv.DialWith(nil, wire.Subprotocol); ws != nil || status != 0 {
 			t.Fatalf("connection beyond max-conns: status %d (%v), want closed before TLS", status, err)
 		}
 		open[0].Close()
 		deadline := time.Now().Add(wait)
 		for {
-			ws, status, err := srv.DialWith(nil, server.Subprotocol)
+			ws, status, err := srv.DialWith(nil, wire.Subprotocol)
 			if ws != nil {
 				ws.Close()
 				break
@@ -181,7 +182,7 @@ func TestGracefulShutdown(t *testing.T) {
 	for _, c := range []*client{alice, bob, unregistered} {
 		c.expectClose(websocket.CloseGoingAway)
 	}
-	if ws, _, err := srv.DialWith(nil, server.Subprotocol); err == nil {
+	if ws, _, err := srv.DialWith(nil, wire.Subprotocol); err == nil {
 		ws.Close()
 		t.Fatal("a connection was accepted after shutdown")
 	}

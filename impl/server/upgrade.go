@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // handleUpgrade admits a WebSocket connection (spec §4.2) and serves it until it ends. Refusals
@@ -19,7 +21,7 @@ func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// spec §4.2 [WS-1]: the client must offer blindpost.v1; refuse with 400 otherwise.
-	if !slices.Contains(websocket.Subprotocols(r), Subprotocol) {
+	if !slices.Contains(websocket.Subprotocols(r), wire.Subprotocol) {
 		s.refuse(w, r, http.StatusBadRequest, "subprotocol", "blindpost-server: the WebSocket subprotocol blindpost.v1 is required")
 		return
 	}

@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/blindpost/blindpost/impl/bench/forwarder"
-	"github.com/blindpost/blindpost/impl/server"
 	servercli "github.com/blindpost/blindpost/impl/server/cli"
 )
 
@@ -61,5 +60,3 @@ connection. It prints its URL and certificate pin, and serves until interrupted.
 
 // lookupEnv gives the relay child no environment configuration: its flags say everything.
 func lookupEnv(string) (string, bool) { return "", false }
-
-var _ = server.Subprotocol

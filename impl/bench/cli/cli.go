@@ -26,6 +26,7 @@ import (
 	"github.com/blindpost/blindpost/impl/bench/sysstat"
 	"github.com/blindpost/blindpost/impl/bench/target"
 	"github.com/blindpost/blindpost/impl/client/tlstrust"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // Exit statuses of Main.
@@ -160,7 +161,7 @@ func (o *options) provider() (*target.Provider, scenario.Common, error) {
 	if o.url != "" {
 		trust := load.Trust{}
 		if o.pin != "" {
-			pin, err := tlstrust.ParsePin(o.pin)
+			pin, err := tlspin.ParseLenient(o.pin)
 			if err != nil {
 				return nil, c, usageError{fmt.Errorf("--pin: %w", err)}
 			}

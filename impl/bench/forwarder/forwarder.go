@@ -10,7 +10,7 @@
 //     idle baselines).
 //
 // It serves TLS 1.3 with a certificate of the same kind as the reference server's (generated
-// by impl/server/certs), selects the subprotocol blindpost.v1, and does nothing else.
+// by internal/tlspin), selects the subprotocol blindpost.v1, and does nothing else.
 package forwarder
 
 import (
@@ -27,14 +27,14 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/blindpost/blindpost/impl/server"
-	"github.com/blindpost/blindpost/impl/server/certs"
+	"github.com/blindpost/blindpost/impl/wire"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // Config says where the forwarder listens and keeps its certificate.
 type Config struct {
 	Listen  string       // host:port; "127.0.0.1:0" picks a port
-	DataDir string       // where the certificate is generated or found (certs.LoadOrCreate)
+	DataDir string       // where the certificate is generated or found (tlspin.LoadOrCreate)
 	Logger  *slog.Logger // nil discards
 }
 
@@ -42,7 +42,7 @@ type Config struct {
 type Forwarder struct {
 	cfg      Config
 	log      *slog.Logger
-	id       *certs.Identity
+	id       *tlspin.Identity
 	upgrader websocket.Upgrader
 	srv      *http.Server
 	ln       net.Listener
@@ -76,7 +76,7 @@ func New(cfg Config) (*Forwarder, error) {
 	if cfg.Listen == "" || cfg.DataDir == "" {
 		return nil, errors.New("forwarder: a listen address and a data directory are required")
 	}
-	id, err := certs.LoadOrCreate(cfg.DataDir)
+	id, err := tlspin.LoadOrCreate(cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("forwarder: %w", err)
 	}
@@ -89,7 +89,7 @@ func New(cfg Config) (*Forwarder, error) {
 		// The plain gorilla configuration: default buffers (those of the hijacked HTTP
 		// connection are reused), no compression.
 		upgrader: websocket.Upgrader{
-			Subprotocols: []string{server.Subprotocol},
+			Subprotocols: []string{wire.Subprotocol},
 			CheckOrigin:  func(*http.Request) bool { return true },
 		},
 		pairs:  map[string]*peer{},
@@ -122,7 +122,7 @@ func (f *Forwarder) Start() error {
 func (f *Forwarder) URL() string { return "wss://" + f.ln.Addr().String() + "/" }
 
 // Pin returns the pin of the forwarder's certificate.
-func (f *Forwarder) Pin() certs.Pin { return f.id.Pin }
+func (f *Forwarder) Pin() tlspin.Pin { return f.id.Pin }
 
 // Run starts the forwarder and serves until ctx is done.
 func (f *Forwarder) Run(ctx context.Context) error {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/impl/bench/load"
-	"github.com/blindpost/blindpost/impl/client/tlstrust"
 )
 
 func start(t *testing.T) *load.Dialer {
@@ -19,7 +18,7 @@ func start(t *testing.T) *load.Dialer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	pin := tlstrust.Pin(f.Pin())
+	pin := f.Pin()
 	return &load.Dialer{URL: f.URL(), Trust: load.Trust{Pin: &pin}}
 }
 

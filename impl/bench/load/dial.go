@@ -24,13 +24,13 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/blindpost/blindpost/impl/client/tlstrust"
-	"github.com/blindpost/blindpost/impl/server"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // Trust says which server certificate the load generator accepts: the leaf whose SPKI hashes to
 // Pin, or else a chain to Roots (nil: the system roots). spec §4.1 [TLS-2]
 type Trust struct {
-	Pin   *tlstrust.Pin
+	Pin   *tlspin.Pin
 	Roots *x509.CertPool
 }
 
@@ -74,7 +74,7 @@ func IsLoopback(rawURL string) bool {
 // Conn is one open benchmark connection.
 type Conn struct {
 	WS  *websocket.Conn
-	Pin tlstrust.Pin // the pin of the certificate verified on this connection (REG-11)
+	Pin tlspin.Pin // the pin of the certificate verified on this connection (REG-11)
 	buf []byte
 }
 
@@ -111,14 +111,9 @@ func (d *Dialer) Dial(ctx context.Context, query string) (*Conn, error) {
 	if size <= 0 {
 		size = 1024
 	}
-	wd := &websocket.Dialer{
-		NetDialContext:   nd.DialContext,
-		TLSClientConfig:  tlsCfg,
-		HandshakeTimeout: timeout,
-		Subprotocols:     []string{server.Subprotocol},
-		ReadBufferSize:   size,
-		WriteBufferSize:  size,
-	}
+	wd := tlspin.NewDialer(tlsCfg, timeout)
+	wd.NetDialContext = nd.DialContext
+	wd.ReadBufferSize, wd.WriteBufferSize = size, size
 	ws, resp, err := wd.DialContext(ctx, target, nil)
 	if err != nil {
 		if resp != nil {

@@ -15,7 +15,6 @@ import (
 	"github.com/blindpost/blindpost/impl/bench/forwarder"
 	"github.com/blindpost/blindpost/impl/bench/load"
 	"github.com/blindpost/blindpost/impl/bench/target"
-	"github.com/blindpost/blindpost/impl/client/tlstrust"
 	"github.com/blindpost/blindpost/impl/server"
 	"github.com/blindpost/blindpost/impl/server/servertest"
 )
@@ -30,7 +29,7 @@ type inProcess struct{ t *testing.T }
 
 func (p inProcess) Ours(context.Context) (*target.System, error) {
 	srv := servertest.Start(p.t, func(c *server.Config) { c.Rate, c.Burst = 1000000, 1000000 })
-	pin := tlstrust.Pin(srv.Pin)
+	pin := srv.Pin
 	return &target.System{Name: target.Ours, Kind: target.Blindpost, URL: srv.URL, Trust: load.Trust{Pin: &pin}}, nil
 }
 
@@ -43,7 +42,7 @@ func (p inProcess) Baseline(context.Context) (*target.System, error) {
 		return nil, err
 	}
 	p.t.Cleanup(func() { f.Close() })
-	pin := tlstrust.Pin(f.Pin())
+	pin := f.Pin()
 	return &target.System{Name: target.Baseline, Kind: target.Forwarder, URL: f.URL(), Trust: load.Trust{Pin: &pin}}, nil
 }
 
@@ -51,7 +50,7 @@ func (p inProcess) Baseline(context.Context) (*target.System, error) {
 // attack scenario ask a started relay for.
 func (p inProcess) OursWith(context.Context, []string) (*target.System, error) {
 	srv := servertest.Start(p.t)
-	pin := tlstrust.Pin(srv.Pin)
+	pin := srv.Pin
 	return &target.System{Name: target.Ours, Kind: target.Blindpost, URL: srv.URL, Trust: load.Trust{Pin: &pin}}, nil
 }
 

@@ -23,7 +23,7 @@ import (
 
 	"github.com/blindpost/blindpost/impl/bench/load"
 	"github.com/blindpost/blindpost/impl/bench/sysstat"
-	"github.com/blindpost/blindpost/impl/client/tlstrust"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // Kind says how a system is spoken to.
@@ -172,7 +172,7 @@ func (l Launcher) start(ctx context.Context, dir string, args []string, kind Kin
 			case strings.HasPrefix(line, "listening on "):
 				s.URL = strings.TrimPrefix(line, "listening on ")
 			case strings.HasPrefix(line, "server pin: "):
-				pin, err := tlstrust.ParsePin(strings.TrimPrefix(line, "server pin: "))
+				pin, err := tlspin.ParseLenient(strings.TrimPrefix(line, "server pin: "))
 				if err != nil {
 					ready <- fmt.Errorf("target: %w", err)
 					announced = true

@@ -238,7 +238,7 @@ func connectPlain(t *testing.T, srv *servertest.Server, user string) *client.Cli
 	if err != nil {
 		t.Fatal(err)
 	}
-	pin := tlstrust.Pin(srv.CertificatePin())
+	pin := srv.CertificatePin()
 	ctx, cancel := context.WithTimeout(context.Background(), browserWait)
 	defer cancel()
 	c, err := client.Dial(ctx, client.Options{URL: srv.URL, User: user, Identity: key, TLS: tlstrust.Policy{Pin: &pin}, NoReconnect: true, PollUsers: -1})

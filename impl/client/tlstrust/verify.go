@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"sync"
+
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // Method says how a server certificate was accepted.
@@ -141,7 +143,7 @@ func (p Policy) Config(hostport string) (*tls.Config, *Verification, error) {
 		if len(cs.PeerCertificates) == 0 {
 			return fmt.Errorf("tlstrust: %s sent no certificate", hostport)
 		}
-		v.set(PinOf(cs.PeerCertificates[0]), MethodRoots)
+		v.set(tlspin.Of(cs.PeerCertificates[0]), MethodRoots)
 		return nil
 	}
 	return cfg, v, nil
@@ -168,7 +170,7 @@ func verifyPin(cs tls.ConnectionState, hostport string, want Pin, m Method, v *V
 	if len(cs.PeerCertificates) == 0 {
 		return fmt.Errorf("tlstrust: %s sent no certificate", hostport)
 	}
-	got := PinOf(cs.PeerCertificates[0])
+	got := tlspin.Of(cs.PeerCertificates[0])
 	if got != want { // spec §4.1 [TLS-2] [TLS-4]
 		return &PinMismatchError{HostPort: hostport, Want: want, Got: got, Method: m}
 	}
@@ -184,5 +186,5 @@ func Explain(hostport string, err error) error {
 	if !errors.As(err, &cve) || len(cve.UnverifiedCertificates) == 0 {
 		return err
 	}
-	return &UnknownServerError{HostPort: hostport, Pin: PinOf(cve.UnverifiedCertificates[0]), Err: cve.Err}
+	return &UnknownServerError{HostPort: hostport, Pin: tlspin.Of(cve.UnverifiedCertificates[0]), Err: cve.Err}
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // testCert is a certificate and key, optionally signed by a parent.
@@ -133,7 +135,7 @@ func TestVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	selfPin, otherPin, leafPin := PinOf(self.cert), PinOf(other.cert), PinOf(leaf.cert)
+	selfPin, otherPin, leafPin := tlspin.Of(self.cert), tlspin.Of(other.cert), tlspin.Of(leaf.cert)
 	known := OpenKnownServers(filepath.Join(t.TempDir(), "known_servers"))
 	if err := known.Add(selfAddr, selfPin); err != nil {
 		t.Fatal(err)
@@ -203,8 +205,8 @@ func TestUnknownServerPin(t *testing.T) {
 	if !errors.As(err, &unknown) {
 		t.Fatalf("error %v, want *UnknownServerError", err)
 	}
-	if unknown.Pin != PinOf(self.cert) || unknown.HostPort != addr {
-		t.Fatalf("unknown server %s %s, want %s %s", unknown.HostPort, unknown.Pin, addr, PinOf(self.cert))
+	if unknown.Pin != tlspin.Of(self.cert) || unknown.HostPort != addr {
+		t.Fatalf("unknown server %s %s, want %s %s", unknown.HostPort, unknown.Pin, addr, tlspin.Of(self.cert))
 	}
 }
 

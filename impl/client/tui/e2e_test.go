@@ -40,7 +40,7 @@ func startLive(t *testing.T, srv *servertest.Server, user string) *live {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pin := tlstrust.Pin(srv.Pin)
+	pin := srv.Pin
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	c, err := client.Dial(ctx, client.Options{

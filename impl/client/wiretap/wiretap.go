@@ -9,15 +9,9 @@
 package wiretap
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"sync"
@@ -27,6 +21,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/blindpost/blindpost/impl/client/tlstrust"
+	"github.com/blindpost/blindpost/impl/wire"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // Direction says which way a message went.
@@ -100,19 +96,16 @@ type Proxy struct {
 
 // Listen starts a proxy on a free loopback port with a fresh self-signed certificate.
 func Listen(opts Options) (*Proxy, error) {
-	cert, err := selfSigned()
-	if err != nil {
-		return nil, err
-	}
-	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	// The proxy's certificate, valid for the loopback addresses for a day.
+	id, err := tlspin.Ephemeral("blindpost wiretap", 24*time.Hour)
 	if err != nil {
 		return nil, fmt.Errorf("wiretap: %w", err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13})
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{id.Cert}, MinVersion: tls.VersionTLS13})
 	if err != nil {
 		return nil, fmt.Errorf("wiretap: %w", err)
 	}
-	p := &Proxy{opts: opts, ln: ln, pin: tlstrust.PinOf(leaf), conns: map[*websocket.Conn]struct{}{}, links: map[int64]*link{}}
+	p := &Proxy{opts: opts, ln: ln, pin: id.Pin, conns: map[*websocket.Conn]struct{}{}, links: map[int64]*link{}}
 	p.srv = &http.Server{Handler: http.HandlerFunc(p.serve), ReadHeaderTimeout: 5 * time.Second}
 	p.wg.Add(1)
 	go func() {
@@ -162,7 +155,7 @@ func (p *Proxy) Drop() {
 }
 
 var upgrader = websocket.Upgrader{
-	Subprotocols: []string{"blindpost.v1"},
+	Subprotocols: []string{wire.Subprotocol},
 	CheckOrigin:  func(*http.Request) bool { return true },
 }
 
@@ -216,16 +209,10 @@ func (p *Proxy) dialUpstream() (*websocket.Conn, error) {
 	p.mu.Lock()
 	url, pin := p.upstream, p.upstreamPin
 	p.mu.Unlock()
-	hostport, err := tlstrust.HostPort(url)
-	if err != nil {
+	if _, err := tlstrust.HostPort(url); err != nil {
 		return nil, fmt.Errorf("wiretap: no upstream: %w", err)
 	}
-	cfg, _, err := tlstrust.Policy{Pin: &pin}.Config(hostport)
-	if err != nil {
-		return nil, err
-	}
-	d := websocket.Dialer{TLSClientConfig: cfg, Subprotocols: []string{"blindpost.v1"}, HandshakeTimeout: 10 * time.Second}
-	up, _, err := d.Dial(url, nil)
+	up, _, err := pin.Dialer(10*time.Second).Dial(url, nil)
 	return up, err
 }
 
@@ -265,26 +252,4 @@ func (p *Proxy) pump(l *link, dir Direction, src *websocket.Conn) {
 			return
 		}
 	}
-}
-
-// selfSigned makes the proxy's certificate, valid for 127.0.0.1 for a day.
-func selfSigned() (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("wiretap: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "blindpost wiretap"},
-		NotBefore:    time.Now().Add(-time.Minute),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("wiretap: %w", err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }

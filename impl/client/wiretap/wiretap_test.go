@@ -12,6 +12,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/blindpost/blindpost/impl/client/tlstrust"
+	"github.com/blindpost/blindpost/impl/wire"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // wait bounds every read of the tests; nothing in them waits for time to pass.
@@ -21,7 +23,7 @@ const wait = 10 * time.Second
 // code 4001 when told "close".
 func relay(t *testing.T) (url string, pin tlstrust.Pin) {
 	t.Helper()
-	up := websocket.Upgrader{Subprotocols: []string{"blindpost.v1"}}
+	up := websocket.Upgrader{Subprotocols: []string{wire.Subprotocol}}
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := up.Upgrade(w, r, nil)
 		if err != nil {
@@ -43,7 +45,7 @@ func relay(t *testing.T) (url string, pin tlstrust.Pin) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	return "wss://" + srv.Listener.Addr().String() + "/", tlstrust.PinOf(srv.Certificate())
+	return "wss://" + srv.Listener.Addr().String() + "/", tlspin.Of(srv.Certificate())
 }
 
 // tap starts a proxy in front of a fresh relay and returns it with a channel of what it observed.
@@ -62,16 +64,7 @@ func tap(t *testing.T, intercept func(Frame) bool) (*Proxy, <-chan Frame) {
 // dial connects a client to the proxy, trusting the proxy's pin only.
 func dial(t *testing.T, p *Proxy, pin tlstrust.Pin) (*websocket.Conn, error) {
 	t.Helper()
-	hostport, err := tlstrust.HostPort(p.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, _, err := tlstrust.Policy{Pin: &pin}.Config(hostport)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := websocket.Dialer{TLSClientConfig: cfg, Subprotocols: []string{"blindpost.v1"}, HandshakeTimeout: wait}
-	c, _, err := d.Dial(p.URL(), nil)
+	c, _, err := pin.Dialer(wait).Dial(p.URL(), nil)
 	if err == nil {
 		t.Cleanup(func() { c.Close() })
 		c.SetReadDeadline(time.Now().Add(wait))

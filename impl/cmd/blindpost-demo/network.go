@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/blindpost/blindpost/impl/client/tlstrust"
 	"github.com/blindpost/blindpost/impl/client/wiretap"
 	"github.com/blindpost/blindpost/impl/server"
 )
@@ -42,7 +41,7 @@ func startNetwork(dataDir string) (*network, error) {
 		tap.Close()
 		return nil, err
 	}
-	tap.SetUpstream(relay.URL(), tlstrust.Pin(relay.CertificatePin()))
+	tap.SetUpstream(relay.URL(), relay.CertificatePin())
 	n.tap, n.relay = tap, relay
 	return n, nil
 }

@@ -38,7 +38,7 @@ func TestSendThroughRunningClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pin := tlstrust.Pin(srv.Pin)
+	pin := srv.Pin
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
 	defer cancel()
 	alice, err := client.Dial(ctx, client.Options{URL: srv.URL, User: "alice", Identity: key, TLS: tlstrust.Policy{Pin: &pin},

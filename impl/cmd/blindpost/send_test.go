@@ -32,7 +32,7 @@ type bot struct {
 func startBot(t *testing.T, srv *servertest.Server, user string, decline bool) *bot {
 	t.Helper()
 	key, _ := identity.Generate(nil)
-	pin := tlstrust.Pin(srv.Pin)
+	pin := srv.Pin
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := client.Dial(ctx, client.Options{URL: srv.URL, User: user, Identity: key, TLS: tlstrust.Policy{Pin: &pin}, PollUsers: -1})

@@ -18,9 +18,9 @@ import (
 
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/server"
-	"github.com/blindpost/blindpost/impl/server/certs"
 	"github.com/blindpost/blindpost/impl/server/directory"
 	"github.com/blindpost/blindpost/impl/server/servertest"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // env is a fake environment.
@@ -165,7 +165,7 @@ func TestPinCommand(t *testing.T) {
 	if code, _, stderr := run(t, nil, "pin", "--data", data); code != ExitError || !strings.Contains(stderr, "start the server once") {
 		t.Fatalf("pin before the first start: %d %q", code, stderr)
 	}
-	id, err := certs.LoadOrCreate(data)
+	id, err := tlspin.LoadOrCreate(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestPinCommand(t *testing.T) {
 	if code, out, _ := run(t, nil, "pin", "--data", data, "--public-pin", public); code != ExitOK || out != public+"\n" {
 		t.Fatalf("pin --public-pin: %d %q", code, out)
 	}
-	if code, out, _ := run(t, nil, "pin", "--tls-cert", filepath.Join(data, certs.CertFile)); code != ExitOK || out != id.Pin.String()+"\n" {
+	if code, out, _ := run(t, nil, "pin", "--tls-cert", filepath.Join(data, tlspin.CertFile)); code != ExitOK || out != id.Pin.String()+"\n" {
 		t.Fatalf("pin --tls-cert: %d %q", code, out)
 	}
 }
@@ -292,12 +292,11 @@ func TestServeFromEnvironment(t *testing.T) {
 		}
 	}
 	go io.Copy(io.Discard, outR)
-	pin, err := certs.ParsePin(pinText)
+	pin, err := tlspin.Parse(pinText)
 	if err != nil || !strings.HasPrefix(url, "wss://127.0.0.1:") {
 		t.Fatalf("printed %q and %q (%v)", url, pinText, err)
 	}
-	d := websocket.Dialer{TLSClientConfig: servertest.PinnedTLSConfig(pin), Subprotocols: []string{server.Subprotocol}}
-	ws, _, err := d.Dial(url, nil)
+	ws, _, err := pin.Dialer(10*time.Second).Dial(url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

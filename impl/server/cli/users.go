@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/blindpost/blindpost/impl/server/certs"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // pinCommand prints the pin clients must pin (spec §4.1 [TLS-5] [TLS-6]).
@@ -28,16 +28,16 @@ pin of --tls-cert, otherwise the pin of the certificate generated in the data di
 	}
 }
 
-func (o *options) pin() (certs.Pin, error) {
+func (o *options) pin() (tlspin.Pin, error) {
 	switch {
 	case o.cfg.PublicPin != "":
-		p, err := certs.ParsePin(o.cfg.PublicPin)
+		p, err := tlspin.Parse(o.cfg.PublicPin)
 		if err != nil {
 			return p, configError{err}
 		}
 		return p, nil
 	case o.cfg.TLSCert != "":
-		return certs.PinOfFile(o.cfg.TLSCert)
+		return tlspin.PinOfFile(o.cfg.TLSCert)
 	}
-	return certs.ReadPin(o.cfg.DataDir)
+	return tlspin.ReadPin(o.cfg.DataDir)
 }

@@ -11,10 +11,7 @@
 package servertest
 
 import (
-	"crypto/sha256"
 	"crypto/tls"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -24,7 +21,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/blindpost/blindpost/impl/server"
-	"github.com/blindpost/blindpost/impl/server/certs"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // LogEnv turns server logs on in tests when set to 1 (at debug level).
@@ -33,9 +30,9 @@ const LogEnv = "BLINDPOST_TEST_LOG"
 // Server is a running in-process relay.
 type Server struct {
 	*server.Server
-	URL     string    // wss://127.0.0.1:PORT/
-	Pin     certs.Pin // the pin registration proofs are bound to
-	DataDir string    // certificate and directory; kept across Restart
+	URL     string     // wss://127.0.0.1:PORT/
+	Pin     tlspin.Pin // the pin registration proofs are bound to
+	DataDir string     // certificate and directory; kept across Restart
 	Config  server.Config
 }
 
@@ -97,36 +94,10 @@ func (s *Server) Restart(t testing.TB, opts ...Option) *Server {
 
 // TLSConfig returns a client TLS configuration that trusts exactly the server's certificate by
 // its SPKI pin (spec §4.1 [TLS-2]) and negotiates TLS 1.3 only (TLS-1).
-func (s *Server) TLSConfig() *tls.Config {
-	return PinnedTLSConfig(s.CertificatePin())
-}
-
-// PinnedTLSConfig returns a client TLS configuration that accepts only a leaf certificate whose
-// SPKI hashes to pin. Chain and name checks are replaced by the pin, as spec §4.1 allows.
-func PinnedTLSConfig(pin certs.Pin) *tls.Config {
-	return &tls.Config{
-		MinVersion:         tls.VersionTLS13,
-		InsecureSkipVerify: true, // replaced by VerifyConnection: the pin is the trust anchor
-		VerifyConnection: func(cs tls.ConnectionState) error {
-			if len(cs.PeerCertificates) == 0 {
-				return errors.New("servertest: no server certificate")
-			}
-			if got := sha256.Sum256(cs.PeerCertificates[0].RawSubjectPublicKeyInfo); certs.Pin(got) != pin {
-				return fmt.Errorf("servertest: server pin %s, want %s", certs.Pin(got), pin)
-			}
-			return nil
-		},
-	}
-}
+func (s *Server) TLSConfig() *tls.Config { return s.CertificatePin().ClientConfig() }
 
 // Dialer returns a WebSocket dialer for the server: pinned TLS, subprotocol blindpost.v1.
-func (s *Server) Dialer() *websocket.Dialer {
-	return &websocket.Dialer{
-		TLSClientConfig:  s.TLSConfig(),
-		Subprotocols:     []string{server.Subprotocol},
-		HandshakeTimeout: 5 * time.Second,
-	}
-}
+func (s *Server) Dialer() *websocket.Dialer { return s.CertificatePin().Dialer(5 * time.Second) }
 
 // Dial opens a WebSocket connection to the server and closes it when the test ends.
 func (s *Server) Dial(t testing.TB) *websocket.Conn {

@@ -41,7 +41,7 @@ func Start(t testing.TB, opts ...servertest.Option) *Relay {
 		c.PublicPin = tap.Pin().String()
 	}}, opts...)
 	r.Srv = servertest.Start(t, opts...)
-	tap.SetUpstream(r.Srv.URL, tlstrust.Pin(r.Srv.CertificatePin()))
+	tap.SetUpstream(r.Srv.URL, r.Srv.CertificatePin())
 	return r
 }
 

@@ -1,13 +1,15 @@
-package certs
+package tlspin
 
 import (
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestLoadOrCreatePersists checks TLS-5: the generated certificate is kept across restarts, the
@@ -110,32 +112,36 @@ func TestReadPinWithoutCertificate(t *testing.T) {
 	}
 }
 
-func TestParsePin(t *testing.T) {
-	hex64 := strings.Repeat("ab", 32)
-	tests := []struct {
-		in string
-		ok bool
-	}{
-		{"sha256:" + hex64, true},
-		{"sha256:" + strings.ToUpper(hex64), false},
-		{"sha256:" + hex64[:62], false},
-		{"sha256:" + hex64 + "00", false},
-		{"sha1:" + hex64, false},
-		{hex64, false},
-		{"sha256:" + strings.Repeat("zz", 32), false},
-		{"", false},
+// TestSelfSigned checks the certificate every generator of the tree now shares: a self-signed
+// server certificate for the names given and both loopback addresses, valid from an hour ago.
+func TestSelfSigned(t *testing.T) {
+	now := time.Now()
+	id, err := Ephemeral("blindpost test", time.Hour)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		p, err := ParsePin(tt.in)
-		if (err == nil) != tt.ok {
-			t.Errorf("ParsePin(%q) err = %v, want ok=%v", tt.in, err, tt.ok)
-			continue
+	leaf := id.Cert.Leaf
+	if leaf == nil || id.Generated {
+		t.Fatalf("Ephemeral = leaf %v, generated %v", leaf, id.Generated)
+	}
+	if id.Pin != Of(leaf) {
+		t.Errorf("pin %s is not the leaf's %s", id.Pin, Of(leaf))
+	}
+	if err := leaf.CheckSignature(leaf.SignatureAlgorithm, leaf.RawTBSCertificate, leaf.Signature); err != nil || leaf.Issuer.String() != leaf.Subject.String() {
+		t.Errorf("not self-signed: issuer %q, %v", leaf.Issuer, err)
+	}
+	if leaf.Subject.CommonName != "blindpost test" || !slices.Equal(leaf.DNSNames, []string{"localhost"}) {
+		t.Errorf("subject %q, names %v", leaf.Subject.CommonName, leaf.DNSNames)
+	}
+	for _, ip := range []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback} {
+		if err := leaf.VerifyHostname(ip.String()); err != nil {
+			t.Errorf("not valid for %s: %v", ip, err)
 		}
-		if tt.ok && p.String() != tt.in {
-			t.Errorf("ParsePin(%q).String() = %q", tt.in, p.String())
-		}
-		if tt.ok && hex.EncodeToString(p.Bytes()) != hex64 {
-			t.Errorf("Bytes() = %x", p.Bytes())
-		}
+	}
+	if !leaf.NotBefore.Before(now) || leaf.NotAfter.Before(now.Add(59*time.Minute)) {
+		t.Errorf("valid from %s to %s, want around now to an hour later", leaf.NotBefore, leaf.NotAfter)
+	}
+	if other, err := Ephemeral("blindpost test", time.Hour); err != nil || other.Pin == id.Pin {
+		t.Errorf("a second certificate has the same pin (%v)", err)
 	}
 }
