@@ -206,3 +206,27 @@ func SendableCloseCode(code uint16) bool {
 	}
 	return false
 }
+
+// MinimalLength reports whether the frame's length was written in the shortest form that holds
+// it, as RFC 6455 §5.2 requires of a sender.
+func (f Frame) MinimalLength() bool { return f.LengthForm == minimalForm(uint64(len(f.Payload))) }
+
+// OpName names an opcode for transcripts: text, binary, continuation, close, ping, pong, or
+// op3 for a reserved one.
+func OpName(op byte) string {
+	switch op {
+	case OpContinuation:
+		return "continuation"
+	case OpText:
+		return "text"
+	case OpBinary:
+		return "binary"
+	case OpClose:
+		return "close"
+	case OpPing:
+		return "ping"
+	case OpPong:
+		return "pong"
+	}
+	return fmt.Sprintf("op%d", op)
+}
