@@ -6,11 +6,12 @@ import (
 
 	"github.com/blindpost/blindpost/conformance/conform"
 	"github.com/blindpost/blindpost/conformance/internal/wsframe"
+	"github.com/blindpost/blindpost/impl/wire"
 )
 
 func init() {
 	add(conform.Case{ID: "ws/close/valid-codes", Rules: []string{"WS-22", "WS-16"},
-		Description: "a close frame with each code a client may send (1000 to 1003, 1007 to 1011, 3000, 3999, 4000, 4999), with none, and with a reason of 123 bytes of UTF-8 is answered by a close frame (the same code, 1000 or none) and then the end of the TCP connection, nothing else after it",
+		Description: "a close frame with each code a client may send (1000 to 1003, 1007 to 1011, 3000, 3999, 4000, 4999), with none, with a reason of 123 bytes of UTF-8, and followed by list_users in the same write is answered by a close frame (the same code, 1000 or none) and then the end of the TCP connection, nothing else before or after it",
 		Run:         wsCloseValid})
 	add(conform.Case{ID: "ws/close/invalid-codes", Rules: []string{"WS-23", "WS-12"},
 		Description: "a close frame with a code RFC 6455 §7.4 keeps off the wire (0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535) fails the connection (close 1002 or none)",
@@ -40,8 +41,14 @@ func wsCloseValid(t *conform.T) {
 	}
 	vs = append(vs, variant{"a close frame without code", nil, closeNoCode},
 		variant{"close 1000 with a reason of 123 bytes", wsframe.ClosePayload(1000, strings.Repeat("é", 61)+"!"), 1000})
+	after := enc(&wire.ListUsers{ID: "after-close"})
+	vs = append(vs, variant{"close 1000 with list_users after it in the same write", wsframe.ClosePayload(1000, ""), 1000})
 	wsVariants(t, "closer", vs, func(c *wsConn, v variant) {
 		c.sendClose(v.payload)
+		if strings.Contains(v.name, "list_users after it") {
+			// Nothing after a close frame is read (RFC 6455 §5.5.1): no user_list may come.
+			c.send(c.text(after))
+		}
 		// spec §4.2 [WS-22]: the server answers the close, and then ends the connection.
 		f := c.next("the close frame answering " + v.name)
 		switch {

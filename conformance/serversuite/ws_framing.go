@@ -28,7 +28,7 @@ func init() {
 		Description: "a continuation frame with no message begun (final or not), and a text or binary frame inside an unfinished fragmented message, fail the connection (close 1002 or none)",
 		Run:         wsFragmentsOutOfOrder})
 	add(conform.Case{ID: "ws/fragmentation/messages", Rules: []string{"WS-19", "WS-18", "WS-11", "WS-21"},
-		Description: "a message in fragments of one byte, with empty fragments first, between and last, with a ping and an unsolicited pong between its fragments (the ping answered with its data, the message intact), written one byte per TLS record, and three messages in one write are each handled as one message",
+		Description: "a message in fragments of one byte, with empty fragments first, between and last, with a ping and an unsolicited pong between its fragments (the ping answered with its data, the message intact), finished only after the pong of a ping sent after its first fragment, written one byte per TLS record, and three messages in one write are each handled as one message",
 		Run:         wsFragmentedMessages})
 	add(conform.Case{ID: "ws/ping/payloads", Rules: []string{"WS-11", "WS-16"},
 		Description: "pings carrying nothing, text, 125 bytes of binary that is not UTF-8, and one written a byte per TLS record are each answered by a pong carrying their data; of five pings sent at once, the last is answered and any earlier pong carries an earlier ping's data, in order",
@@ -231,6 +231,16 @@ func wsFragmentedMessages(t *conform.T) {
 	c.send(fr[0], c.control(wsframe.OpPing, ping), fr[1], c.control(wsframe.OpPong, []byte("unsolicited")), fr[2])
 	c.expectPong("WS-18", ping, "a ping between the fragments of a message")
 	c.expectResponse("WS-18", id, "user_list", "list_users with a ping and a pong between its fragments")
+	// A message left unfinished while the connection waits: the first fragment and a ping, and
+	// only after the pong (the server has read both) the rest, so that the server holds a
+	// message begun across an idle wait.
+	data, id = c.listUsers()
+	fr = c.fragments(wsframe.OpText, data, 9)
+	ping = []byte("inside an unfinished message")
+	c.send(fr[0], c.control(wsframe.OpPing, ping))
+	c.expectPong("WS-18", ping, "a ping after the first fragment of a message")
+	c.send(fr[1])
+	c.expectResponse("WS-19", id, "user_list", "list_users finished after a pong")
 	// Every byte its own TLS record: frame headers and payloads arrive in pieces.
 	data, id = c.listUsers()
 	c.sendChopped(c.fragments(wsframe.OpText, data, 3, 10)...)
