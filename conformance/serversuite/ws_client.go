@@ -232,8 +232,13 @@ func (c *wsConn) sendChopped(frames ...wsframe.Frame) {
 		b = wsframe.Append(b, f)
 	}
 	c.t.Transcript().Notef(c.label, "the %d bytes above written one byte per TLS record", len(b))
+	// One lock for all of it: a pong the reader owes must not land inside a frame.
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.tc.SetWriteDeadline(time.Now().Add(c.env.cfg.Wait))
 	for i := range b {
-		if !c.writeBytes(b[i : i+1]) {
+		if _, err := c.tc.Write(b[i : i+1]); err != nil {
+			c.t.Transcript().Notef(c.label, "write failed: %v", err)
 			return
 		}
 	}

@@ -5,8 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
+	"github.com/gorilla/websocket"
 	"pgregory.net/rapid"
 )
 
@@ -125,4 +129,56 @@ func FuzzReadFrame(f *testing.F) {
 			t.Fatalf("% x read as %+v writes back as % x", b, fr, got)
 		}
 	})
+}
+
+// TestUpgrade upgrades against gorilla/websocket's server, exchanges a masked text message and
+// a ping, and checks that a request with another version is refused.
+func TestUpgrade(t *testing.T) {
+	up := websocket.Upgrader{Subprotocols: []string{"blindpost.v1"}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		typ, data, err := ws.ReadMessage()
+		if err == nil {
+			_ = ws.WriteMessage(typ, data)
+		}
+	}))
+	defer srv.Close()
+	dial := func(req Request) (net.Conn, *bufio.Reader, *http.Response) {
+		conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		req.Host = srv.Listener.Addr().String()
+		br := bufio.NewReader(conn)
+		resp, err := Upgrade(conn, br, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return conn, br, resp
+	}
+	key := "dGhlIHNhbXBsZSBub25jZQ=="
+	conn, br, resp := dial(Request{Key: key, Protocols: []string{"chat", "blindpost.v1"}})
+	if bad := CheckSwitch(resp, key); bad != "" || resp.Header.Get("Sec-WebSocket-Protocol") != "blindpost.v1" {
+		t.Fatalf("switch: %s, protocol %q", bad, resp.Header.Get("Sec-WebSocket-Protocol"))
+	}
+	f := Frame{Fin: true, Opcode: OpText, Masked: true, Key: [4]byte{1, 2, 3, 4}, Payload: []byte("héllo")}
+	if _, err := conn.Write(Append(nil, f)); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadFrame(br, 1024)
+	if err != nil || back.Opcode != OpText || back.Masked || string(back.Payload) != "héllo" {
+		t.Fatalf("echo: %+v, %v", back, err)
+	}
+	_, _, resp = dial(Request{Key: key, Header: http.Header{"Sec-Websocket-Version": {"8"}}})
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Sec-WebSocket-Version") != "13" {
+		t.Fatalf("version 8: HTTP %d, Sec-WebSocket-Version %q", resp.StatusCode, resp.Header.Get("Sec-WebSocket-Version"))
+	}
+	if CheckSwitch(resp, key) == "" {
+		t.Fatal("CheckSwitch accepts a refusal")
+	}
 }
