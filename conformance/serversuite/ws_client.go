@@ -2,6 +2,7 @@ package serversuite
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -42,7 +43,6 @@ type wsConn struct {
 	inbox *mailbox
 	wmu   sync.Mutex // one frame written at a time
 
-	Resp      *http.Response // the upgrade response
 	Name      string
 	Challenge []byte
 	Pin       []byte
@@ -96,7 +96,7 @@ func upgradeRaw(t *conform.T, label string, req wsframe.Request) (*tls.Conn, *bu
 	}
 	_ = conn.SetDeadline(time.Now().Add(env.cfg.Wait))
 	br := bufio.NewReaderSize(conn, 16<<10)
-	t.Transcript().Notef(label, "upgrade: %s %s, key %s, protocols %v, changed headers %v", cmpOr(req.Method, "GET"), req.Path, req.Key, req.Protocols, req.Header)
+	t.Transcript().Notef(label, "upgrade: %s %s, key %s, protocols %v, changed headers %v", cmp.Or(req.Method, "GET"), req.Path, req.Key, req.Protocols, req.Header)
 	resp, err := wsframe.Upgrade(conn, br, req)
 	if err != nil {
 		return nil, nil, nil, err
@@ -105,13 +105,6 @@ func upgradeRaw(t *conform.T, label string, req wsframe.Request) (*tls.Conn, *bu
 	t.Transcript().Notef(label, "upgrade answered: HTTP %d, Sec-WebSocket-Protocol %q, Sec-WebSocket-Extensions %q",
 		resp.StatusCode, resp.Header.Get("Sec-WebSocket-Protocol"), resp.Header.Get("Sec-WebSocket-Extensions"))
 	return conn, br, resp, nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // dialWS opens a connection for role with a valid upgrade request offering blindpost.v1 and, in
@@ -135,7 +128,7 @@ func dialWS(t *conform.T, role string, extra http.Header) *wsConn {
 	if ext := resp.Header.Values("Sec-WebSocket-Extensions"); len(ext) > 0 {
 		t.Mismatch("WS-14", "no Sec-WebSocket-Extensions in the upgrade response", strings.Join(ext, ", "))
 	}
-	c := &wsConn{t: t, env: env, label: label, tc: conn, br: br, inbox: newMailbox(), Resp: resp, Limits: defaultLimits}
+	c := &wsConn{t: t, env: env, label: label, tc: conn, br: br, inbox: newMailbox(), Limits: defaultLimits}
 	if cs := conn.ConnectionState(); len(cs.PeerCertificates) > 0 {
 		c.Pin = PinOf(cs.PeerCertificates[0])
 	}
