@@ -20,6 +20,7 @@ import (
 	"github.com/blindpost/blindpost/conformance/conform"
 	"github.com/blindpost/blindpost/conformance/internal/wsframe"
 	"github.com/blindpost/blindpost/impl/wire"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // kindPong is a Frame of a wsConn: a pong from the server, its data in Data.
@@ -115,22 +116,22 @@ func dialWS(t *conform.T, role string, extra http.Header) *wsConn {
 	env := envOf(t)
 	label := fmt.Sprintf("%s#%d", role, connSeq.Add(1))
 	key := wsKey(t)
-	conn, br, resp, err := upgradeRaw(t, label, wsframe.Request{Key: key, Protocols: []string{Subprotocol}, Header: extra})
+	conn, br, resp, err := upgradeRaw(t, label, wsframe.Request{Key: key, Protocols: []string{wire.Subprotocol}, Header: extra})
 	if err != nil {
 		t.Fatalf("cannot open a WebSocket connection to %s as %s: %v", env.url, role, err)
 	}
 	if bad := wsframe.CheckSwitch(resp, key); bad != "" {
 		t.FatalMismatch("WS-13", "101 Switching Protocols with Upgrade, Connection and the Sec-WebSocket-Accept of RFC 6455 §4.2.2", bad)
 	}
-	if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != Subprotocol {
-		t.Mismatch("WS-1", "the server selects subprotocol "+Subprotocol, fmt.Sprintf("Sec-WebSocket-Protocol %q", got))
+	if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != wire.Subprotocol {
+		t.Mismatch("WS-1", "the server selects subprotocol "+wire.Subprotocol, fmt.Sprintf("Sec-WebSocket-Protocol %q", got))
 	}
 	if ext := resp.Header.Values("Sec-WebSocket-Extensions"); len(ext) > 0 {
 		t.Mismatch("WS-14", "no Sec-WebSocket-Extensions in the upgrade response", strings.Join(ext, ", "))
 	}
 	c := &wsConn{t: t, env: env, label: label, tc: conn, br: br, inbox: newMailbox(), Limits: defaultLimits}
 	if cs := conn.ConnectionState(); len(cs.PeerCertificates) > 0 {
-		c.Pin = PinOf(cs.PeerCertificates[0])
+		c.Pin = tlspin.Of(cs.PeerCertificates[0]).Bytes()
 	}
 	go c.readLoop()
 	t.Cleanup(c.close)

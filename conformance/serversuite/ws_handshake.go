@@ -8,6 +8,7 @@ import (
 
 	"github.com/blindpost/blindpost/conformance/conform"
 	"github.com/blindpost/blindpost/conformance/internal/wsframe"
+	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // The ws/ cases check the relay's WebSocket layer against RFC 6455 in the manner of the
@@ -29,7 +30,7 @@ func init() {
 func wsHandshakeAccept(t *conform.T) {
 	// The key of RFC 6455 §1.3 first, whose accept value the RFC prints, then fresh ones.
 	key := "dGhlIHNhbXBsZSBub25jZQ=="
-	_, _, resp, err := upgradeRaw(t, "rfc-key", wsframe.Request{Key: key, Protocols: []string{Subprotocol}})
+	_, _, resp, err := upgradeRaw(t, "rfc-key", wsframe.Request{Key: key, Protocols: []string{wire.Subprotocol}})
 	switch {
 	case err != nil:
 		t.Fatalf("upgrade: %v", err)
@@ -69,7 +70,7 @@ func wsHandshakeRefusals(t *conform.T) {
 		{name: "Sec-WebSocket-Version 8", req: wsframe.Request{Header: http.Header{"Sec-Websocket-Version": {"8"}}}, header: "13"},
 		{name: "no Sec-WebSocket-Version", req: wsframe.Request{Header: http.Header{"Sec-Websocket-Version": {""}}}, header: "13"},
 	} {
-		v.req.Protocols = []string{Subprotocol}
+		v.req.Protocols = []string{wire.Subprotocol}
 		_, _, resp, err := upgradeRaw(t, "refused", v.req)
 		if err != nil {
 			// A connection closed without an HTTP answer refuses too, but says nothing.

@@ -3,7 +3,6 @@ package serversuite_test
 import (
 	"bufio"
 	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"net"
 	"net/url"
@@ -17,8 +16,8 @@ import (
 	"github.com/blindpost/blindpost/conformance/internal/wsframe"
 	"github.com/blindpost/blindpost/conformance/serversuite"
 	"github.com/blindpost/blindpost/impl/server"
-	"github.com/blindpost/blindpost/impl/server/certs"
 	"github.com/blindpost/blindpost/impl/server/servertest"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // TestWSCasesCatchALaxFrameLayer puts a TLS-terminating proxy in front of the reference relay
@@ -28,19 +27,11 @@ import (
 // looks like one with a lax frame layer. The ws/ cases of the rules it hides must fail, and the
 // others, which only valid traffic reaches, must pass through it as they pass without it.
 func TestWSCasesCatchALaxFrameLayer(t *testing.T) {
-	certPEM, keyPEM, err := certs.Generate(time.Now())
+	id, err := tlspin.Ephemeral("ws-lax-proxy", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(cert.Certificate[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	pin := certs.PinOf(leaf).String()
+	cert, pin := id.Cert, id.Pin.String()
 	// spec §4.1 [TLS-6]: the relay behind the proxy binds proofs to the proxy's pin.
 	srv := servertest.Start(t, func(c *server.Config) { c.PublicPin = pin })
 	relay, err := url.Parse(srv.URL)
