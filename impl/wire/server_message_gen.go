@@ -2,6 +2,28 @@
 
 package wire
 
+// ServerMessageTypes returns the values of type that schemas/server-message.json dispatches on, in
+// its order; the messages of those types are *HelloAck, *RegisterAck, *Pubkey, *UserList, *Ack,
+// *ErrorMessage, *IncomingChatRequest, *IncomingChatResponse, *IncomingChatTerminate,
+// *IncomingRelay, *GroupMembers, *IncomingGroupCommit or *IncomingGroupMessage.
+func ServerMessageTypes() []string {
+	return []string{
+		"hello_ack",
+		"register_ack",
+		"pubkey",
+		"user_list",
+		"ack",
+		"error",
+		"chat_request",
+		"chat_response",
+		"chat_terminate",
+		"relay",
+		"group_members",
+		"group_commit",
+		"group_message",
+	}
+}
+
 // valuesOfServerMessage lists the values of type that schemas/server-message.json dispatches on.
 var valuesOfServerMessage = []string{
 	"hello_ack",
