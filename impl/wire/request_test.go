@@ -32,7 +32,8 @@ func streamTypes(t *testing.T, file string) []string {
 }
 
 // TestTypeLists checks the generated lists of types against the schema files: RequestTypes is
-// the enum of client-message.json, ServerMessageTypes that of server-message.json.
+// the enum of client-message.json, ServerMessageTypes that of server-message.json, and
+// ResponseTypes the server messages with an id.
 func TestTypeLists(t *testing.T) {
 	var requests []string
 	for _, r := range RequestTypes() {
@@ -43,6 +44,26 @@ func TestTypeLists(t *testing.T) {
 	}
 	if got, want := ServerMessageTypes(), streamTypes(t, schemas.ServerMessage); !slices.Equal(got, want) {
 		t.Errorf("ServerMessageTypes() = %v, want %v", got, want)
+	}
+	// The responses are the server messages whose schema has an id member (spec §5.1).
+	var responses []string
+	for _, typ := range ServerMessageTypes() {
+		data, err := schemas.FS.ReadFile("s2c/" + typ + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		}
+		if err := json.Unmarshal(data, &s); err != nil {
+			t.Fatal(err)
+		}
+		if s.Properties["id"] != nil {
+			responses = append(responses, typ)
+		}
+	}
+	if !slices.Equal(ResponseTypes(), responses) {
+		t.Errorf("ResponseTypes() = %v, want %v", ResponseTypes(), responses)
 	}
 }
 
@@ -83,6 +104,11 @@ func TestRequests(t *testing.T) {
 				t.Errorf("%s: RequestType() = %q, RequestID() = %q", ex, r.RequestType(), r.RequestID())
 			}
 			seen[r.RequestType()] = true
+		}
+	}
+	for _, ex := range []Response{&HelloAck{ID: "h"}, &RegisterAck{ID: "h"}, &Pubkey{ID: "h"}, &UserList{ID: "h"}, &Ack{ID: "h"}, &ErrorMessage{ID: "h"}} {
+		if ex.RequestID() != "h" || !slices.Contains(ResponseTypes(), ex.MessageType()) {
+			t.Errorf("%T: RequestID() = %q, in ResponseTypes: %v", ex, ex.RequestID(), slices.Contains(ResponseTypes(), ex.MessageType()))
 		}
 	}
 	for _, typ := range RequestTypes() {

@@ -404,7 +404,34 @@ func (w *writer) dispatcher(d *dispatcher) {
 		w.p("}")
 		w.p("")
 	}
+	if len(d.answers) > 0 {
+		w.responses(d)
+	}
 	w.dispatch("decode"+d.name, "Message", d.disc, d.file, d.branches)
+}
+
+// responses writes the Response interface and ResponseTypes for the response schema d.
+func (w *writer) responses(d *dispatcher) {
+	var names []string
+	for _, st := range d.answers {
+		names = append(names, "*"+st.name)
+	}
+	w.comment("", fmt.Sprintf("Response is a message of schemas/%s with an id member, which answers a request and echoes its id (spec §5.1): %s.", d.file, joinOr(names)))
+	w.p("type Response interface {")
+	w.p("Message")
+	w.p("// RequestID returns the id member: the id of the request it answers, \"\" when absent.")
+	w.p("RequestID() string")
+	w.p("}")
+	w.p("")
+	w.comment("", fmt.Sprintf("ResponseTypes returns the types of the messages of schemas/%s that answer a request, in its order.", d.file))
+	w.p("func ResponseTypes() []string {")
+	w.p("return []string{")
+	for _, st := range d.answers {
+		w.p("%s,", strconv.Quote(st.discValue))
+	}
+	w.p("}")
+	w.p("}")
+	w.p("")
 }
 
 // requests writes the Request interface and RequestTypes for the request schema d.
@@ -524,6 +551,11 @@ func (w *writer) structType(st *structType) {
 		w.p("func (*%s) RequestType() %s { return %s }", st.name, et.name, c)
 		w.p("")
 		w.p("// RequestID returns the id member of a %s, \"\" when absent.", st.name)
+		w.p("func (m *%s) RequestID() string { return m.ID }", st.name)
+		w.p("")
+	}
+	if st.response {
+		w.p("// RequestID returns the id member of a %s: the id of the request it answers, \"\" when absent.", st.name)
 		w.p("func (m *%s) RequestID() string { return m.ID }", st.name)
 		w.p("")
 	}

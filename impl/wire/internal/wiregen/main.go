@@ -14,7 +14,8 @@
 // writes, from client-message.json, the Request interface (RequestType and RequestID) that every
 // client request implements and RequestTypes, the list of their types (which must be the enum
 // request_type of defs.json); from every other top-level dispatching schema, its list of types
-// (ServerMessageTypes); and from every string definition of defs.json with a pattern or a length,
+// (ServerMessageTypes); from server-message.json, the Response interface (RequestID) of the
+// messages with an id and ResponseTypes; and from every string definition of defs.json with a pattern or a length,
 // an exported matcher (ValidUsername, ValidID, …). Adding a message is then a change of the
 // schemas and of the code that handles it, which the dispatchers' tests find by iterating over
 // these lists.

@@ -162,6 +162,7 @@ type structType struct {
 	union     *unionType // the union it belongs to, when it is a payload
 	message   bool       // a top-level message (implements Message)
 	request   *enumType  // the type enum of the requests, when it is one (implements Request)
+	response  bool       // a message of responseSchema with an id (implements Response)
 }
 
 // field is one struct field.
@@ -192,7 +193,8 @@ type dispatcher struct {
 	doc      string
 	disc     string
 	branches []*structType
-	request  *enumType // requestSchema: the enum of requestTypeDef, whose values are the branches'
+	request  *enumType     // requestSchema: the enum of requestTypeDef, whose values are the branches'
+	answers  []*structType // responseSchema: the branches with an id, which answer a request
 }
 
 // requestSchema is the top-level schema of client requests (spec §5.1): each one is answered
@@ -200,9 +202,13 @@ type dispatcher struct {
 // interface, and requestTypeDef, the enum of defs.json that names their types (the "for" of an
 // error), must list exactly the values requestSchema dispatches on, in its order, so that the
 // two lists in the schemas cannot drift apart.
+//
+// responseSchema is the top-level schema of server messages: those of its messages that have an
+// id member answer a request (spec §5.1) and implement the generated Response interface.
 const (
 	requestSchema  = "client-message.json"
 	requestTypeDef = "request_type"
+	responseSchema = "server-message.json"
 )
 
 // validator is an exported matcher for a string definition of defs.json: Valid<Name>.
@@ -296,9 +302,17 @@ func buildModel(files map[string]*node, paths []string) (*model, error) {
 		}
 	}
 	for _, d := range m.dispatchers {
-		if d.file == requestSchema {
+		switch d.file {
+		case requestSchema:
 			if err := m.requests(d); err != nil {
 				return nil, err
+			}
+		case responseSchema:
+			for _, st := range d.branches {
+				if i := slices.IndexFunc(st.fields, func(f *field) bool { return f.json == "id" }); i >= 0 && st.fields[i].sh.kind == shapeString {
+					st.response = true
+					d.answers = append(d.answers, st)
+				}
 			}
 		}
 	}
