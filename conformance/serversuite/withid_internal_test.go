@@ -45,3 +45,17 @@ func TestWithIDEveryRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileBasesCoverEveryRequest checks the claim of hostileBases: one base of every client
+// request type the schemas define, so that a request added to the schemas gets hostile variants.
+func TestHostileBasesCoverEveryRequest(t *testing.T) {
+	have := map[string]bool{}
+	for _, b := range hostileBases {
+		have[b.typ] = true
+	}
+	for _, typ := range wire.RequestTypes() {
+		if !have[string(typ)] {
+			t.Errorf("hostileBases has no %s base", typ)
+		}
+	}
+}
