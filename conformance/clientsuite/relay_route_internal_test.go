@@ -1,16 +1,14 @@
 package clientsuite
 
 import (
-	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/wire"
+	"github.com/blindpost/blindpost/schemas/corpus"
 )
 
 // TestRelayRoutesEveryRequest checks that the type switch of (*Relay).handle has a case for the
@@ -19,27 +17,13 @@ import (
 // runner's relay fails here rather than in whichever client case first sends it.
 func TestRelayRoutesEveryRequest(t *testing.T) {
 	routed := relaySwitchCases(t)
-	files, err := filepath.Glob("../../schemas/testdata/valid/c2s/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no corpus of client requests: %v", err)
-	}
 	goTypes := map[wire.RequestType]string{}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
+	for _, ex := range corpus.Valid(t, "c2s") {
+		m, err := wire.Decode(wire.FromClient, ex)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", ex, err)
 		}
-		var examples []json.RawMessage
-		if err := json.Unmarshal(data, &examples); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, ex := range examples {
-			m, err := wire.Decode(wire.FromClient, ex)
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			goTypes[m.(wire.Request).RequestType()] = reflect.TypeOf(m).Elem().Name()
-		}
+		goTypes[m.(wire.Request).RequestType()] = reflect.TypeOf(m).Elem().Name()
 	}
 	for _, typ := range wire.RequestTypes() {
 		name, ok := goTypes[typ]

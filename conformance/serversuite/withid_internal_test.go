@@ -1,43 +1,27 @@
 package serversuite
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/wire"
+	"github.com/blindpost/blindpost/schemas/corpus"
 )
 
 // TestWithIDEveryRequest checks that withID sets the id of a request of every type the schemas
 // define (a valid example of each from the schemas' corpus), which the cases rely on to match
 // answers to requests (spec §5.1 [MSG-5]).
 func TestWithIDEveryRequest(t *testing.T) {
-	files, err := filepath.Glob("../../schemas/testdata/valid/c2s/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no corpus of client requests: %v", err)
-	}
 	seen := map[wire.RequestType]bool{}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
+	for _, ex := range corpus.Valid(t, "c2s") {
+		m, err := wire.Decode(wire.FromClient, ex)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", ex, err)
 		}
-		var examples []json.RawMessage
-		if err := json.Unmarshal(data, &examples); err != nil {
-			t.Fatalf("%s: %v", f, err)
+		r := withID(m, "set-by-test").(wire.Request)
+		if r.RequestID() != "set-by-test" {
+			t.Errorf("withID on %s: id %q", r.RequestType(), r.RequestID())
 		}
-		for _, ex := range examples {
-			m, err := wire.Decode(wire.FromClient, ex)
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			r := withID(m, "set-by-test").(wire.Request)
-			if r.RequestID() != "set-by-test" {
-				t.Errorf("withID on %s: id %q", r.RequestType(), r.RequestID())
-			}
-			seen[r.RequestType()] = true
-		}
+		seen[r.RequestType()] = true
 	}
 	for _, typ := range wire.RequestTypes() {
 		if !seen[typ] {

@@ -1,12 +1,10 @@
 package client
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/wire"
+	"github.com/blindpost/blindpost/schemas/corpus"
 )
 
 // TestEveryServerMessageHandled decodes every valid server message of the schemas' corpus
@@ -15,30 +13,17 @@ import (
 // server-message.json without a case in decodeInbound fails here instead of being refused as one
 // "a client never receives".
 func TestEveryServerMessageHandled(t *testing.T) {
-	files, err := filepath.Glob("../../schemas/testdata/valid/s2c/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no corpus of server messages: %v", err)
-	}
 	seen, failed := map[string]bool{}, map[string]bool{}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
+	for _, ex := range corpus.Valid(t, "s2c") {
+		m, err := wire.Decode(wire.FromServer, ex)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", ex, err)
 		}
-		var examples []json.RawMessage
-		if err := json.Unmarshal(data, &examples); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, ex := range examples {
-			m, err := wire.Decode(wire.FromServer, ex)
-			if err != nil {
-				t.Fatalf("%s: %v", ex, err)
-			}
-			seen[m.MessageType()] = true
-			if in, err := decodeInbound(ex); (err != nil || in == nil) && !failed[m.MessageType()] {
-				failed[m.MessageType()] = true // once per type: the examples can be long
-				t.Errorf("%s: decodeInbound: %v", f, err)
-			}
+		typ := m.MessageType()
+		seen[typ] = true
+		if in, err := decodeInbound(ex); (err != nil || in == nil) && !failed[typ] {
+			failed[typ] = true // once per type: the examples can be long
+			t.Errorf("%s: decodeInbound: %v", typ, err)
 		}
 	}
 	for _, typ := range wire.ServerMessageTypes() {

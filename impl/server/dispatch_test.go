@@ -3,12 +3,11 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/server/servertest"
 	"github.com/blindpost/blindpost/impl/wire"
+	"github.com/blindpost/blindpost/schemas/corpus"
 )
 
 // validRequests returns, for each type of wire.RequestTypes, the valid examples of the schemas'
@@ -17,32 +16,18 @@ import (
 // with examples; a type without one fails the test.
 func validRequests(t *testing.T) map[wire.RequestType][]map[string]json.RawMessage {
 	t.Helper()
-	files, err := filepath.Glob("../../schemas/testdata/valid/c2s/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no corpus of client requests: %v", err)
-	}
 	out := map[wire.RequestType][]map[string]json.RawMessage{}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
+	for _, ex := range corpus.Valid(t, "c2s") {
+		m, err := wire.Decode(wire.FromClient, ex)
 		if err != nil {
+			t.Fatalf("%s: %v", ex, err)
+		}
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(ex, &members); err != nil {
 			t.Fatal(err)
 		}
-		var examples []json.RawMessage
-		if err := json.Unmarshal(data, &examples); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for i, ex := range examples {
-			m, err := wire.Decode(wire.FromClient, ex)
-			if err != nil {
-				t.Fatalf("%s[%d]: %v", f, i, err)
-			}
-			var members map[string]json.RawMessage
-			if err := json.Unmarshal(ex, &members); err != nil {
-				t.Fatal(err)
-			}
-			typ := m.(wire.Request).RequestType()
-			out[typ] = append(out[typ], members)
-		}
+		typ := m.(wire.Request).RequestType()
+		out[typ] = append(out[typ], members)
 	}
 	for _, typ := range wire.RequestTypes() {
 		if len(out[typ]) == 0 {
