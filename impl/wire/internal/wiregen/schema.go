@@ -302,21 +302,44 @@ func buildModel(files map[string]*node, paths []string) (*model, error) {
 		}
 	}
 	for _, d := range m.dispatchers {
-		switch d.file {
-		case requestSchema:
-			if err := m.requests(d); err != nil {
-				return nil, err
-			}
-		case responseSchema:
-			for _, st := range d.branches {
-				if i := slices.IndexFunc(st.fields, func(f *field) bool { return f.json == "id" }); i >= 0 && st.fields[i].sh.kind == shapeString {
-					st.response = true
-					d.answers = append(d.answers, st)
-				}
-			}
+		if err := m.streamAPI(d); err != nil {
+			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// streamAPI records what the top-level schema d gives other packages: the Request interface and
+// RequestTypes for requestSchema, <Title>Types for the others, and the Response interface and
+// ResponseTypes for responseSchema's messages with an id.
+func (m *model) streamAPI(d *dispatcher) error {
+	loc := "schemas/" + d.file
+	if d.file == requestSchema {
+		for _, name := range []string{"Request", "RequestTypes"} {
+			if err := m.claim(name, loc); err != nil {
+				return err
+			}
+		}
+		return m.requests(d)
+	}
+	if err := m.claim(d.name+"Types", loc); err != nil {
+		return err
+	}
+	if d.file != responseSchema {
+		return nil
+	}
+	for _, name := range []string{"Response", "ResponseTypes"} {
+		if err := m.claim(name, loc); err != nil {
+			return err
+		}
+	}
+	for _, st := range d.branches {
+		if i := slices.IndexFunc(st.fields, func(f *field) bool { return f.json == "id" }); i >= 0 && st.fields[i].sh.kind == shapeString {
+			st.response = true
+			d.answers = append(d.answers, st)
+		}
+	}
+	return nil
 }
 
 // addValidator records the exported matcher of a string definition of defs.json that has a
