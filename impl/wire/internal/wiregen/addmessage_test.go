@@ -29,9 +29,25 @@ const addedRequest = `{
   "additionalProperties": false
 }`
 
-// addedRequestTest is compiled into the generated package: the new message is a Request, is
+// addedAnswer is a server message that answers the added request.
+const addedAnswer = `{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "https://blindpost.dev/schemas/v1/s2c/pong.json",
+  "title": "Pong",
+  "description": "A server message added by the test.",
+  "type": "object",
+  "properties": {
+    "type": {"const": "pong"},
+    "id": {"$ref": "../defs.json#/$defs/id"}
+  },
+  "required": ["type"],
+  "additionalProperties": false
+}`
+
+// addedRequestTest is compiled into the generated package: the new request is a Request, is
 // listed by RequestTypes, decodes, may be named by an error's for member, and its new
-// definition has an exported matcher.
+// definition has an exported matcher; the new server message is a Response listed by
+// ServerMessageTypes and ResponseTypes.
 const addedRequestTest = `package wire
 
 import (
@@ -57,23 +73,33 @@ func TestAddedRequest(t *testing.T) {
 	if !ValidToken("abc") || ValidToken("ABC") || ValidToken("") {
 		t.Error("ValidToken does not follow the pattern of defs.json#/$defs/token")
 	}
+	var a Response = &Pong{ID: "p1"}
+	if a.RequestID() != "p1" || !slices.Contains(ServerMessageTypes(), "pong") || !slices.Contains(ResponseTypes(), "pong") {
+		t.Errorf("Pong: id %q, server message types %v, response types %v", a.RequestID(), ServerMessageTypes(), ResponseTypes())
+	}
+	if m, err := Decode(FromServer, []byte(` + "`" + `{"type":"pong","id":"p1"}` + "`" + `)); err != nil || m.(*Pong).ID != "p1" {
+		t.Errorf("Decode: %#v, %v", m, err)
+	}
 }
 `
 
-// TestAddRequest shows what adding a client request takes in impl/wire: the schemas alone. It
-// adds c2s/ping.json (with a new definition) to the real schemas, names it in
-// client-message.json and in request_type, generates, and builds and tests the generated files
-// with the hand-written files of impl/wire unchanged: the new type implements Request, is listed
-// by RequestTypes (which the dispatchers' tests iterate over) and its definition has a Valid
-// function, with no list in impl/wire edited by hand.
-func TestAddRequest(t *testing.T) {
-	schemasFS := withAddedRequest(t, os.DirFS("../../../../schemas"))
+// TestAddMessage shows what adding messages takes in impl/wire: the schemas alone. It adds a
+// request, c2s/ping.json (with a new definition), and its answer, s2c/pong.json, to the real
+// schemas, names them in client-message.json, request_type and server-message.json, generates,
+// and builds and tests the generated files with the hand-written files of impl/wire unchanged:
+// the request implements Request and is listed by RequestTypes (which the dispatchers' tests
+// iterate over), its definition has a Valid function, and the answer is a Response listed by
+// ServerMessageTypes and ResponseTypes, with no list in impl/wire edited by hand.
+func TestAddMessage(t *testing.T) {
+	schemasFS := withAddedMessages(t, os.DirFS("../../../../schemas"))
 	files, err := Generate(schemasFS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := files["c2s_ping_gen.go"]; !ok {
-		t.Fatal("no c2s_ping_gen.go generated")
+	for _, name := range []string{"c2s_ping_gen.go", "s2c_pong_gen.go"} {
+		if _, ok := files[name]; !ok {
+			t.Fatalf("no %s generated", name)
+		}
 	}
 	dir := t.TempDir()
 	write := func(name string, data []byte) {
@@ -113,9 +139,10 @@ func TestAddRequest(t *testing.T) {
 	}
 }
 
-// withAddedRequest returns the codec's schemas of real with c2s/ping.json added, dispatched on
-// by client-message.json and listed in defs.json's request_type, and its definition token.
-func withAddedRequest(t *testing.T, real fs.FS) fstest.MapFS {
+// withAddedMessages returns the codec's schemas of real with c2s/ping.json added, dispatched on
+// by client-message.json and listed in defs.json's request_type, its definition token, and
+// s2c/pong.json, dispatched on by server-message.json.
+func withAddedMessages(t *testing.T, real fs.FS) fstest.MapFS {
 	t.Helper()
 	out := fstest.MapFS{}
 	for _, dir := range append([]string{"."}, schemaDirs...) {
@@ -155,15 +182,20 @@ func withAddedRequest(t *testing.T, real fs.FS) fstest.MapFS {
 		}
 		return m
 	}
-	edit("client-message.json", func(doc map[string]any) {
-		typ := obj(doc, "properties", "type")
-		typ["enum"] = append(typ["enum"].([]any), "ping")
-		var branch map[string]any
-		if err := json.Unmarshal([]byte(`{"if": {"properties": {"type": {"const": "ping"}}, "required": ["type"]}, "then": {"$ref": "c2s/ping.json"}}`), &branch); err != nil {
-			t.Fatal(err)
-		}
-		doc["allOf"] = append(doc["allOf"].([]any), branch)
-	})
+	dispatch := func(stream, typ, target string) {
+		t.Helper()
+		edit(stream, func(doc map[string]any) {
+			disc := obj(doc, "properties", "type")
+			disc["enum"] = append(disc["enum"].([]any), typ)
+			var branch map[string]any
+			if err := json.Unmarshal([]byte(`{"if": {"properties": {"type": {"const": "`+typ+`"}}, "required": ["type"]}, "then": {"$ref": "`+target+`"}}`), &branch); err != nil {
+				t.Fatal(err)
+			}
+			doc["allOf"] = append(doc["allOf"].([]any), branch)
+		})
+	}
+	dispatch("client-message.json", "ping", "c2s/ping.json")
+	dispatch("server-message.json", "pong", "s2c/pong.json")
 	edit("defs.json", func(doc map[string]any) {
 		defs := obj(doc, "$defs")
 		rt := obj(defs, "request_type")
@@ -171,5 +203,6 @@ func withAddedRequest(t *testing.T, real fs.FS) fstest.MapFS {
 		defs["token"] = map[string]any{"type": "string", "pattern": "^[a-z]{1,8}$"}
 	})
 	out["c2s/ping.json"] = &fstest.MapFile{Data: []byte(addedRequest)}
+	out["s2c/pong.json"] = &fstest.MapFile{Data: []byte(addedAnswer)}
 	return out
 }
