@@ -37,7 +37,7 @@ type Rule struct {
 var (
 	ruleLine   = regexp.MustCompile(`^- \*\*\[([A-Z]+)-([0-9]+)\]\*\* (.+)$`)
 	anyRuleID  = regexp.MustCompile(`\*\*\[([^\]]*)\]\*\*`)
-	validID    = regexp.MustCompile(`^[A-Z]+-[1-9][0-9]*$`)
+	validID    = regexp.MustCompile(`^[A-Z]+-[1-9][0-9]*$`) // defs.json rule_id: TestRuleIDSyntaxIsTheSchemas
 	heading    = regexp.MustCompile(`^#{2,4} (?:Appendix )?([0-9A-Z]+(?:\.[0-9]+)*)\.? `)
 	mustWord   = regexp.MustCompile(`\bMUST\b`)
 	shouldWd   = regexp.MustCompile(`\bSHOULD\b`)

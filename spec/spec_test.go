@@ -1,8 +1,11 @@
 package spec
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/blindpost/blindpost/schemas"
 )
 
 func TestRules(t *testing.T) {
@@ -121,5 +124,26 @@ func TestParse(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRuleIDSyntaxIsTheSchemas checks that the rule id syntax of spec §1.1, which this package
+// keeps as a regexp (it cannot import impl/wire, whose tests import it), is exactly the pattern
+// of schemas/defs.json#/$defs/rule_id that wire.ValidRuleID and the conformance tools use.
+func TestRuleIDSyntaxIsTheSchemas(t *testing.T) {
+	data, err := schemas.FS.ReadFile("defs.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var defs struct {
+		Defs map[string]struct {
+			Pattern string `json:"pattern"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(data, &defs); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := validID.String(), defs.Defs["rule_id"].Pattern; got != want {
+		t.Errorf("spec's rule id syntax %s, schemas/defs.json#/$defs/rule_id %s", got, want)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/blindpost/blindpost/schemas"
 )
 
 // Schema returns the JSON Schema (draft 2020-12) of family f's vector file.
@@ -40,7 +42,11 @@ func Schema(f Family) ([]byte, error) {
 		{"description", "The vector file vectors/" + f.File() + ". Raw bytes are lowercase hex; base64 appears only inside embedded wire JSON. vectors/README.md explains every member and how to consume the file."},
 	}
 	doc = append(doc, ref...)
-	defs := append(g.shared(), g.defs...)
+	shared, err := g.shared()
+	if err != nil {
+		return nil, err
+	}
+	defs := append(shared, g.defs...)
 	doc = append(doc, kv{"$defs", defs})
 	var buf bytes.Buffer
 	if err := writeJSON(&buf, doc); err != nil {
@@ -109,12 +115,21 @@ type schemaGen struct {
 	refs   map[string]bool
 }
 
-// shared returns the shared definitions that the types referred to.
-func (g *schemaGen) shared() node {
+// shared returns the shared definitions that the types referred to. Usernames and group names
+// take their pattern from schemas/defs.json.
+func (g *schemaGen) shared() (node, error) {
+	username, err := wirePattern("username")
+	if err != nil {
+		return nil, err
+	}
+	group, err := wirePattern("group")
+	if err != nil {
+		return nil, err
+	}
 	all := []kv{
 		{"id", node{{"description", "A vector id: unique within its file."}, {"type", "string"}, {"pattern", "^[a-z0-9][a-z0-9-]*$"}}},
-		{"username", node{{"description", "A username (spec §5.1)."}, {"type", "string"}, {"pattern", "^[a-z0-9][a-z0-9_.-]{0,31}$"}}},
-		{"group", node{{"description", "A group name (spec §5.9): the syntax of a username."}, {"type", "string"}, {"pattern", "^[a-z0-9][a-z0-9_.-]{0,31}$"}}},
+		{"username", node{{"description", "A username (spec §5.1)."}, {"type", "string"}, {"pattern", username}}},
+		{"group", node{{"description", "A group name (spec §5.9): the syntax of a username."}, {"type", "string"}, {"pattern", group}}},
 		{"rule", node{{"description", "A rule id of spec/protocol.md (spec §1.1)."}, {"type", "string"}, {"pattern", "^[A-Z]+-[0-9]+$"}}},
 		{"outcome", node{{"description", "ok, or an outcome code of spec Appendix A.4."}, {"enum", toAny(Outcomes)}}},
 		{"digits30", node{{"description", "One party's 30 decimal digits."}, {"type", "string"}, {"pattern", "^[0-9]{30}$"}}},
@@ -126,7 +141,28 @@ func (g *schemaGen) shared() node {
 			out = append(out, d)
 		}
 	}
-	return out
+	return out, nil
+}
+
+// wirePattern returns the pattern of the string definition name of schemas/defs.json.
+func wirePattern(name string) (string, error) {
+	data, err := schemas.FS.ReadFile("defs.json")
+	if err != nil {
+		return "", fmt.Errorf("vectors: schema: %w", err)
+	}
+	var defs struct {
+		Defs map[string]struct {
+			Pattern string `json:"pattern"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(data, &defs); err != nil {
+		return "", fmt.Errorf("vectors: schema: schemas/defs.json: %w", err)
+	}
+	p := defs.Defs[name].Pattern
+	if p == "" {
+		return "", fmt.Errorf("vectors: schema: schemas/defs.json has no pattern for %s", name)
+	}
+	return p, nil
 }
 
 func toAny(s []string) []any {

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
-)
 
-var fullRuleID = regexp.MustCompile(`^[A-Z]+-[1-9][0-9]*$`)
+	"github.com/blindpost/blindpost/impl/wire"
+)
 
 // Select returns the cases that match at least one pattern, in their order; no pattern selects
 // every case. A pattern matches:
@@ -61,7 +60,7 @@ func matches(c Case, p string, all []Case) bool {
 		return true
 	}
 	for _, r := range c.Rules {
-		if r == p || (!fullRuleID.MatchString(p) && strings.HasPrefix(r, p)) {
+		if r == p || (!wire.ValidRuleID(p) && strings.HasPrefix(r, p)) {
 			return true
 		}
 	}

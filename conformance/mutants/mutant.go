@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // Role is the implementation a mutant changes, and so the suite that must kill it.
@@ -61,8 +63,7 @@ func (m *Mutant) Patterns() []string {
 }
 
 var (
-	idRE   = regexp.MustCompile(`^[0-9]{2,3}-[a-z0-9]+(-[a-z0-9]+)*$`)
-	ruleRE = regexp.MustCompile(`^[A-Z]+-[1-9][0-9]*$`)
+	idRE = regexp.MustCompile(`^[0-9]{2,3}-[a-z0-9]+(-[a-z0-9]+)*$`)
 )
 
 // definitions are the curated mutants of this directory, and in pending/ the mutants that the
@@ -254,7 +255,7 @@ func (m *Mutant) check() error {
 	if !ok {
 		errs = append(errs, fmt.Errorf("role %q: want server or client", m.Role))
 	}
-	if !ruleRE.MatchString(m.Rule) {
+	if !wire.ValidRuleID(m.Rule) {
 		errs = append(errs, fmt.Errorf("rule %q: want a rule id such as REG-3", m.Rule))
 	}
 	if m.Bug == "" {

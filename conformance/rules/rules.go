@@ -31,6 +31,7 @@ import (
 	"strings"
 
 	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/impl/wire"
 	"github.com/blindpost/blindpost/spec"
 )
 
@@ -61,7 +62,6 @@ type Matrix struct {
 
 var (
 	ruleWord = regexp.MustCompile(`\b[A-Z]+-[1-9][0-9]*\b`)
-	ruleID   = regexp.MustCompile(`^[A-Z]+-[1-9][0-9]*$`)
 )
 
 // Build scans the repository at repo and the cases, and returns the matrix of the rules of the
@@ -234,7 +234,7 @@ func countRules(doc any, root bool, count map[string]int) {
 					count[id]++
 				}
 			case k == "rule":
-				if id, ok := v.(string); ok && ruleID.MatchString(id) {
+				if id, ok := v.(string); ok && wire.ValidRuleID(id) {
 					count[id]++
 				}
 			default:
@@ -253,7 +253,7 @@ func ruleList(v any) []string {
 	list, _ := v.([]any)
 	var out []string
 	for _, x := range list {
-		if id, ok := x.(string); ok && ruleID.MatchString(id) {
+		if id, ok := x.(string); ok && wire.ValidRuleID(id) {
 			out = append(out, id)
 		}
 	}

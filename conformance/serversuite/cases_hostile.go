@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"unicode/utf8"
 
@@ -284,12 +283,6 @@ func notOneObjectUnregistered(t *conform.T) {
 	probe.Check("after the hostile input")
 }
 
-var validID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
-
-// requestTypes are the type values of client requests (spec §5.1).
-var requestTypes = []string{"hello", "register", "get_pubkey", "list_users", "chat_request", "chat_response",
-	"chat_terminate", "relay", "group_join", "group_leave", "group_commit", "group_message"}
-
 // RequestMeta returns what the bad_message answering data must echo (spec MSG-5): the id when the
 // top-level object holds exactly one schema-valid id member, the type (for error.for) when it
 // holds exactly one schema-valid type member, "" otherwise. judged is false when the spec does
@@ -323,10 +316,11 @@ func RequestMeta(data []byte) (id, typ string, judged bool) {
 	if _, err := dec.Token(); err != io.EOF {
 		return "", "", false
 	}
-	if s, ok := single(values["id"]); ok && validID.MatchString(s) {
+	// The id syntax of schemas/defs.json and the request types of client-message.json.
+	if s, ok := single(values["id"]); ok && wire.ValidID(s) {
 		id = s
 	}
-	if s, ok := single(values["type"]); ok && slices.Contains(requestTypes, s) {
+	if s, ok := single(values["type"]); ok && slices.Contains(wire.RequestTypes(), wire.RequestType(s)) {
 		typ = s
 	}
 	return id, typ, true

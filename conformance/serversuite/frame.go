@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/impl/wire"
 	"github.com/blindpost/blindpost/schemas"
 )
 
@@ -60,11 +62,7 @@ func (f Frame) Has(key string) bool {
 // IsResponse reports whether the frame answers a request (spec §5.1: everything but the
 // forwarded messages and group_members).
 func (f Frame) IsResponse() bool {
-	switch f.Type {
-	case "hello_ack", "register_ack", "pubkey", "user_list", "ack", "error":
-		return true
-	}
-	return false
+	return slices.Contains(wire.ResponseTypes(), f.Type)
 }
 
 // Short describes the frame in one line, for the "actual" of a failure.

@@ -11,7 +11,7 @@ import (
 	"github.com/blindpost/blindpost/impl/e2ee"
 	"github.com/blindpost/blindpost/impl/e2ee/group"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
-	"github.com/blindpost/blindpost/impl/e2ee/trust"
+	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // Broadcast is the well-known group every client shows first (spec §5.9).
@@ -120,7 +120,7 @@ func (g *chatGroup) updateReadyLocked() {
 // JoinGroup joins a group (spec §5.9). The relay announces the members; the client then commits
 // an epoch that adds itself (spec §7.1 "Who commits"), and a GroupEvent reports it.
 func (c *Client) JoinGroup(ctx context.Context, name string) error {
-	if !trust.ValidUsername(name) { // group names share the username syntax (spec §5.1)
+	if !wire.ValidGroup(name) { // spec §5.9: a group name
 		return fmt.Errorf("client: %q is not a group name: %w", name, ErrBadArgument)
 	}
 	cn, err := c.needConn()

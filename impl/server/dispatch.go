@@ -117,31 +117,8 @@ func (c *conn) dispatch(msg wire.Message, id string, typ wire.RequestType, recei
 
 // requestOf returns the id and type of a client request; both are empty for nil.
 func requestOf(msg wire.Message) (string, wire.RequestType) {
-	switch m := msg.(type) {
-	case *wire.Hello:
-		return m.ID, wire.RequestTypeHello
-	case *wire.Register:
-		return m.ID, wire.RequestTypeRegister
-	case *wire.GetPubkey:
-		return m.ID, wire.RequestTypeGetPubkey
-	case *wire.ListUsers:
-		return m.ID, wire.RequestTypeListUsers
-	case *wire.ChatRequest:
-		return m.ID, wire.RequestTypeChatRequest
-	case *wire.ChatResponse:
-		return m.ID, wire.RequestTypeChatResponse
-	case *wire.ChatTerminate:
-		return m.ID, wire.RequestTypeChatTerminate
-	case *wire.Relay:
-		return m.ID, wire.RequestTypeRelay
-	case *wire.GroupJoin:
-		return m.ID, wire.RequestTypeGroupJoin
-	case *wire.GroupLeave:
-		return m.ID, wire.RequestTypeGroupLeave
-	case *wire.GroupCommit:
-		return m.ID, wire.RequestTypeGroupCommit
-	case *wire.GroupMessage:
-		return m.ID, wire.RequestTypeGroupMessage
+	if r, ok := msg.(wire.Request); ok {
+		return r.RequestID(), r.RequestType()
 	}
 	return "", ""
 }

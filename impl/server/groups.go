@@ -125,7 +125,7 @@ func (c *conn) ackFrame(id string, typ wire.RequestType) []byte {
 // plainAcks are the acks without id, by request type.
 var plainAcks = func() map[wire.RequestType][]byte {
 	out := map[wire.RequestType][]byte{}
-	for _, typ := range requestTypes {
+	for _, typ := range wire.RequestTypes() {
 		if frame, err := wire.Encode(&wire.Ack{For: ackedType(typ)}); err == nil {
 			out[typ] = frame // the types answered by ack (spec §5.6)
 		}

@@ -201,10 +201,10 @@ func FuzzPeekRequest(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		id, typ := peekRequest(data)
-		if id != "" && !validID.MatchString(id) {
+		if id != "" && !wire.ValidID(id) {
 			t.Fatalf("id %q", id)
 		}
-		if typ != "" && !slices.Contains(requestTypes, typ) {
+		if typ != "" && !slices.Contains(wire.RequestTypes(), typ) {
 			t.Fatalf("type %q", typ)
 		}
 	})

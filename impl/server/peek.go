@@ -3,20 +3,9 @@ package server
 import (
 	"bytes"
 	"encoding/json"
-	"regexp"
 
 	"github.com/blindpost/blindpost/impl/wire"
 )
-
-// validID is the id pattern of schemas/defs.json (spec §5.1).
-var validID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
-
-// requestTypes are the client request types of spec §5.1.
-var requestTypes = []wire.RequestType{
-	wire.RequestTypeHello, wire.RequestTypeRegister, wire.RequestTypeGetPubkey, wire.RequestTypeListUsers,
-	wire.RequestTypeChatRequest, wire.RequestTypeChatResponse, wire.RequestTypeChatTerminate, wire.RequestTypeRelay,
-	wire.RequestTypeGroupJoin, wire.RequestTypeGroupLeave, wire.RequestTypeGroupCommit, wire.RequestTypeGroupMessage,
-}
 
 // peekRequest reads the id and type of a message the codec rejected, so that the bad_message
 // error can echo the id (spec §5.1 [MSG-5]) and name the type (§5.7 error.for). It runs only
@@ -48,11 +37,12 @@ func peekRequest(data []byte) (id string, typ wire.RequestType) {
 	if _, err := dec.Token(); err == nil {
 		return "", "" // something follows the object
 	}
-	if s, ok := single(seen["id"]); ok && validID.MatchString(s) {
+	// The id and type syntax of schemas/defs.json and client-message.json (spec §5.1).
+	if s, ok := single(seen["id"]); ok && wire.ValidID(s) {
 		id = s
 	}
 	if s, ok := single(seen["type"]); ok {
-		for _, t := range requestTypes {
+		for _, t := range wire.RequestTypes() {
 			if string(t) == s {
 				typ = t
 			}

@@ -18,6 +18,12 @@ type ChatRequest struct {
 // MessageType returns "chat_request", the type member of a ChatRequest.
 func (*ChatRequest) MessageType() string { return "chat_request" }
 
+// RequestType returns RequestTypeChatRequest, the type member of a ChatRequest.
+func (*ChatRequest) RequestType() RequestType { return RequestTypeChatRequest }
+
+// RequestID returns the id member of a ChatRequest, "" when absent.
+func (m *ChatRequest) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/c2s/chat_request.json, with the pointer and keyword
 // that an encoding of m would fail on; the error is a *ValidationError.
 func (m *ChatRequest) Validate() error {

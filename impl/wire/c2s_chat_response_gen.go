@@ -23,6 +23,12 @@ type ChatResponse struct {
 // MessageType returns "chat_response", the type member of a ChatResponse.
 func (*ChatResponse) MessageType() string { return "chat_response" }
 
+// RequestType returns RequestTypeChatResponse, the type member of a ChatResponse.
+func (*ChatResponse) RequestType() RequestType { return RequestTypeChatResponse }
+
+// RequestID returns the id member of a ChatResponse, "" when absent.
+func (m *ChatResponse) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/c2s/chat_response.json, with the pointer and keyword
 // that an encoding of m would fail on; the error is a *ValidationError.
 func (m *ChatResponse) Validate() error {

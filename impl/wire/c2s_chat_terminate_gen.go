@@ -18,6 +18,12 @@ type ChatTerminate struct {
 // MessageType returns "chat_terminate", the type member of a ChatTerminate.
 func (*ChatTerminate) MessageType() string { return "chat_terminate" }
 
+// RequestType returns RequestTypeChatTerminate, the type member of a ChatTerminate.
+func (*ChatTerminate) RequestType() RequestType { return RequestTypeChatTerminate }
+
+// RequestID returns the id member of a ChatTerminate, "" when absent.
+func (m *ChatTerminate) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/c2s/chat_terminate.json, with the pointer and
 // keyword that an encoding of m would fail on; the error is a *ValidationError.
 func (m *ChatTerminate) Validate() error {

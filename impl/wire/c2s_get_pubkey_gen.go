@@ -16,6 +16,12 @@ type GetPubkey struct {
 // MessageType returns "get_pubkey", the type member of a GetPubkey.
 func (*GetPubkey) MessageType() string { return "get_pubkey" }
 
+// RequestType returns RequestTypeGetPubkey, the type member of a GetPubkey.
+func (*GetPubkey) RequestType() RequestType { return RequestTypeGetPubkey }
+
+// RequestID returns the id member of a GetPubkey, "" when absent.
+func (m *GetPubkey) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/c2s/get_pubkey.json, with the pointer and keyword
 // that an encoding of m would fail on; the error is a *ValidationError.
 func (m *GetPubkey) Validate() error {

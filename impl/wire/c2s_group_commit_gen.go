@@ -15,6 +15,12 @@ type GroupCommit struct {
 // MessageType returns "group_commit", the type member of a GroupCommit.
 func (*GroupCommit) MessageType() string { return "group_commit" }
 
+// RequestType returns RequestTypeGroupCommit, the type member of a GroupCommit.
+func (*GroupCommit) RequestType() RequestType { return RequestTypeGroupCommit }
+
+// RequestID returns the id member of a GroupCommit, "" when absent.
+func (m *GroupCommit) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/c2s/group_commit.json, with the pointer and keyword
 // that an encoding of m would fail on; the error is a *ValidationError.
 func (m *GroupCommit) Validate() error {

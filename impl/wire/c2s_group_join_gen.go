@@ -15,6 +15,12 @@ type GroupJoin struct {
 // MessageType returns "group_join", the type member of a GroupJoin.
 func (*GroupJoin) MessageType() string { return "group_join" }
 
+// RequestType returns RequestTypeGroupJoin, the type member of a GroupJoin.
+func (*GroupJoin) RequestType() RequestType { return RequestTypeGroupJoin }
+
+// RequestID returns the id member of a GroupJoin, "" when absent.
+func (m *GroupJoin) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/c2s/group_join.json, with the pointer and keyword
 // that an encoding of m would fail on; the error is a *ValidationError.
 func (m *GroupJoin) Validate() error {

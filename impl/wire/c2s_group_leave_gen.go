@@ -15,6 +15,12 @@ type GroupLeave struct {
 // MessageType returns "group_leave", the type member of a GroupLeave.
 func (*GroupLeave) MessageType() string { return "group_leave" }
 
+// RequestType returns RequestTypeGroupLeave, the type member of a GroupLeave.
+func (*GroupLeave) RequestType() RequestType { return RequestTypeGroupLeave }
+
+// RequestID returns the id member of a GroupLeave, "" when absent.
+func (m *GroupLeave) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/c2s/group_leave.json, with the pointer and keyword
 // that an encoding of m would fail on; the error is a *ValidationError.
 func (m *GroupLeave) Validate() error {

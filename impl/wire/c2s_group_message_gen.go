@@ -15,6 +15,12 @@ type GroupMessage struct {
 // MessageType returns "group_message", the type member of a GroupMessage.
 func (*GroupMessage) MessageType() string { return "group_message" }
 
+// RequestType returns RequestTypeGroupMessage, the type member of a GroupMessage.
+func (*GroupMessage) RequestType() RequestType { return RequestTypeGroupMessage }
+
+// RequestID returns the id member of a GroupMessage, "" when absent.
+func (m *GroupMessage) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/c2s/group_message.json, with the pointer and keyword
 // that an encoding of m would fail on; the error is a *ValidationError.
 func (m *GroupMessage) Validate() error {

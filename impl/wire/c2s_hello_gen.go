@@ -21,6 +21,12 @@ const HelloProtocol = "blindpost/1"
 // MessageType returns "hello", the type member of a Hello.
 func (*Hello) MessageType() string { return "hello" }
 
+// RequestType returns RequestTypeHello, the type member of a Hello.
+func (*Hello) RequestType() RequestType { return RequestTypeHello }
+
+// RequestID returns the id member of a Hello, "" when absent.
+func (m *Hello) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/c2s/hello.json, with the pointer and keyword that an
 // encoding of m would fail on; the error is a *ValidationError.
 func (m *Hello) Validate() error {

@@ -13,6 +13,12 @@ type ListUsers struct {
 // MessageType returns "list_users", the type member of a ListUsers.
 func (*ListUsers) MessageType() string { return "list_users" }
 
+// RequestType returns RequestTypeListUsers, the type member of a ListUsers.
+func (*ListUsers) RequestType() RequestType { return RequestTypeListUsers }
+
+// RequestID returns the id member of a ListUsers, "" when absent.
+func (m *ListUsers) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/c2s/list_users.json, with the pointer and keyword
 // that an encoding of m would fail on; the error is a *ValidationError.
 func (m *ListUsers) Validate() error {

@@ -24,6 +24,12 @@ type Register struct {
 // MessageType returns "register", the type member of a Register.
 func (*Register) MessageType() string { return "register" }
 
+// RequestType returns RequestTypeRegister, the type member of a Register.
+func (*Register) RequestType() RequestType { return RequestTypeRegister }
+
+// RequestID returns the id member of a Register, "" when absent.
+func (m *Register) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/c2s/register.json, with the pointer and keyword that
 // an encoding of m would fail on; the error is a *ValidationError.
 func (m *Register) Validate() error {

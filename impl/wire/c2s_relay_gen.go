@@ -20,6 +20,12 @@ type Relay struct {
 // MessageType returns "relay", the type member of a Relay.
 func (*Relay) MessageType() string { return "relay" }
 
+// RequestType returns RequestTypeRelay, the type member of a Relay.
+func (*Relay) RequestType() RequestType { return RequestTypeRelay }
+
+// RequestID returns the id member of a Relay, "" when absent.
+func (m *Relay) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/c2s/relay.json, with the pointer and keyword that an
 // encoding of m would fail on; the error is a *ValidationError.
 func (m *Relay) Validate() error {

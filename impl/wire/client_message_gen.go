@@ -2,6 +2,37 @@
 
 package wire
 
+// Request is a client request of schemas/client-message.json: *Hello, *Register, *GetPubkey,
+// *ListUsers, *ChatRequest, *ChatResponse, *ChatTerminate, *Relay, *GroupJoin, *GroupLeave,
+// *GroupCommit or *GroupMessage. The relay answers each one, echoing its id (spec §5.1); the types
+// are the values of RequestType (schemas/defs.json#/$defs/request_type).
+type Request interface {
+	Message
+	// RequestType returns the type member as a RequestType.
+	RequestType() RequestType
+	// RequestID returns the id member, "" when absent.
+	RequestID() string
+}
+
+// RequestTypes returns the type of every client request, in the order of
+// schemas/client-message.json: a dispatcher that handles each of them handles every request.
+func RequestTypes() []RequestType {
+	return []RequestType{
+		RequestTypeHello,
+		RequestTypeRegister,
+		RequestTypeGetPubkey,
+		RequestTypeListUsers,
+		RequestTypeChatRequest,
+		RequestTypeChatResponse,
+		RequestTypeChatTerminate,
+		RequestTypeRelay,
+		RequestTypeGroupJoin,
+		RequestTypeGroupLeave,
+		RequestTypeGroupCommit,
+		RequestTypeGroupMessage,
+	}
+}
+
 // valuesOfClientMessage lists the values of type that schemas/client-message.json dispatches on.
 var valuesOfClientMessage = []string{
 	"hello",

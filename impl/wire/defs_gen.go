@@ -848,3 +848,78 @@ var patPin = dfa{
 	},
 	start: 1,
 }
+
+// checkRuleID checks a string of schemas/defs.json#/$defs/rule_id (lengths in code points): pattern
+// ^[A-Z]+-[1-9][0-9]*$.
+func checkRuleID[T text](s T) *ValidationError {
+	if !matchDFA(&patRuleID, s) {
+		return errPattern(`^[A-Z]+-[1-9][0-9]*$`)
+	}
+	return nil
+}
+
+// patRuleID accepts exactly the strings that match ^[A-Z]+-[1-9][0-9]*$.
+var patRuleID = dfa{
+	class: [256]uint8{
+		'-': 1,
+		'0': 2,
+		'1': 3, '2': 3, '3': 3, '4': 3, '5': 3, '6': 3, '7': 3, '8': 3, '9': 3,
+		'A': 4, 'B': 4, 'C': 4, 'D': 4, 'E': 4, 'F': 4, 'G': 4, 'H': 4, 'I': 4, 'J': 4,
+		'K': 4, 'L': 4, 'M': 4, 'N': 4, 'O': 4, 'P': 4, 'Q': 4, 'R': 4, 'S': 4, 'T': 4,
+		'U': 4, 'V': 4, 'W': 4, 'X': 4, 'Y': 4, 'Z': 4,
+	},
+	nclass: 5,
+	next: []uint8{
+		0, 0, 0, 0, 0, // 0
+		0, 0, 0, 0, 2, // 1
+		0, 3, 0, 0, 2, // 2
+		0, 0, 0, 4, 0, // 3
+		0, 0, 4, 4, 0, // 4
+	},
+	accept: []bool{
+		false, false, false, false, true,
+	},
+	start: 1,
+}
+
+// ValidUsername reports whether s satisfies schemas/defs.json#/$defs/username: pattern
+// ^[a-z0-9][a-z0-9_.-]{0,31}$.
+//
+// A username (spec §5.1): 1 to 32 characters, lower-case letters, digits, '_', '.', '-', starting
+// with a letter or digit.
+func ValidUsername(s string) bool { return checkUsername(s) == nil }
+
+// ValidGroup reports whether s satisfies schemas/defs.json#/$defs/group: pattern
+// ^[a-z0-9][a-z0-9_.-]{0,31}$.
+//
+// A group name (spec §5.9); same syntax as a username.
+func ValidGroup(s string) bool { return checkGroup(s) == nil }
+
+// ValidID reports whether s satisfies schemas/defs.json#/$defs/id: pattern ^[A-Za-z0-9._:-]{1,64}$.
+//
+// A request id (spec §5.1), echoed by the response.
+func ValidID(s string) bool { return checkID(s) == nil }
+
+// ValidPin reports whether s satisfies schemas/defs.json#/$defs/pin: pattern ^sha256:[0-9a-f]{64}$.
+//
+// A SHA-256 fingerprint written sha256: and 64 lower-case hex digits (spec §3.3, §4.1).
+func ValidPin(s string) bool { return checkPin(s) == nil }
+
+// ValidSuite reports whether s satisfies schemas/defs.json#/$defs/suite: pattern
+// ^[a-z0-9][a-z0-9-]{0,63}$.
+//
+// A cipher suite id (spec §6.2).
+func ValidSuite(s string) bool { return checkSuite(s) == nil }
+
+// ValidInvite reports whether s satisfies schemas/defs.json#/$defs/invite: pattern
+// ^[A-Za-z0-9_-]{16,64}$.
+//
+// An invite code the relay's operator handed out, presented in register to bind a new username on a
+// relay whose registration needs one (spec §5.2.1).
+func ValidInvite(s string) bool { return checkInvite(s) == nil }
+
+// ValidRuleID reports whether s satisfies schemas/defs.json#/$defs/rule_id: pattern
+// ^[A-Z]+-[1-9][0-9]*$.
+//
+// A rule id of the specification (spec §1.1).
+func ValidRuleID(s string) bool { return checkRuleID(s) == nil }

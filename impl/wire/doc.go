@@ -5,7 +5,10 @@
 // The message types and their decoders, validators and encoders are generated from the schemas
 // by impl/wire/internal/wiregen (`make generate`); the files named *_gen.go must not be edited.
 // The hand-written part is the API (Decode, Encode, DecodePayload, …), a small JSON scanner and
-// the checks shared by the generated code.
+// the checks shared by the generated code. What other packages need to know about the schemas is
+// generated too, so that none keeps a copy: the Request and Response interfaces, the lists of
+// types (RequestTypes, ServerMessageTypes, ResponseTypes) that dispatchers' tests iterate over,
+// and a matcher per string definition of defs.json (ValidUsername, ValidID, …).
 //
 // Decoding enforces everything the schemas say (required and unknown members, const and enum,
 // types with JSON Schema integer semantics, lengths in code points, patterns, bounds, uniqueItems)

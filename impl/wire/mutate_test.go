@@ -128,10 +128,9 @@ var memberNames = []string{"type", "kind", "id", "from", "to", "user", "session"
 	"suites", "suite", "group", "epoch", "members", "commit", "message", "for", "code", "x", "", "Type", "type ", "é",
 	"identity_key", "last_commit", "limits", "max_message", "prev", "wraps", "text", "sent_at", "a/b", "t~0"}
 
-// typeNames are the values of every discriminator, and some near misses.
-var typeNames = []string{"hello", "register", "get_pubkey", "list_users", "chat_request", "chat_response", "chat_terminate",
-	"relay", "group_join", "group_leave", "group_commit", "group_message", "hello_ack", "register_ack", "pubkey",
-	"user_list", "ack", "error", "group_members", "hs1", "hs2", "hs3", "msg", "close", "HELLO", "", "nope", "relay "}
+// typeNames are the values of every discriminator, from the generated codec, and some near misses.
+var typeNames = slices.Concat(valuesOfClientMessage, valuesOfServerMessage, valuesOfPayload,
+	[]string{"HELLO", "", "nope", "relay "})
 
 func randomValue(r *rand.Rand) *jv {
 	switch r.IntN(12) {

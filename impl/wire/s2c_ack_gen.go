@@ -15,6 +15,9 @@ type Ack struct {
 // MessageType returns "ack", the type member of a Ack.
 func (*Ack) MessageType() string { return "ack" }
 
+// RequestID returns the id member of a Ack: the id of the request it answers, "" when absent.
+func (m *Ack) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/s2c/ack.json, with the pointer and keyword that an
 // encoding of m would fail on; the error is a *ValidationError.
 func (m *Ack) Validate() error {

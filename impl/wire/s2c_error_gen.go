@@ -31,6 +31,9 @@ type ErrorMessage struct {
 // MessageType returns "error", the type member of a ErrorMessage.
 func (*ErrorMessage) MessageType() string { return "error" }
 
+// RequestID returns the id member of a ErrorMessage: the id of the request it answers, "" when absent.
+func (m *ErrorMessage) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/s2c/error.json, with the pointer and keyword that an
 // encoding of m would fail on; the error is a *ValidationError.
 func (m *ErrorMessage) Validate() error {

@@ -125,6 +125,9 @@ type HelloAck struct {
 // MessageType returns "hello_ack", the type member of a HelloAck.
 func (*HelloAck) MessageType() string { return "hello_ack" }
 
+// RequestID returns the id member of a HelloAck: the id of the request it answers, "" when absent.
+func (m *HelloAck) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/s2c/hello_ack.json, with the pointer and keyword
 // that an encoding of m would fail on; the error is a *ValidationError.
 func (m *HelloAck) Validate() error {

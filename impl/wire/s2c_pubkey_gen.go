@@ -22,6 +22,9 @@ type Pubkey struct {
 // MessageType returns "pubkey", the type member of a Pubkey.
 func (*Pubkey) MessageType() string { return "pubkey" }
 
+// RequestID returns the id member of a Pubkey: the id of the request it answers, "" when absent.
+func (m *Pubkey) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/s2c/pubkey.json, with the pointer and keyword that
 // an encoding of m would fail on; the error is a *ValidationError.
 func (m *Pubkey) Validate() error {

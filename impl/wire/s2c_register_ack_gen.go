@@ -18,6 +18,9 @@ type RegisterAck struct {
 // MessageType returns "register_ack", the type member of a RegisterAck.
 func (*RegisterAck) MessageType() string { return "register_ack" }
 
+// RequestID returns the id member of a RegisterAck: the id of the request it answers, "" when absent.
+func (m *RegisterAck) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/s2c/register_ack.json, with the pointer and keyword
 // that an encoding of m would fail on; the error is a *ValidationError.
 func (m *RegisterAck) Validate() error {

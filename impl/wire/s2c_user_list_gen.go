@@ -19,6 +19,9 @@ type UserList struct {
 // MessageType returns "user_list", the type member of a UserList.
 func (*UserList) MessageType() string { return "user_list" }
 
+// RequestID returns the id member of a UserList: the id of the request it answers, "" when absent.
+func (m *UserList) RequestID() string { return m.ID }
+
 // Validate reports whether m satisfies schemas/s2c/user_list.json, with the pointer and keyword
 // that an encoding of m would fail on; the error is a *ValidationError.
 func (m *UserList) Validate() error {

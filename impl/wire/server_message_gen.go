@@ -2,6 +2,50 @@
 
 package wire
 
+// ServerMessageTypes returns the values of type that schemas/server-message.json dispatches on, in
+// its order; the messages of those types are *HelloAck, *RegisterAck, *Pubkey, *UserList, *Ack,
+// *ErrorMessage, *IncomingChatRequest, *IncomingChatResponse, *IncomingChatTerminate,
+// *IncomingRelay, *GroupMembers, *IncomingGroupCommit or *IncomingGroupMessage.
+func ServerMessageTypes() []string {
+	return []string{
+		"hello_ack",
+		"register_ack",
+		"pubkey",
+		"user_list",
+		"ack",
+		"error",
+		"chat_request",
+		"chat_response",
+		"chat_terminate",
+		"relay",
+		"group_members",
+		"group_commit",
+		"group_message",
+	}
+}
+
+// Response is a message of schemas/server-message.json with an id member, which answers a request
+// and echoes its id (spec §5.1): *HelloAck, *RegisterAck, *Pubkey, *UserList, *Ack or
+// *ErrorMessage.
+type Response interface {
+	Message
+	// RequestID returns the id member: the id of the request it answers, "" when absent.
+	RequestID() string
+}
+
+// ResponseTypes returns the types of the messages of schemas/server-message.json that answer a
+// request, in its order.
+func ResponseTypes() []string {
+	return []string{
+		"hello_ack",
+		"register_ack",
+		"pubkey",
+		"user_list",
+		"ack",
+		"error",
+	}
+}
+
 // valuesOfServerMessage lists the values of type that schemas/server-message.json dispatches on.
 var valuesOfServerMessage = []string{
 	"hello_ack",

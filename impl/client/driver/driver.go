@@ -15,12 +15,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"regexp"
 	"sync"
 	"time"
 
 	"github.com/blindpost/blindpost/impl/client"
 	"github.com/blindpost/blindpost/impl/client/history"
+	"github.com/blindpost/blindpost/impl/wire"
 	"github.com/blindpost/blindpost/schemas"
 )
 
@@ -88,9 +88,6 @@ func (s *Session) Attach(c *client.Client) error { return s.d.attach(c) }
 // front end that opens it only once the identity is unlocked; nil turns them off again. Call it
 // from an optional command, which runs between the driver's other commands.
 func (s *Session) SetHistory(h *history.Store) { s.d.opts.History = h }
-
-// idRE is the request id syntax of spec §5.1, which driver ids share.
-var idRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
 // command holds the members of every command of spec A.1; the schema says which are present.
 type command struct {
@@ -193,7 +190,7 @@ func (d *driver) handle(ctx context.Context, line int, data []byte) error {
 		return d.fail("", codeBadCommand, fmt.Sprintf("line %d is not a JSON object", line))
 	}
 	id, ok := head.ID.(string)
-	if !ok || !idRE.MatchString(id) {
+	if !ok || !wire.ValidID(id) { // driver ids share the request id syntax of spec §5.1
 		d.log.Warn("driver: command without a valid id", "line", line)
 		return d.fail("", codeBadCommand, fmt.Sprintf("line %d has no valid id", line))
 	}

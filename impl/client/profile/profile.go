@@ -9,8 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
+
+	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // EnvDir names the environment variable that replaces the configuration root
@@ -25,11 +26,8 @@ const (
 	KnownServers = "known_servers" // pinned server certificates
 )
 
-// usernameRE is the username syntax of spec §5.1.
-var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,31}$`)
-
-// ValidUsername reports whether name is a username of spec §5.1.
-func ValidUsername(name string) bool { return usernameRE.MatchString(name) }
+// ValidUsername reports whether name is a username of spec §5.1 (schemas/defs.json).
+func ValidUsername(name string) bool { return wire.ValidUsername(name) }
 
 // Root returns the configuration root: override when not empty, else $BLINDPOST_CONFIG_DIR, else
 // the blindpost directory in the user configuration directory ($XDG_CONFIG_HOME on Linux).

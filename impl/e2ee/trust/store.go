@@ -21,6 +21,7 @@ import (
 
 	"github.com/blindpost/blindpost/impl/e2ee"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
+	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // Store is the known_peers pin store. It is safe for concurrent use; every
@@ -93,21 +94,8 @@ func parseLine(text string) (string, ed25519.PublicKey, error) {
 	return f[0], key, nil
 }
 
-// ValidUsername reports whether name matches ^[a-z0-9][a-z0-9_.-]{0,31}$
-// (spec §5.1).
-func ValidUsername(name string) bool {
-	if len(name) == 0 || len(name) > 32 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
-		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
-			return false
-		}
-	}
-	return true
-}
+// ValidUsername reports whether name is a username of spec §5.1 (schemas/defs.json).
+func ValidUsername(name string) bool { return wire.ValidUsername(name) }
 
 // Lookup returns the pinned identity key of user.
 func (s *Store) Lookup(user string) (ed25519.PublicKey, bool) {

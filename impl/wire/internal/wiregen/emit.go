@@ -29,6 +29,11 @@ func generate(m *model) (map[string][]byte, error) {
 				w.check(c)
 			}
 		}
+		for _, v := range m.validators {
+			if strings.HasPrefix(v.loc, p+"#") {
+				w.validator(v)
+			}
+		}
 		for _, u := range m.unionList {
 			if u.file == p {
 				w.union(u)
@@ -106,6 +111,14 @@ func (m *model) used() map[string]bool {
 	for _, st := range m.structList {
 		for _, f := range st.fields {
 			mark(f.sh)
+		}
+	}
+	for _, v := range m.validators {
+		used[v.check.loc] = true
+	}
+	for _, d := range m.dispatchers {
+		if d.request != nil {
+			used[d.request.loc] = true
 		}
 	}
 	return used
@@ -237,7 +250,8 @@ func (w *writer) enum(et *enumType) {
 	w.p("")
 }
 
-func (w *writer) check(c *strCheck) {
+// constraints lists what a string check enforces, for comments.
+func (c *strCheck) constraints() string {
 	var what []string
 	if c.minLen >= 0 {
 		what = append(what, fmt.Sprintf("minLength %d", c.minLen))
@@ -248,7 +262,32 @@ func (w *writer) check(c *strCheck) {
 	if c.pattern != "" {
 		what = append(what, "pattern "+c.pattern)
 	}
-	w.comment("", fmt.Sprintf("%s checks a string of schemas/%s (lengths in code points): %s.", c.fn, c.loc, strings.Join(what, ", ")))
+	return strings.Join(what, ", ")
+}
+
+// validator writes the exported matcher of a string definition.
+func (w *writer) validator(v *validator) {
+	c := v.check
+	units := ""
+	if c.minLen >= 0 || c.maxLen >= 0 {
+		units = " (lengths in code points)"
+	}
+	doc := fmt.Sprintf("%s reports whether s satisfies schemas/%s%s: %s.", v.fn, v.loc, units, c.constraints())
+	if v.doc != "" {
+		doc += "\n\n" + v.doc
+	}
+	w.comment("", doc)
+	if c.ascii {
+		// The pattern only matches ASCII, so a match implies valid UTF-8.
+		w.p("func %s(s string) bool { return %s(s) == nil }", v.fn, c.fn)
+	} else {
+		w.p("func %s(s string) bool { return utf8.ValidString(s) && %s(s) == nil }", v.fn, c.fn)
+	}
+	w.p("")
+}
+
+func (w *writer) check(c *strCheck) {
+	w.comment("", fmt.Sprintf("%s checks a string of schemas/%s (lengths in code points): %s.", c.fn, c.loc, c.constraints()))
 	w.p("func %s[T text](s T) *ValidationError {", c.fn)
 	if c.minLen >= 0 || c.maxLen >= 0 {
 		w.p("if err := checkLength(s, %d, %d); err != nil {", c.minLen, c.maxLen)
@@ -348,7 +387,74 @@ func joinOr(s []string) string {
 }
 
 func (w *writer) dispatcher(d *dispatcher) {
+	var names []string
+	for _, st := range d.branches {
+		names = append(names, "*"+st.name)
+	}
+	if d.request != nil {
+		w.requests(d, names)
+	} else {
+		w.comment("", fmt.Sprintf("%sTypes returns the values of %s that schemas/%s dispatches on, in its order; the messages of those types are %s.", d.name, d.disc, d.file, joinOr(names)))
+		w.p("func %sTypes() []string {", d.name)
+		w.p("return []string{")
+		for _, st := range d.branches {
+			w.p("%s,", strconv.Quote(st.discValue))
+		}
+		w.p("}")
+		w.p("}")
+		w.p("")
+	}
+	if len(d.answers) > 0 {
+		w.responses(d)
+	}
 	w.dispatch("decode"+d.name, "Message", d.disc, d.file, d.branches)
+}
+
+// responses writes the Response interface and ResponseTypes for the response schema d.
+func (w *writer) responses(d *dispatcher) {
+	var names []string
+	for _, st := range d.answers {
+		names = append(names, "*"+st.name)
+	}
+	w.comment("", fmt.Sprintf("Response is a message of schemas/%s with an id member, which answers a request and echoes its id (spec §5.1): %s.", d.file, joinOr(names)))
+	w.p("type Response interface {")
+	w.p("Message")
+	w.p("// RequestID returns the id member: the id of the request it answers, \"\" when absent.")
+	w.p("RequestID() string")
+	w.p("}")
+	w.p("")
+	w.comment("", fmt.Sprintf("ResponseTypes returns the types of the messages of schemas/%s that answer a request, in its order.", d.file))
+	w.p("func ResponseTypes() []string {")
+	w.p("return []string{")
+	for _, st := range d.answers {
+		w.p("%s,", strconv.Quote(st.discValue))
+	}
+	w.p("}")
+	w.p("}")
+	w.p("")
+}
+
+// requests writes the Request interface and RequestTypes for the request schema d.
+func (w *writer) requests(d *dispatcher, names []string) {
+	et := d.request
+	w.comment("", fmt.Sprintf("Request is a client request of schemas/%s: %s. The relay answers each one, echoing its id (spec §5.1); the types are the values of %s (schemas/%s).", d.file, joinOr(names), et.name, et.loc))
+	w.p("type Request interface {")
+	w.p("Message")
+	w.p("// RequestType returns the %s member as a %s.", d.disc, et.name)
+	w.p("RequestType() %s", et.name)
+	w.p("// RequestID returns the id member, \"\" when absent.")
+	w.p("RequestID() string")
+	w.p("}")
+	w.p("")
+	w.comment("", fmt.Sprintf("RequestTypes returns the type of every client request, in the order of schemas/%s: a dispatcher that handles each of them handles every request.", d.file))
+	w.p("func RequestTypes() []%s {", et.name)
+	w.p("return []%s{", et.name)
+	for _, st := range d.branches {
+		w.p("%s,", et.consts[slices.Index(et.values, st.discValue)])
+	}
+	w.p("}")
+	w.p("}")
+	w.p("")
 }
 
 // dispatch writes the decoder of a dispatching schema.
@@ -437,6 +543,20 @@ func (w *writer) structType(st *structType) {
 	if st.message {
 		w.p("// MessageType returns %q, the type member of a %s.", st.discValue, st.name)
 		w.p("func (*%s) MessageType() string { return %s }", st.name, strconv.Quote(st.discValue))
+		w.p("")
+	}
+	if et := st.request; et != nil {
+		c := et.consts[slices.Index(et.values, st.discValue)]
+		w.p("// RequestType returns %s, the type member of a %s.", c, st.name)
+		w.p("func (*%s) RequestType() %s { return %s }", st.name, et.name, c)
+		w.p("")
+		w.p("// RequestID returns the id member of a %s, \"\" when absent.", st.name)
+		w.p("func (m *%s) RequestID() string { return m.ID }", st.name)
+		w.p("")
+	}
+	if st.response {
+		w.p("// RequestID returns the id member of a %s: the id of the request it answers, \"\" when absent.", st.name)
+		w.p("func (m *%s) RequestID() string { return m.ID }", st.name)
 		w.p("")
 	}
 	if st.union != nil {

@@ -10,6 +10,16 @@
 // JSON Schema keywords those schemas use and fails on any other, so that the codec never ignores
 // a constraint. The output depends only on the schemas: no versions, no timestamps.
 //
+// So that code outside the codec never keeps its own copy of what the schemas say, it also
+// writes, from client-message.json, the Request interface (RequestType and RequestID) that every
+// client request implements and RequestTypes, the list of their types (which must be the enum
+// request_type of defs.json); from every other top-level dispatching schema, its list of types
+// (ServerMessageTypes); from server-message.json, the Response interface (RequestID) of the
+// messages with an id and ResponseTypes; and from every string definition of defs.json with a pattern or a length,
+// an exported matcher (ValidUsername, ValidID, …). Adding a message is then a change of the
+// schemas and of the code that handles it, which the dispatchers' tests find by iterating over
+// these lists.
+//
 // With -check it writes nothing, and exits with status 1 listing the files that are stale
 // (different from a fresh generation, missing, or generated but no longer produced).
 package main

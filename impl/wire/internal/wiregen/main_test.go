@@ -133,6 +133,12 @@ func defs(d string) *fstest.MapFile {
 	return &fstest.MapFile{Data: []byte(`{` + schemaHead + `defs.json", "$defs": {` + d + `}}`)}
 }
 
+// clientMessage returns a client-message.json that dispatches type x to c2s/x.json.
+func clientMessage(x string) *fstest.MapFile {
+	return &fstest.MapFile{Data: []byte(`{` + schemaHead + `client-message.json", "title": "ClientMessage", "type": "object", "required": ["type"], "properties": {"type": {"enum": ["` + x +
+		`"]}}, "allOf": [{"if": {"properties": {"type": {"const": "` + x + `"}}, "required": ["type"]}, "then": {"$ref": "c2s/x.json"}}]}`)}
+}
+
 // TestUnsupported checks that the generator fails, naming the place, on everything outside the
 // keyword subset it implements, instead of generating a codec that ignores a constraint.
 func TestUnsupported(t *testing.T) {
@@ -186,6 +192,22 @@ func TestUnsupported(t *testing.T) {
 			"c2s/x.json": object(`"type": {"const": "x"}`, `"type"`),
 			"s.json":     {Data: []byte(`{` + schemaHead + `s.json", "title": "S", "type": "object", "required": ["type"], "properties": {"type": {"enum": ["y"]}}, "allOf": [{"if": {"properties": {"type": {"const": "y"}}, "required": ["type"]}, "then": {"$ref": "c2s/x.json"}}]}`)}},
 			`must be exactly {const: "y"}`},
+		{"request types drift", fstest.MapFS{"defs.json": defs(`"request_type": {"enum": ["x", "y"]}`),
+			"c2s/x.json":          object(`"type": {"const": "x"}, "id": {"type": "string", "minLength": 1}`, `"type"`),
+			"client-message.json": clientMessage("x")},
+			"must list the types that client-message.json dispatches on, in its order: x"},
+		{"request types elsewhere", fstest.MapFS{"defs.json": okDefs,
+			"c2s/x.json":          object(`"type": {"const": "x"}, "id": {"type": "string", "minLength": 1}`, `"type"`),
+			"client-message.json": clientMessage("x")},
+			"the types of the requests must be the enum defs.json#/$defs/request_type"},
+		{"title taken by the generated API", fstest.MapFS{"defs.json": defs(`"request_type": {"enum": ["x"]}`),
+			"c2s/x.json":          {Data: []byte(`{` + schemaHead + `c2s/x.json", "title": "Request", "type": "object", "properties": {"type": {"const": "x"}, "id": {"type": "string", "minLength": 1}}, "required": ["type"], "additionalProperties": false}`)},
+			"client-message.json": clientMessage("x")},
+			"Go name Request is already used"},
+		{"request without id", fstest.MapFS{"defs.json": defs(`"request_type": {"enum": ["x"]}`),
+			"c2s/x.json":          object(`"type": {"const": "x"}`, `"type"`),
+			"client-message.json": clientMessage("x")},
+			"a request needs a string member id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

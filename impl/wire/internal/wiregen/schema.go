@@ -161,6 +161,8 @@ type structType struct {
 	discBit   int
 	union     *unionType // the union it belongs to, when it is a payload
 	message   bool       // a top-level message (implements Message)
+	request   *enumType  // the type enum of the requests, when it is one (implements Request)
+	response  bool       // a message of responseSchema with an id (implements Response)
 }
 
 // field is one struct field.
@@ -191,6 +193,30 @@ type dispatcher struct {
 	doc      string
 	disc     string
 	branches []*structType
+	request  *enumType     // requestSchema: the enum of requestTypeDef, whose values are the branches'
+	answers  []*structType // responseSchema: the branches with an id, which answer a request
+}
+
+// requestSchema is the top-level schema of client requests (spec §5.1): each one is answered
+// and carries an optional id that the answer echoes. Its messages implement the generated Request
+// interface, and requestTypeDef, the enum of defs.json that names their types (the "for" of an
+// error), must list exactly the values requestSchema dispatches on, in its order, so that the
+// two lists in the schemas cannot drift apart.
+//
+// responseSchema is the top-level schema of server messages: those of its messages that have an
+// id member answer a request (spec §5.1) and implement the generated Response interface.
+const (
+	requestSchema  = "client-message.json"
+	requestTypeDef = "request_type"
+	responseSchema = "server-message.json"
+)
+
+// validator is an exported matcher for a string definition of defs.json: Valid<Name>.
+type validator struct {
+	fn    string // ValidUsername
+	loc   string
+	doc   string
+	check *strCheck
 }
 
 // model is everything that is generated.
@@ -206,6 +232,7 @@ type model struct {
 	unions      map[string]*unionType // by file
 	unionList   []*unionType
 	dispatchers []*dispatcher
+	validators  []*validator
 	defShapes   map[string]*shape
 	goNames     map[string]string // Go identifier -> location that claimed it
 }
@@ -258,7 +285,11 @@ func buildModel(files map[string]*node, paths []string) (*model, error) {
 				return nil, fmt.Errorf("schemas/defs.json: no $defs")
 			}
 			for _, name := range defs.keys {
-				if _, err := m.defShape(p, name); err != nil {
+				sh, err := m.defShape(p, name)
+				if err != nil {
+					return nil, err
+				}
+				if err := m.addValidator(p, name, sh); err != nil {
 					return nil, err
 				}
 			}
@@ -270,7 +301,94 @@ func buildModel(files map[string]*node, paths []string) (*model, error) {
 			}
 		}
 	}
+	for _, d := range m.dispatchers {
+		if err := m.streamAPI(d); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
+}
+
+// streamAPI records what the top-level schema d gives other packages: the Request interface and
+// RequestTypes for requestSchema, <Title>Types for the others, and the Response interface and
+// ResponseTypes for responseSchema's messages with an id.
+func (m *model) streamAPI(d *dispatcher) error {
+	loc := "schemas/" + d.file
+	if d.file == requestSchema {
+		for _, name := range []string{"Request", "RequestTypes"} {
+			if err := m.claim(name, loc); err != nil {
+				return err
+			}
+		}
+		return m.requests(d)
+	}
+	if err := m.claim(d.name+"Types", loc); err != nil {
+		return err
+	}
+	if d.file != responseSchema {
+		return nil
+	}
+	for _, name := range []string{"Response", "ResponseTypes"} {
+		if err := m.claim(name, loc); err != nil {
+			return err
+		}
+	}
+	for _, st := range d.branches {
+		if i := slices.IndexFunc(st.fields, func(f *field) bool { return f.json == "id" }); i >= 0 && st.fields[i].sh.kind == shapeString {
+			st.response = true
+			d.answers = append(d.answers, st)
+		}
+	}
+	return nil
+}
+
+// addValidator records the exported matcher of a string definition of defs.json that has a
+// pattern or a length, so that code outside impl/wire checks a username or an id with the
+// schema's own automaton instead of a copy of its pattern.
+func (m *model) addValidator(file, name string, sh *shape) error {
+	if sh.kind != shapeString || sh.str == nil {
+		return nil
+	}
+	v := &validator{fn: "Valid" + camel(name), loc: file + "#/$defs/" + name, doc: sh.doc, check: sh.str}
+	if err := m.claim(v.fn, "schemas/"+v.loc); err != nil {
+		return err
+	}
+	m.validators = append(m.validators, v)
+	return nil
+}
+
+// requests makes the branches of the request schema d requests: their types must be the values
+// of defs.json#/$defs/request_type, in order, and each must have an optional or required id
+// member that is a string.
+func (m *model) requests(d *dispatcher) error {
+	loc := "schemas/" + d.file
+	if m.files["defs.json"] == nil || m.files["defs.json"].get("$defs").get(requestTypeDef) == nil {
+		return fmt.Errorf("%s: the types of the requests must be the enum defs.json#/$defs/%s", loc, requestTypeDef)
+	}
+	sh, err := m.defShape("defs.json", requestTypeDef)
+	if err != nil {
+		return err
+	}
+	if sh.kind != shapeEnum {
+		return fmt.Errorf("schemas/defs.json#/$defs/%s: must be an enum, the types of %s", requestTypeDef, d.file)
+	}
+	var values []string
+	for _, st := range d.branches {
+		values = append(values, st.discValue)
+	}
+	if !slices.Equal(values, sh.enum.values) {
+		return fmt.Errorf("schemas/defs.json#/$defs/%s: must list the types that %s dispatches on, in its order: %s",
+			requestTypeDef, d.file, strings.Join(values, ", "))
+	}
+	for _, st := range d.branches {
+		i := slices.IndexFunc(st.fields, func(f *field) bool { return f.json == "id" })
+		if i < 0 || st.fields[i].sh.kind != shapeString {
+			return fmt.Errorf("schemas/%s: a request needs a string member id, which its answer echoes (spec §5.1)", st.loc)
+		}
+		st.request = sh.enum
+	}
+	d.request = sh.enum
+	return nil
 }
 
 // child is the location of a subschema: loc (a file, or a file and fragment) followed by the
@@ -516,7 +634,7 @@ func (m *model) structOf(file, loc string, n *node, name string) (*structType, e
 		st.props = append(st.props, pname)
 		st.required = append(st.required, req)
 		f := &field{json: pname, goName: camel(pname), required: req, bit: i}
-		if slices.Contains([]string{"Validate", "MarshalJSON", "UnmarshalJSON", "MessageType", "PayloadKind"}, f.goName) {
+		if slices.Contains([]string{"Validate", "MarshalJSON", "UnmarshalJSON", "MessageType", "PayloadKind", "RequestType", "RequestID"}, f.goName) {
 			return nil, fmt.Errorf("%s: property %q would hide a method", sloc, pname)
 		}
 		for _, g := range st.fields {
