@@ -112,7 +112,7 @@ its CPU and memory figures too.`,
 	pf.StringVar(&o.prefix, "prefix", "bench-", "prefix of the usernames the benchmark registers")
 	pf.BoolVar(&o.quiet, "quiet", false, "no progress on standard error")
 	pf.StringVar(&o.profile, "profile", "", "write CPU profiles of the relay under test (from its pprof listener) into this directory")
-	root.AddCommand(o.relayCommand(), o.latencyCommand(), o.idleCommand(), o.connectCommand(), o.fanoutCommand(), o.e2eCommand(), o.suiteCommand(), o.serverCommand(), o.forwarderCommand())
+	root.AddCommand(o.relayCommand(), o.latencyCommand(), o.idleCommand(), o.connectCommand(), o.fanoutCommand(), o.e2eCommand(), o.suiteCommand(), o.serverCommand(), o.forwarderCommand(), o.coalesceCommand(), o.natsCommand())
 	root.AddCommand(o.attackCommand())
 	return root
 }
@@ -193,6 +193,12 @@ func (o *options) report(r *bench.Report) error {
 	fmt.Fprintf(o.stdout, "machine: %s\n\n", r.Machine)
 	if err := r.WriteTable(o.stdout); err != nil {
 		return err
+	}
+	if len(r.Goals) > 0 {
+		fmt.Fprintf(o.stdout, "\ngoals (medians of the runs):\n\n")
+		if err := r.WriteGoals(o.stdout); err != nil {
+			return err
+		}
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(o.stdout, "problem: %s\n", p)

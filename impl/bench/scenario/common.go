@@ -30,10 +30,13 @@ import (
 	"github.com/blindpost/blindpost/impl/bench/target"
 )
 
-// Provider starts the two systems a scenario compares. Each call starts a fresh one.
+// Provider starts the systems a scenario compares: ours, the baseline (the coalescing
+// forwarder), the typical forwarder and NATS. Each call starts a fresh one.
 type Provider interface {
 	Ours(ctx context.Context) (*target.System, error)
 	Baseline(ctx context.Context) (*target.System, error)
+	Typical(ctx context.Context) (*target.System, error)
+	NATS(ctx context.Context) (*target.System, error)
 }
 
 // Common are the settings every scenario shares.
@@ -247,13 +250,17 @@ func sleepFor(ctx context.Context, d time.Duration) bool {
 }
 
 // closeAll closes every connection, in parallel.
-func closeAll(conns []*load.Conn) {
+func closeAll[C interface {
+	comparable
+	Close() error
+}](conns []C) {
+	var zero C
 	var wg sync.WaitGroup
 	const par = 32
 	for p := range par {
 		wg.Go(func() {
 			for i := p; i < len(conns); i += par {
-				if conns[i] != nil {
+				if conns[i] != zero {
 					_ = conns[i].Close()
 				}
 			}
