@@ -1,5 +1,7 @@
-// Package scenario holds the macro benchmarks of issue 7, each run on the relay under test and
-// then on the baseline forwarder, one after the other on the same machine:
+// Package scenario holds the macro benchmarks, each run on the relay under test and on the
+// baseline, the coalescing forwarder, on the same machine in the same run; relay, latency and
+// idle also on the typical forwarder, and relay and latency on NATS over wss (README
+// "Performance"):
 //
 //   - Relay: pairs of connections relaying fixed-size ciphertexts, pipelined: delivered
 //     messages per second, relay CPU per message, latency;
