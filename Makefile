@@ -33,7 +33,7 @@ generate: ## regenerate the wire codec from schemas/
 vectors: ## regenerate vectors/ byte-identically from the fixed seed
 	$(GO) test ./vectors/internal/gen -run TestGenerate -count=1 -args -update
 
-bench: ## micro and macro benchmarks, printed as one table of ratios
+bench: ## benchmarks: the relay against the coalescing and typical forwarders and NATS; ratios and goals (medians of 3 runs)
 	$(GO) run ./impl/cmd/blindpost-bench suite
 
 bench-wire: ## codec benchmarks: generated codec vs encoding/json and the schema oracle

@@ -1,8 +1,9 @@
 // Package cli is the command line of blindpost-bench (issue 7): the scenarios of package
-// scenario on the reference relay or on any relay URL, each next to the baseline forwarder,
-// the whole suite behind make bench, and the child processes the benchmarks start (the
-// reference relay and the forwarder run as subcommands of the same binary, so that their CPU
-// and memory are measured from /proc like any process's).
+// scenario on the reference relay or on any relay URL, each next to the baseline (the
+// coalescing forwarder) and the other systems, the whole suite behind make bench, and the child
+// processes the benchmarks start (the reference relay, both forwarders and NATS run as
+// subcommands of the same binary, so that their CPU and memory are measured from /proc like
+// any process's).
 //
 // The command itself (impl/cmd/blindpost-bench) only calls Main.
 package cli
@@ -82,12 +83,15 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	o := &options{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
 		Use:   "blindpost-bench",
-		Short: "Load and compare Blindpost relays against a bare WebSocket forwarder",
-		Long: `blindpost-bench measures a Blindpost relay (issue 7): every scenario runs on the relay and
-on the baseline, a minimal gorilla/websocket + crypto/tls forwarder with no validation and no
-authentication (started from this binary), on the same machine in the same run (relay, latency
-and connect in alternating slices, so that whatever else the machine does falls on both), and
-every figure is reported as ours, baseline and their ratio.
+		Short: "Load and compare Blindpost relays against bare WebSocket forwarders and NATS",
+		Long: `blindpost-bench measures a Blindpost relay: every scenario runs on the relay and on the
+baseline, the strongest bare forwarder we could write (a writer per connection that writes
+everything queued as one TLS record, pooled buffers, the relay's TLS settings; no validation, no
+authentication), and relay, latency and idle also on the typical gorilla/websocket forwarder and
+(relay, latency) on NATS over wss — all started from this binary, on the same machine in the
+same run (relay, latency and connect in alternating slices, so that whatever else the machine
+does falls on all of them) — and every figure is reported as ours, baseline and their ratio,
+with ours' ratio to the other systems.
 
 Without --url it starts the reference relay itself, as a child process, so that its CPU time and
 memory can be read from /proc. With --url it measures any relay (a third-party one included),
@@ -113,7 +117,7 @@ its CPU and memory figures too.`,
 	pf.StringVar(&o.prefix, "prefix", "bench-", "prefix of the usernames the benchmark registers")
 	pf.BoolVar(&o.quiet, "quiet", false, "no progress on standard error")
 	pf.StringVar(&o.profile, "profile", "", "write CPU profiles of the relay under test (from its pprof listener) into this directory")
-	root.AddCommand(o.relayCommand(), o.latencyCommand(), o.idleCommand(), o.connectCommand(), o.fanoutCommand(), o.e2eCommand(), o.suiteCommand(), o.serverCommand(), o.forwarderCommand())
+	root.AddCommand(o.relayCommand(), o.latencyCommand(), o.idleCommand(), o.connectCommand(), o.fanoutCommand(), o.e2eCommand(), o.suiteCommand(), o.serverCommand(), o.forwarderCommand(), o.coalesceCommand(), o.natsCommand())
 	root.AddCommand(o.attackCommand())
 	return root
 }
@@ -194,6 +198,12 @@ func (o *options) report(r *bench.Report) error {
 	fmt.Fprintf(o.stdout, "machine: %s\n\n", r.Machine)
 	if err := r.WriteTable(o.stdout); err != nil {
 		return err
+	}
+	if len(r.Goals) > 0 {
+		fmt.Fprintf(o.stdout, "\ngoals (medians of the runs):\n\n")
+		if err := r.WriteGoals(o.stdout); err != nil {
+			return err
+		}
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(o.stdout, "problem: %s\n", p)

@@ -44,7 +44,7 @@ func (o *options) relayCommand() *cobra.Command {
 	sequential := false
 	cmd := &cobra.Command{
 		Use:   "relay",
-		Short: "Pairs relaying fixed-size ciphertexts, pipelined: msgs/s, relay CPU per message, latency",
+		Short: "Pairs relaying fixed-size ciphertexts, pipelined, on ours, both forwarders and NATS: msgs/s, server CPU per message, latency",
 		Args:  cobra.NoArgs,
 		RunE: runScenario(o, "relay", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.RelayComparison, error) {
 			ro.Common = c
@@ -59,7 +59,7 @@ func (o *options) relayCommand() *cobra.Command {
 	f.IntVar(&ro.Size, "size", 200, "ciphertext bytes per message")
 	f.Float64Var(&ro.Rate, "rate", 0, "offered messages per second over all connections (0: as fast as --window allows)")
 	f.IntVar(&ro.Window, "window", 32, "messages a connection may have in flight")
-	f.BoolVar(&sequential, "sequential", false, "measure ours, then the baseline, in one run each rather than alternating slices (--profile implies it)")
+	f.BoolVar(&sequential, "sequential", false, "measure each system in turn, in one run each, rather than in alternating slices (--profile implies it)")
 	return cmd
 }
 
@@ -69,7 +69,7 @@ func (o *options) idleCommand() *cobra.Command {
 		Use:   "idle",
 		Short: "Hold many idle connections (registered on the relay): relay memory per connection",
 		Long: `idle opens --conns connections (registered with hello and register on a Blindpost relay,
-upgraded and silent on the forwarder), waits for the relay's memory to settle, holds them for
+upgraded and silent on the two forwarders), waits for the relay's memory to settle, holds them for
 --duration and reports the relay's resident memory per connection. With --background-pairs a
 relay load runs on the side throughout, and its latency and errors are reported too:
 
@@ -112,15 +112,19 @@ func (o *options) latencyCommand() *cobra.Command {
 	lo := scenario.LatencyOptions{}
 	cmd := &cobra.Command{
 		Use:   "latency",
-		Short: "The relay load at a fixed rate, half of the lower maximum, on both: latency p50/p99",
-		Long: `latency first measures both systems' maximum relay rates (as the relay scenario does, unless
---rate gives the rate), then offers half of the lower one to both on a schedule, and reports the
-latency from the scheduled send time to the delivery (no coordinated omission).`,
+		Short: "The relay load at a fixed rate, half of the lowest maximum, on every system: latency p50/p99",
+		Long: `latency first measures every system's maximum relay rate (ours, the coalescing forwarder,
+the typical forwarder and NATS over wss, as the relay scenario does, unless --rate gives the
+rate), then offers half of the lowest to all of them on a schedule, and reports the latency from
+the scheduled send time to the delivery (no coordinated omission).`,
 		Args: cobra.NoArgs,
 		RunE: runScenario(o, "latency", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.LatencyComparison, error) {
 			lo.Common = c
 			if lo.Rate > 0 {
-				lo.OursMax, lo.BaselineMax = lo.Rate/lo.Fraction, lo.Rate/lo.Fraction
+				lo.Maxima = map[string]float64{}
+				for _, n := range []string{target.Ours, target.Baseline, target.Typical, target.NATSName} {
+					lo.Maxima[n] = lo.Rate / lo.Fraction
+				}
 			}
 			return scenario.RunLatency(ctx, lo, prov)
 		}),

@@ -1,7 +1,9 @@
-// Package forwarder is the baseline every benchmark figure is divided by: the floor of the
-// relay's stack. It is a minimal WebSocket forwarder on gorilla/websocket and crypto/tls, used
-// the plain way (default buffers, one goroutine per connection reading with ReadMessage), with
-// no validation, no authentication, no acknowledgements, no flow control and no limits:
+// Package forwarder is the typical forwarder the relay, latency and idle figures are also
+// compared with (README "Performance"; the baseline is package coalesce). It is a minimal
+// WebSocket forwarder on gorilla/websocket and crypto/tls, used the plain way (default buffers,
+// one goroutine per connection reading with ReadMessage, one WriteMessage and so one TLS record
+// and one system call per message), with no validation, no authentication, no
+// acknowledgements, no flow control and no limits:
 //
 //   - wss://HOST/?pair=K: the first two connections that name K are paired; every message one
 //     of them sends is written, unchanged, to the other;

@@ -32,6 +32,8 @@ type Result struct {
 	BPerOp   float64 `json:"bytes_per_op"`
 	Allocs   float64 `json:"allocs_per_op"`
 	HasAlloc bool    `json:"-"`
+	// Metrics are the other units the benchmark reported (b.ReportMetric), such as allocs/msg.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
 
 // Parse reads go test -bench output.
@@ -76,6 +78,11 @@ func Parse(r io.Reader) ([]Result, error) {
 				res.BPerOp = v
 			case "allocs/op":
 				res.Allocs, res.HasAlloc = v, true
+			default:
+				if res.Metrics == nil {
+					res.Metrics = map[string]float64{}
+				}
+				res.Metrics[f[i+1]] = v
 			}
 		}
 		out = append(out, res)

@@ -1,6 +1,7 @@
 package micro
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -38,6 +39,9 @@ func TestParse(t *testing.T) {
 	if r.Name != "Decode/c2s/relay/wire" || r.Package != "github.com/blindpost/blindpost/impl/wire" || r.NsPerOp != 1000 ||
 		r.Allocs != 5 || !r.HasAlloc || r.BPerOp != 832 || r.N != 50000 {
 		t.Fatalf("first result %+v", r)
+	}
+	if r.Metrics["MB/s"] != 300 || len(r.Metrics) != 1 {
+		t.Fatalf("first result's other metrics: %v", r.Metrics)
 	}
 	if rs[3].HasAlloc || rs[7].Package != "github.com/blindpost/blindpost/impl/e2ee/direct" {
 		t.Fatalf("%+v %+v", rs[3], rs[7])
@@ -90,7 +94,7 @@ func TestMedians(t *testing.T) {
 		t.Fatalf("got %d results, want %d: %+v", len(got), len(want), got)
 	}
 	for i := range want {
-		if got[i] != want[i] {
+		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Errorf("result %d: got %+v, want %+v", i, got[i], want[i])
 		}
 	}

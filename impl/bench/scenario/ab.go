@@ -11,10 +11,10 @@ import (
 	"github.com/blindpost/blindpost/impl/bench/target"
 )
 
-// The throughput and latency scenarios measure ours and the baseline in alternating slices
-// (ours, baseline, ours, baseline, …) with both systems up and their loads ready, one load
-// paused while the other runs: whatever else the machine does during the run falls on both
-// alike, which matters on a shared machine with two cores.
+// The throughput and latency scenarios measure ours and the other systems in alternating slices
+// (ours, baseline, typical, NATS, ours, …) with every system up and its load ready, each load
+// paused while another runs: whatever else the machine does during the run falls on all of
+// them alike, which matters on a shared machine with two cores.
 
 // abSide is one system's load, as alternate drives it.
 type abSide struct {
@@ -36,8 +36,8 @@ type abTotal struct {
 }
 
 // alternate runs rounds rounds of one slice per side, each after settle, and sums them.
-func alternate(ctx context.Context, c Common, label string, sides [2]*abSide, rounds int, slice, settle time.Duration) ([2]abTotal, error) {
-	var tot [2]abTotal
+func alternate(ctx context.Context, c Common, label string, sides []*abSide, rounds int, slice, settle time.Duration) ([]abTotal, error) {
+	tot := make([]abTotal, len(sides))
 	for i := range tot {
 		if !sides[i].sys.Local() {
 			tot[i].CPU = math.NaN()
@@ -45,7 +45,7 @@ func alternate(ctx context.Context, c Common, label string, sides [2]*abSide, ro
 	}
 	// Each system's CPU profile spans all the rounds: it is idle in the other's slices.
 	for _, s := range sides {
-		defer c.profile(ctx, s.sys, label+"-"+s.sys.Name, time.Duration(rounds)*2*(settle+slice))()
+		defer c.profile(ctx, s.sys, label+"-"+s.sys.Name, time.Duration(rounds*len(sides))*(settle+slice))()
 	}
 	for r := range rounds {
 		for i, s := range sides {
@@ -86,15 +86,23 @@ func abRounds(d time.Duration) (int, time.Duration) {
 	return rounds, d / time.Duration(rounds)
 }
 
-// relayAB runs the relay load on both systems alternately, at rates[i] for system i (0: as
-// fast as the windows allow).
-func relayAB(ctx context.Context, o RelayOptions, prov Provider, rates [2]float64, label string) ([2]RelayResult, error) {
-	var res [2]RelayResult
+// starter starts one system of a comparison.
+type starter func(context.Context) (*target.System, error)
+
+// relaySystems are the systems of the relay and latency scenarios, ours first.
+func relaySystems(prov Provider) []starter {
+	return []starter{prov.Ours, prov.Baseline, prov.Typical, prov.NATS}
+}
+
+// relayAB runs the relay load on the systems alternately, at rates[i] for system i (0: as fast
+// as the windows allow).
+func relayAB(ctx context.Context, o RelayOptions, starts []starter, rates []float64, label string) ([]RelayResult, error) {
+	res := make([]RelayResult, len(starts))
 	if o.Size == 0 {
 		o.Size = 200
 	}
-	var sys [2]*target.System
-	var loads [2]*pairs
+	sys := make([]*target.System, len(starts))
+	loads := make([]*pairs, len(starts))
 	defer func() {
 		for i := range loads {
 			if loads[i] != nil {
@@ -105,7 +113,7 @@ func relayAB(ctx context.Context, o RelayOptions, prov Provider, rates [2]float6
 			}
 		}
 	}()
-	for i, start := range []func(context.Context) (*target.System, error){prov.Ours, prov.Baseline} {
+	for i, start := range starts {
 		var err error
 		if sys[i], err = start(ctx); err != nil {
 			return res, err
@@ -116,7 +124,7 @@ func relayAB(ctx context.Context, o RelayOptions, prov Provider, rates [2]float6
 		loads[i].gate.shut()
 		loads[i].start(ctx, rates[i])
 	}
-	var sides [2]*abSide
+	sides := make([]*abSide, len(loads))
 	for i, p := range loads {
 		sides[i] = &abSide{sys: sys[i], resume: p.gate.open, pause: p.gate.shut,
 			count: func() uint64 { d, _ := p.counts(); return d },

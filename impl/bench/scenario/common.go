@@ -1,5 +1,7 @@
-// Package scenario holds the macro benchmarks of issue 7, each run on the relay under test and
-// then on the baseline forwarder, one after the other on the same machine:
+// Package scenario holds the macro benchmarks, each run on the relay under test and on the
+// baseline, the coalescing forwarder, on the same machine in the same run; relay, latency and
+// idle also on the typical forwarder, and relay and latency on NATS over wss (README
+// "Performance"):
 //
 //   - Relay: pairs of connections relaying fixed-size ciphertexts, pipelined: delivered
 //     messages per second, relay CPU per message, latency;
@@ -30,10 +32,13 @@ import (
 	"github.com/blindpost/blindpost/impl/bench/target"
 )
 
-// Provider starts the two systems a scenario compares. Each call starts a fresh one.
+// Provider starts the systems a scenario compares: ours, the baseline (the coalescing
+// forwarder), the typical forwarder and NATS. Each call starts a fresh one.
 type Provider interface {
 	Ours(ctx context.Context) (*target.System, error)
 	Baseline(ctx context.Context) (*target.System, error)
+	Typical(ctx context.Context) (*target.System, error)
+	NATS(ctx context.Context) (*target.System, error)
 }
 
 // Common are the settings every scenario shares.
@@ -247,13 +252,17 @@ func sleepFor(ctx context.Context, d time.Duration) bool {
 }
 
 // closeAll closes every connection, in parallel.
-func closeAll(conns []*load.Conn) {
+func closeAll[C interface {
+	comparable
+	Close() error
+}](conns []C) {
+	var zero C
 	var wg sync.WaitGroup
 	const par = 32
 	for p := range par {
 		wg.Go(func() {
 			for i := p; i < len(conns); i += par {
-				if conns[i] != nil {
+				if conns[i] != zero {
 					_ = conns[i].Close()
 				}
 			}

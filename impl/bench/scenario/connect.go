@@ -131,7 +131,7 @@ func RunConnect(ctx context.Context, o ConnectOptions, prov Provider) (ConnectCo
 	}
 	rounds, slice := abRounds(o.Duration)
 	settle := max(o.Warmup/time.Duration(rounds), 200*time.Millisecond)
-	tot, err := alternate(ctx, o.Common, "connect", sides, rounds, slice, settle)
+	tot, err := alternate(ctx, o.Common, "connect", sides[:], rounds, slice, settle)
 	if err != nil {
 		return out, err
 	}

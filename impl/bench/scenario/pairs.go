@@ -5,13 +5,16 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/blindpost/blindpost/impl/bench/hist"
 	"github.com/blindpost/blindpost/impl/bench/load"
+	"github.com/blindpost/blindpost/impl/bench/natsbase"
 	"github.com/blindpost/blindpost/impl/bench/target"
+	"github.com/blindpost/blindpost/impl/client/tlstrust"
 )
 
 // pairs is the relay load: connections in pairs, each sending relay messages to its partner,
@@ -33,10 +36,19 @@ type pairs struct {
 	readers  sync.WaitGroup
 }
 
+// endpoint is one connection of the load as the pairs use it: a WebSocket connection
+// (*load.Conn) or a NATS one (*natsbase.Conn).
+type endpoint interface {
+	Write(frame []byte) error
+	Read() ([]byte, error) // valid until the next Read
+	Close() error
+}
+
 // pairConn is one connection of a pair.
 type pairConn struct {
 	index     int
-	c         *load.Conn
+	c         endpoint
+	ws        *load.Conn // c, on a WebSocket system; nil on NATS
 	peer      *pairConn
 	tokens    chan struct{} // one per message this connection may have undelivered
 	ackTokens chan struct{} // one per message it may have unacknowledged (Blindpost only)
@@ -71,7 +83,7 @@ func openPairs(ctx context.Context, c Common, sys *target.System, n, size, windo
 	}
 	if sys.Kind == target.Forwarder {
 		if err := forEach(ctx, n, c.parallel(), func(ctx context.Context, k int) error {
-			return linked(ctx, p.conns[2*k].c, p.conns[2*k+1].c)
+			return linked(ctx, p.conns[2*k].ws, p.conns[2*k+1].ws)
 		}); err != nil {
 			p.close()
 			return nil, err
@@ -89,7 +101,7 @@ func openPairs(ctx context.Context, c Common, sys *target.System, n, size, windo
 			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
 			a, b := 2*k, 2*k+1
-			return load.Chat(ctx, p.conns[a].c, p.conns[b].c, p.name(c.Prefix+tag, a), p.name(c.Prefix+tag, b), sessions[k])
+			return load.Chat(ctx, p.conns[a].ws, p.conns[b].ws, p.name(c.Prefix+tag, a), p.name(c.Prefix+tag, b), sessions[k])
 		}); err != nil {
 			p.close()
 			return nil, err
@@ -113,6 +125,15 @@ func (p *pairs) name(prefix string, i int) string {
 func (p *pairs) dial(ctx context.Context, d *load.Dialer, prefix string, i int) (*pairConn, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	if p.sys.Kind == target.NATS {
+		// One subject per endpoint, named as the relay's users are: each connection
+		// subscribes to its own and publishes to its partner's.
+		c, err := dialNATS(ctx, p.sys, p.name(prefix, i), p.name(prefix, i^1))
+		if err != nil {
+			return nil, err
+		}
+		return p.newConn(i, c, nil), nil
+	}
 	query := ""
 	if p.sys.Kind == target.Forwarder {
 		query = fmt.Sprintf("pair=%s%d", prefix, i/2)
@@ -131,7 +152,26 @@ func (p *pairs) dial(ctx context.Context, d *load.Dialer, prefix string, i int) 
 			return nil, fmt.Errorf("scenario: register %s: %w", p.name(prefix, i), err)
 		}
 	}
-	pc := &pairConn{index: i, c: c, tokens: make(chan struct{}, p.window), h: hist.New()}
+	return p.newConn(i, c, c), nil
+}
+
+// dialNATS connects to the NATS system sys as subject own, publishing to subject to, with the
+// certificate checked as the WebSocket dialer checks it.
+func dialNATS(ctx context.Context, sys *target.System, own, to string) (*natsbase.Conn, error) {
+	u, err := url.Parse(sys.URL)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	cfg, _, err := tlstrust.Policy{Pin: sys.Trust.Pin, Roots: sys.Trust.Roots}.Config(u.Host)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	return natsbase.Dial(ctx, sys.URL, cfg, own, to)
+}
+
+// newConn makes connection i of the pairs, with its windows full.
+func (p *pairs) newConn(i int, c endpoint, ws *load.Conn) *pairConn {
+	pc := &pairConn{index: i, c: c, ws: ws, tokens: make(chan struct{}, p.window), h: hist.New()}
 	for range p.window {
 		pc.tokens <- struct{}{}
 	}
@@ -143,7 +183,7 @@ func (p *pairs) dial(ctx context.Context, d *load.Dialer, prefix string, i int) 
 			pc.ackTokens <- struct{}{}
 		}
 	}
-	return pc, nil
+	return pc
 }
 
 // syncType is the type of the probes linked sends through the forwarder.
@@ -259,7 +299,7 @@ func (p *pairs) read(pc *pairConn) {
 		if load.IsType(frame, syncType) {
 			continue // a late copy of linked's probe
 		}
-		relay := p.sys.Kind == target.Forwarder || load.IsType(frame, "relay")
+		relay := p.sys.Kind != target.Blindpost || load.IsType(frame, "relay")
 		if !relay {
 			switch {
 			case load.IsType(frame, "ack"):
@@ -328,7 +368,7 @@ func (p *pairs) stop(grace time.Duration) {
 // close closes every connection; readers see the end and return.
 func (p *pairs) close() {
 	p.stopping.Store(true)
-	var conns []*load.Conn
+	var conns []endpoint
 	for _, pc := range p.conns {
 		if pc != nil {
 			conns = append(conns, pc.c)

@@ -1,10 +1,11 @@
 // Package target is what a benchmark measures: a relay at a URL (ours, started here or running
-// anywhere, or a third-party one) or the baseline forwarder, and, when it runs on this machine,
-// its process, whose CPU time and memory are read from /proc.
+// anywhere, or a third-party one), the baselines (the coalescing forwarder, the typical one) or
+// NATS over wss, and, when it runs on this machine, its process, whose CPU time and memory are
+// read from /proc.
 //
-// Local relays run as child processes of the benchmark binary itself (blindpost-bench server …
-// runs impl/server/cli, blindpost-bench forwarder … the baseline), so that their CPU and memory
-// are theirs alone and are measured the same way.
+// Local systems run as child processes of the benchmark binary itself (blindpost-bench server …
+// runs impl/server/cli; coalesce …, forwarder … and nats … the other three), so that their CPU
+// and memory are theirs alone and are measured the same way for all.
 package target
 
 import (
@@ -33,19 +34,24 @@ type Kind int
 const (
 	// Blindpost speaks the protocol: hello and register, relay answered by ack (spec §5).
 	Blindpost Kind = iota + 1
-	// Forwarder is the baseline: no registration, connections paired by the URL query.
+	// Forwarder is a bare WebSocket forwarder (the baseline or the typical one): no
+	// registration, connections paired by the URL query.
 	Forwarder
+	// NATS is a NATS server over wss://: one subject per endpoint (package natsbase).
+	NATS
 )
 
-// Names of the two systems of every figure.
+// Names of the systems of the figures (README "Performance").
 const (
-	Ours     = "ours"
-	Baseline = "baseline"
+	Ours     = "ours"     // the relay under test
+	Baseline = "baseline" // the coalescing forwarder (package coalesce), every figure's baseline
+	Typical  = "typical"  // the plain gorilla forwarder (package forwarder)
+	NATSName = "nats"     // NATS over wss (package natsbase)
 )
 
 // System is one relay under test.
 type System struct {
-	Name    string // Ours or Baseline
+	Name    string // Ours, Baseline, Typical or NATSName
 	Kind    Kind
 	URL     string // wss://HOST:PORT/
 	Trust   load.Trust
@@ -127,18 +133,33 @@ func (l Launcher) StartServer(ctx context.Context, o ServerOptions) (*System, er
 	return s, nil
 }
 
-// StartForwarder starts the baseline forwarder on a free loopback port.
+// StartForwarder starts the typical forwarder (package forwarder) on a free loopback port.
 func (l Launcher) StartForwarder(ctx context.Context) (*System, error) {
-	dir, err := os.MkdirTemp("", "blindpost-bench-forwarder-")
+	return l.startNamed(ctx, "forwarder", Typical, Forwarder)
+}
+
+// StartCoalesce starts the coalescing forwarder (package coalesce), the baseline.
+func (l Launcher) StartCoalesce(ctx context.Context) (*System, error) {
+	return l.startNamed(ctx, "coalesce", Baseline, Forwarder)
+}
+
+// StartNATS starts the NATS server with its TLS WebSocket listener (package natsbase).
+func (l Launcher) StartNATS(ctx context.Context) (*System, error) {
+	return l.startNamed(ctx, "nats", NATSName, NATS)
+}
+
+// startNamed runs the subcommand sub with a fresh data directory on a free loopback port.
+func (l Launcher) startNamed(ctx context.Context, sub, name string, kind Kind) (*System, error) {
+	dir, err := os.MkdirTemp("", "blindpost-bench-"+sub+"-")
 	if err != nil {
 		return nil, fmt.Errorf("target: %w", err)
 	}
-	s, err := l.start(ctx, dir, []string{"forwarder", "--listen", "127.0.0.1:0", "--data", dir}, Forwarder)
+	s, err := l.start(ctx, dir, []string{sub, "--listen", "127.0.0.1:0", "--data", dir}, kind)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s.Name = Baseline
+	s.Name = name
 	return s, nil
 }
 
@@ -233,7 +254,7 @@ func ParsePID(s string) (int, error) {
 }
 
 // Provider starts fresh systems for each scenario: the reference relay through Launcher, or
-// the relay at Remote when set, and always the baseline forwarder through Launcher.
+// the relay at Remote when set, and always the forwarders and NATS through Launcher.
 type Provider struct {
 	Launcher Launcher
 	Server   ServerOptions
@@ -257,7 +278,17 @@ func (p *Provider) OursWith(ctx context.Context, flags []string) (*System, error
 	return q.Ours(ctx)
 }
 
-// Baseline starts a fresh baseline forwarder.
+// Baseline starts a fresh coalescing forwarder, the baseline of every figure.
 func (p *Provider) Baseline(ctx context.Context) (*System, error) {
+	return p.Launcher.StartCoalesce(ctx)
+}
+
+// Typical starts a fresh typical forwarder.
+func (p *Provider) Typical(ctx context.Context) (*System, error) {
 	return p.Launcher.StartForwarder(ctx)
+}
+
+// NATS starts a fresh NATS server.
+func (p *Provider) NATS(ctx context.Context) (*System, error) {
+	return p.Launcher.StartNATS(ctx)
 }

@@ -4,16 +4,21 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/blindpost/blindpost/impl/bench/coalesce"
 	"github.com/blindpost/blindpost/impl/bench/forwarder"
 	"github.com/blindpost/blindpost/impl/bench/load"
+	"github.com/blindpost/blindpost/impl/bench/natsbase"
+	"github.com/blindpost/blindpost/impl/client/tlstrust"
 	servercli "github.com/blindpost/blindpost/impl/server/cli"
 )
 
 // childEnv makes this test binary act as blindpost-bench's children: "server …" runs the
-// reference relay, "forwarder …" the baseline, as the real command's subcommands do.
+// reference relay, "coalesce …", "forwarder …" and "nats …" the other systems, as the real
+// command's subcommands do.
 const childEnv = "BLINDPOST_BENCH_TARGET_CHILD"
 
 func TestMain(m *testing.M) {
@@ -28,22 +33,52 @@ func child(args []string) int {
 	switch args[0] {
 	case "server":
 		return servercli.Main(ctx, args[1:], os.Stdout, os.Stderr, func(string) (string, bool) { return "", false })
-	case "forwarder":
-		f, err := forwarder.New(forwarder.Config{Listen: args[2], DataDir: args[4]})
-		if err == nil {
-			err = f.Start()
-		}
+	case "forwarder", "coalesce", "nats":
+		sys, err := startChild(args[0], args[2], args[4])
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		fmt.Printf("listening on %s\nserver pin: %s\n", f.URL(), f.Pin())
+		fmt.Printf("listening on %s\nserver pin: %s\n", sys.URL(), sys.Pin())
 		select {}
 	}
 	return 2
 }
 
-// TestLaunch starts both children, checks that they announced where they listen, that they
+// announcer is what a child system prints when it is ready.
+type announcer interface {
+	URL() string
+	Pin() string
+}
+
+type typicalChild struct{ *forwarder.Forwarder }
+
+func (f typicalChild) Pin() string { return f.Forwarder.Pin().String() }
+
+// startChild starts the system the subcommand sub names, listening on listen.
+func startChild(sub, listen, dir string) (announcer, error) {
+	switch sub {
+	case "forwarder":
+		f, err := forwarder.New(forwarder.Config{Listen: listen, DataDir: dir})
+		if err != nil {
+			return nil, err
+		}
+		return typicalChild{f}, f.Start()
+	case "coalesce":
+		f, err := coalesce.New(coalesce.Config{Listen: listen, DataDir: dir})
+		if err != nil {
+			return nil, err
+		}
+		return f, f.Start()
+	}
+	s, err := natsbase.New(natsbase.Config{Listen: listen, DataDir: dir})
+	if err != nil {
+		return nil, err
+	}
+	return s, s.Start()
+}
+
+// TestLaunch starts every child, checks that they announced where they listen, that they
 // can be dialled and measured, and that Close stops them.
 func TestLaunch(t *testing.T) {
 	exe, err := os.Executable()
@@ -53,7 +88,7 @@ func TestLaunch(t *testing.T) {
 	p := &Provider{Launcher: Launcher{Path: exe, Env: []string{childEnv + "=1"}}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, start := range []func(context.Context) (*System, error){p.Ours, p.Baseline} {
+	for _, start := range []func(context.Context) (*System, error){p.Ours, p.Baseline, p.Typical, p.NATS} {
 		sys, err := start(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -65,11 +100,9 @@ func TestLaunch(t *testing.T) {
 		if err != nil || s.RSS <= 0 {
 			t.Fatalf("%s: Sample = %+v, %v", sys.Name, s, err)
 		}
-		c, err := (&load.Dialer{URL: sys.URL, Trust: sys.Trust}).Dial(ctx, "")
-		if err != nil {
+		if err := dialOnce(ctx, sys); err != nil {
 			t.Fatalf("%s: %v", sys.Name, err)
 		}
-		c.Close()
 		if err := sys.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -84,4 +117,24 @@ func TestLaunch(t *testing.T) {
 	if _, err := ParsePID("x"); err == nil {
 		t.Fatal("ParsePID accepted x")
 	}
+}
+
+// dialOnce opens a connection to sys as the benchmarks do, and closes it.
+func dialOnce(ctx context.Context, sys *System) error {
+	if sys.Kind == NATS {
+		cfg, _, err := tlstrust.Policy{Pin: sys.Trust.Pin}.Config(strings.TrimPrefix(sys.URL, "wss://"))
+		if err != nil {
+			return err
+		}
+		c, err := natsbase.Dial(ctx, sys.URL, cfg, "a", "b")
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	}
+	c, err := (&load.Dialer{URL: sys.URL, Trust: sys.Trust}).Dial(ctx, "")
+	if err != nil {
+		return err
+	}
+	return c.Close()
 }
