@@ -1,5 +1,5 @@
-// Package cli is the command line of blindpost-conform, the Blindpost conformance runner (issue
-// 6): `server` checks a relay, `rules` prints the traceability matrix of spec/protocol.md, and
+// Package cli is the command line of blindpost-conform, the Blindpost conformance runner
+// (spec §1.1): `server` checks a relay, `rules` prints the traceability matrix of spec/protocol.md, and
 // other suites add their commands with Register. The flags every run shares (selection, seed,
 // reports, expected failures, strictness, deadlines) are RunFlags, so that every suite's command
 // reads and reports the same way.

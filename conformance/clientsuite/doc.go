@@ -1,5 +1,5 @@
-// Package clientsuite is the client suite of the Blindpost conformance runner (issue 6, DESIGN
-// §9): cases that check a client under test against spec §6 (the 1:1 handshake, records and
+// Package clientsuite is the client suite of the Blindpost conformance runner (spec §1.1,
+// conformance/README.md): cases that check a client under test against spec §6 (the 1:1 handshake, records and
 // trust), §7 (groups), the client duties of §4, §5 and §9, and the driver protocol of
 // Appendix A.
 //

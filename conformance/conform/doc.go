@@ -1,4 +1,4 @@
-// Package conform is the framework of the Blindpost conformance runner (spec §1.1, issue 6): a
+// Package conform is the framework of the Blindpost conformance runner (spec §1.1): a
 // registry of cases that each name the rules of spec/protocol.md they check, a runner that gives
 // every case a deadline, a seeded random source and a wire transcript, and reports in text, JSON
 // and JUnit, with expected failures and a repro bundle for every failure. It follows BoGo and

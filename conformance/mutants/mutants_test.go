@@ -40,8 +40,8 @@ func curatedAndPending(t *testing.T) []*Mutant {
 	return append(all(t), pending...)
 }
 
-// TestMutantsParse: every mutant file parses, and there are enough of both roles (issue 6 asks
-// for at least 25).
+// TestMutantsParse: every mutant file parses, and there are enough of both roles (at least
+// 25, as conformance/README.md promises).
 func TestMutantsParse(t *testing.T) {
 	ms := all(t)
 	if len(ms) < 25 {

@@ -46,7 +46,7 @@ type Entry struct {
 	Unobservable string `json:"unobservable,omitempty"`
 }
 
-// Checked reports whether a conformance case or a vector checks the rule (issue 6: every MUST).
+// Checked reports whether a conformance case or a vector checks the rule (every MUST should be).
 func (e Entry) Checked() bool { return len(e.Cases) > 0 || len(e.Vectors) > 0 }
 
 // Unchecked reports whether nothing at all checks the rule.
@@ -261,7 +261,7 @@ func ruleList(v any) []string {
 }
 
 // MustsWithoutCaseOrVector returns the observable MUST rules that no conformance case and no
-// vector check, in spec order: what issue 6 requires to be empty. The rules of NotObservable are
+// vector check, in spec order: what --require-musts requires to be empty. The rules of NotObservable are
 // not among them (see Unobservables).
 func (m *Matrix) MustsWithoutCaseOrVector() []Entry {
 	var out []Entry
@@ -284,7 +284,7 @@ func (m *Matrix) Unobservables() []Entry {
 	return out
 }
 
-// Problems returns what makes the matrix fall short of issue 6, which --require-musts turns
+// Problems returns what makes the matrix fall short of every MUST checked, which --require-musts turns
 // into exit status 1: an observable MUST that no case or vector checks, and an entry of
 // NotObservable that names no rule of the spec or that no unit test names. (TestNotObservable
 // checks the rest of the list: a reason for every entry, and no entry a case or vector checks.)

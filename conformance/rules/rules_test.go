@@ -142,7 +142,7 @@ func TestProblems(t *testing.T) {
 // TestNotObservable keeps the list of rules no case or vector can observe honest against the
 // repository itself: every entry is a rule of the spec, a MUST or a SHOULD, has a reason and at
 // least one unit test, and no case or vector checks it. With the cases of both suites
-// registered, it also checks issue 6's target: every observable MUST has a case or vector.
+// registered, it also checks the matrix's target: every observable MUST has a case or vector.
 func TestNotObservable(t *testing.T) {
 	repo, err := FindRepo(".")
 	if err != nil {

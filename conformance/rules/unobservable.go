@@ -4,7 +4,7 @@ package rules
 // requires happens inside the implementation (its files, logs, user interface, restarts) or
 // needs more than a run can do. The reference implementation's unit tests check it; the matrix
 // prints it apart, and --require-musts accepts a MUST listed here as long as a unit test names
-// it (issue 6).
+// it.
 type Unobservable struct {
 	ID     string `json:"id"`
 	Reason string `json:"reason"` // why no case or vector can check it, for the matrix

@@ -15,7 +15,7 @@ type Summary struct {
 	Rules, Musts, Shoulds int
 	MustsChecked          int // by a conformance case or a vector
 	MustsUnobservable     int // by unit tests alone, and not observable from outside (NotObservable)
-	MustsUnitOnly         int // by unit tests alone, although observable: what issue 6 wants at 0
+	MustsUnitOnly         int // by unit tests alone, although observable: what the matrix wants at 0
 	Unchecked             int // by nothing
 }
 

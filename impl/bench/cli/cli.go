@@ -1,4 +1,4 @@
-// Package cli is the command line of blindpost-bench (issue 7): the scenarios of package
+// Package cli is the command line of blindpost-bench (README "Performance"): the scenarios of package
 // scenario on the reference relay or on any relay URL, each next to the baseline (the
 // coalescing forwarder) and the other systems, the whole suite behind make bench, and the child
 // processes the benchmarks start (the reference relay, both forwarders and NATS run as

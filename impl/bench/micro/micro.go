@@ -227,11 +227,11 @@ func index(rs []Result) map[string]map[string]Result {
 
 // Figures turns results into report rows:
 //
-//   - impl/wire (issue 2): decode with the generated codec against encoding/json into a plain
+//   - impl/wire (README "Codec"): decode with the generated codec against encoding/json into a plain
 //     struct (goal: no slower, ratio ≤ 1) and against the schema oracle (goal: at least 10×
 //     faster, ratio ≤ 0.1), as the geometric mean over the message kinds and the worst kind,
 //     and the relay message the server decodes on its hot path;
-//   - impl/e2ee (issue 3): every protocol benchmark against its baseline of raw primitive calls
+//   - impl/e2ee (README "Crypto"): every protocol benchmark against its baseline of raw primitive calls
 //     (goal: ≤ 1.10×), and the allocations per record of seal and open (goal: ≤ 2).
 func Figures(rs []Result) []bench.Figure {
 	idx := index(rs)

@@ -181,7 +181,7 @@ type ConnectComparison struct {
 	Baseline ConnectResult `json:"baseline"`
 }
 
-// Figures are the connect rows (issue 7 goal: connect+register ≥ 0.8× the forwarder's
+// Figures are the connect rows (README "Performance" goal: connect+register ≥ 0.8× the forwarder's
 // TLS+upgrade rate).
 func (r ConnectComparison) Figures() []bench.Figure {
 	return []bench.Figure{

@@ -1,5 +1,5 @@
 // Command blindpost-bench measures Blindpost relays against a bare WebSocket forwarder, in the
-// same run on the same machine (issue 7; make bench runs its suite). It parses its command line
+// same run on the same machine (README "Performance"; make bench runs its suite). It parses its command line
 // and calls package impl/bench/cli; `blindpost-bench --help` shows worked examples.
 package main
 
