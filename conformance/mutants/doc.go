@@ -1,6 +1,7 @@
-// Package mutants proves the conformance runner (conformance/README.md, "Mutants: the runner proves itself"): it holds curated mutants
-// of the reference server and client, each a plausible implementation bug tied to one rule of
-// spec/protocol.md, and checks that blindpost-conform kills every one of them.
+// Package mutants proves the conformance runner (conformance/README.md, "Mutants: the runner
+// proves itself"): it holds curated mutants of the reference server and client, each a
+// plausible implementation bug tied to one rule of spec/protocol.md, and checks that
+// blindpost-conform kills every one of them.
 //
 // # Mutants
 //
