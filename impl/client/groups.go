@@ -47,6 +47,9 @@ type chatGroup struct {
 	holding bool
 	holdID  uint64
 	held    []heldGroupMsg
+	// confirmed holds the members that showed they hold the current epoch: its committer, and
+	// the senders of authenticated group messages of it (spec §7.3, §9 [CLI-31]).
+	confirmed map[string]bool
 }
 
 // heldGroupMsg is a group_members, group_commit or group_message waiting behind a commit whose
@@ -63,6 +66,10 @@ type GroupInfo struct {
 	Members   []string // the members of that epoch, who can read what is sent now
 	Announced []string // the members the relay announced
 	CanSend   bool     // false while the client waits for an epoch that lists it, or for a rekey
+	// SecuredWith are the other members of Epoch that showed they hold it, Missing the others:
+	// the group is secured with everyone only when Missing is empty (spec §9 [CLI-31]).
+	SecuredWith []string
+	Missing     []string
 }
 
 // Groups lists the groups the client is in.
@@ -74,6 +81,7 @@ func (c *Client) Groups() []GroupInfo {
 		info := GroupInfo{Name: g.name, Announced: slices.Clone(g.announced), CanSend: g.canSend()}
 		if g.st != nil {
 			info.Epoch, info.Members = g.st.Epoch(), g.st.Members()
+			info.SecuredWith, info.Missing = c.securedLists(g)
 		}
 		out = append(out, info)
 	}
@@ -388,7 +396,11 @@ func (c *Client) epochAcceptedLocked(g *chatGroup, info group.EpochInfo) {
 	g.rekey = false // every counter starts again in the new epoch (GRP-13)
 	g.keyHeld = nil // a commit held for a changed key is stale now
 	g.highest = max(g.highest, info.Epoch)
-	c.emit(GroupEvent{Group: g.name, Epoch: info.Epoch, Members: info.Members, Committer: info.Committer})
+	g.startConfirmsLocked(info)
+	c.sendEpochAckLocked(g, info) // spec §7.3 [GRP-21]: before the send gate opens
+	with, missing := c.securedLists(g)
+	c.emit(GroupEvent{Group: g.name, Epoch: info.Epoch, Members: info.Members, Committer: info.Committer,
+		SecuredWith: with, Missing: missing})
 	g.updateReadyLocked()
 }
 
@@ -621,11 +633,5 @@ func (c *Client) groupMessageLocked(m groupMessageMsg) {
 		c.securityErr(err, m.from, SessionID{}, g.name)
 		return
 	}
-	text, sentAt, err := decodeContent(pt)
-	if err != nil { // spec §7.2 [GRP-19]
-		c.securityErr(e2ee.Reject(e2ee.BadContent, "GRP-19", "group message %d: %s", m.msg.N, err), m.from, SessionID{}, g.name)
-		return
-	}
-	c.emit(GroupMessageEvent{Group: g.name, From: m.from, Text: text, Epoch: m.msg.Epoch, N: m.msg.N, SentAt: sentAt})
-	c.history().group(g.name, m.from, m.msg.Epoch, m.msg.N, text, sentAt, false)
+	c.groupPlaintextLocked(g, m, pt)
 }
