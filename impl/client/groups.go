@@ -36,6 +36,13 @@ type chatGroup struct {
 	// keyHeld is a commit rejected only because its committer's key changed, kept until the user
 	// trusts the new key (TRUST-2); nil otherwise.
 	keyHeld *group.Commit
+	// keyHeldMsgs are group messages of keyHeld's epoch that arrived while it was held (the
+	// other members' acknowledgements, spec §7.3): verified once the user trusts the key and the
+	// commit is accepted, rejected (GRP-14) when it is not. At most maxKeyHeldMsgs.
+	keyHeldMsgs []groupMessageMsg
+	// keyHeldAnnounced is the announcement keyHeld was made for, against which it is verified
+	// again (GRP-6) even when members left while the user decided.
+	keyHeldAnnounced []string
 	// highest is the highest epoch the client accepted, kept across reconnects: a relay that
 	// announces less has lost group history (spec §5.9 [GSV-20]).
 	highest uint64
@@ -200,6 +207,8 @@ func (c *Client) dropGroupLocked(g *chatGroup) {
 // membership (spec §5.9), so the client rejoins and is rekeyed in after reconnecting.
 func (c *Client) groupsDisconnectedLocked() {
 	for _, g := range c.groups {
+		g.keyHeld = nil
+		c.releaseKeyHeldLocked(g) // rejected at the epoch the client holds (GRP-14)
 		if g.st != nil {
 			g.st.Close()
 		}
@@ -395,6 +404,7 @@ func (c *Client) epochAcceptedLocked(g *chatGroup, info group.EpochInfo) {
 	}
 	g.rekey = false // every counter starts again in the new epoch (GRP-13)
 	g.keyHeld = nil // a commit held for a changed key is stale now
+	defer c.releaseKeyHeldLocked(g)
 	g.highest = max(g.highest, info.Epoch)
 	g.startConfirmsLocked(info)
 	c.sendEpochAckLocked(g, info) // spec §7.3 [GRP-21]: before the send gate opens
@@ -625,6 +635,9 @@ func (c *Client) groupMessageLocked(m groupMessageMsg) {
 	if g == nil || g.st == nil { // spec §7.2 [GRP-14]: a group the client is not in
 		c.security(SecurityEvent{Code: e2ee.UnexpectedMessage, Rule: "GRP-14", Peer: m.from, Group: m.msg.Group,
 			Detail: "group message for a group the client is not in"})
+		return
+	}
+	if c.holdForKeyLocked(g, m) {
 		return
 	}
 	pt, err := g.st.Open(nil, m.from, &m.msg)
