@@ -75,6 +75,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 	for _, b := range tabs {
 		b.until("Broadcast first", `document.querySelector('#people li button').dataset.conv === 'g:broadcast'`)
 		b.until("three members in Broadcast", `document.getElementById('secured').textContent.includes('3 members')`)
+		// spec §9 [CLI-31]: secured with everyone only once every member confirmed the epoch.
+		b.until("Broadcast secured with everyone", `document.getElementById('secured').dataset.state === 'joined'`)
 	}
 	alice.send("hello everyone")
 	bob.seesMessage("alice", "hello everyone")
