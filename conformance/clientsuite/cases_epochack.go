@@ -20,7 +20,40 @@ func init() {
 				"mallory signs an acknowledgement as alice (forged_sender) and dave sends one for epoch 1 (stale_epoch): " +
 				"none of them counts, and alice's genuine acknowledgement then does",
 			Run: groupEpochAckChecked},
+		conform.Case{ID: "client/group/member-key-changed-then-leave", Rules: []string{"CLI-25", "GRP-6", "GRP-21", "GRP-2"},
+			Description: "dave comes back with a new key and commits epoch 3, which the client holds (key_changed); alice " +
+				"then leaves; after the driver's trust the client verifies dave's commit against the announcement it was " +
+				"made for, acknowledges epoch 3 and, as the lowest-named member left, commits epoch 4 for itself and dave",
+			Run: groupKeyChangedThenLeave},
 	)
+}
+
+func groupKeyChangedThenLeave(t *conform.T) {
+	w := Start(t)
+	alice, dave := w.NewPeer("alice"), w.NewPeer("dave")
+	g := w.NewGroup(groupName, alice, dave)
+	g.ClientJoins()
+	w.changeKey(dave)
+	g.addState(dave, g.epoch, g.last) // dave's new installation starts from the announcement
+	c, secret := g.Build(dave, CommitForge{})
+	g.Deliver(dave.Name, &c)
+	w.ExpectReject(Reject{What: "dave's commit signed with his new key, which differs from the pin", Code: "key_changed",
+		Rules: []string{"TRUST-2", "CLI-25"}, Group: g.Name, Accepted: GroupEpoch(g.Name, c.Epoch)})
+	g.addState(alice, g.epoch, g.last) // the virtual alice has already trusted dave's new key
+	g.accept(c, secret)
+	g.PeerLeaves(alice) // the relay announces client and dave; the client holds epoch 2 still
+	// As the lowest-named member left, the client must rekey alice out, to dave's directory key,
+	// which is not the pin: it refuses that epoch (TRUST-2) until the user trusts the key.
+	w.ExpectReject(Reject{What: "its own commit to dave's changed key", Code: "key_changed", Rules: []string{"TRUST-2"},
+		Group: g.Name})
+
+	w.D.OK("trust", "peer", dave.Name)
+	g.ExpectEpoch("CLI-25", c) // checked against the announcement before alice left (GRP-6)
+	g.ExpectClientAck()
+	next := g.ClientCommits("its commit without alice, as the lowest-named member left (spec §7.1)")
+	if next.Epoch != c.Epoch+1 || len(next.Members) != 2 {
+		t.Mismatch("GRP-2", "a commit of epoch "+itoa(int(c.Epoch+1))+" for the client and dave", "epoch "+itoa(int(next.Epoch)))
+	}
 }
 
 func groupEpochAck(t *conform.T) {
