@@ -2,9 +2,11 @@ package group
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
+	"pgregory.net/rapid"
 )
 
 // TestEpochAck: the hash a member acknowledges is the hash of the commit it accepted, the same
@@ -41,4 +43,34 @@ func TestEpochAck(t *testing.T) {
 		t.Fatal("GRP-21: a joiner without the epoch secret has an acknowledgement to send")
 	}
 	wantOutcome(t, joiner.st.CheckEpochAck("carol", 2, second), e2ee.BadEpochAck, "GRP-22")
+}
+
+// TestPropEpochAck: across random commits by random members, every member's acknowledgement of
+// the current epoch is accepted by every other member, and an acknowledgement made at any
+// earlier epoch, or of any other epoch number, is rejected (spec §7.3 [GRP-21] [GRP-22]).
+func TestPropEpochAck(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		w := drawWorld(t)
+		var old [][]byte
+		for range rapid.IntRange(1, 6).Draw(t, "epochs") {
+			old = append(old, w.get("u0").st.AckHash())
+			w.recommit(t, rapid.SampledFrom(w.clients).Draw(t, "committer"))
+			epoch := w.clients[0].st.Epoch()
+			for _, s := range w.clients {
+				hash := s.st.AckHash()
+				for _, r := range w.clients {
+					if err := r.st.CheckEpochAck(s.name, epoch, hash); err != nil {
+						t.Fatalf("GRP-22: %s rejects %s's acknowledgement of epoch %d: %v", r.name, s.name, epoch, err)
+					}
+					if err := r.st.CheckEpochAck(s.name, epoch+1, hash); !errors.Is(err, e2ee.BadEpochAck) {
+						t.Fatalf("GRP-22: %s accepts an acknowledgement for epoch %d at epoch %d: %v", r.name, epoch+1, epoch, err)
+					}
+				}
+			}
+			stale := rapid.SampledFrom(old).Draw(t, "stale")
+			if err := w.clients[0].st.CheckEpochAck("u1", epoch, stale); !errors.Is(err, e2ee.BadEpochAck) {
+				t.Fatalf("GRP-22: an acknowledgement of an earlier commit is accepted at epoch %d: %v", epoch, err)
+			}
+		}
+	})
 }
