@@ -78,7 +78,17 @@ func (c *Client) sendEpochAckLocked(g *chatGroup, info group.EpochInfo) {
 		c.log.Info("client: cannot seal the epoch acknowledgement", "group", g.name, "err", err)
 		return
 	}
-	if err := c.cn.post("group_message", encodeGroupMessage(msg), c.reportAsync("group_message", "", SessionID{}, g.name)); err != nil {
+	report := c.reportAsync("group_message", "", SessionID{}, g.name)
+	reply := func(m inbound, err error) {
+		if IsServerError(err, "stale_epoch") {
+			// The relay moved on to a newer epoch, whose commit is on its way: this
+			// acknowledgement is moot, and so is telling the user about it.
+			c.log.Debug("client: epoch acknowledgement overtaken by a newer epoch", "group", g.name)
+			return
+		}
+		report(m, err)
+	}
+	if err := c.cn.post("group_message", encodeGroupMessage(msg), reply); err != nil {
 		c.log.Info("client: cannot send the epoch acknowledgement", "group", g.name, "err", err)
 	}
 }
