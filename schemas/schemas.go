@@ -36,6 +36,7 @@ const (
 	Payload       = "e2e/payload.json"    // relay payloads, dispatched on kind
 	Content       = "e2e/content.json"    // plaintext of records and group messages
 	Receipt       = "e2e/receipt.json"    // plaintext of a 1:1 record that is a delivery receipt
+	EpochAck      = "e2e/epoch_ack.json"  // plaintext of a group message that acknowledges an epoch
 	Commit        = "e2e/commit.json"     // group commits
 	GroupMsg      = "e2e/group_msg.json"  // group messages
 	DriverCommand = "driver/command.json" // driver commands, harness to client, dispatched on cmd

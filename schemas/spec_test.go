@@ -20,6 +20,7 @@ var exampleTags = map[string]string{
 	"payload":        Payload,
 	"content":        Content,
 	"receipt":        Receipt,
+	"epoch-ack":      EpochAck,
 	"commit":         Commit,
 	"driver-command": DriverCommand,
 	"driver-output":  DriverOutput,

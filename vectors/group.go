@@ -107,7 +107,7 @@ type GroupMessageVector struct {
 	Nonce        Hex                `json:"nonce" v:"len=12" doc:"iv_s XOR (0x00000000 || uint64_be(n))."`
 	AD           Hex                `json:"ad" doc:"enc(text \"blindpost/1 group msg\", text group, uint64 epoch, text sender, uint64 n)."`
 	Size         int                `json:"size" v:"min=0;max=32750" doc:"The plaintext length in bytes."`
-	Plaintext    string             `json:"plaintext" doc:"The content object, as UTF-8 JSON text."`
+	Plaintext    string             `json:"plaintext" doc:"The content object, or the epoch acknowledgement (schemas/e2e/epoch_ack.json, spec §7.3), as UTF-8 JSON text."`
 	Message      GroupMessageObject `json:"message" doc:"The message: ct = AES-256-GCM-Seal(k_s, nonce, plaintext, ad), sig = Sign(IK_sender, ad || ct)."`
 	JSON         string             `json:"json" doc:"The message as JSON (schemas/e2e/group_msg.json)."`
 	GroupMessage string             `json:"group_message" doc:"The group_message message the sender writes (schemas/c2s/group_message.json), without an id."`

@@ -71,5 +71,5 @@ var Outcomes = []string{
 	"malformed", "replayed_counter", "reflected_record", "bad_tag", "bad_content",
 	"unverified_end", "key_changed", "key_not_pinned", "stale_epoch", "bad_prev",
 	"not_listed", "bad_members", "bad_wrap", "bad_confirmation_tag", "counter_jump",
-	"forged_sender", "bad_receipt",
+	"forged_sender", "bad_receipt", "bad_epoch_ack",
 }

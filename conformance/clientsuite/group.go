@@ -7,6 +7,7 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"strings"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
 	"github.com/blindpost/blindpost/impl/e2ee/direct"
@@ -146,25 +147,69 @@ func (g *Group) accept(c group.Commit, secret []byte) {
 	g.w.Relay.accepted(new(wirefmt.ToCommit(&c)))
 }
 
-// PeerCommits makes p commit the next epoch honestly and waits for the client to accept it.
+// PeerCommits makes p commit the next epoch honestly and waits for the client to accept it. The
+// relay takes the commit before it forwards it (GSV-5), so the client's acknowledgement of the
+// epoch (GRP-21) finds the relay at that epoch.
 func (g *Group) PeerCommits(p *Peer) group.Commit {
 	c, secret := g.Build(p, CommitForge{})
-	g.Deliver(p.Name, &c)
 	g.accept(c, secret)
+	g.Deliver(p.Name, &c)
 	g.ExpectEpoch("", c)
 	return c
 }
 
-// ExpectEpoch waits for the client's group event of commit c, listing its members.
+// ExpectEpoch waits for the client's group event of commit c, listing its members. A new epoch
+// is held, at first, only by its committer and the client (spec §7.3): the event may claim the
+// client secured with the committer and nobody else (CLI-31), and lists the others as missing
+// (DRV-34).
 func (g *Group) ExpectEpoch(rule string, c group.Commit) {
 	l := g.w.Expect(rule, "the group event of "+g.Name+" epoch "+itoa(int(c.Epoch)), GroupEpoch(g.Name, c.Epoch))
-	var want []string
+	var want, with, missing []string
 	for _, m := range c.Members {
 		want = append(want, m.User)
+		switch {
+		case m.User == g.w.Me.User:
+		case m.User == c.Committer:
+			with = append(with, m.User)
+		default:
+			missing = append(missing, m.User)
+		}
 	}
 	if got := l.Strs("members"); !slices.Equal(got, want) {
 		g.w.T.Errorf("group event %s: want members %v", l, want)
 	}
+	g.checkSecured(l, with, missing)
+}
+
+// checkSecured checks the secured_with and missing of a group event (spec A.2 [DRV-34]): a
+// client that counts a member without the evidence of spec §7.3 breaks CLI-31.
+func (g *Group) checkSecured(l Line, with, missing []string) {
+	if !l.Has("secured_with") || !l.Has("missing") {
+		g.w.T.Mismatch("DRV-34", "a group event with secured_with and missing", l.String())
+		return
+	}
+	gotWith, gotMissing := l.Strs("secured_with"), l.Strs("missing")
+	for _, u := range gotWith {
+		if !slices.Contains(with, u) {
+			g.w.T.MismatchMsg("CLI-31", "secured with "+fmtList(with)+" only", l.String(),
+				"the client claims to be secured with %s in %s, who has not shown it holds the epoch", u, g.Name)
+			return
+		}
+	}
+	if !slices.Equal(gotWith, with) || !slices.Equal(gotMissing, missing) {
+		g.w.T.MismatchMsg("DRV-34", "secured_with "+fmtList(with)+", missing "+fmtList(missing), l.String(),
+			"the group event of %s lists the members that hold the epoch wrongly", g.Name)
+	}
+}
+
+func fmtList(names []string) string { return "[" + strings.Join(names, " ") + "]" }
+
+// ExpectSecured waits for the client's group event of the current epoch that lists with as
+// holding it and missing as not (spec §7.3, DRV-34).
+func (g *Group) ExpectSecured(rule string, with, missing []string) {
+	epoch := g.epoch
+	l := g.w.Expect(rule, "the group event of "+g.Name+" epoch "+itoa(int(epoch))+" secured with "+fmtList(with), GroupEpoch(g.Name, epoch))
+	g.checkSecured(l, with, missing)
 }
 
 // ClientJoins makes the client join (driver group_join) and takes the commit it then owes as a
@@ -297,23 +342,14 @@ func (g *Group) ExpectDelivered(sender, text string, m wire.GroupMsg) {
 // verify (GRP-16, GRP-17), a content object carrying text.
 func (g *Group) ClientSends(text string) wire.GroupMsg {
 	resp := g.w.D.OK("group_send", "group", g.Name, "text", text)
-	in := g.awaitIn("", "the client's group message", func(m wire.Message) bool { _, ok := m.(*wire.GroupMessage); return ok })
-	m := in.Msg.(*wire.GroupMessage).Message
+	m, pt, isAck := g.clientMessage("the client's group message")
+	for isAck { // the client's acknowledgement of the epoch goes first (GRP-21)
+		m, pt, isAck = g.clientMessage("the client's group message")
+	}
 	epoch, _ := resp.Int("epoch")
 	n, _ := resp.Int("n")
-	me := g.w.Me.User
 	if uint64(m.Epoch) != g.epoch || m.Epoch != epoch || m.N != n {
 		g.w.T.Errorf("group_send answered epoch %d n %d; the message carries epoch %d n %d; the group is at epoch %d", epoch, n, m.Epoch, m.N, g.epoch)
-	}
-	if want := g.nextN[me]; uint64(m.N) != want {
-		g.w.T.Mismatch("GRP-13", "counter "+itoa(int(want))+" in epoch "+itoa(int(g.epoch)), "counter "+itoa(int(m.N)))
-	}
-	g.nextN[me] = uint64(m.N) + 1
-	st := g.states[g.members[0].Name]
-	pt, err := st.Open(nil, me, new(wirefmt.FromGroupMsg(&m)))
-	if err != nil {
-		g.w.T.MismatchMsg(ruleOf(err), "a group message the members open", err.Error(), "%s rejects the client's group message: %v", g.members[0].Name, err)
-		runtime.Goexit()
 	}
 	content, err := wire.DecodeContent(pt)
 	switch {
@@ -332,4 +368,55 @@ func ruleOf(err error) string {
 		return e.Rule
 	}
 	return ""
+}
+
+// clientMessage takes the client's next group message of the current epoch (older ones it sent
+// before it learnt of the epoch are passed over), checks its counter (GRP-13) and opens it as a
+// virtual member. An epoch acknowledgement must name the current epoch's commit (spec §7.3
+// [GRP-21]); isAck reports one.
+func (g *Group) clientMessage(what string) (m wire.GroupMsg, pt []byte, isAck bool) {
+	me := g.w.Me.User
+	for {
+		in := g.awaitIn("", what, func(m wire.Message) bool { _, ok := m.(*wire.GroupMessage); return ok })
+		m = in.Msg.(*wire.GroupMessage).Message
+		if in.Refused == "" && uint64(m.Epoch) == g.epoch {
+			break
+		}
+	}
+	if want := g.nextN[me]; uint64(m.N) != want {
+		g.w.T.Mismatch("GRP-13", "counter "+itoa(int(want))+" in epoch "+itoa(int(g.epoch)), "counter "+itoa(int(m.N)))
+	}
+	g.nextN[me] = uint64(m.N) + 1
+	st := g.states[g.members[0].Name]
+	pt, err := st.Open(nil, me, new(wirefmt.FromGroupMsg(&m)))
+	if err != nil {
+		g.w.T.MismatchMsg(ruleOf(err), "a group message the members open", err.Error(), "%s rejects the client's group message: %v", g.members[0].Name, err)
+		runtime.Goexit()
+	}
+	ack, err := wire.DecodeEpochAck(pt)
+	if err != nil {
+		return m, pt, false
+	}
+	if err := st.CheckEpochAck(me, uint64(m.Epoch), ack.EpochAck); err != nil {
+		g.w.T.MismatchMsg("GRP-21", "an acknowledgement of the commit of epoch "+itoa(int(g.epoch)), b64(ack.EpochAck),
+			"the client acknowledges another commit than the one of epoch %d", g.epoch)
+	}
+	return m, pt, true
+}
+
+// ExpectClientAck takes the client's acknowledgement of the current epoch, which must be its
+// first group message of the epoch (spec §7.3 [GRP-21]).
+func (g *Group) ExpectClientAck() wire.GroupMsg {
+	m, _, isAck := g.clientMessage("the client's acknowledgement of epoch " + itoa(int(g.epoch)))
+	if !isAck || m.N != 0 {
+		g.w.T.MismatchMsg("GRP-21", "message 0 of epoch "+itoa(int(g.epoch))+" an epoch acknowledgement", "message "+itoa(int(m.N))+" is not",
+			"the client's first message of an epoch it accepted is not its acknowledgement")
+	}
+	return m
+}
+
+// EpochAck is the plaintext of an epoch acknowledgement of c (spec §7.3).
+func EpochAck(c *group.Commit) []byte {
+	b, _ := wire.EpochAck{EpochAck: group.CommitHash(c)}.MarshalJSON()
+	return b
 }

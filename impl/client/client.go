@@ -29,7 +29,8 @@
 // code), [UsersEvent] (the polled online list), [ChatRequestEvent] (answer with Accept or
 // Decline), [SessionEvent] (requested, declined, handshaking, secured, ended, ended_unverified,
 // failed), [MessageEvent], [GroupMembersEvent] (the relay's announcement), [GroupEvent] (a new
-// epoch), [GroupLeftEvent], [GroupMessageEvent], [PinEvent] (a key pinned or re-trusted),
+// epoch), [GroupSecuredEvent] (which members showed they hold it), [GroupLeftEvent],
+// [GroupMessageEvent], [PinEvent] (a key pinned or re-trusted),
 // [SafetyNumberEvent], [SecurityEvent] (every rejection, with its outcome code and rule id) and
 // [ServerErrorEvent] (a refusal nobody waited for).
 //

@@ -125,12 +125,16 @@ type GroupMembersEvent struct {
 }
 
 // GroupEvent reports a new group epoch the client accepted (or committed): from now on, group
-// messages are encrypted for exactly Members.
+// messages are encrypted for exactly Members. Holding the epoch does not mean the others do:
+// SecuredWith lists the other members that showed they hold it (at first only the committer),
+// Missing the rest, and a GroupSecuredEvent follows each change (spec §9 [CLI-31]).
 type GroupEvent struct {
-	Group     string
-	Epoch     uint64
-	Members   []string
-	Committer string
+	Group       string
+	Epoch       uint64
+	Members     []string
+	Committer   string
+	SecuredWith []string
+	Missing     []string
 }
 
 // GroupLeftEvent reports that the client is no longer in a group (it left, or the connection

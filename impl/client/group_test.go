@@ -14,7 +14,9 @@ import (
 )
 
 // joinAll joins every peer to group in turn and waits until each has accepted the epoch that
-// lists all of them.
+// lists all of them and is secured with all the others (spec §7.3 [GRP-21], §9 [CLI-31]): then
+// every epoch acknowledgement has reached every member, and none is in flight when the next
+// peer joins (a joiner cannot read the epoch it joins in, GRP-14).
 func joinAll(t *testing.T, group string, peers ...*peer) {
 	t.Helper()
 	var names []string
@@ -24,7 +26,8 @@ func joinAll(t *testing.T, group string, peers ...*peer) {
 		}
 		names = append(names, p.name)
 		for _, q := range peers[:len(names)] {
-			q.wait("epoch with "+p.name, groupEpoch(group, sortedCopy(names)...))
+			ev := q.wait("epoch with "+p.name, groupEpoch(group, sortedCopy(names)...))
+			q.waitSecured(ev, group, othersOf(q.name, sortedCopy(names))...)
 		}
 	}
 }
@@ -42,8 +45,10 @@ func sortedCopy(s []string) []string {
 }
 
 // TestGroup runs the broadcast group with three clients: each joins and commits itself in
-// (spec §7.1 "Who commits"), everyone reads everyone, signed per sender. Rules: GRP-1, GRP-11,
-// GRP-13, GRP-16, TRUST-1.
+// (spec §7.1 "Who commits"), everyone reads everyone, signed per sender. alice and bob accepted
+// carol's commit of epoch 3, so their message 0 of it is their epoch acknowledgement and their
+// first text is message 1; carol, the committer, sends none. Rules: GRP-1, GRP-11, GRP-13,
+// GRP-16, GRP-21, TRUST-1.
 func TestGroup(t *testing.T) {
 	srv := startServer(t)
 	alice := connect(t, srv, "alice")
@@ -51,11 +56,12 @@ func TestGroup(t *testing.T) {
 	carol := connect(t, srv, "carol")
 	joinAll(t, client.Broadcast, alice, bob, carol)
 
+	firstN := map[string]uint64{"alice": 1, "bob": 1, "carol": 0}
 	for i, p := range []*peer{alice, bob, carol} {
 		text := "hello from " + p.name
 		epoch, n, err := p.c.GroupSend(ctx(t), client.Broadcast, text)
-		if err != nil || n != 0 || epoch != 3 {
-			t.Fatalf("%s: group send: epoch %d n %d err %v; want epoch 3 n 0 [GRP-13]", p.name, epoch, n, err)
+		if err != nil || n != firstN[p.name] || epoch != 3 {
+			t.Fatalf("%s: group send: epoch %d n %d err %v; want epoch 3 n %d [GRP-13, GRP-21]", p.name, epoch, n, err, firstN[p.name])
 		}
 		for j, q := range []*peer{alice, bob, carol} {
 			if i == j {
@@ -68,8 +74,8 @@ func TestGroup(t *testing.T) {
 		}
 	}
 	_, n, err := alice.c.GroupSend(ctx(t), client.Broadcast, "again")
-	if err != nil || n != 1 {
-		t.Fatalf("second message n=%d err=%v, want 1 [GRP-13]", n, err)
+	if err != nil || n != 2 {
+		t.Fatalf("second message n=%d err=%v, want 2 [GRP-13]", n, err)
 	}
 	bob.wait("second", groupMessage(client.Broadcast, "again"))
 	for _, p := range []*peer{alice, bob, carol} {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
 	"github.com/blindpost/blindpost/impl/e2ee/group"
@@ -56,7 +57,7 @@ func (c *Client) holdChangedCommitLocked(g *chatGroup, cm *group.Commit, err err
 			"compare safety numbers, then trust the new key to readmit %s", user, cm.Epoch,
 			identity.Fingerprint(listed), identity.Fingerprint(pinned), user)})
 	held := *cm
-	g.keyHeld = &held
+	g.keyHeld, g.keyHeldAnnounced = &held, slices.Clone(g.announced)
 	return true
 }
 
@@ -70,16 +71,52 @@ func (c *Client) readmitLocked(peer string) {
 		}
 		if h := g.keyHeld; h != nil && h.Committer == peer {
 			g.keyHeld = nil
+			// The commit is checked as it would have been when it came (GRP-6): against the
+			// announcement it was made for. Members that left since are rekeyed out next by the
+			// lowest-named member (spec §7.1 "Who commits").
+			g.st.Announce(g.keyHeldAnnounced)
 			info, err := g.st.ReceiveCommit(h)
+			g.st.Announce(g.announced)
 			g.gen++
 			if err != nil {
 				c.securityErr(err, peer, SessionID{}, g.name)
+				c.releaseKeyHeldLocked(g)
 			} else {
-				c.epochAcceptedLocked(g, info)
+				c.epochAcceptedLocked(g, info) // which releases the held messages into the epoch
 			}
 			g.updateReadyLocked()
 		}
 		g.waitAnnounce = false
 		c.maybeCommitLocked(g)
+	}
+}
+
+// maxKeyHeldMsgs bounds the group messages kept behind a commit held for a changed key: one
+// acknowledgement per other member, and some messages, in a group of usual size.
+const maxKeyHeldMsgs = 64
+
+// holdForKeyLocked keeps a group message of the epoch whose commit waits for the user to trust
+// a changed key: the other members acknowledged that epoch meanwhile (spec §7.3), and once the
+// commit is accepted their acknowledgements count. It reports whether it kept m.
+func (c *Client) holdForKeyLocked(g *chatGroup, m groupMessageMsg) bool {
+	h := g.keyHeld
+	if h == nil || m.msg.Epoch != h.Epoch || len(g.keyHeldMsgs) >= maxKeyHeldMsgs {
+		return false
+	}
+	g.keyHeldMsgs = append(g.keyHeldMsgs, m)
+	return true
+}
+
+// releaseKeyHeldLocked checks the messages kept behind a held commit, now that the commit was
+// accepted or dropped: they open in its epoch, or are rejected as any message of another epoch
+// (spec §7.2 [GRP-14]).
+func (c *Client) releaseKeyHeldLocked(g *chatGroup) {
+	held := g.keyHeldMsgs
+	g.keyHeldMsgs = nil
+	for _, m := range held {
+		if c.groups[g.name] != g || g.st == nil {
+			return
+		}
+		c.groupMessageLocked(m)
 	}
 }

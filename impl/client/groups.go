@@ -36,6 +36,13 @@ type chatGroup struct {
 	// keyHeld is a commit rejected only because its committer's key changed, kept until the user
 	// trusts the new key (TRUST-2); nil otherwise.
 	keyHeld *group.Commit
+	// keyHeldMsgs are group messages of keyHeld's epoch that arrived while it was held (the
+	// other members' acknowledgements, spec §7.3): verified once the user trusts the key and the
+	// commit is accepted, rejected (GRP-14) when it is not. At most maxKeyHeldMsgs.
+	keyHeldMsgs []groupMessageMsg
+	// keyHeldAnnounced is the announcement keyHeld was made for, against which it is verified
+	// again (GRP-6) even when members left while the user decided.
+	keyHeldAnnounced []string
 	// highest is the highest epoch the client accepted, kept across reconnects: a relay that
 	// announces less has lost group history (spec §5.9 [GSV-20]).
 	highest uint64
@@ -47,6 +54,9 @@ type chatGroup struct {
 	holding bool
 	holdID  uint64
 	held    []heldGroupMsg
+	// confirmed holds the members that showed they hold the current epoch: its committer, and
+	// the senders of authenticated group messages of it (spec §7.3, §9 [CLI-31]).
+	confirmed map[string]bool
 }
 
 // heldGroupMsg is a group_members, group_commit or group_message waiting behind a commit whose
@@ -63,6 +73,10 @@ type GroupInfo struct {
 	Members   []string // the members of that epoch, who can read what is sent now
 	Announced []string // the members the relay announced
 	CanSend   bool     // false while the client waits for an epoch that lists it, or for a rekey
+	// SecuredWith are the other members of Epoch that showed they hold it, Missing the others:
+	// the group is secured with everyone only when Missing is empty (spec §9 [CLI-31]).
+	SecuredWith []string
+	Missing     []string
 }
 
 // Groups lists the groups the client is in.
@@ -74,6 +88,7 @@ func (c *Client) Groups() []GroupInfo {
 		info := GroupInfo{Name: g.name, Announced: slices.Clone(g.announced), CanSend: g.canSend()}
 		if g.st != nil {
 			info.Epoch, info.Members = g.st.Epoch(), g.st.Members()
+			info.SecuredWith, info.Missing = c.securedLists(g)
 		}
 		out = append(out, info)
 	}
@@ -192,6 +207,8 @@ func (c *Client) dropGroupLocked(g *chatGroup) {
 // membership (spec §5.9), so the client rejoins and is rekeyed in after reconnecting.
 func (c *Client) groupsDisconnectedLocked() {
 	for _, g := range c.groups {
+		g.keyHeld = nil
+		c.releaseKeyHeldLocked(g) // rejected at the epoch the client holds (GRP-14)
 		if g.st != nil {
 			g.st.Close()
 		}
@@ -387,8 +404,13 @@ func (c *Client) epochAcceptedLocked(g *chatGroup, info group.EpochInfo) {
 	}
 	g.rekey = false // every counter starts again in the new epoch (GRP-13)
 	g.keyHeld = nil // a commit held for a changed key is stale now
+	defer c.releaseKeyHeldLocked(g)
 	g.highest = max(g.highest, info.Epoch)
-	c.emit(GroupEvent{Group: g.name, Epoch: info.Epoch, Members: info.Members, Committer: info.Committer})
+	g.startConfirmsLocked(info)
+	c.sendEpochAckLocked(g, info) // spec §7.3 [GRP-21]: before the send gate opens
+	with, missing := c.securedLists(g)
+	c.emit(GroupEvent{Group: g.name, Epoch: info.Epoch, Members: info.Members, Committer: info.Committer,
+		SecuredWith: with, Missing: missing})
 	g.updateReadyLocked()
 }
 
@@ -615,17 +637,14 @@ func (c *Client) groupMessageLocked(m groupMessageMsg) {
 			Detail: "group message for a group the client is not in"})
 		return
 	}
+	if c.holdForKeyLocked(g, m) {
+		return
+	}
 	pt, err := g.st.Open(nil, m.from, &m.msg)
 	defer clear(pt)
 	if err != nil {
 		c.securityErr(err, m.from, SessionID{}, g.name)
 		return
 	}
-	text, sentAt, err := decodeContent(pt)
-	if err != nil { // spec §7.2 [GRP-19]
-		c.securityErr(e2ee.Reject(e2ee.BadContent, "GRP-19", "group message %d: %s", m.msg.N, err), m.from, SessionID{}, g.name)
-		return
-	}
-	c.emit(GroupMessageEvent{Group: g.name, From: m.from, Text: text, Epoch: m.msg.Epoch, N: m.msg.N, SentAt: sentAt})
-	c.history().group(g.name, m.from, m.msg.Epoch, m.msg.N, text, sentAt, false)
+	c.groupPlaintextLocked(g, m, pt)
 }

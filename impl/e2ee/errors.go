@@ -36,6 +36,7 @@ const (
 	CounterJump        Outcome = "counter_jump"         // GRP-15
 	ForgedSender       Outcome = "forged_sender"        // GRP-16
 	BadReceipt         Outcome = "bad_receipt"          // RCP-2
+	BadEpochAck        Outcome = "bad_epoch_ack"        // GRP-22
 )
 
 var outcomes = []Outcome{
@@ -44,6 +45,7 @@ var outcomes = []Outcome{
 	KeyChanged, KeyNotPinned, StaleEpoch, BadPrev, NotListed, BadMembers,
 	BadWrap, BadConfirmationTag, CounterJump, ForgedSender,
 	BadReceipt,
+	BadEpochAck,
 }
 
 // Outcomes returns the closed set of outcome codes of spec Appendix A.4.

@@ -124,6 +124,16 @@ func DecodeReceipt(data []byte) (*Receipt, error) {
 	return r, nil
 }
 
+// DecodeEpochAck decodes the plaintext of a group message that is an epoch acknowledgement
+// (schemas/e2e/epoch_ack.json, spec GRP-21).
+func DecodeEpochAck(data []byte) (*EpochAck, error) {
+	a := new(EpochAck)
+	if err := a.UnmarshalJSON(data); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
 // DecodeCommit decodes a group commit (schemas/e2e/commit.json).
 func DecodeCommit(data []byte) (*Commit, error) {
 	c := new(Commit)

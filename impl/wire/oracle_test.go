@@ -47,6 +47,7 @@ var topTargets = map[string]target{
 	"commit":    {schemas.Commit, func(b []byte) (any, error) { return DecodeCommit(b) }},
 	"group_msg": {schemas.GroupMsg, func(b []byte) (any, error) { return DecodeGroupMsg(b) }},
 	"receipt":   {schemas.Receipt, func(b []byte) (any, error) { return DecodeReceipt(b) }},
+	"epoch_ack": {schemas.EpochAck, func(b []byte) (any, error) { return DecodeEpochAck(b) }},
 }
 
 // typeTargets decode with the UnmarshalJSON of each generated type, against its own schema.
@@ -87,6 +88,7 @@ var typeTargets = map[string]func() json.Unmarshaler{
 	"e2e/content.json":        func() json.Unmarshaler { return new(Content) },
 	"e2e/group_msg.json":      func() json.Unmarshaler { return new(GroupMsg) },
 	"e2e/receipt.json":        func() json.Unmarshaler { return new(Receipt) },
+	"e2e/epoch_ack.json":      func() json.Unmarshaler { return new(EpochAck) },
 }
 
 // targetFor returns the target of a schema path: an API entry point for the top-level schemas,
@@ -94,7 +96,7 @@ var typeTargets = map[string]func() json.Unmarshaler{
 func targetFor(schema string) (target, bool) {
 	for _, t := range topTargets {
 		if t.schema == schema && schema != schemas.Content && schema != schemas.Commit && schema != schemas.GroupMsg &&
-			schema != schemas.Receipt {
+			schema != schemas.Receipt && schema != schemas.EpochAck {
 			return t, true
 		}
 	}

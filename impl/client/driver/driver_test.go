@@ -25,7 +25,7 @@ func connectDriver(t *testing.T, r *testrelay.Relay, user string, args ...any) *
 
 // TestDriverSession drives two clients through a whole 1:1 session and the group with every
 // command of spec A.1, checking every result and event of A.2. Rules: DRV-1, DRV-3, DRV-4,
-// DRV-5, HS-4, REC-10, TRUST-4.
+// DRV-5, DRV-34, HS-4, REC-10, TRUST-4.
 func TestDriverSession(t *testing.T) {
 	r := testrelay.Start(t)
 	seed := make([]byte, 32)
@@ -86,8 +86,10 @@ func TestDriverSession(t *testing.T) {
 	alice.ok("group_join", "group", "broadcast")
 	alice.event(map[string]any{"event": "group", "group": "broadcast", "epoch": 1})
 	bob.ok("group_join", "group", "broadcast")
-	bob.event(map[string]any{"event": "group", "group": "broadcast", "epoch": 2})
-	alice.event(map[string]any{"event": "group", "group": "broadcast", "epoch": 2})
+	// spec A.2 [DRV-34]: bob committed epoch 2 and claims nobody until alice acknowledges it.
+	bob.event(map[string]any{"event": "group", "group": "broadcast", "epoch": 2, "secured_with": []string{}, "missing": []string{"alice"}})
+	alice.event(map[string]any{"event": "group", "group": "broadcast", "epoch": 2, "secured_with": []string{"bob"}, "missing": []string{}})
+	bob.event(map[string]any{"event": "group", "group": "broadcast", "epoch": 2, "secured_with": []string{"alice"}, "missing": []string{}})
 	g := bob.ok("group_send", "group", "broadcast", "text", "hello group")
 	if g.num("epoch") != 2 || g.num("n") != 0 {
 		t.Fatalf("group_send answered %v", g)

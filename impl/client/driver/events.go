@@ -24,8 +24,10 @@ func eventLine(ev client.Event) any {
 		return deliveryEvent{Event: "delivery", Session: e.Session.String(), Peer: e.Peer, N: e.N, State: string(e.State)}
 	case client.MessageEvent:
 		return messageEvent{Event: "message", Session: e.Session.String(), From: e.From, Text: e.Text, N: e.N}
-	case client.GroupEvent:
-		return groupEvent{Event: "group", Group: e.Group, Epoch: e.Epoch, Members: e.Members}
+	case client.GroupEvent: // spec A.2 [DRV-34]
+		return groupEvent{Event: "group", Group: e.Group, Epoch: e.Epoch, Members: e.Members, SecuredWith: orEmpty(e.SecuredWith), Missing: orEmpty(e.Missing)}
+	case client.GroupSecuredEvent: // spec A.2 [DRV-34]: the same epoch, with the new lists
+		return groupEvent{Event: "group", Group: e.Group, Epoch: e.Epoch, Members: e.Members, SecuredWith: orEmpty(e.SecuredWith), Missing: orEmpty(e.Missing)}
 	case client.GroupMessageEvent:
 		return groupMessageEvent{Event: "group_message", Group: e.Group, From: e.From, Text: e.Text, Epoch: e.Epoch, N: e.N}
 	case client.SecurityEvent: // spec A.2 [DRV-2]
@@ -47,6 +49,14 @@ func eventLine(ev client.Event) any {
 		return disconnectedEvent{Event: "disconnected", Code: e.Code, Reason: clipReason(e.Reason)}
 	}
 	return nil
+}
+
+// orEmpty returns names, or an empty list for nil, so that the line carries [] rather than null.
+func orEmpty(names []string) []string {
+	if names == nil {
+		return []string{}
+	}
+	return names
 }
 
 // clipReason keeps a close reason within the 123 bytes a close frame can carry.

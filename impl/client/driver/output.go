@@ -118,10 +118,12 @@ type messageEvent struct {
 }
 
 type groupEvent struct {
-	Event   string   `json:"event"`
-	Group   string   `json:"group"`
-	Epoch   uint64   `json:"epoch"`
-	Members []string `json:"members"`
+	Event       string   `json:"event"`
+	Group       string   `json:"group"`
+	Epoch       uint64   `json:"epoch"`
+	Members     []string `json:"members"`
+	SecuredWith []string `json:"secured_with"` // spec A.2 [DRV-34]: always present, [] when empty
+	Missing     []string `json:"missing"`
 }
 
 type groupMessageEvent struct {

@@ -75,6 +75,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 	for _, b := range tabs {
 		b.until("Broadcast first", `document.querySelector('#people li button').dataset.conv === 'g:broadcast'`)
 		b.until("three members in Broadcast", `document.getElementById('secured').textContent.includes('3 members')`)
+		// spec §9 [CLI-31]: secured with everyone only once every member confirmed the epoch.
+		b.until("Broadcast secured with everyone", `document.getElementById('secured').dataset.state === 'joined'`)
 	}
 	alice.send("hello everyone")
 	bob.seesMessage("alice", "hello everyone")
@@ -228,6 +230,17 @@ func TestBrowserEndToEnd(t *testing.T) {
 	alice.until("the details name the rule", `document.getElementById('details').open && document.getElementById('details-list').textContent.includes('key_changed') && document.getElementById('details-list').textContent.includes('TRUST-2')`)
 	alice.do(chromedp.KeyEvent(kb.Escape))
 	alice.until("Esc closes the details", `!document.getElementById('details').open`)
+
+	// bob's new key joins Broadcast and commits its next epoch. alice, who trusted the new key,
+	// accepts it; carol, who did not, rejects it (key_changed) and never confirms the epoch, so
+	// alice's Broadcast is secured with bob only and says it waits for carol (CLI-31).
+	joinCtx, cancelJoin := context.WithTimeout(context.Background(), browserWait)
+	defer cancelJoin()
+	if err := newBob.JoinGroup(joinCtx, client.Broadcast); err != nil {
+		t.Fatal(err)
+	}
+	alice.conv("g:broadcast")
+	alice.until("Broadcast partly secured, waiting for carol", `document.getElementById('secured').dataset.state === 'partial' && /Secured with 1 of 2: waiting for carol/.test(document.getElementById('secured').textContent)`)
 	alice.noAlert()
 }
 

@@ -62,6 +62,9 @@ type conv struct {
 	epoch     uint64
 	members   []string // the members of the epoch held
 	announced []string // the members the relay announced last
+	// missing are the other members of the epoch that have not shown they hold it (spec §7.3):
+	// until it is empty the group is secured only with the others [CLI-31].
+	missing []string
 }
 
 // sentLine returns the line of the message sent as k, or nil.

@@ -12,7 +12,9 @@
 // command [TRUST-2]. Each message the user sends shows how far it got: sending, relayed, and
 // delivered only once the peer's receipt covers it (spec §6.7 [RCP-3]; a group message stays
 // relayed); when a session ends the status line leaves secured and says why in words [CLI-20],
-// and what did not arrive is marked not delivered and offered to /resend [CLI-21].
+// and what did not arrive is marked not delivered and offered to /resend [CLI-21]. A group is
+// shown secured only with the members that confirmed its current epoch, "secured with N of M"
+// naming the others until all have (spec §7.3 [CLI-31]).
 //
 // The Model is testable without a network or a terminal: it calls the library through the
 // Client interface and receives the library's events as Bubble Tea messages, read one at a time

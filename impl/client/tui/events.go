@@ -30,6 +30,10 @@ func (m *Model) handleEvent(ev client.Event) tea.Cmd {
 		m.onMembers(e)
 	case client.GroupEvent:
 		m.onEpoch(e)
+	case client.GroupSecuredEvent: // spec §9 [CLI-31]
+		if c := m.groupConv(e.Group); c.epoch == e.Epoch {
+			c.missing = slices.Clone(e.Missing)
+		}
 	case client.GroupLeftEvent:
 		m.onGroupLeft(e)
 	case client.GroupMessageEvent:
@@ -191,7 +195,7 @@ func missing(a, b []string, me string) []string {
 // onEpoch reports a new group epoch: who can read what is sent from now on.
 func (m *Model) onEpoch(e client.GroupEvent) {
 	c := m.groupConv(e.Group)
-	c.epoch, c.members = e.Epoch, slices.Clone(e.Members)
+	c.epoch, c.members, c.missing = e.Epoch, slices.Clone(e.Members), slices.Clone(e.Missing)
 	m.note(c, lineInfo, fmt.Sprintf("%s epoch %d: messages are now encrypted for %s (committed by %s)",
 		m.g.Lock, e.Epoch, strings.Join(e.Members, ", "), e.Committer))
 }
@@ -200,7 +204,7 @@ func (m *Model) onEpoch(e client.GroupEvent) {
 // library rejoins after reconnecting).
 func (m *Model) onGroupLeft(e client.GroupLeftEvent) {
 	c := m.groupConv(e.Group)
-	c.epoch, c.members, c.announced = 0, nil, nil
+	c.epoch, c.members, c.announced, c.missing = 0, nil, nil, nil
 	if c.joined {
 		m.note(c, lineInfo, "out of "+c.title()+" while disconnected; its key is erased; rejoining after the reconnection")
 	}

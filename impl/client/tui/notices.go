@@ -35,6 +35,7 @@ var explanations = map[e2ee.Outcome]string{
 	e2ee.CounterJump:        "a group message counter jumped too far ahead: it was rejected",
 	e2ee.ForgedSender:       "a group message claims a sender who is not a member or did not sign it: it was rejected",
 	e2ee.BadReceipt:         "a delivery receipt for a message never sent, or repeated: it was ignored and nothing is marked delivered",
+	e2ee.BadEpochAck:        "a member confirmed another group update than the one you hold (a possible split of the group): it was not counted",
 }
 
 // securityText is the notice of a rejection: the outcome code, the rule id, who, and what it

@@ -95,6 +95,16 @@ func (m *Model) groupStatus(c *conv) (bool, []string) {
 		return false, []string{"joining " + t + "… · not secured yet", "joining… · not secured yet", "joining…"}
 	}
 	others := slices.DeleteFunc(slices.Clone(c.members), func(u string) bool { return u == m.me })
+	if len(c.missing) > 0 { // spec §9 [CLI-31]: only with those who showed they hold the epoch
+		with := slices.DeleteFunc(slices.Clone(others), func(u string) bool { return slices.Contains(c.missing, u) })
+		of := fmt.Sprintf("%d of %d", len(with), len(others))
+		wait := "waiting for " + strings.Join(c.missing, ", ")
+		vs := []string{"secured with " + of + " · " + wait + " to confirm epoch " + fmt.Sprint(c.epoch), "secured with " + of + " · " + wait, "secured with " + of}
+		if len(with) > 0 {
+			vs = append([]string{"secured with " + strings.Join(with, ", ") + " (" + of + ") · " + wait + " to confirm epoch " + fmt.Sprint(c.epoch)}, vs...)
+		}
+		return false, vs
+	}
 	lock := m.g.Lock + " secured"
 	n := fmt.Sprintf("%d members", len(c.members))
 	vs := []string{}

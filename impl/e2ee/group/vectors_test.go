@@ -443,8 +443,8 @@ func (g *groupVectors) runMessage(t *testing.T, v vectors.GroupMessageVector) {
 	if err != nil || string(pt) != v.Plaintext {
 		t.Fatalf("VEC-1: %s opened %q, %v", v.Receiver, pt, err)
 	}
-	if _, err := wire.DecodeContent(pt); err != nil {
-		t.Errorf("GRP-19: plaintext is not content: %v", err)
+	if err := checkPlaintext(receiver, v.Sender, m.Epoch, pt); err != nil {
+		t.Errorf("GRP-19, GRP-22: %v", err)
 	}
 }
 
@@ -581,9 +581,8 @@ func (g *groupVectors) runNegative(t *testing.T, c vectors.GroupNegative) {
 				t.Fatalf("%s: plaintext released with %v", where, err)
 			}
 			if err == nil {
-				if _, cerr := wire.DecodeContent(pt); cerr != nil { // the client's check of GRP-19
-					err = e2ee.Wrap(e2ee.BadContent, "GRP-19", cerr, "message %d from %s is not content", msg.N, s.From)
-				} else if s.Plaintext != nil && string(pt) != *s.Plaintext {
+				err = checkPlaintext(st, s.From, msg.Epoch, pt)
+				if err == nil && s.Plaintext != nil && string(pt) != *s.Plaintext {
 					t.Fatalf("%s: opened %q, want %q", where, pt, *s.Plaintext)
 				}
 			}
@@ -637,4 +636,17 @@ func checkMalformed(t *testing.T, c vectors.Malformed) {
 	if !found {
 		t.Errorf("the schema oracle reports %v, not %q %s", violations, c.Pointer, c.Keyword)
 	}
+}
+
+// checkPlaintext is the client's check of an opened group plaintext: an epoch acknowledgement
+// must name the commit of its epoch (spec §7.3 [GRP-22]); anything else must be a content
+// object (GRP-19).
+func checkPlaintext(st *State, from string, epoch uint64, pt []byte) error {
+	if ack, err := wire.DecodeEpochAck(pt); err == nil {
+		return st.CheckEpochAck(from, epoch, ack.EpochAck)
+	}
+	if _, err := wire.DecodeContent(pt); err != nil {
+		return e2ee.Wrap(e2ee.BadContent, "GRP-19", err, "message from %s is not content", from)
+	}
+	return nil
 }

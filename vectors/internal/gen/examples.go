@@ -93,6 +93,7 @@ func specExamples(t *testing.T) []string {
 		encodeMessage(&wire.ChatTerminate{ID: "8", To: "bob", Session: sid}),
 		encodeJSON(&wire.Receipt{Receipt: 4}), // §6.7
 		encodeJSON(wireCommit(&c2.c)),
+		encodeJSON(&wire.EpochAck{EpochAck: bobAt1.AckHash()}), // §7.3: bob acknowledges alice's commit of epoch 1
 		fmt.Sprintf(`{"id":"1","cmd":"connect","url":"wss://127.0.0.1:8443/","user":"alice","pin":%q}`, pin),
 		fmt.Sprintf(`{"id":"1","ok":true,"identity_key":%q,"fingerprint":%q}`, base64.StdEncoding.EncodeToString(alice.Public()), fingerprint),
 		fmt.Sprintf(`{"event":"security","code":"replayed_counter","rule":"REC-3","peer":"bob","session":%q,"detail":"record 3 is not above 5"}`, base64.StdEncoding.EncodeToString(sid)),

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"testing/cryptotest"
 
@@ -275,9 +276,15 @@ func groupVectors(t *testing.T) *vectors.Group {
 		{"broadcast-3-carol-65536", "carol's message 65536 of epoch 3: the largest counter a first message may have (GRP-15).", "alice",
 			c3.honest("carol", 65536, content("group m6", 200))},
 		{"long-names-1-0", "A message in the group with 32-character names.", name32("h"), long.honest(name32("g"), 0, content("group m7", 200))},
+		{"broadcast-2-bob-0-ack", "bob accepted carol's commit of epoch 2: his message 0 of it is the epoch acknowledgement naming that commit's " +
+			"hash (spec §7.3).", "alice", c2.honest("bob", 0, epochAck(c2.hash))},
 	}
 	for _, m := range msgs {
-		out.Messages = append(out.Messages, m.g.vector(m.id, m.comment, m.receiver))
+		v := m.g.vector(m.id, m.comment, m.receiver)
+		if strings.HasPrefix(v.Plaintext, `{"epoch_ack":`) {
+			v.Rules = append(v.Rules, "GRP-21", "GRP-22")
+		}
+		out.Messages = append(out.Messages, v)
 	}
 	out.Negative = groupNegatives(t, c1, c2, c3)
 	out.Malformed = groupMalformed(c1, c2)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/blindpost/blindpost/impl/e2ee/group"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
+	"github.com/blindpost/blindpost/impl/wire"
 	"github.com/blindpost/blindpost/vectors"
 )
 
@@ -269,7 +270,18 @@ func groupNegatives(t *testing.T, c1, c2, c3 *commitRun) []vectors.GroupNegative
 		steps(at1, openMsg(tampered, "alice", "bad_tag", "GRP-17"), openRef("broadcast-1-alice-0", "alice", "ok", ""))...)
 	neg("message-bad-content", "alice's message 0 decrypts to text that is not a content object; her message 1 opens.", "bad_content", "GRP-19", "bob", noPins,
 		steps(at1, openMsg(c1.honest("alice", 0, "hello"), "alice", "bad_content", "GRP-19"), openMsg(c1.honest("alice", 1, pt("c1")), "alice", "ok", ""))...)
+
+	// Epoch acknowledgements (GRP-22): an acknowledgement of epoch 2 naming the commit of epoch 1.
+	neg("message-ack-other-commit", "bob's message 0 of epoch 2 is an epoch acknowledgement naming the commit of epoch 1, not carol's commit "+
+		"of epoch 2 that alice accepted; bob's genuine acknowledgement, message 1, then opens.", "bad_epoch_ack", "GRP-22", "alice", noPins,
+		steps(at2, openMsg(c2.honest("bob", 0, epochAck(c1.hash)), "bob", "bad_epoch_ack", "GRP-22"),
+			openMsg(c2.honest("bob", 1, epochAck(c2.hash)), "bob", "ok", ""))...)
 	return out
+}
+
+// epochAck is the plaintext of an epoch acknowledgement of the commit with hash (spec §7.3).
+func epochAck(hash []byte) string {
+	return encodeJSON(&wire.EpochAck{EpochAck: hash})
 }
 
 // joinStepWith is a join whose outcome is not ok.

@@ -26,7 +26,7 @@ function conv(key) {
   if (!c) {
     const [kind, name] = [key.slice(0, 1) === 'g' ? 'group' : 'peer', key.slice(2)];
     c = { key, kind, name, session: '', state: 'none', reason: '', fp: '', verified: false,
-      keyChanged: false, members: [], epoch: 0, joined: false, items: [], unread: 0, request: '' };
+      keyChanged: false, members: [], missing: [], epoch: 0, joined: false, items: [], unread: 0, request: '' };
     S.convs.set(key, c);
   }
   return c;
@@ -298,6 +298,8 @@ function onGroup(e) {
     for (const m of left) notice(c, `${m} left.`);
   }
   c.members = e.members; c.epoch = e.epoch; c.joined = e.members.includes(S.me.user);
+  // spec §9 [CLI-31]: secured only with the members that showed they hold the epoch.
+  c.missing = Array.isArray(e.missing) ? e.missing : [];
 }
 
 function onSecurity(e) {
@@ -539,6 +541,11 @@ function statusLine(c) {
   if (c.kind === 'group') {
     if (!c.joined) return { ok: false, text: 'Not joined yet: messages cannot be sent.' };
     const others = c.members.filter((m) => m !== S.me.user);
+    const missing = (c.missing || []).filter((m) => others.includes(m));
+    if (missing.length) {
+      const n = others.length - missing.length;
+      return { ok: false, partial: true, text: `Secured with ${n} of ${others.length}: waiting for ${missing.join(', ')} to confirm the group key. Until then they cannot read what you send.` };
+    }
     return { ok: true, text: `End-to-end encrypted for ${c.members.length} members${others.length ? ': ' + others.join(', ') + ' and you' : ' (only you so far)'}, as ${S.me.user}.` };
   }
   if (c.keyChanged) return { ok: false, text: `${c.name}\u2019s key changed and is not trusted: nothing is sent to ${c.name}.` };
@@ -560,9 +567,9 @@ function renderConversation() {
   setText('conv-title', c.kind === 'group' ? (c.name === BROADCAST ? 'Broadcast' : '#' + c.name) : c.name);
   const st = statusLine(c);
   const sec = $('secured');
-  sec.replaceChildren(el('span', { class: 'badge', text: st.ok ? 'Secured' : 'Not secured' }), ' ', st.text);
+  sec.replaceChildren(el('span', { class: 'badge', text: st.ok ? 'Secured' : st.partial ? 'Partly secured' : 'Not secured' }), ' ', st.text);
   sec.classList.toggle('ok', st.ok);
-  sec.dataset.state = c.kind === 'group' ? (c.joined ? 'joined' : 'none') : c.keyChanged ? 'key_changed' : c.state;
+  sec.dataset.state = c.kind === 'group' ? (!c.joined ? 'none' : st.partial ? 'partial' : 'joined') : c.keyChanged ? 'key_changed' : c.state;
 
   const peer = c.kind === 'peer';
   const idle = ['none', 'ended', 'ended_unverified', 'failed', 'declined'].includes(c.state);

@@ -23,6 +23,7 @@ const WORDS = {
   bad_confirmation_tag: 'A group update handed members different keys. It was refused.',
   counter_jump: 'A group message skipped too far ahead. It was rejected.',
   forged_sender: 'A group message claimed a sender who did not sign it. It was rejected.',
+  bad_epoch_ack: 'A member confirmed a different group key than yours, which may mean the group was split. It was not counted.',
 };
 
 export function securityWords(code) {
