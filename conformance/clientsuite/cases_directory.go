@@ -4,33 +4,33 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/e2ee/group"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // Group trust from the directory (spec §7.1 GRP-6, GRP-20) and invalid identity keys (§3.1 KEY-7).
 func init() {
-	conform.Register(
-		conform.Case{ID: "client/group/commit-key-not-in-directory", Rules: []string{"GRP-20", "GRP-10", "TRUST-1"},
+	harness.Register(
+		harness.Case{ID: "client/group/commit-key-not-in-directory", Rules: []string{"GRP-20", "GRP-10", "TRUST-1"},
 			Description: "erin joins; before her own commit, alice's commit lists erin under a key alice made, which the " +
 				"directory does not serve: key_not_pinned, nothing pinned; erin's commit with her directory key is then " +
 				"accepted and pins it",
 			Run: commitKeyNotInDirectory},
-		conform.Case{ID: "client/group/commit-members-not-announced", Rules: []string{"GRP-6", "GRP-10"},
+		harness.Case{ID: "client/group/commit-members-not-announced", Rules: []string{"GRP-6", "GRP-10"},
 			Description: "alice's signed commit adds erin, a registered user with her directory keys, whom the relay never " +
 				"announced: bad_members; alice's commit for the announced members is then accepted",
 			Run: commitMembersNotAnnounced},
-		conform.Case{ID: "client/group/not-in-group", Rules: []string{"GRP-14"},
+		harness.Case{ID: "client/group/not-in-group", Rules: []string{"GRP-14"},
 			Description: "the relay forwards a signed commit and a group message whose group member names a group the " +
 				"client never joined: unexpected_message for each; the client's own group goes on",
 			Run: notInGroup},
-		conform.Case{ID: "client/group/message-check-order", Rules: []string{"GRP-16", "GRP-15"},
+		harness.Case{ID: "client/group/message-check-order", Rules: []string{"GRP-16", "GRP-15"},
 			Description: "spec §7.2 order: a message from mallory, not a member, with counter 65537 is forged_sender (membership " +
 				"before the counter), and alice's message 0 again with a broken signature is replayed_counter (the counter " +
 				"before the signature)",
 			Run: messageCheckOrder},
-		conform.Case{ID: "client/trust/small-order-key", Rules: []string{"KEY-7", "HS-2"},
+		harness.Case{ID: "client/trust/small-order-key", Rules: []string{"KEY-7", "HS-2"},
 			Description: "the directory serves for bob the neutral point as identity key, with the group key signature " +
 				"01 00…00 ‖ 0^32 that verifies for every message under a cofactorless check: bad_signature, no pin and " +
 				"no chat_request",
@@ -38,7 +38,7 @@ func init() {
 	)
 }
 
-func commitKeyNotInDirectory(t *conform.T) {
+func commitKeyNotInDirectory(t *harness.T) {
 	w, g, alice, _ := joinedGroup(t)
 	erin := w.NewPeer("erin")
 	g.PeerJoins(erin)
@@ -51,7 +51,7 @@ func commitKeyNotInDirectory(t *conform.T) {
 	g.PeerSends(erin, w.Text("my own key"))
 }
 
-func commitMembersNotAnnounced(t *conform.T) {
+func commitMembersNotAnnounced(t *harness.T) {
 	w, g, alice, _ := joinedGroup(t)
 	erin := w.NewPeer("erin")
 	c, _ := g.Build(alice, CommitForge{Members: func(ms []group.Member) []group.Member {
@@ -68,7 +68,7 @@ func commitMembersNotAnnounced(t *conform.T) {
 
 // smallOrderDirectoryKey serves, for bob, the neutral point with the constant signature: a
 // client that checks only the group key signature with crypto/ed25519 accepts and pins it.
-func smallOrderDirectoryKey(t *conform.T) {
+func smallOrderDirectoryKey(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	neutral := append([]byte{1}, make([]byte, 31)...)
@@ -88,7 +88,7 @@ func smallOrderDirectoryKey(t *conform.T) {
 	}
 }
 
-func notInGroup(t *conform.T) {
+func notInGroup(t *harness.T) {
 	w, g, alice, dave := joinedGroup(t)
 	elsewhere := g.Name + "-elsewhere"
 	c, _ := g.Build(alice, CommitForge{Before: func(c *group.Commit) { c.Group = elsewhere }})
@@ -100,7 +100,7 @@ func notInGroup(t *conform.T) {
 	g.PeerSends(dave, w.Text("our group goes on"))
 }
 
-func messageCheckOrder(t *conform.T) {
+func messageCheckOrder(t *harness.T) {
 	w, g, alice, _ := joinedGroup(t)
 	mallory := w.NewPeer("mallory")
 	text := w.Text("not a member")

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/wire"
 )
@@ -15,48 +15,48 @@ import (
 // The driver protocol (spec Appendix A) and the client's duties towards the relay (spec §4,
 // §5.1, §5.2).
 func init() {
-	conform.Register(
-		conform.Case{ID: "client/driver/seed", Rules: []string{"DRV-5", "KEY-2"},
+	harness.Register(
+		harness.Case{ID: "client/driver/seed", Rules: []string{"DRV-5", "KEY-2"},
 			Description: "connect with a seed: the client registers the identity of that seed, and the seed never appears in " +
 				"anything it sends",
 			Run: seedCase},
-		conform.Case{ID: "client/driver/fresh-identities", Rules: []string{"KEY-1", "HS-1", "DRV-5"},
+		harness.Case{ID: "client/driver/fresh-identities", Rules: []string{"KEY-1", "HS-1", "DRV-5"},
 			Description: "two drivers started afresh and connected without a seed register different identity and group keys, " +
 				"and every chat either client asks for has a session id of its own",
 			Run: freshIdentities},
-		conform.Case{ID: "client/driver/commands", Rules: []string{"DRV-1", "DRV-4"},
+		harness.Case{ID: "client/driver/commands", Rules: []string{"DRV-1", "DRV-4"},
 			Description: "list_users answers the relay's list; an unknown command and a malformed one each get exactly one " +
 				"failure response; the client still works after them",
 			Run: driverCommands},
-		conform.Case{ID: "client/driver/quit", Rules: []string{"DRV-1"},
+		harness.Case{ID: "client/driver/quit", Rules: []string{"DRV-1"},
 			Description: "quit is answered, then the client closes its connection and exits with status 0",
 			Run:         quitCase},
-		conform.Case{ID: "client/tls/wrong-pin", Rules: []string{"TLS-2", "REG-11", "DRV-7"},
+		harness.Case{ID: "client/tls/wrong-pin", Rules: []string{"TLS-2", "REG-11", "DRV-7"},
 			Description: "connect with a pin that does not match the relay's certificate: refused with tls_pin_mismatch, and no WebSocket is opened",
 			Run:         wrongPin},
-		conform.Case{ID: "client/transport/invalid-utf8", Rules: []string{"WS-4"},
+		harness.Case{ID: "client/transport/invalid-utf8", Rules: []string{"WS-4"},
 			Description: "the relay sends a text message that is not valid UTF-8: the client closes with code 1007",
 			Run:         invalidUTF8},
-		conform.Case{ID: "client/transport/ping", Rules: []string{"WS-8"},
+		harness.Case{ID: "client/transport/ping", Rules: []string{"WS-8"},
 			Description: "the relay pings: the client answers with a pong carrying the same data",
 			Run:         pingCase},
-		conform.Case{ID: "client/transport/max-message", Rules: []string{"WS-6", "REC-1"},
+		harness.Case{ID: "client/transport/max-message", Rules: []string{"WS-6", "REC-1"},
 			Description: "the relay announces max_message 1024: sending a longer message is refused without anything larger " +
 				"reaching the relay, and the next message keeps the counters consecutive",
 			Run: maxMessage},
-		conform.Case{ID: "client/transport/malformed-messages", Rules: []string{"MSG-1", "MSG-2", "MSG-3", "MSG-4", "ENC-6", "ENC-10"},
+		harness.Case{ID: "client/transport/malformed-messages", Rules: []string{"MSG-1", "MSG-2", "MSG-3", "MSG-4", "ENC-6", "ENC-10"},
 			Description: "the relay injects records that break the JSON rules or the schema (duplicate member, trailing data, " +
 				"unknown member, a string counter, non-canonical base64, deep nesting, a lone surrogate): each is rejected " +
 				"as malformed and never delivered; the session goes on",
 			Run: malformedMessages},
-		conform.Case{ID: "client/transport/unknown-error-code", Rules: []string{"ERR-5", "MSG-1", "CLI-2"},
+		harness.Case{ID: "client/transport/unknown-error-code", Rules: []string{"ERR-5", "MSG-1", "CLI-2"},
 			Description: "the relay answers list_users, then a chat_request, with an error whose code spec §5.7 does not have: " +
 				"each time the client reports a malformed message and the command fails at once; the client goes on working",
 			Run: unknownErrorCode},
 	)
 }
 
-func seedCase(t *conform.T) {
+func seedCase(t *harness.T) {
 	w := Launch(t)
 	seed := w.RandBytes(identity.SeedSize)
 	w.Connect(ClientName, seed)
@@ -81,7 +81,7 @@ func seedCase(t *conform.T) {
 	}
 }
 
-func freshIdentities(t *conform.T) {
+func freshIdentities(t *harness.T) {
 	first := Start(t)
 	t.Transcript().Notef("case", "a second driver, started afresh, connects without a seed")
 	second := Start(t)
@@ -108,7 +108,7 @@ func freshIdentities(t *conform.T) {
 	}
 }
 
-func driverCommands(t *conform.T) {
+func driverCommands(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	users := w.D.OK("list_users").Strs("users")
@@ -127,7 +127,7 @@ func driverCommands(t *conform.T) {
 	w.Initiated(bob).PeerSends(w.Text("still working"))
 }
 
-func quitCase(t *conform.T) {
+func quitCase(t *harness.T) {
 	w := Start(t)
 	w.D.OK("quit")
 	gone, err := w.D.WaitExit(w.Wait)
@@ -144,7 +144,7 @@ func quitCase(t *conform.T) {
 	}
 }
 
-func wrongPin(t *conform.T) {
+func wrongPin(t *harness.T) {
 	w := Launch(t)
 	pin := "sha256:" + hex.EncodeToString(w.RandBytes(32))
 	l := w.D.Response(w.D.Send("connect", "url", w.Relay.URL, "user", ClientName, "pin", pin), "connect", w.Env.cfg.StartupWait)
@@ -159,7 +159,7 @@ func wrongPin(t *conform.T) {
 	}
 }
 
-func invalidUTF8(t *conform.T) {
+func invalidUTF8(t *harness.T) {
 	w := Start(t)
 	w.Relay.SendRaw(textFrame, []byte("{\"type\":\"chat_request\",\"from\":\"b\xffb\",\"session\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}"))
 	ci, ok := w.Relay.closes.next(t, "the client's close frame", w.Wait)
@@ -171,7 +171,7 @@ func invalidUTF8(t *conform.T) {
 	}
 }
 
-func pingCase(t *conform.T) {
+func pingCase(t *harness.T) {
 	w := Start(t)
 	w.Relay.Ping("conform-ping")
 	data, ok := w.Relay.pongs.next(t, "the client's pong", w.Wait)
@@ -183,7 +183,7 @@ func pingCase(t *conform.T) {
 	}
 }
 
-func maxMessage(t *conform.T) {
+func maxMessage(t *harness.T) {
 	w := Launch(t)
 	w.Relay.SetMaxMessage(1024)
 	w.Connect(ClientName, nil)
@@ -207,7 +207,7 @@ var unknownCodes = []struct {
 	{"chat_request", "blocked", func(bob *Peer) (string, []any) { return "chat", []any{"peer", bob.Name} }},
 }
 
-func unknownErrorCode(t *conform.T) {
+func unknownErrorCode(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	for _, v := range unknownCodes {
@@ -303,7 +303,7 @@ func paddedText(w *World, label string) string {
 	return text
 }
 
-func malformedMessages(t *conform.T) {
+func malformedMessages(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)

@@ -1,17 +1,17 @@
 package clientsuite
 
-import "github.com/blindpost/blindpost/conformance/conform"
+import "github.com/blindpost/blindpost/conformance/harness"
 
 // The end of a session (spec §6.5 REC-12): the one chat_terminate after a close record is
 // exempt, a second is not.
 func init() {
-	conform.Register(conform.Case{ID: "client/records/terminate-after-close", Rules: []string{"REC-12", "REC-10"},
+	harness.Register(harness.Case{ID: "client/records/terminate-after-close", Rules: []string{"REC-12", "REC-10"},
 		Description: "bob ends the session with a close record and chat_terminate: ended, nothing rejected; a second " +
 			"chat_terminate for the ended session: unexpected_message",
 		Run: terminateAfterClose})
 }
 
-func terminateAfterClose(t *conform.T) {
+func terminateAfterClose(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Responded(bob)
@@ -24,18 +24,18 @@ func terminateAfterClose(t *conform.T) {
 
 // Driver lines without a usable id and connects that fail below registration (spec A.1).
 func init() {
-	conform.Register(
-		conform.Case{ID: "client/driver/line-without-id", Rules: []string{"DRV-6", "DRV-1"},
+	harness.Register(
+		harness.Case{ID: "client/driver/line-without-id", Rules: []string{"DRV-6", "DRV-1"},
 			Description: "lines that are not a JSON object, have no id, or an id of the wrong shape each get one failure " +
 				"without id, error bad_command; the driver goes on answering",
 			Run: lineWithoutID},
-		conform.Case{ID: "client/driver/connect-failed", Rules: []string{"DRV-7"},
+		harness.Case{ID: "client/driver/connect-failed", Rules: []string{"DRV-7"},
 			Description: "connect to a port where nothing listens: the failure names connect_failed",
 			Run:         connectFailed},
 	)
 }
 
-func lineWithoutID(t *conform.T) {
+func lineWithoutID(t *harness.T) {
 	w := Launch(t)
 	for _, raw := range []string{`not json`, `{"cmd":"list_users"}`, `{"id":"has space","cmd":"list_users"}`, `[1]`} {
 		l, ok := w.D.Unanswerable([]byte(raw), w.Env.cfg.StartupWait)
@@ -49,7 +49,7 @@ func lineWithoutID(t *conform.T) {
 	w.Connect(ClientName, nil)
 }
 
-func connectFailed(t *conform.T) {
+func connectFailed(t *harness.T) {
 	w := Launch(t)
 	l := w.D.Response(w.D.Send("connect", "url", "wss://127.0.0.1:1/", "user", ClientName, "pin", w.Env.Pin()), "connect", w.Env.cfg.StartupWait)
 	w.D.unimplemented("connect", l)

@@ -3,24 +3,24 @@ package clientsuite
 import (
 	"slices"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 )
 
 // Epoch acknowledgements (spec §7.3): what a client sends after accepting a commit, and what it
 // may claim about the other members (spec §9 [CLI-31], A.2 [DRV-34]).
 func init() {
-	conform.Register(
-		conform.Case{ID: "client/group/epoch-ack", Rules: []string{"GRP-21", "CLI-31", "DRV-34"},
+	harness.Register(
+		harness.Case{ID: "client/group/epoch-ack", Rules: []string{"GRP-21", "CLI-31", "DRV-34"},
 			Description: "the client joins alice and dave and commits epoch 2: it holds the secret but claims nobody until " +
 				"alice, then dave, acknowledge it; alice commits epoch 3: the client counts her, lists dave as missing, " +
 				"and its first message of epoch 3 acknowledges alice's commit",
 			Run: groupEpochAck},
-		conform.Case{ID: "client/group/epoch-ack-checked", Rules: []string{"GRP-22", "GRP-16", "GRP-14", "CLI-31"},
+		harness.Case{ID: "client/group/epoch-ack-checked", Rules: []string{"GRP-22", "GRP-16", "GRP-14", "CLI-31"},
 			Description: "after the client commits epoch 2, alice acknowledges the commit of epoch 1 (bad_epoch_ack), " +
 				"mallory signs an acknowledgement as alice (forged_sender) and dave sends one for epoch 1 (stale_epoch): " +
 				"none of them counts, and alice's genuine acknowledgement then does",
 			Run: groupEpochAckChecked},
-		conform.Case{ID: "client/group/member-key-changed-then-leave", Rules: []string{"CLI-25", "GRP-6", "GRP-21", "GRP-2"},
+		harness.Case{ID: "client/group/member-key-changed-then-leave", Rules: []string{"CLI-25", "GRP-6", "GRP-21", "GRP-2"},
 			Description: "dave comes back with a new key and commits epoch 3, which the client holds (key_changed); alice " +
 				"then leaves; after the driver's trust the client verifies dave's commit against the announcement it was " +
 				"made for, acknowledges epoch 3 and, as the lowest-named member left, commits epoch 4 for itself and dave",
@@ -28,7 +28,7 @@ func init() {
 	)
 }
 
-func groupKeyChangedThenLeave(t *conform.T) {
+func groupKeyChangedThenLeave(t *harness.T) {
 	w := Start(t)
 	alice, dave := w.NewPeer("alice"), w.NewPeer("dave")
 	g := w.NewGroup(groupName, alice, dave)
@@ -56,7 +56,7 @@ func groupKeyChangedThenLeave(t *conform.T) {
 	}
 }
 
-func groupEpochAck(t *conform.T) {
+func groupEpochAck(t *harness.T) {
 	w := Start(t)
 	alice, dave := w.NewPeer("alice"), w.NewPeer("dave")
 	g := w.NewGroup(groupName, alice, dave)
@@ -73,7 +73,7 @@ func groupEpochAck(t *conform.T) {
 	g.ClientSends(w.Text("after the acknowledgement")) // counter 1 (GRP-13)
 }
 
-func groupEpochAckChecked(t *conform.T) {
+func groupEpochAckChecked(t *harness.T) {
 	w := Start(t)
 	alice, dave := w.NewPeer("alice"), w.NewPeer("dave")
 	g := w.NewGroup(groupName, alice, dave)

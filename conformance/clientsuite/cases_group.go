@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"slices"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/e2ee/group"
 	"github.com/blindpost/blindpost/impl/wire"
 )
@@ -14,55 +14,55 @@ const groupName = "conform"
 
 // Groups at the client (spec §7): the commits it makes and accepts, and the ones it rejects.
 func init() {
-	conform.Register(
-		conform.Case{ID: "client/group/honest", Rules: []string{"GRP-1", "GRP-7", "GRP-11", "GRP-13", "GRP-16", "TRUST-1", "CLI-4"},
+	harness.Register(
+		harness.Case{ID: "client/group/honest", Rules: []string{"GRP-1", "GRP-7", "GRP-11", "GRP-13", "GRP-16", "TRUST-1", "CLI-4"},
 			Description: "alice and dave hold epoch 1; the client joins from last_commit and commits epoch 2 (every member " +
 				"verifies it); erin joins and commits epoch 3, which the client accepts and pins erin; group messages flow " +
 				"both ways with counters from 0",
 			Run: groupHonest},
-		conform.Case{ID: "client/group/join-at-epoch-0", Rules: []string{"GRP-1", "GRP-5", "GRP-11"},
+		harness.Case{ID: "client/group/join-at-epoch-0", Rules: []string{"GRP-1", "GRP-5", "GRP-11"},
 			Description: "the client joins a group whose members never committed: it commits epoch 1 with an empty prev, " +
 				"wrapping the secret to every member",
 			Run: joinAtEpochZero},
-		conform.Case{ID: "client/group/committer-duty", Rules: []string{"GRP-2", "GRP-1"},
+		harness.Case{ID: "client/group/committer-duty", Rules: []string{"GRP-2", "GRP-1"},
 			Description: "alice leaves; the client, now the lowest remaining member, commits the next epoch for the others " +
 				"without alice in the members or the wraps, and sends in it",
 			Run: committerDuty},
-		conform.Case{ID: "client/group/commit-by-leaver", Rules: []string{"GRP-2", "GRP-10"},
+		harness.Case{ID: "client/group/commit-by-leaver", Rules: []string{"GRP-2", "GRP-10"},
 			Description: "dave leaves, then the relay forwards dave's commit choosing the next secret: not_listed; the " +
 				"remaining member's commit is then accepted",
 			Run: commitByLeaver},
-		conform.Case{ID: "client/group/join-without-last-commit", Rules: []string{"GRP-11"},
+		harness.Case{ID: "client/group/join-without-last-commit", Rules: []string{"GRP-11"},
 			Description: "the relay announces epoch 1 to the joining client without last_commit: bad_prev, no commit",
 			Run:         joinWithoutLastCommit},
-		conform.Case{ID: "client/group/join-wrong-last-commit", Rules: []string{"GRP-11"},
+		harness.Case{ID: "client/group/join-wrong-last-commit", Rules: []string{"GRP-11"},
 			Description: "the relay announces epoch 2 to the joining client with the commit of epoch 1: stale_epoch, no commit",
 			Run:         joinWrongLastCommit},
-		conform.Case{ID: "client/group/directory-key-changed", Rules: []string{"TRUST-2"},
+		harness.Case{ID: "client/group/directory-key-changed", Rules: []string{"TRUST-2"},
 			Description: "the client pinned dave in a session; the relay then serves another key for dave as the client must " +
 				"commit: key_changed, and no epoch using the substituted key",
 			Run: directoryKeyChanged},
-		conform.Case{ID: "client/group/directory-bad-group-key-sig", Rules: []string{"KEY-5"},
+		harness.Case{ID: "client/group/directory-bad-group-key-sig", Rules: []string{"KEY-5"},
 			Description: "the relay serves dave's keys with a group key its signature does not cover as the client must " +
 				"commit: bad_signature, and no wrap to that key",
 			Run: directoryBadGroupKeySig},
 	)
 	for _, cc := range commitCases {
-		conform.Register(conform.Case{
+		harness.Register(harness.Case{
 			ID:          "client/group/" + cc.id,
 			Rules:       append(slices.Clone(cc.rules), "GRP-10"),
 			Description: "the client holds epoch 2; it must reject " + cc.what + " with " + cc.code + ", keep epoch 2, and accept the honest commit that follows",
-			Run:         func(t *conform.T) { runCommitCase(t, cc) },
+			Run:         func(t *harness.T) { runCommitCase(t, cc) },
 		})
 	}
 	for _, mc := range messageCases {
-		conform.Register(conform.Case{ID: "client/group/" + mc.id, Rules: mc.rules, Description: mc.description, Run: mc.run})
+		harness.Register(harness.Case{ID: "client/group/" + mc.id, Rules: mc.rules, Description: mc.description, Run: mc.run})
 	}
 }
 
 // joinedGroup is the setting of most group cases: alice and dave hold epoch 1, and the client
 // joined and committed epoch 2.
-func joinedGroup(t *conform.T) (*World, *Group, *Peer, *Peer) {
+func joinedGroup(t *harness.T) (*World, *Group, *Peer, *Peer) {
 	w := Start(t)
 	alice, dave := w.NewPeer("alice"), w.NewPeer("dave")
 	g := w.NewGroup(groupName, alice, dave)
@@ -70,7 +70,7 @@ func joinedGroup(t *conform.T) (*World, *Group, *Peer, *Peer) {
 	return w, g, alice, dave
 }
 
-func groupHonest(t *conform.T) {
+func groupHonest(t *harness.T) {
 	w, g, alice, dave := joinedGroup(t)
 	w.expectPinned(alice.Name, alice.Key.Public(), "first_use")
 	w.expectPinned(dave.Name, dave.Key.Public(), "first_use")
@@ -87,7 +87,7 @@ func groupHonest(t *conform.T) {
 	w.NoSecurityEvents("")
 }
 
-func joinAtEpochZero(t *conform.T) {
+func joinAtEpochZero(t *harness.T) {
 	w := Start(t)
 	alice, dave := w.NewPeer("alice"), w.NewPeer("dave")
 	g := w.NewEmptyGroup(groupName, alice, dave)
@@ -99,7 +99,7 @@ func joinAtEpochZero(t *conform.T) {
 	g.ClientSends(w.Text("answer"))
 }
 
-func committerDuty(t *conform.T) {
+func committerDuty(t *harness.T) {
 	w := Start(t)
 	alice, erin := w.NewPeer("alice"), w.NewPeer("erin")
 	g := w.NewGroup(groupName, alice, erin)
@@ -115,7 +115,7 @@ func committerDuty(t *conform.T) {
 	g.PeerSends(erin, w.Text("indeed"))
 }
 
-func commitByLeaver(t *conform.T) {
+func commitByLeaver(t *harness.T) {
 	w, g, alice, dave := joinedGroup(t)
 	g.PeerLeaves(dave)
 	c, _ := g.Build(dave, CommitForge{})
@@ -126,7 +126,7 @@ func commitByLeaver(t *conform.T) {
 	g.PeerSends(alice, w.Text("dave is out"))
 }
 
-func joinWithoutLastCommit(t *conform.T) {
+func joinWithoutLastCommit(t *harness.T) {
 	w := Start(t)
 	g := w.NewGroup(groupName, w.NewPeer("alice"), w.NewPeer("dave"))
 	g.OnJoin(func(m *wire.GroupMembers) { m.LastCommit = nil })
@@ -135,7 +135,7 @@ func joinWithoutLastCommit(t *conform.T) {
 	g.expectNoCommit("GRP-11")
 }
 
-func joinWrongLastCommit(t *conform.T) {
+func joinWrongLastCommit(t *harness.T) {
 	w := Start(t)
 	g := w.NewGroup(groupName, w.NewPeer("alice"), w.NewPeer("dave"))
 	g.OnJoin(func(m *wire.GroupMembers) { m.Epoch = 2 })
@@ -144,7 +144,7 @@ func joinWrongLastCommit(t *conform.T) {
 	g.expectNoCommit("GRP-11")
 }
 
-func directoryKeyChanged(t *conform.T) {
+func directoryKeyChanged(t *harness.T) {
 	w := Start(t)
 	alice, dave := w.NewPeer("alice"), w.NewPeer("dave")
 	g := w.NewEmptyGroup(groupName, alice, dave)
@@ -157,7 +157,7 @@ func directoryKeyChanged(t *conform.T) {
 	g.expectNoCommit("TRUST-2")
 }
 
-func directoryBadGroupKeySig(t *conform.T) {
+func directoryBadGroupKeySig(t *harness.T) {
 	w := Start(t)
 	alice, dave := w.NewPeer("alice"), w.NewPeer("dave")
 	g := w.NewEmptyGroup(groupName, alice, dave)
@@ -308,7 +308,7 @@ var commitCases = []commitCase{
 		}},
 }
 
-func runCommitCase(t *conform.T, cc commitCase) {
+func runCommitCase(t *harness.T, cc commitCase) {
 	w, g, alice, dave := joinedGroup(t)
 	epoch := uint64(3)
 	if cc.deliver != nil {
@@ -331,7 +331,7 @@ func runCommitCase(t *conform.T, cc commitCase) {
 type messageCase struct {
 	id, description string
 	rules           []string
-	run             func(*conform.T)
+	run             func(*harness.T)
 }
 
 var messageCases = []messageCase{
@@ -350,7 +350,7 @@ var messageCases = []messageCase{
 		[]string{"GRP-19"}, groupBadContent},
 }
 
-func forgedSender(t *conform.T) {
+func forgedSender(t *harness.T) {
 	w, g, alice, dave := joinedGroup(t)
 	mallory := w.NewPeer("mallory")
 	own := g.ClientSends(w.Text("mine"))
@@ -382,7 +382,7 @@ func forgedSender(t *conform.T) {
 	g.PeerSends(alice, w.Text("the genuine message 0"))
 }
 
-func groupReplayed(t *conform.T) {
+func groupReplayed(t *harness.T) {
 	w, g, alice, _ := joinedGroup(t)
 	t0 := w.Text("zero")
 	m0 := g.Next(alice, Content(t0))
@@ -399,7 +399,7 @@ func groupReplayed(t *conform.T) {
 	g.PeerSends(alice, w.Text("three"))
 }
 
-func counterJump(t *conform.T) {
+func counterJump(t *harness.T) {
 	w, g, alice, dave := joinedGroup(t)
 	const jump = 1 << 16
 	steps := []struct {
@@ -423,7 +423,7 @@ func counterJump(t *conform.T) {
 	}
 }
 
-func groupStaleEpoch(t *conform.T) {
+func groupStaleEpoch(t *harness.T) {
 	w, g, alice, _ := joinedGroup(t)
 	for _, epoch := range []uint64{1, 3} {
 		text := w.Text("epoch " + itoa(int(epoch)))
@@ -434,7 +434,7 @@ func groupStaleEpoch(t *conform.T) {
 	g.PeerSends(alice, w.Text("epoch 2"))
 }
 
-func groupBadTag(t *conform.T) {
+func groupBadTag(t *harness.T) {
 	w, g, alice, _ := joinedGroup(t)
 	text := w.Text("tampered")
 	m := g.Next(alice, Content(text))
@@ -446,7 +446,7 @@ func groupBadTag(t *conform.T) {
 	g.PeerSends(alice, w.Text("the epoch goes on"))
 }
 
-func groupBadContent(t *conform.T) {
+func groupBadContent(t *harness.T) {
 	w, g, alice, _ := joinedGroup(t)
 	marker := w.Text("not content")
 	g.Send(alice.Name, g.Next(alice, []byte(marker)))

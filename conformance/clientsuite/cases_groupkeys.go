@@ -1,13 +1,13 @@
 package clientsuite
 
 import (
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 )
 
 // A group member whose identity key changed (spec §9 [CLI-25], §6.6 [TRUST-2]).
 func init() {
-	conform.Register(
-		conform.Case{ID: "client/group/member-key-changed", Rules: []string{"CLI-25", "TRUST-2", "TRUST-3"},
+	harness.Register(
+		harness.Case{ID: "client/group/member-key-changed", Rules: []string{"CLI-25", "TRUST-2", "TRUST-3"},
 			Description: "dave comes back with a new identity key and commits the next epoch, signed with it: the client " +
 				"reports key_changed naming dave (not bad_signature) and keeps its epoch; after the driver's trust the " +
 				"client accepts dave's epoch and reads his messages, with nobody leaving or joining again",
@@ -15,7 +15,7 @@ func init() {
 	)
 }
 
-func groupMemberKeyChanged(t *conform.T) {
+func groupMemberKeyChanged(t *harness.T) {
 	w := Start(t)
 	alice, dave := w.NewPeer("alice"), w.NewPeer("dave")
 	g := w.NewGroup(groupName, alice, dave)

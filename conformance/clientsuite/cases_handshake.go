@@ -3,9 +3,9 @@ package clientsuite
 import (
 	"slices"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 	"github.com/blindpost/blindpost/impl/e2ee/direct"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -54,7 +54,7 @@ var hsCases = []hsCase{
 	{id: "misbound-hs2-roles", what: "an hs2 signed by the peer over the transcript with the roles swapped", code: "bad_signature", rules: []string{"HS-8"},
 		hs2: func(w *World, c *Chat) HS2Forge { return HS2Forge{Sign: swapRoles} }},
 	{id: "misbound-hs2-label", what: "an hs2 signed by the peer over the right transcript with the initiator's label", code: "bad_signature", rules: []string{"HS-8"},
-		hs2: func(w *World, c *Chat) HS2Forge { return HS2Forge{Label: enc.LabelInitiator} }},
+		hs2: func(w *World, c *Chat) HS2Forge { return HS2Forge{Label: canonical.LabelInitiator} }},
 	{id: "tampered-hs1-suites", what: "an hs2 answering an hs1 whose suites the relay altered (transcript mismatch)", code: "bad_signature", rules: []string{"HS-8", "HS-7"},
 		hs2: func(w *World, c *Chat) HS2Forge {
 			return HS2Forge{Offered: append(slices.Clone(c.HS1.Suites), OtherSuite)}
@@ -85,7 +85,7 @@ var hsCases = []hsCase{
 			return HS3Forge{Sign: func(tr *Transcript) { tr.Responder = "mallory" }}
 		}},
 	{id: "misbound-hs3-label", what: "an hs3 signed by the peer over the right transcript with the responder's label", code: "bad_signature", rules: []string{"HS-8"},
-		hs3: func(w *World, c *Chat) HS3Forge { return HS3Forge{Label: enc.LabelResponder} }},
+		hs3: func(w *World, c *Chat) HS3Forge { return HS3Forge{Label: canonical.LabelResponder} }},
 	{id: "tampered-hs3-suites", what: "an hs3 signed over a transcript whose offered suites differ from the hs1 sent", code: "bad_signature", rules: []string{"HS-8"},
 		hs3: func(w *World, c *Chat) HS3Forge {
 			return HS3Forge{Sign: func(tr *Transcript) { tr.Offered = append(slices.Clone(tr.Offered), OtherSuite) }}
@@ -105,38 +105,38 @@ func init() {
 		if hc.hs3 != nil {
 			role, run = "responds", runHS3Case
 		}
-		conform.Register(conform.Case{
+		harness.Register(harness.Case{
 			ID:          "client/handshake/" + hc.id,
 			Rules:       append(slices.Clone(hc.rules), "HS-12", "DRV-2", "CLI-2"),
 			Description: "the client " + role + "; it must reject " + hc.what + " with " + hc.code + " and never report the session secured",
-			Run:         func(t *conform.T) { run(t, hc) },
+			Run:         func(t *harness.T) { run(t, hc) },
 		})
 	}
-	conform.Register(
-		conform.Case{ID: "client/handshake/replayed-hs2", Rules: []string{"HS-8", "HS-5"},
+	harness.Register(
+		harness.Case{ID: "client/handshake/replayed-hs2", Rules: []string{"HS-8", "HS-5"},
 			Description: "the relay answers the client's second session with the hs2 of its first one: bad_signature",
 			Run:         replayedHS2},
-		conform.Case{ID: "client/handshake/replayed-hs3", Rules: []string{"HS-8", "HS-5"},
+		harness.Case{ID: "client/handshake/replayed-hs3", Rules: []string{"HS-8", "HS-5"},
 			Description: "the relay answers the client's hs2 with the hs3 of an earlier session: bad_signature",
 			Run:         replayedHS3},
-		conform.Case{ID: "client/handshake/fresh-ephemerals", Rules: []string{"HS-5"},
+		harness.Case{ID: "client/handshake/fresh-ephemerals", Rules: []string{"HS-5"},
 			Description: "two handshakes in each role: the ephemeral of every hs1 and hs2 the client sends differs from all the " +
 				"others it sent",
 			Run: freshEphemerals},
-		conform.Case{ID: "client/handshake/low-order-hs2", Rules: []string{"HS-6", "VEC-2"},
+		harness.Case{ID: "client/handshake/low-order-hs2", Rules: []string{"HS-6", "VEC-2"},
 			Description: "the client initiates; hs2 carries each low-order point as ephemeral, signed and MACed over the all-zero " +
 				"secret: low_order_point every time",
 			Run: lowOrderHS2},
-		conform.Case{ID: "client/handshake/low-order-hs1", Rules: []string{"HS-6", "VEC-2"},
+		harness.Case{ID: "client/handshake/low-order-hs1", Rules: []string{"HS-6", "VEC-2"},
 			Description: "the client responds; hs1 carries each low-order point as ephemeral: low_order_point every time, no hs2",
 			Run:         lowOrderHS1},
-		conform.Case{ID: "client/handshake/hs2-check-order", Rules: []string{"HS-7", "HS-6", "HS-8", "HS-9"},
+		harness.Case{ID: "client/handshake/hs2-check-order", Rules: []string{"HS-7", "HS-6", "HS-8", "HS-9"},
 			Description: "an hs2 with several defects is rejected for the first failing check, in the order HS-7, HS-6, HS-8, HS-9",
 			Run:         hs2CheckOrder},
-		conform.Case{ID: "client/handshake/hs1-no-common-suite", Rules: []string{"HS-7"},
+		harness.Case{ID: "client/handshake/hs1-no-common-suite", Rules: []string{"HS-7"},
 			Description: "the client responds to an hs1 offering only a suite it does not support: bad_suite, no hs2",
 			Run:         noCommonSuite},
-		conform.Case{ID: "client/handshake/responder-skips-unknown-suite", Rules: []string{"HS-7", "HS-8", "HS-9"},
+		harness.Case{ID: "client/handshake/responder-skips-unknown-suite", Rules: []string{"HS-7", "HS-8", "HS-9"},
 			Description: "the client responds to an hs1 offering an unknown suite first: it chooses " + direct.Suite +
 				", and the handshake completes",
 			Run: skipsUnknownSuite},
@@ -152,7 +152,7 @@ func (hc hsCase) reportedRules() []string {
 	return hc.rules[:1]
 }
 
-func runHS2Case(t *conform.T, hc hsCase) {
+func runHS2Case(t *harness.T, hc hsCase) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.ClientChats(bob)
@@ -162,7 +162,7 @@ func runHS2Case(t *conform.T, hc hsCase) {
 	c.ExpectAborted(hc.rules[0])
 }
 
-func runHS3Case(t *conform.T, hc hsCase) {
+func runHS3Case(t *harness.T, hc hsCase) {
 	w := Start(t)
 	alice := w.NewPeer("alice")
 	c := w.PeerChats(alice)
@@ -174,7 +174,7 @@ func runHS3Case(t *conform.T, hc hsCase) {
 	c.ExpectAborted(hc.rules[0])
 }
 
-func replayedHS2(t *conform.T) {
+func replayedHS2(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	first := w.ClientChats(bob)
@@ -190,7 +190,7 @@ func replayedHS2(t *conform.T) {
 	second.ExpectAborted("HS-8")
 }
 
-func replayedHS3(t *conform.T) {
+func replayedHS3(t *harness.T) {
 	w := Start(t)
 	alice := w.NewPeer("alice")
 	first := w.PeerChats(alice)
@@ -209,7 +209,7 @@ func replayedHS3(t *conform.T) {
 	second.ExpectAborted("HS-8")
 }
 
-func freshEphemerals(t *conform.T) {
+func freshEphemerals(t *harness.T) {
 	w := Start(t)
 	bob, alice := w.NewPeer("bob"), w.NewPeer("alice")
 	sent := map[string]string{} // ephemeral: the message that carried it first
@@ -234,7 +234,7 @@ func freshEphemerals(t *conform.T) {
 	}
 }
 
-func lowOrderHS2(t *conform.T) {
+func lowOrderHS2(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	for _, p := range LowOrderPoints {
@@ -247,7 +247,7 @@ func lowOrderHS2(t *conform.T) {
 	}
 }
 
-func lowOrderHS1(t *conform.T) {
+func lowOrderHS1(t *harness.T) {
 	w := Start(t)
 	alice := w.NewPeer("alice")
 	for _, p := range LowOrderPoints {
@@ -260,7 +260,7 @@ func lowOrderHS1(t *conform.T) {
 	}
 }
 
-func hs2CheckOrder(t *conform.T) {
+func hs2CheckOrder(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	badSig := func(m *wire.HS2) { m.Sig = flip(m.Sig, 9) }
@@ -284,7 +284,7 @@ func hs2CheckOrder(t *conform.T) {
 	}
 }
 
-func noCommonSuite(t *conform.T) {
+func noCommonSuite(t *harness.T) {
 	w := Start(t)
 	alice := w.NewPeer("alice")
 	c := w.PeerChats(alice)
@@ -295,7 +295,7 @@ func noCommonSuite(t *conform.T) {
 	c.ExpectAborted("HS-7")
 }
 
-func skipsUnknownSuite(t *conform.T) {
+func skipsUnknownSuite(t *harness.T) {
 	w := Start(t)
 	alice := w.NewPeer("alice")
 	c := w.PeerChats(alice)

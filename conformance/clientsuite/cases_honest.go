@@ -3,7 +3,7 @@ package clientsuite
 import (
 	"bytes"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/e2ee/trust"
 	"github.com/blindpost/blindpost/impl/wire"
@@ -11,8 +11,8 @@ import (
 
 // The honest cases: what a correct client must accept and do (spec §6).
 func init() {
-	conform.Register(
-		conform.Case{
+	harness.Register(
+		harness.Case{
 			ID:    "client/handshake/honest-initiator",
 			Rules: []string{"HS-1", "HS-2", "HS-4", "HS-10", "REC-1", "REC-8", "REC-9", "TRUST-1", "TRUST-4", "TRUST-5", "CLI-1", "CLI-4", "MSG-6", "KEY-4", "REG-11"},
 			Description: "the client asks an honest peer for a session: it pins the peer's key on first use, sends hs1 only " +
@@ -20,7 +20,7 @@ func init() {
 				"as the peer computes, and ends the session with a close record before chat_terminate",
 			Run: honestInitiator,
 		},
-		conform.Case{
+		harness.Case{
 			ID:    "client/handshake/honest-responder",
 			Rules: []string{"HS-2", "HS-3", "HS-7", "HS-10", "REC-1", "REC-10", "TRUST-1", "TRUST-5", "DRV-3", "CLI-4", "MSG-6"},
 			Description: "an honest peer asks the client for a session: the client waits for accept, pins the peer's key, " +
@@ -31,7 +31,7 @@ func init() {
 	)
 }
 
-func honestInitiator(t *conform.T) {
+func honestInitiator(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.ClientChats(bob)
@@ -57,7 +57,7 @@ func honestInitiator(t *conform.T) {
 	w.NoSecurityEvents("")
 }
 
-func honestResponder(t *conform.T) {
+func honestResponder(t *harness.T) {
 	w := Start(t)
 	alice := w.NewPeer("alice")
 	c := w.PeerChats(alice)

@@ -3,7 +3,7 @@ package clientsuite
 import (
 	"strings"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/e2ee/direct"
 	"github.com/blindpost/blindpost/impl/wire"
 )
@@ -11,32 +11,32 @@ import (
 // The receipt cases (spec §6.7) and the cases of a session whose peer is gone (REC-20, CLI-20,
 // CLI-21).
 func init() {
-	conform.Register(
-		conform.Case{ID: "client/receipts/sent", Rules: []string{"RCP-1", "REC-1"},
+	harness.Register(
+		harness.Case{ID: "client/receipts/sent", Rules: []string{"RCP-1", "REC-1"},
 			Description: "the client answers the peer's messages with receipts: msg records whose plaintext is a receipt " +
 				"object covering them, never above the highest counter it accepted, numbered with its other records",
 			Run: receiptsSent},
-		conform.Case{ID: "client/receipts/delivered", Rules: []string{"RCP-3", "DRV-20"},
+		harness.Case{ID: "client/receipts/delivered", Rules: []string{"RCP-3", "DRV-20"},
 			Description: "a message the client sent is reported relayed, never delivered before the peer's receipt, and " +
 				"delivered once a receipt covers it",
 			Run: receiptsDelivered},
-		conform.Case{ID: "client/receipts/unsent-counter", Rules: []string{"RCP-2", "RCP-3"},
+		harness.Case{ID: "client/receipts/unsent-counter", Rules: []string{"RCP-2", "RCP-3"},
 			Description: "a receipt for a counter the client never sent is rejected with bad_receipt and delivers " +
 				"nothing; the session goes on",
 			Run: receiptUnsentCounter},
-		conform.Case{ID: "client/receipts/replayed", Rules: []string{"REC-3", "RCP-2"},
+		harness.Case{ID: "client/receipts/replayed", Rules: []string{"REC-3", "RCP-2"},
 			Description: "a receipt the relay replays is rejected with replayed_counter, and a fresh receipt that does not " +
 				"move forward with bad_receipt; the session goes on",
 			Run: receiptReplayed},
-		conform.Case{ID: "client/records/unknown-session-answered", Rules: []string{"REC-20", "REC-12"},
+		harness.Case{ID: "client/records/unknown-session-answered", Rules: []string{"REC-20", "REC-12"},
 			Description: "a record for a session the client does not hold is answered with chat_terminate for that " +
 				"session, once, so that the sender learns nobody holds it",
 			Run: unknownSessionAnswered},
-		conform.Case{ID: "client/records/text-too-long", Rules: []string{"CLI-23", "REC-1"},
+		harness.Case{ID: "client/records/text-too-long", Rules: []string{"CLI-23", "REC-1"},
 			Description: "a send of 4097 characters is refused before anything is sent (no record, no counter taken); 4096 " +
 				"characters go out whole",
 			Run: textTooLong},
-		conform.Case{ID: "client/session/relay-peer-gone", Rules: []string{"CLI-20", "CLI-21", "DRV-20"},
+		harness.Case{ID: "client/session/relay-peer-gone", Rules: []string{"CLI-20", "CLI-21", "DRV-20"},
 			Description: "the relay's chat_terminate with reason peer_offline ends the secured session (not secured any " +
 				"more, with the reason), and a message no receipt covered is reported failed",
 			Run: relayPeerGone},
@@ -60,7 +60,7 @@ func (c *Chat) sealReceipt(upto int64) *wire.MsgRecord {
 	return c.Seal(pt)
 }
 
-func receiptsSent(t *conform.T) {
+func receiptsSent(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)
@@ -83,7 +83,7 @@ func receiptsSent(t *conform.T) {
 	w.NoSecurityEvents("")
 }
 
-func receiptsDelivered(t *conform.T) {
+func receiptsDelivered(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)
@@ -97,7 +97,7 @@ func receiptsDelivered(t *conform.T) {
 	w.NoSecurityEvents("")
 }
 
-func receiptUnsentCounter(t *conform.T) {
+func receiptUnsentCounter(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)
@@ -112,7 +112,7 @@ func receiptUnsentCounter(t *conform.T) {
 	c.PeerSends(w.Text("the session goes on"))
 }
 
-func receiptReplayed(t *conform.T) {
+func receiptReplayed(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)
@@ -127,7 +127,7 @@ func receiptReplayed(t *conform.T) {
 	c.PeerSends(w.Text("the session goes on"))
 }
 
-func unknownSessionAnswered(t *conform.T) {
+func unknownSessionAnswered(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)
@@ -151,7 +151,7 @@ func unknownSessionAnswered(t *conform.T) {
 	}
 }
 
-func relayPeerGone(t *conform.T) {
+func relayPeerGone(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)
@@ -167,7 +167,7 @@ func relayPeerGone(t *conform.T) {
 	}
 }
 
-func textTooLong(t *conform.T) {
+func textTooLong(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)

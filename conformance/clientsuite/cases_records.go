@@ -3,51 +3,51 @@ package clientsuite
 import (
 	"bytes"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/e2ee/direct"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // The record cases: spec §6.4 and §6.5 on a secured session.
 func init() {
-	conform.Register(
-		conform.Case{ID: "client/records/tampered", Rules: []string{"REC-5", "REC-6", "REC-8", "REC-12"},
+	harness.Register(
+		harness.Case{ID: "client/records/tampered", Rules: []string{"REC-5", "REC-6", "REC-8", "REC-12"},
 			Description: "records whose ciphertext, tag, counter or kind was altered, or that belong to another session, are " +
 				"rejected with bad_tag, never delivered, and end the session: a later valid record is unexpected_message",
 			Run: tamperedRecords},
-		conform.Case{ID: "client/records/replayed", Rules: []string{"REC-3"},
+		harness.Case{ID: "client/records/replayed", Rules: []string{"REC-3"},
 			Description: "a record replayed by the relay is rejected with replayed_counter, delivered once, and the session goes on",
 			Run:         replayedRecord},
-		conform.Case{ID: "client/records/reordered", Rules: []string{"REC-3"},
+		harness.Case{ID: "client/records/reordered", Rules: []string{"REC-3"},
 			Description: "records 1 then 0: record 0 is rejected with replayed_counter and never delivered; the session goes on",
 			Run:         reorderedRecords},
-		conform.Case{ID: "client/records/reflected", Rules: []string{"REC-4", "REC-3"},
+		harness.Case{ID: "client/records/reflected", Rules: []string{"REC-4", "REC-3"},
 			Description: "the relay sends the client its own record back: with a fresh counter it is reflected_record, with a " +
 				"counter already passed replayed_counter; neither is delivered and the session goes on",
 			Run: reflectedRecords},
-		conform.Case{ID: "client/records/bad-content", Rules: []string{"REC-7"},
+		harness.Case{ID: "client/records/bad-content", Rules: []string{"REC-7"},
 			Description: "records whose plaintext is not a content object (not JSON, a missing member, an extra member) are " +
 				"rejected with bad_content and never delivered",
 			Run: badContent},
-		conform.Case{ID: "client/records/before-handshake-confirmed", Rules: []string{"HS-10", "HS-11"},
+		harness.Case{ID: "client/records/before-handshake-confirmed", Rules: []string{"HS-10", "HS-11"},
 			Description: "the client responds; a record sealed with the session's keys arrives before hs3: unexpected_message, " +
 				"not delivered; after hs3 the session works",
 			Run: recordBeforeConfirmed},
-		conform.Case{ID: "client/records/unknown-session", Rules: []string{"REC-12"},
+		harness.Case{ID: "client/records/unknown-session", Rules: []string{"REC-12"},
 			Description: "a record and a chat_terminate for a session the client never heard of: unexpected_message",
 			Run:         unknownSession},
-		conform.Case{ID: "client/records/after-close", Rules: []string{"REC-10", "REC-12"},
+		harness.Case{ID: "client/records/after-close", Rules: []string{"REC-10", "REC-12"},
 			Description: "after the peer's valid close record the session is ended, and a record for it is unexpected_message",
 			Run:         afterClose},
-		conform.Case{ID: "client/records/forged-from", Rules: []string{"REC-12", "SRV-1"},
+		harness.Case{ID: "client/records/forged-from", Rules: []string{"REC-12", "SRV-1"},
 			Description: "the relay stamps a record of the peer's session with another user's name: unexpected_message, not " +
 				"delivered; the same record from the peer is then delivered",
 			Run: forgedFromRecord},
-		conform.Case{ID: "client/records/unverified-termination", Rules: []string{"REC-11"},
+		harness.Case{ID: "client/records/unverified-termination", Rules: []string{"REC-11"},
 			Description: "chat_terminate without a close record, on a secured session and during a handshake: unverified_end " +
 				"and the session reported ended_unverified",
 			Run: unverifiedTermination},
-		conform.Case{ID: "client/records/integer-forms", Rules: []string{"ENC-8"},
+		harness.Case{ID: "client/records/integer-forms", Rules: []string{"ENC-8"},
 			Description: "record counters written 0.0, 1E0 and 20e-1 are integers and must be accepted",
 			Run:         integerForms},
 	)
@@ -104,7 +104,7 @@ var tamperVariants = []tamperVariant{
 	}},
 }
 
-func tamperedRecords(t *conform.T) {
+func tamperedRecords(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	for _, v := range tamperVariants {
@@ -122,7 +122,7 @@ func tamperedRecords(t *conform.T) {
 	}
 }
 
-func replayedRecord(t *conform.T) {
+func replayedRecord(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)
@@ -135,7 +135,7 @@ func replayedRecord(t *conform.T) {
 	c.PeerSends(w.Text("the session goes on"))
 }
 
-func reorderedRecords(t *conform.T) {
+func reorderedRecords(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)
@@ -148,7 +148,7 @@ func reorderedRecords(t *conform.T) {
 	c.PeerSends(w.Text("the session goes on"))
 }
 
-func reflectedRecords(t *conform.T) {
+func reflectedRecords(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)
@@ -170,7 +170,7 @@ func reflectedRecords(t *conform.T) {
 	c.PeerSends(w.Text("the session goes on"))
 }
 
-func badContent(t *conform.T) {
+func badContent(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	marker := w.Text("bad content")
@@ -187,7 +187,7 @@ func badContent(t *conform.T) {
 	}
 }
 
-func recordBeforeConfirmed(t *conform.T) {
+func recordBeforeConfirmed(t *harness.T) {
 	w := Start(t)
 	alice := w.NewPeer("alice")
 	c := w.PeerChats(alice)
@@ -210,7 +210,7 @@ func recordBeforeConfirmed(t *conform.T) {
 	w.Never("HS-10", "delivery of the early record", MessageText(early))
 }
 
-func unknownSession(t *conform.T) {
+func unknownSession(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)
@@ -225,7 +225,7 @@ func unknownSession(t *conform.T) {
 	c.PeerSends(w.Text("the real session is untouched"))
 }
 
-func afterClose(t *conform.T) {
+func afterClose(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)
@@ -237,7 +237,7 @@ func afterClose(t *conform.T) {
 		Session: c.ID, Accepted: MessageText(late)})
 }
 
-func forgedFromRecord(t *conform.T) {
+func forgedFromRecord(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	mallory := w.NewPeer("mallory")
@@ -251,7 +251,7 @@ func forgedFromRecord(t *conform.T) {
 	c.ExpectDelivered(text, rec.N)
 }
 
-func unverifiedTermination(t *conform.T) {
+func unverifiedTermination(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)
@@ -269,7 +269,7 @@ func unverifiedTermination(t *conform.T) {
 	w.Expect("REC-11", "session "+h.ID+" ended_unverified", SessionState(h.ID, "ended_unverified"))
 }
 
-func integerForms(t *conform.T) {
+func integerForms(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)

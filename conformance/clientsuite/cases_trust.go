@@ -5,20 +5,20 @@ import (
 
 	"github.com/blindpost/blindpost/impl/e2ee/direct"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/e2ee/trust"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // Pinning (spec §6.6): the relay substitutes a pinned peer's key in the directory.
 func init() {
-	conform.Register(
-		conform.Case{ID: "client/trust/key-changed-initiator", Rules: []string{"TRUST-2", "HS-2", "TRUST-3"},
+	harness.Register(
+		harness.Case{ID: "client/trust/key-changed-initiator", Rules: []string{"TRUST-2", "HS-2", "TRUST-3"},
 			Description: "after a session with bob, the relay serves another key for bob: chat is refused with key_changed and " +
 				"no chat_request leaves, the safety number still uses the pinned key; after trust the new key is pinned " +
 				"(pinned, trusted) and a session works",
 			Run: keyChangedInitiator},
-		conform.Case{ID: "client/trust/key-changed-responder", Rules: []string{"TRUST-2", "HS-2"},
+		harness.Case{ID: "client/trust/key-changed-responder", Rules: []string{"TRUST-2", "HS-2"},
 			Description: "bob, whose directory key changed, asks for a session: accept is refused with key_changed and no " +
 				"acceptance leaves; after trust a session works",
 			Run: keyChangedResponder},
@@ -33,7 +33,7 @@ func (w *World) changeKey(p *Peer) []byte {
 	return old
 }
 
-func keyChangedInitiator(t *conform.T) {
+func keyChangedInitiator(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Initiated(bob)
@@ -57,7 +57,7 @@ func keyChangedInitiator(t *conform.T) {
 	n.PeerSends(w.Text("with the new key"))
 }
 
-func keyChangedResponder(t *conform.T) {
+func keyChangedResponder(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.Responded(bob)

@@ -3,7 +3,7 @@ package clientsuite
 import (
 	"bytes"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/e2ee/direct"
 	"github.com/blindpost/blindpost/impl/wire"
 )
@@ -11,34 +11,34 @@ import (
 // Handshake messages out of order, for the wrong session or from the wrong user (spec §6.1,
 // §6.3 HS-3, HS-4, HS-11).
 func init() {
-	conform.Register(
-		conform.Case{ID: "client/handshake/hs1-before-accept", Rules: []string{"HS-11", "HS-3", "DRV-3"},
+	harness.Register(
+		harness.Case{ID: "client/handshake/hs1-before-accept", Rules: []string{"HS-11", "HS-3", "DRV-3"},
 			Description: "hs1 for a requested session the client has not accepted: unexpected_message, and no hs2",
 			Run:         hs1BeforeAccept},
-		conform.Case{ID: "client/handshake/hs2-to-responder", Rules: []string{"HS-11"},
+		harness.Case{ID: "client/handshake/hs2-to-responder", Rules: []string{"HS-11"},
 			Description: "the client responds and receives hs2 instead of hs1: unexpected_message; the honest handshake then completes",
 			Run:         hs2ToResponder},
-		conform.Case{ID: "client/handshake/hs3-to-initiator", Rules: []string{"HS-11"},
+		harness.Case{ID: "client/handshake/hs3-to-initiator", Rules: []string{"HS-11"},
 			Description: "the client initiates and receives hs3 before hs2: unexpected_message; the honest handshake then completes",
 			Run:         hs3ToInitiator},
-		conform.Case{ID: "client/handshake/second-hs1", Rules: []string{"HS-11"},
+		harness.Case{ID: "client/handshake/second-hs1", Rules: []string{"HS-11"},
 			Description: "the relay replays the peer's hs1 after the client answered it: unexpected_message, no second hs2, " +
 				"and the first handshake then completes",
 			Run: secondHS1},
-		conform.Case{ID: "client/handshake/second-hs2", Rules: []string{"HS-11"},
+		harness.Case{ID: "client/handshake/second-hs2", Rules: []string{"HS-11"},
 			Description: "the relay replays hs2 on a secured session: unexpected_message, and the session still works",
 			Run:         secondHS2},
-		conform.Case{ID: "client/handshake/unknown-session", Rules: []string{"HS-11", "REC-12"},
+		harness.Case{ID: "client/handshake/unknown-session", Rules: []string{"HS-11", "REC-12"},
 			Description: "hs1 and chat_response for session ids the client never saw: unexpected_message",
 			Run:         handshakeUnknownSession},
-		conform.Case{ID: "client/handshake/forged-from", Rules: []string{"HS-11", "SRV-1"},
+		harness.Case{ID: "client/handshake/forged-from", Rules: []string{"HS-11", "SRV-1"},
 			Description: "the relay stamps the peer's hs2 with another user's name: unexpected_message; the genuine hs2 then " +
 				"secures the session",
 			Run: forgedFromHS2},
-		conform.Case{ID: "client/handshake/reused-session-id", Rules: []string{"HS-3"},
+		harness.Case{ID: "client/handshake/reused-session-id", Rules: []string{"HS-3"},
 			Description: "a chat_request reusing the session id of another user's request: unexpected_message, not shown",
 			Run:         reusedSessionID},
-		conform.Case{ID: "client/handshake/declined", Rules: []string{"HS-4", "HS-11"},
+		harness.Case{ID: "client/handshake/declined", Rules: []string{"HS-4", "HS-11"},
 			Description: "the peer declines: the client reports declined and sends no hs1; a late hs2 is unexpected_message",
 			Run:         declined},
 	)
@@ -49,7 +49,7 @@ func (w *World) junkHS2() *wire.HS2 {
 	return &wire.HS2{Suite: direct.Suite, E: w.Ephemeral().PublicKey().Bytes(), Sig: w.RandBytes(64), Fin: w.RandBytes(32)}
 }
 
-func hs1BeforeAccept(t *conform.T) {
+func hs1BeforeAccept(t *harness.T) {
 	w := Start(t)
 	alice := w.NewPeer("alice")
 	c := w.PeerChats(alice)
@@ -64,7 +64,7 @@ func hs1BeforeAccept(t *conform.T) {
 	}
 }
 
-func hs2ToResponder(t *conform.T) {
+func hs2ToResponder(t *harness.T) {
 	w := Start(t)
 	alice := w.NewPeer("alice")
 	c := w.PeerChats(alice)
@@ -76,7 +76,7 @@ func hs2ToResponder(t *conform.T) {
 	c.PeerSends(w.Text("the session is unharmed"))
 }
 
-func secondHS1(t *conform.T) {
+func secondHS1(t *harness.T) {
 	w := Start(t)
 	alice := w.NewPeer("alice")
 	c := w.PeerChats(alice)
@@ -96,7 +96,7 @@ func secondHS1(t *conform.T) {
 	c.PeerSends(w.Text("the session is unharmed"))
 }
 
-func hs3ToInitiator(t *conform.T) {
+func hs3ToInitiator(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.ClientChats(bob)
@@ -109,7 +109,7 @@ func hs3ToInitiator(t *conform.T) {
 	c.ClientSends(w.Text("the session is unharmed"))
 }
 
-func secondHS2(t *conform.T) {
+func secondHS2(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.ClientChats(bob)
@@ -125,7 +125,7 @@ func secondHS2(t *conform.T) {
 	})
 }
 
-func handshakeUnknownSession(t *conform.T) {
+func handshakeUnknownSession(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	stray := w.RandBytes(direct.SessionIDSize)
@@ -143,7 +143,7 @@ func handshakeUnknownSession(t *conform.T) {
 	}
 }
 
-func forgedFromHS2(t *conform.T) {
+func forgedFromHS2(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	mallory := w.NewPeer("mallory")
@@ -157,7 +157,7 @@ func forgedFromHS2(t *conform.T) {
 	w.Expect("HS-11", "session "+c.ID+" secured by the genuine hs2", SessionState(c.ID, "secured"))
 }
 
-func reusedSessionID(t *conform.T) {
+func reusedSessionID(t *harness.T) {
 	w := Start(t)
 	alice, carol := w.NewPeer("alice"), w.NewPeer("carol")
 	c := w.PeerChats(alice)
@@ -169,7 +169,7 @@ func reusedSessionID(t *conform.T) {
 	c.ConfirmInitiator()
 }
 
-func declined(t *conform.T) {
+func declined(t *harness.T) {
 	w := Start(t)
 	bob := w.NewPeer("bob")
 	c := w.ClientChats(bob)

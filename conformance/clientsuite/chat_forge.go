@@ -6,8 +6,8 @@ import (
 	"runtime"
 	"slices"
 
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 	"github.com/blindpost/blindpost/impl/e2ee/direct"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/wire"
 )
@@ -86,7 +86,7 @@ func (c *Chat) ForgeHS2(f HS2Forge) *wire.HS2 {
 		f.Sign(&signed)
 	}
 	signer := cmp.Or(f.Signer, c.Peer.Key)
-	m := &wire.HS2{Suite: tr.Chosen, E: tr.ER, Sig: SignHS(signer, cmp.Or(f.Label, enc.LabelResponder), signed.Hash()), Fin: FinishedMAC(keys.FinR, h)}
+	m := &wire.HS2{Suite: tr.Chosen, E: tr.ER, Sig: SignHS(signer, cmp.Or(f.Label, canonical.LabelResponder), signed.Hash()), Fin: FinishedMAC(keys.FinR, h)}
 	if f.Msg != nil {
 		f.Msg(m)
 	}
@@ -124,7 +124,7 @@ func (c *Chat) ReadHS2(fs *forged) *wire.HS2 {
 	if fs.keys, err = DeriveHSKeys(dh, h); err != nil {
 		c.w.T.Fatalf("%v", err)
 	}
-	if !VerifyHS(c.w.Me.IdentityKey, enc.LabelResponder, h, m.Sig) {
+	if !VerifyHS(c.w.Me.IdentityKey, canonical.LabelResponder, h, m.Sig) {
 		c.w.T.FatalMismatch("HS-8", "hs2 signed by the client's identity key over the transcript", "a signature that does not verify")
 	}
 	if string(FinishedMAC(fs.keys.FinR, h)) != string(m.Fin) {
@@ -141,7 +141,7 @@ func (c *Chat) ForgeHS3(fs *forged, f HS3Forge) *wire.HS3 {
 		f.Sign(&signed)
 	}
 	signer := cmp.Or(f.Signer, c.Peer.Key)
-	m := &wire.HS3{Sig: SignHS(signer, cmp.Or(f.Label, enc.LabelInitiator), signed.Hash()), Fin: FinishedMAC(fs.keys.FinI, h)}
+	m := &wire.HS3{Sig: SignHS(signer, cmp.Or(f.Label, canonical.LabelInitiator), signed.Hash()), Fin: FinishedMAC(fs.keys.FinI, h)}
 	if f.Msg != nil {
 		f.Msg(m)
 	}

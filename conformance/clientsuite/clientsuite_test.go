@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/conformance/clientsuite"
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 )
 
 var seedFlag = flag.Uint64("conform.seed", 0, "seed of the conformance run (0: from the clock)")
@@ -66,9 +66,9 @@ func TestConformClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := conform.SuiteCases(clientsuite.Suite)
-	xfail, err := conform.LoadExpectedFailures("testdata/reference-xfail.txt", func(id string) bool {
-		_, ok := conform.Lookup(id)
+	cases := harness.SuiteCases(clientsuite.Suite)
+	xfail, err := harness.LoadExpectedFailures("testdata/reference-xfail.txt", func(id string) bool {
+		_, ok := harness.Lookup(id)
 		return ok
 	})
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -80,9 +80,9 @@ func TestConformClient(t *testing.T) {
 	}
 	t.Logf("seed %d (replay with -args -conform.seed=%d)", seed, seed)
 	start := time.Now()
-	rep := conform.RunTests(t, cases, conform.Options{
+	rep := harness.RunTests(t, cases, harness.Options{
 		Seed: seed, Env: env, Parallel: 8, ExpectFail: xfail, TimeoutFor: env.TimeoutFor,
-		Repro: func(c conform.Case, seed uint64) string {
+		Repro: func(c harness.Case, seed uint64) string {
 			return fmt.Sprintf("go test ./conformance/clientsuite -run 'TestConformClient/%s$' -count=1 -v -args -conform.seed=%d", c.ID, seed)
 		},
 	})

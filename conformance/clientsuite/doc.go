@@ -25,5 +25,5 @@
 // case needs gives the verdict unimplemented. Every wait has a deadline.
 //
 // The cases register themselves in the conform registry under "client/…". Run them with
-// NewEnv and conform.Run (the blindpost-conform command does), or conform.RunTests in a Go test.
+// NewEnv and harness.Run (the blindpost-conform command does), or harness.RunTests in a Go test.
 package clientsuite

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/schemas"
 )
 
@@ -26,12 +26,12 @@ const stopGrace = 2 * time.Second
 // A reader goroutine validates every line it writes (DRV-4), hands responses to the commands
 // waiting for them (DRV-1) and keeps every event, in order, for the case to wait on.
 type Driver struct {
-	t       *conform.T
+	t       *harness.T
 	wait    time.Duration
 	startup time.Duration // the wait for the response to connect
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
-	stderr  *conform.Tail
+	stderr  *harness.Tail
 	exited  chan struct{} // closed once the process exited and its output was read
 	// exitErr is what cmd.Wait returned, valid once exited is closed.
 	exitErr error
@@ -50,14 +50,14 @@ type Driver struct {
 }
 
 // startDriver starts the driver of env for case t; it is stopped when the case ends.
-func startDriver(t *conform.T, env *Env) *Driver {
+func startDriver(t *harness.T, env *Env) *Driver {
 	cmd := exec.Command(env.argv[0], env.argv[1:]...)
 	cmd.Env = append(os.Environ(), env.cfg.Env...)
 	cmd.Dir = env.cfg.Dir
 	cmd.WaitDelay = stopGrace
 	setProcessGroup(cmd)
 	d := &Driver{
-		t: t, wait: env.cfg.Wait, startup: env.cfg.StartupWait, cmd: cmd, stderr: conform.NewTail(1 << 20), exited: make(chan struct{}),
+		t: t, wait: env.cfg.Wait, startup: env.cfg.StartupWait, cmd: cmd, stderr: harness.NewTail(1 << 20), exited: make(chan struct{}),
 		pending: map[string]bool{}, responses: map[string]Line{}, changed: make(chan struct{}),
 	}
 	cmd.Stderr = d.stderr
@@ -101,7 +101,7 @@ func (d *Driver) read(r io.Reader) {
 
 // line validates one output line (DRV-4) and files it as a response or an event.
 func (d *Driver) line(raw []byte) {
-	d.t.Transcript().Add("driver", conform.In, "line", raw)
+	d.t.Transcript().Add("driver", harness.In, "line", raw)
 	if vs, err := schemas.Check(schemas.DriverOutput, raw); err != nil || len(vs) > 0 {
 		d.t.Mismatch("DRV-4", "only lines that validate against schemas/driver/output.json on standard output",
 			fmt.Sprintf("%s: %s", printable(raw), violationText(vs, err)))
@@ -159,7 +159,7 @@ func (d *Driver) Send(cmd string, args ...any) string {
 
 // WriteLine writes one raw line to the driver's standard input.
 func (d *Driver) WriteLine(data []byte) {
-	d.t.Transcript().Add("driver", conform.Out, "line", data)
+	d.t.Transcript().Add("driver", harness.Out, "line", data)
 	if _, err := d.stdin.Write(append(data, '\n')); err != nil {
 		d.t.Fatalf("cannot write to the driver's standard input: %v%s", err, d.exitNote())
 	}
@@ -396,6 +396,6 @@ func violationText(vs []schemas.Violation, err error) string {
 }
 
 func printable(b []byte) string {
-	s, _ := conform.Printable(b, 400)
+	s, _ := harness.Printable(b, 400)
 	return s
 }

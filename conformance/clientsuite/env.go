@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
@@ -41,7 +41,7 @@ type Config struct {
 	StartupWait time.Duration
 }
 
-// Env is what every case of the suite reaches the client with; conform.Options.Env holds it. It
+// Env is what every case of the suite reaches the client with; harness.Options.Env holds it. It
 // holds the relay's certificate, shared by the relays of every case.
 type Env struct {
 	cfg  Config
@@ -84,14 +84,14 @@ func (e *Env) Config() Config { return e.cfg }
 // Pin returns the relay's server pin, as connect passes it (spec §4.1).
 func (e *Env) Pin() string { return e.pin.String() }
 
-// Repro returns the command line that replays only case c with seed, for conform.Options.Repro.
-func (e *Env) Repro(c conform.Case, seed uint64) string {
+// Repro returns the command line that replays only case c with seed, for harness.Options.Repro.
+func (e *Env) Repro(c harness.Case, seed uint64) string {
 	return fmt.Sprintf("blindpost-conform client --driver %s --seed %d --run %s", shellQuote(e.cfg.Driver), seed, c.ID)
 }
 
 // TimeoutFor gives every case of the suite a deadline that follows the configured wait: the
-// longest cases wait for a few dozen answers in a row. For conform.Options.TimeoutFor.
-func (e *Env) TimeoutFor(c conform.Case) time.Duration {
+// longest cases wait for a few dozen answers in a row. For harness.Options.TimeoutFor.
+func (e *Env) TimeoutFor(c harness.Case) time.Duration {
 	if c.Suite() != Suite {
 		return 0
 	}

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/conformance/clientsuite"
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 )
 
@@ -125,7 +125,7 @@ func proxy(real string, unimplemented []string) int {
 }
 
 // runFake runs cases against the fake driver mode, with a short wait.
-func runFake(t *testing.T, mode string, extraEnv []string, ids ...string) *conform.Report {
+func runFake(t *testing.T, mode string, extraEnv []string, ids ...string) *harness.Report {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -138,11 +138,11 @@ func runFake(t *testing.T, mode string, extraEnv []string, ids ...string) *confo
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases, err := conform.Select(conform.SuiteCases(clientsuite.Suite), ids)
+	cases, err := harness.Select(harness.SuiteCases(clientsuite.Suite), ids)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return conform.Run(context.Background(), cases, conform.Options{Seed: 7, Env: env, Parallel: len(cases), TimeoutFor: env.TimeoutFor})
+	return harness.Run(context.Background(), cases, harness.Options{Seed: 7, Env: env, Parallel: len(cases), TimeoutFor: env.TimeoutFor})
 }
 
 // brokenCases are a sample of every family of cases.
@@ -176,7 +176,7 @@ func TestConformClientBrokenDrivers(t *testing.T) {
 			for _, r := range rep.Results {
 				msgs := failureText(r)
 				switch {
-				case r.Verdict != conform.Fail:
+				case r.Verdict != harness.Fail:
 					t.Errorf("%s: verdict %s, want fail", r.ID, r.Verdict)
 				case !strings.Contains(msgs, tt.want):
 					t.Errorf("%s: failures do not say %q:\n%s", r.ID, tt.want, msgs)
@@ -187,7 +187,7 @@ func TestConformClientBrokenDrivers(t *testing.T) {
 	}
 }
 
-func failureText(r conform.Result) string {
+func failureText(r harness.Result) string {
 	var b strings.Builder
 	for _, f := range r.Failures {
 		fmt.Fprintf(&b, "[%s] %s; expected %s; actual %s\n", f.Rule, f.Message, f.Expected, f.Actual)
@@ -201,10 +201,10 @@ func TestConformClientUnimplemented(t *testing.T) {
 	real := clientsuite.QuoteCommand(blindpost(t)) + " driver"
 	rep := runFake(t, "proxy", []string{"CLIENTSUITE_REAL_DRIVER=" + real, "CLIENTSUITE_UNIMPLEMENTED=group_join,trust"},
 		"client/group/honest", "client/trust/key-changed-initiator", "client/records/replayed")
-	want := map[string]conform.Verdict{
-		"client/group/honest":                conform.Unimplemented,
-		"client/trust/key-changed-initiator": conform.Unimplemented,
-		"client/records/replayed":            conform.Pass,
+	want := map[string]harness.Verdict{
+		"client/group/honest":                harness.Unimplemented,
+		"client/trust/key-changed-initiator": harness.Unimplemented,
+		"client/records/replayed":            harness.Pass,
 	}
 	if len(rep.Results) != len(want) {
 		t.Fatalf("%d results, want %d", len(rep.Results), len(want))

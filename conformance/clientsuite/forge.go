@@ -8,7 +8,7 @@ import (
 	"math/big"
 	"slices"
 
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/vectors"
 )
@@ -30,17 +30,17 @@ type Transcript struct {
 
 // Hash returns h: h0 = SHA-256("blindpost/1"), then h = SHA-256(h || enc(field)) for each field.
 func (tr Transcript) Hash() []byte {
-	h := sha256.Sum256([]byte(enc.Protocol))
+	h := sha256.Sum256([]byte(canonical.Protocol))
 	fields := [][]byte{
-		enc.AppendBytes(nil, tr.SessionID),
-		enc.AppendText(nil, tr.Initiator),
-		enc.AppendText(nil, tr.Responder),
-		enc.AppendBytes(nil, tr.IKI),
-		enc.AppendBytes(nil, tr.IKR),
-		enc.AppendTextList(nil, tr.Offered),
-		enc.AppendText(nil, tr.Chosen),
-		enc.AppendBytes(nil, tr.EI),
-		enc.AppendBytes(nil, tr.ER),
+		canonical.AppendBytes(nil, tr.SessionID),
+		canonical.AppendText(nil, tr.Initiator),
+		canonical.AppendText(nil, tr.Responder),
+		canonical.AppendBytes(nil, tr.IKI),
+		canonical.AppendBytes(nil, tr.IKR),
+		canonical.AppendTextList(nil, tr.Offered),
+		canonical.AppendText(nil, tr.Chosen),
+		canonical.AppendBytes(nil, tr.EI),
+		canonical.AppendBytes(nil, tr.ER),
 	}
 	for _, f := range fields {
 		h = sha256.Sum256(append(h[:], f...))
@@ -55,22 +55,22 @@ type HSKeys struct {
 
 // DeriveHSKeys runs the key schedule: prk = HKDF-Extract(h, dh), then the six Expand outputs.
 func DeriveHSKeys(dh, h []byte) (HSKeys, error) {
-	prk, err := enc.Extract(h, dh)
+	prk, err := canonical.Extract(h, dh)
 	if err != nil {
 		return HSKeys{}, fmt.Errorf("clientsuite: extract: %w", err)
 	}
 	var k HSKeys
 	outs := []struct {
-		label enc.ExpandLabel
+		label canonical.ExpandLabel
 		dst   *[]byte
 		n     int
 	}{
-		{enc.ExpandI2RKey, &k.KeyI2R, 32}, {enc.ExpandI2RIV, &k.IVI2R, 12},
-		{enc.ExpandR2IKey, &k.KeyR2I, 32}, {enc.ExpandR2IIV, &k.IVR2I, 12},
-		{enc.ExpandInitiatorFinished, &k.FinI, 32}, {enc.ExpandResponderFinished, &k.FinR, 32},
+		{canonical.ExpandI2RKey, &k.KeyI2R, 32}, {canonical.ExpandI2RIV, &k.IVI2R, 12},
+		{canonical.ExpandR2IKey, &k.KeyR2I, 32}, {canonical.ExpandR2IIV, &k.IVR2I, 12},
+		{canonical.ExpandInitiatorFinished, &k.FinI, 32}, {canonical.ExpandResponderFinished, &k.FinR, 32},
 	}
 	for _, o := range outs {
-		if *o.dst, err = enc.Expand(prk, o.label, h, o.n); err != nil {
+		if *o.dst, err = canonical.Expand(prk, o.label, h, o.n); err != nil {
 			return HSKeys{}, fmt.Errorf("clientsuite: expand %s: %w", o.label, err)
 		}
 	}

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 	"github.com/blindpost/blindpost/impl/e2ee/direct"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/vectors"
 )
@@ -56,10 +56,10 @@ func TestForgeMatchesVectors(t *testing.T) {
 				t.Error("Finished MACs differ")
 			}
 			ini, res := key(t, v.Initiator.Seed), key(t, v.Responder.Seed)
-			if !bytes.Equal(SignHS(res, enc.LabelResponder, h), v.SigR) || !bytes.Equal(SignHS(ini, enc.LabelInitiator, h), v.SigI) {
+			if !bytes.Equal(SignHS(res, canonical.LabelResponder, h), v.SigR) || !bytes.Equal(SignHS(ini, canonical.LabelInitiator, h), v.SigI) {
 				t.Error("signatures differ")
 			}
-			if !VerifyHS(v.Responder.IdentityKey, enc.LabelResponder, h, v.SigR) {
+			if !VerifyHS(v.Responder.IdentityKey, canonical.LabelResponder, h, v.SigR) {
 				t.Error("VerifyHS rejects sig_r")
 			}
 		})
@@ -154,10 +154,10 @@ func TestForgeInteroperatesWithDirect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !VerifyHS(rk.Public(), enc.LabelResponder, h, hs2.Sig) || !bytes.Equal(FinishedMAC(k.FinR, h), hs2.Fin) {
+	if !VerifyHS(rk.Public(), canonical.LabelResponder, h, hs2.Sig) || !bytes.Equal(FinishedMAC(k.FinR, h), hs2.Fin) {
 		t.Fatal("the forge does not verify direct's hs2")
 	}
-	if _, err := r.ReadHS3(direct.HS3{Sig: SignHS(ik, enc.LabelInitiator, h), Fin: FinishedMAC(k.FinI, h)}); err != nil {
+	if _, err := r.ReadHS3(direct.HS3{Sig: SignHS(ik, canonical.LabelInitiator, h), Fin: FinishedMAC(k.FinI, h)}); err != nil {
 		t.Fatalf("direct rejects the forge's hs3: %v", err)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/blindpost/blindpost/impl/e2ee/group"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/e2ee/trust"
-	"github.com/blindpost/blindpost/impl/e2ee/wirefmt"
+	"github.com/blindpost/blindpost/impl/e2ee/wireconv"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -132,7 +132,7 @@ func (g *Group) OnJoin(f func(*wire.GroupMembers)) {
 
 // Deliver sends the client a commit stamped from.
 func (g *Group) Deliver(from string, c *group.Commit) {
-	g.w.Relay.Send(&wire.IncomingGroupCommit{From: from, Commit: wirefmt.ToCommit(c)})
+	g.w.Relay.Send(&wire.IncomingGroupCommit{From: from, Commit: wireconv.ToCommit(c)})
 }
 
 // accept makes c the current epoch for the virtual members and the relay.
@@ -144,7 +144,7 @@ func (g *Group) accept(c group.Commit, secret []byte) {
 	}
 	g.secrets[c.Epoch], g.last, g.epoch = secret, &c, c.Epoch
 	clear(g.nextN)
-	g.w.Relay.accepted(new(wirefmt.ToCommit(&c)))
+	g.w.Relay.accepted(new(wireconv.ToCommit(&c)))
 }
 
 // PeerCommits makes p commit the next epoch honestly and waits for the client to accept it. The
@@ -228,7 +228,7 @@ func (g *Group) ClientCommits(why string) group.Commit {
 	if in.Refused != "" {
 		g.w.T.Fatalf("the relay refused the client's commit (%s) as the spec's server would: %s", why, in.Refused)
 	}
-	c := wirefmt.FromCommit(&in.Msg.(*wire.GroupCommit).Commit)
+	c := wireconv.FromCommit(&in.Msg.(*wire.GroupCommit).Commit)
 	for name, st := range g.states {
 		if _, err := st.ReceiveCommit(&c); err != nil {
 			g.w.T.MismatchMsg(ruleOf(err), "a commit every member accepts", err.Error(), "the virtual member %s rejects the client's commit: %v", name, err)
@@ -388,7 +388,7 @@ func (g *Group) clientMessage(what string) (m wire.GroupMsg, pt []byte, isAck bo
 	}
 	g.nextN[me] = uint64(m.N) + 1
 	st := g.states[g.members[0].Name]
-	pt, err := st.Open(nil, me, new(wirefmt.FromGroupMsg(&m)))
+	pt, err := st.Open(nil, me, new(wireconv.FromGroupMsg(&m)))
 	if err != nil {
 		g.w.T.MismatchMsg(ruleOf(err), "a group message the members open", err.Error(), "%s rejects the client's group message: %v", g.members[0].Name, err)
 		runtime.Goexit()

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 )
 
 // Line is one line the driver wrote: a response or an event (spec A.1, A.2), decoded.
@@ -66,7 +66,7 @@ func (l Line) IsEvent() bool { return l.Has("event") }
 
 // String renders the line for a report.
 func (l Line) String() string {
-	s, _ := conform.Printable(l.Raw, 400)
+	s, _ := harness.Printable(l.Raw, 400)
 	return s
 }
 

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 )
 
 // mailbox is an unbounded queue that a goroutine fills and a case drains with deadlines.
@@ -26,13 +26,13 @@ func (m *mailbox[V]) put(v V) {
 }
 
 // next takes the first item, waiting at most d (and never past the case deadline).
-func (m *mailbox[V]) next(t *conform.T, what string, d time.Duration) (V, bool) {
+func (m *mailbox[V]) next(t *harness.T, what string, d time.Duration) (V, bool) {
 	return m.nextMatch(t, what, d, func(V) bool { return true })
 }
 
 // nextMatch takes the first item that match selects, leaving the others in order, waiting at
 // most d (and never past the case deadline).
-func (m *mailbox[V]) nextMatch(t *conform.T, what string, d time.Duration, match func(V) bool) (V, bool) {
+func (m *mailbox[V]) nextMatch(t *harness.T, what string, d time.Duration, match func(V) bool) (V, bool) {
 	t.Waiting(what)
 	defer t.Waiting("")
 	timer := time.NewTimer(d)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/wire"
 )
@@ -53,7 +53,7 @@ type CloseInfo struct {
 // what the case sends reaches the client through Send, so that the case decides, message by
 // message, how honest the relay is.
 type Relay struct {
-	t   *conform.T
+	t   *harness.T
 	URL string
 	srv *http.Server
 	ln  net.Listener
@@ -79,7 +79,7 @@ type Relay struct {
 }
 
 // startRelay starts the relay of case t; it stops when the case ends.
-func startRelay(t *conform.T, env *Env) *Relay {
+func startRelay(t *harness.T, env *Env) *Relay {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("clientsuite: relay listen: %v", err)
@@ -168,7 +168,7 @@ func (r *Relay) read(ws *websocket.Conn) ([]byte, bool) {
 		var ce *websocket.CloseError
 		switch {
 		case errors.As(err, &ce):
-			r.t.Transcript().Add("relay", conform.In, "close", fmt.Appendf(nil, "%d %s", ce.Code, ce.Text))
+			r.t.Transcript().Add("relay", harness.In, "close", fmt.Appendf(nil, "%d %s", ce.Code, ce.Text))
 			r.closes.put(CloseInfo{Code: ce.Code, Reason: ce.Text})
 		case errors.Is(err, websocket.ErrReadLimit):
 			r.t.Mismatch("WS-6", fmt.Sprintf("messages of at most the announced max_message, %d bytes", r.Limits().MaxMessage), "a larger message")
@@ -178,7 +178,7 @@ func (r *Relay) read(ws *websocket.Conn) ([]byte, bool) {
 		}
 		return nil, false
 	}
-	r.t.Transcript().Add("relay", conform.In, "text", data)
+	r.t.Transcript().Add("relay", harness.In, "text", data)
 	r.mu.Lock()
 	r.frames = append(r.frames, data)
 	r.mu.Unlock()
@@ -292,7 +292,7 @@ func (r *Relay) SendRaw(kind int, data []byte) {
 	if kind == websocket.BinaryMessage {
 		name = "binary"
 	}
-	r.t.Transcript().Add("relay", conform.Out, name, data)
+	r.t.Transcript().Add("relay", harness.Out, name, data)
 	_ = ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	if err := ws.WriteMessage(kind, data); err != nil {
 		r.t.Transcript().Notef("relay", "write failed: %v", err)
@@ -306,7 +306,7 @@ func (r *Relay) Ping(data string) {
 	r.mu.Unlock()
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
-	r.t.Transcript().Add("relay", conform.Out, "ping", []byte(data))
+	r.t.Transcript().Add("relay", harness.Out, "ping", []byte(data))
 	_ = ws.WriteControl(websocket.PingMessage, []byte(data), time.Now().Add(5*time.Second))
 }
 

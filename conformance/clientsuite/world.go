@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 )
 
@@ -25,7 +25,7 @@ const syncName = "zz-sync"
 // World is the setting of one case: the relay the client is connected to, the driver that runs
 // the client, and the virtual peers around it.
 type World struct {
-	T     *conform.T
+	T     *harness.T
 	Env   *Env
 	Relay *Relay
 	D     *Driver
@@ -39,7 +39,7 @@ type World struct {
 }
 
 // envOf returns the suite's environment of a case.
-func envOf(t *conform.T) *Env {
+func envOf(t *harness.T) *Env {
 	e, ok := t.Env().(*Env)
 	if !ok {
 		panic(fmt.Sprintf("clientsuite: case %s run without a *clientsuite.Env (got %T)", t.Case().ID, t.Env()))
@@ -49,14 +49,14 @@ func envOf(t *conform.T) *Env {
 
 // Start starts the relay and the driver, connects the client as ClientName and waits until it
 // registered.
-func Start(t *conform.T) *World {
+func Start(t *harness.T) *World {
 	w := Launch(t)
 	w.Connect(ClientName, nil)
 	return w
 }
 
 // Launch starts the relay and the driver without connecting.
-func Launch(t *conform.T) *World {
+func Launch(t *harness.T) *World {
 	env := envOf(t)
 	w := &World{T: t, Env: env, Wait: env.cfg.Wait, rnd: t.Rand()}
 	w.Relay = startRelay(t, env)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	_ "github.com/blindpost/blindpost/conformance/clientsuite" // registers the client cases
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	_ "github.com/blindpost/blindpost/conformance/serversuite" // registers the server cases
 	"github.com/blindpost/blindpost/spec"
 )
@@ -92,12 +92,12 @@ func TestMutantsApply(t *testing.T) {
 // case that checks what it broke.
 func TestMutantsSelectCheckingCases(t *testing.T) {
 	for _, m := range curatedAndPending(t) {
-		sel, err := conform.Select(conform.SuiteCases(string(m.Role)), m.Patterns())
+		sel, err := harness.Select(harness.SuiteCases(string(m.Role)), m.Patterns())
 		if err != nil {
 			t.Errorf("%s: %v", m.ID, err)
 			continue
 		}
-		if !slices.ContainsFunc(sel, func(c conform.Case) bool { return slices.Contains(c.Rules, m.Rule) }) {
+		if !slices.ContainsFunc(sel, func(c harness.Case) bool { return slices.Contains(c.Rules, m.Rule) }) {
 			t.Errorf("%s: none of the %d %s cases of --run %s claims %s", m.ID, len(sel), m.Role, strings.Join(m.Patterns(), ","), m.Rule)
 		}
 	}

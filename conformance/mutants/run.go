@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 )
 
 // Options configure a run of mutants.
@@ -213,7 +213,7 @@ func (r *runner) baseline(ctx context.Context, key setup, patterns []string) err
 	}
 	var failed []string
 	for _, res := range rep.Results {
-		if res.Verdict == conform.Fail {
+		if res.Verdict == harness.Fail {
 			failed = append(failed, fmt.Sprintf("%s: %s", res.ID, firstFailure(res)))
 		}
 	}
@@ -235,7 +235,7 @@ func (r *runner) buildTarget(ctx context.Context, m *Mutant, role Role, dir stri
 }
 
 // runSuite runs the cases of patterns of the suite of role against bin, working in dir.
-func (r *runner) runSuite(ctx context.Context, key setup, bin, dir string, patterns []string) (*conform.Report, error) {
+func (r *runner) runSuite(ctx context.Context, key setup, bin, dir string, patterns []string) (*harness.Report, error) {
 	role := key.role
 	if role == Server {
 		return r.suites.server(ctx, bin, filepath.Join(dir, "data"), patterns, strings.Fields(key.serverFlags), strings.Fields(key.suiteFlags))
@@ -307,11 +307,11 @@ func repro(m *Mutant, seed uint64) string {
 }
 
 // classify sets the status and the killers of a mutant from the report of its cases.
-func classify(res *Result, rep *conform.Report) {
+func classify(res *Result, rep *harness.Report) {
 	m := res.Mutant
 	res.Cases = len(rep.Results)
 	for _, cr := range rep.Results {
-		if cr.Verdict != conform.Fail {
+		if cr.Verdict != harness.Fail {
 			continue
 		}
 		res.Killers = append(res.Killers, Killer{Case: cr.ID, Rules: cr.Rules, ChecksRule: checksRule(cr, m.Rule), Failure: failureFor(cr, m.Rule)})
@@ -337,16 +337,16 @@ func classify(res *Result, rep *conform.Report) {
 
 // checksRule reports whether a failed case checks rule: it claims it, or one of its failures
 // names it.
-func checksRule(cr conform.Result, rule string) bool {
+func checksRule(cr harness.Result, rule string) bool {
 	if slices.Contains(cr.Rules, rule) {
 		return true
 	}
-	return slices.ContainsFunc(cr.Failures, func(f conform.Failure) bool { return f.Rule == rule })
+	return slices.ContainsFunc(cr.Failures, func(f harness.Failure) bool { return f.Rule == rule })
 }
 
 // failureFor describes in one line the first failure of a case that names rule, or else its
 // first failure.
-func failureFor(cr conform.Result, rule string) string {
+func failureFor(cr harness.Result, rule string) string {
 	for _, f := range cr.Failures {
 		if f.Rule == rule {
 			return describe(f)
@@ -356,7 +356,7 @@ func failureFor(cr conform.Result, rule string) string {
 }
 
 // firstFailure describes the first failure of a case in one line.
-func firstFailure(cr conform.Result) string {
+func firstFailure(cr harness.Result) string {
 	if len(cr.Failures) == 0 {
 		if cr.Reason != "" {
 			return cr.Reason
@@ -367,7 +367,7 @@ func firstFailure(cr conform.Result) string {
 }
 
 // describe gives a failure in one line, after its rule.
-func describe(f conform.Failure) string {
+func describe(f harness.Failure) string {
 	msg, _, _ := strings.Cut(f.Message, "\n")
 	if f.Rule != "" {
 		msg = f.Rule + ": " + msg

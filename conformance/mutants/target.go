@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 )
 
 // serverFlags start a relay under test with short timers, announced in hello_ack, so that the
@@ -49,7 +49,7 @@ type suites struct {
 
 // server starts bin as a relay with its data in dir and runs the server suite's cases that match
 // patterns against it.
-func (s *suites) server(ctx context.Context, bin, dir string, patterns, serverExtra, suiteExtra []string) (*conform.Report, error) {
+func (s *suites) server(ctx context.Context, bin, dir string, patterns, serverExtra, suiteExtra []string) (*harness.Report, error) {
 	srv, err := startServer(ctx, bin, dir, serverExtra)
 	if err != nil {
 		return nil, err
@@ -75,7 +75,7 @@ func (s *suites) server(ctx context.Context, bin, dir string, patterns, serverEx
 
 // client runs the client suite's cases that match patterns with `bin driver` as the driver,
 // in dir.
-func (s *suites) client(ctx context.Context, bin, dir string, patterns []string) (*conform.Report, error) {
+func (s *suites) client(ctx context.Context, bin, dir string, patterns []string) (*harness.Report, error) {
 	args := []string{"client", "--driver", shellQuote(bin) + " driver", "--driver-dir", dir}
 	if s.xfail != "" {
 		args = append(args, "--expect-fail", s.xfail)
@@ -86,19 +86,19 @@ func (s *suites) client(ctx context.Context, bin, dir string, patterns []string)
 // run runs blindpost-conform with args and the selection, and decodes its JSON report. Exit
 // status 0 (every case passed) and 1 (a case failed) both carry a report; anything else is an
 // error of the run itself.
-func (s *suites) run(ctx context.Context, args, patterns []string) (*conform.Report, error) {
+func (s *suites) run(ctx context.Context, args, patterns []string) (*harness.Report, error) {
 	args = append(args, "--json", "--quiet", "--seed", fmt.Sprint(s.seed), "--timeout", suiteTimeout.String(),
 		"--run", strings.Join(patterns, ","))
 	cmd := exec.CommandContext(ctx, s.conform, args...)
 	var stdout bytes.Buffer
-	stderr := conform.NewTail(8 << 10)
+	stderr := harness.NewTail(8 << 10)
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
 	err := cmd.Run()
 	var exit *exec.ExitError
 	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 1) {
 		return nil, fmt.Errorf("mutants: blindpost-conform %s: %w\n%s", shellJoin(args), err, indented(stderr))
 	}
-	var rep conform.Report
+	var rep harness.Report
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		return nil, fmt.Errorf("mutants: the report of blindpost-conform %s: %w\n%s", shellJoin(args), err, indented(stderr))
 	}
@@ -113,7 +113,7 @@ type relay struct {
 	cmd     *exec.Cmd
 	url     string
 	pin     string
-	stderr  *conform.Tail
+	stderr  *harness.Tail
 	exited  chan struct{} // closed once the process has exited
 	waitErr error         // set before exited is closed
 }
@@ -137,7 +137,7 @@ func createInvite(ctx context.Context, bin, dir string) (string, error) {
 // until it has printed its URL and pin.
 func startServer(ctx context.Context, bin, dir string, extra []string) (*relay, error) {
 	out := &startup{ready: make(chan struct{})}
-	r := &relay{stderr: conform.NewTail(8 << 10), exited: make(chan struct{})}
+	r := &relay{stderr: harness.NewTail(8 << 10), exited: make(chan struct{})}
 	args := append(append([]string{"--data", dir}, serverFlags...), extra...)
 	r.cmd = exec.Command(bin, args...)
 	r.cmd.Stdout, r.cmd.Stderr = out, r.stderr
@@ -218,7 +218,7 @@ func (s *startup) values() (url, pin string) {
 }
 
 // indented quotes a subprocess's standard error in an error message, one tab in.
-func indented(t *conform.Tail) string {
+func indented(t *harness.Tail) string {
 	text := strings.TrimRight(t.String(), "\n")
 	if text == "" {
 		return "\t(nothing)"

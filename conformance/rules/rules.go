@@ -30,7 +30,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/wire"
 	"github.com/blindpost/blindpost/spec"
 )
@@ -66,11 +66,11 @@ var (
 
 // Build scans the repository at repo and the cases, and returns the matrix of the rules of the
 // embedded spec, in spec order, with the rules of NotObservable marked.
-func Build(repo string, cases []conform.Case) (*Matrix, error) {
+func Build(repo string, cases []harness.Case) (*Matrix, error) {
 	return build(repo, cases, NotObservable)
 }
 
-func build(repo string, cases []conform.Case, notObservable []Unobservable) (*Matrix, error) {
+func build(repo string, cases []harness.Case, notObservable []Unobservable) (*Matrix, error) {
 	rules, err := spec.Rules()
 	if err != nil {
 		return nil, err

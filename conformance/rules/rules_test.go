@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	// The suites register their cases, which TestNotObservable counts.
 	_ "github.com/blindpost/blindpost/conformance/clientsuite"
 	_ "github.com/blindpost/blindpost/conformance/serversuite"
@@ -48,7 +48,7 @@ func helper() { _ = "REG-5" }
 
 func TestBuild(t *testing.T) {
 	dir := fakeRepo(t)
-	cases := []conform.Case{{ID: "server/x", Rules: []string{"REG-3", "WS-1"}}}
+	cases := []harness.Case{{ID: "server/x", Rules: []string{"REG-3", "WS-1"}}}
 	m, err := Build(dir, cases)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestProblems(t *testing.T) {
 		{"REG-6", "no unit test names it"},      // no unit test
 		{"NOPE-1", "the spec has no such rule"}, // unknown
 	}
-	m, err := build(dir, []conform.Case{{ID: "server/x", Rules: []string{"REG-3"}}}, list)
+	m, err := build(dir, []harness.Case{{ID: "server/x", Rules: []string{"REG-3"}}}, list)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestNotObservable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := Build(repo, conform.Registered())
+	m, err := Build(repo, harness.Registered())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func ids(es []Entry) []string {
 }
 
 func TestWrite(t *testing.T) {
-	m, err := Build(fakeRepo(t), []conform.Case{{ID: "server/x", Rules: []string{"REG-3"}}})
+	m, err := Build(fakeRepo(t), []harness.Case{{ID: "server/x", Rules: []string{"REG-3"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestTheRepository(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := Build(repo, conform.Registered())
+	m, err := Build(repo, harness.Registered())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -22,22 +22,22 @@ const (
 )
 
 func init() {
-	add(conform.Case{ID: "abuse/handshake-deadline", Rules: []string{"ABU-2"},
+	add(harness.Case{ID: "abuse/handshake-deadline", Rules: []string{"ABU-2"},
 		Description: "a TCP connection that sends nothing, and one that completes TLS but sends its upgrade request a line at a time, are closed within --handshake-timeout",
 		Run:         handshakeDeadline})
-	add(conform.Case{ID: "abuse/connections-from-accept", Rules: []string{"ABU-1", "ABU-3"}, Exclusive: true,
+	add(harness.Case{ID: "abuse/connections-from-accept", Rules: []string{"ABU-1", "ABU-3"}, Exclusive: true,
 		Description: fmt.Sprintf("idle TCP connections that never start TLS count: within %d of them from one address, the server closes a new one at once; once they are closed, a client connects again", maxConnsTried),
 		Run:         connectionsFromAccept})
-	add(conform.Case{ID: "abuse/joins-per-address", Rules: []string{"ABU-4", "ERR-1"}, Exclusive: true,
+	add(harness.Case{ID: "abuse/joins-per-address", Rules: []string{"ABU-4", "ERR-1"}, Exclusive: true,
 		Description: fmt.Sprintf("connections from one address joining fresh groups (never beyond max_groups each) get limit_exceeded within %d joins", maxJoinsTried),
 		Run:         joinsPerAddress})
-	add(conform.Case{ID: "abuse/frame-budget", Rules: []string{"ABU-5", "WS-10"}, Exclusive: true,
+	add(harness.Case{ID: "abuse/frame-budget", Rules: []string{"ABU-5", "WS-10"}, Exclusive: true,
 		Description: "a registered connection sending a thousand empty pings a second, and one sending a message made of endless empty continuation frames, are closed with 4003; a connection flooding pings before registering is closed with 1008; another pair keeps relaying",
 		Run:         frameBudget})
 }
 
 // rawConn opens a TCP connection to the server that sends nothing.
-func rawConn(t *conform.T) net.Conn {
+func rawConn(t *harness.T) net.Conn {
 	env := envOf(t)
 	d := net.Dialer{Timeout: env.cfg.Wait}
 	c, err := d.DialContext(t.Context(), "tcp", env.url.Host)
@@ -55,7 +55,7 @@ func closedBy(c net.Conn, deadline time.Time) bool {
 	return !(errors.As(err, &ne) && ne.Timeout())
 }
 
-func handshakeDeadline(t *conform.T) {
+func handshakeDeadline(t *harness.T) {
 	cfg := envOf(t).cfg
 	within := cfg.HandshakeTimeout + cfg.Slack
 	silent := rawConn(t)
@@ -91,7 +91,7 @@ func handshakeDeadline(t *conform.T) {
 	}
 }
 
-func connectionsFromAccept(t *conform.T) {
+func connectionsFromAccept(t *harness.T) {
 	var open []net.Conn
 	defer func() {
 		for _, c := range open {
@@ -146,7 +146,7 @@ func connectionsFromAccept(t *conform.T) {
 	})
 }
 
-func joinsPerAddress(t *conform.T) {
+func joinsPerAddress(t *harness.T) {
 	var conns []*Client
 	joins := 0
 	for joins < maxJoinsTried {
@@ -174,7 +174,7 @@ func joinsPerAddress(t *conform.T) {
 }
 
 // expectBudgetClose reads c until it ends, which must be close code.
-func expectBudgetClose(t *conform.T, c *Client, code int, what string) {
+func expectBudgetClose(t *harness.T, c *Client, code int, what string) {
 	for {
 		f := c.Next("close " + fmt.Sprint(code) + " for " + what)
 		if f.Kind == KindText {
@@ -187,7 +187,7 @@ func expectBudgetClose(t *conform.T, c *Client, code int, what string) {
 	}
 }
 
-func frameBudget(t *conform.T) {
+func frameBudget(t *harness.T) {
 	probe := NewProbe(t)
 	probe.Check("before the floods")
 	// Empty pings, a thousand a second: a few kilobytes a second, far within any byte budget,

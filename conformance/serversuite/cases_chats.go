@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -13,22 +13,22 @@ import (
 const maxPendingTried = 256
 
 func init() {
-	add(conform.Case{ID: "chats/relay-needs-accepted-chat", Rules: []string{"SES-2", "SES-1", "ERR-1", "ERR-3"},
+	add(harness.Case{ID: "chats/relay-needs-accepted-chat", Rules: []string{"SES-2", "SES-1", "ERR-1", "ERR-3"},
 		Description: "a relay gets not_in_session and is not forwarded without a chat, while it is pending, after a refusal, from a third user with the chat's session id, after a chat_terminate and after a reconnect; inside an accepted chat it is forwarded both ways",
 		Run:         relayNeedsChat})
-	add(conform.Case{ID: "chats/session-gone", Rules: []string{"SES-3", "SES-1"},
+	add(harness.Case{ID: "chats/session-gone", Rules: []string{"SES-3", "SES-1"},
 		Description: "when a connection ends, the peer of each of its accepted chats gets chat_terminate from it with reason peer_offline; when it is replaced, peer_replaced; nothing for a pending chat or one that had ended",
 		Run:         sessionGone})
-	add(conform.Case{ID: "chats/pending-bounded", Rules: []string{"SES-4", "ERR-1"},
+	add(harness.Case{ID: "chats/pending-bounded", Rules: []string{"SES-4", "ERR-1"},
 		Description: fmt.Sprintf("unanswered chat requests from one connection get limit_exceeded within %d and are not forwarded; an answer frees a place", maxPendingTried),
 		Run:         pendingBounded})
-	add(conform.Case{ID: "chats/queue-share", Rules: []string{"SES-5", "LIM-4", "LIM-2", "WS-10"}, Exclusive: true,
+	add(harness.Case{ID: "chats/queue-share", Rules: []string{"SES-5", "LIM-4", "LIM-2", "WS-10"}, Exclusive: true,
 		Description: "one sender flooding a chat partner that stops reading gets rate_limited, then close 4003; the partner is not closed, and reads every acknowledged relay, then the chat_terminate of the gone flooder",
 		Run:         queueShare})
 }
 
 // refusedRelay sends a relay from c to to on sid, which must get not_in_session (SES-2).
-func refusedRelay(t *conform.T, c *Client, to string, sid []byte, when string) {
+func refusedRelay(t *harness.T, c *Client, to string, sid []byte, when string) {
 	id := c.ID()
 	c.Send(&wire.Relay{ID: id, To: to, Session: sid, Payload: msgPayload(t, 0, 20)})
 	f := c.Response("the answer to a relay " + when)
@@ -37,7 +37,7 @@ func refusedRelay(t *conform.T, c *Client, to string, sid []byte, when string) {
 	}
 }
 
-func relayNeedsChat(t *conform.T) {
+func relayNeedsChat(t *harness.T) {
 	alice, bob, carol := Register(t, "alice"), Register(t, "bob"), Register(t, "carol")
 	sid := Session(t)
 	refusedRelay(t, alice, bob.Name, sid, "without a chat")
@@ -78,7 +78,7 @@ func relayNeedsChat(t *conform.T) {
 }
 
 // expectGone reads a chat_terminate on c from user with reason and returns its session.
-func expectGone(t *conform.T, c *Client, user, reason string) string {
+func expectGone(t *harness.T, c *Client, user, reason string) string {
 	f := c.Expect("SES-3", "chat_terminate")
 	if f.Str("from") != user || f.Str("reason") != reason {
 		t.FatalMismatch("SES-3", fmt.Sprintf("chat_terminate from %s with reason %s", user, reason), f.Short())
@@ -86,7 +86,7 @@ func expectGone(t *conform.T, c *Client, user, reason string) string {
 	return f.Str("session")
 }
 
-func sessionGone(t *conform.T) {
+func sessionGone(t *harness.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	carol, dave := Register(t, "carol"), Register(t, "dave")
 	both := []string{b64(Chat(t, alice, bob)), b64(Chat(t, bob, alice))}
@@ -121,7 +121,7 @@ func sessionGone(t *conform.T) {
 	dave2.Quiet("SES-3", "the new connection heard of its old one's chats")
 }
 
-func pendingBounded(t *conform.T) {
+func pendingBounded(t *harness.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	var first []byte
 	accepted := 0
@@ -168,7 +168,7 @@ const queueShareMinRate = 256 << 10
 // queueShare floods one recipient that stops reading from a single sender: the sender must be
 // refused its share (rate_limited) and closed with 4003 for it, while the recipient is not
 // closed for a full queue (4002).
-func queueShare(t *conform.T) {
+func queueShare(t *harness.T) {
 	env := envOf(t)
 	// The slow reader's receive buffer is small from its first byte, so that little waits in
 	// its kernel (shrunk once connected, it still advertised the larger window, and on Linux

@@ -4,43 +4,43 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
 func init() {
-	add(conform.Case{ID: "groups/join-announce", Rules: []string{"GSV-1", "GSV-2"},
+	add(harness.Case{ID: "groups/join-announce", Rules: []string{"GSV-1", "GSV-2"},
 		Description: "group_join is acked, then group_members with the epoch and the sorted members goes to every member, the joiner included (after its ack), without last_commit at epoch 0",
 		Run:         joinAnnounce})
-	add(conform.Case{ID: "groups/last-commit-to-joiner", Rules: []string{"GSV-2", "GSV-5"},
+	add(harness.Case{ID: "groups/last-commit-to-joiner", Rules: []string{"GSV-2", "GSV-5"},
 		Description: "after a commit, a joiner's group_members carries the accepted commit unchanged as last_commit, and the other members' announcement does not",
 		Run:         lastCommitToJoiner})
-	add(conform.Case{ID: "groups/leave-and-disconnect", Rules: []string{"GSV-3"},
+	add(harness.Case{ID: "groups/leave-and-disconnect", Rules: []string{"GSV-3"},
 		Description: "group_leave is acked and announced to the remaining members, a second leave gets not_member, and a member's disconnection is announced too",
 		Run:         leaveAndDisconnect})
-	add(conform.Case{ID: "groups/commit-checks", Rules: []string{"GSV-4", "GSV-5", "ERR-1"},
+	add(harness.Case{ID: "groups/commit-checks", Rules: []string{"GSV-4", "GSV-5", "ERR-1"},
 		Description: "commits from a non-member (not_member), for a wrong epoch (stale_epoch), with another committer, missing, unsorted or extra members, or mismatched wraps (bad_members) are refused and not forwarded; a valid one is acked and forwarded unchanged to the others",
 		Run:         commitChecks})
-	add(conform.Case{ID: "groups/commit-race", Rules: []string{"GSV-5"},
+	add(harness.Case{ID: "groups/commit-race", Rules: []string{"GSV-5"},
 		Description: "two members commit the same next epoch at once, repeatedly: exactly one is acked, the other gets stale_epoch, and every other member receives only the winner",
 		Run:         commitRace})
-	add(conform.Case{ID: "groups/message-fanout", Rules: []string{"GSV-6", "ERR-1"},
+	add(harness.Case{ID: "groups/message-fanout", Rules: []string{"GSV-6", "ERR-1"},
 		Description: "a group message for the current epoch reaches every other member and nobody else; one for another epoch gets stale_epoch, one from a non-member not_member",
 		Run:         messageFanout})
-	add(conform.Case{ID: "groups/limits", Rules: []string{"GSV-7", "ERR-1"},
+	add(harness.Case{ID: "groups/limits", Rules: []string{"GSV-7", "ERR-1"},
 		Description: "a join by a member gets already_member; joins beyond max_groups for a connection and beyond max_group_members for a group get limit_exceeded",
 		Run:         groupLimits})
 }
 
 // needGroupOf skips a case that needs a group of n members when the server announced fewer
 // (GSV-7's max_group_members).
-func needGroupOf(t *conform.T, c *Client, n int) {
+func needGroupOf(t *harness.T, c *Client, n int) {
 	if max := int(c.Limits.MaxGroupMembers); max < n {
 		t.Skipf("the case needs a group of %d members; the server announced max_group_members %d", n, max)
 	}
 }
 
-func joinAnnounce(t *conform.T) {
+func joinAnnounce(t *harness.T) {
 	alice, bob, carol := Register(t, "alice"), Register(t, "bob"), Register(t, "carol")
 	needGroupOf(t, alice, 3)
 	g := NewGroup(t, "g")
@@ -49,7 +49,7 @@ func joinAnnounce(t *conform.T) {
 	}
 }
 
-func lastCommitToJoiner(t *conform.T) {
+func lastCommitToJoiner(t *harness.T) {
 	alice, bob, carol := Register(t, "alice"), Register(t, "bob"), Register(t, "carol")
 	needGroupOf(t, alice, 3)
 	g := NewGroup(t, "g")
@@ -60,7 +60,7 @@ func lastCommitToJoiner(t *conform.T) {
 	g.Join("GSV-2", carol)
 }
 
-func leaveAndDisconnect(t *conform.T) {
+func leaveAndDisconnect(t *harness.T) {
 	alice, bob, carol := Register(t, "alice"), Register(t, "bob"), Register(t, "carol")
 	needGroupOf(t, alice, 3)
 	g := NewGroup(t, "g")
@@ -77,7 +77,7 @@ func leaveAndDisconnect(t *conform.T) {
 	bob.Quiet("GSV-3", "a member that left still receives the group's announcements")
 }
 
-func commitChecks(t *conform.T) {
+func commitChecks(t *harness.T) {
 	alice, bob, carol := Register(t, "alice"), Register(t, "bob"), Register(t, "carol")
 	needGroupOf(t, alice, 3)
 	g := NewGroup(t, "g")
@@ -122,7 +122,7 @@ func commitChecks(t *conform.T) {
 	alice.Quiet("GSV-4", "a refused commit was forwarded")
 }
 
-func commitRace(t *conform.T) {
+func commitRace(t *harness.T) {
 	alice, bob, carol := Register(t, "alice"), Register(t, "bob"), Register(t, "carol")
 	needGroupOf(t, alice, 3)
 	g := NewGroup(t, "g")
@@ -180,7 +180,7 @@ func commitRace(t *conform.T) {
 	}
 }
 
-func messageFanout(t *conform.T) {
+func messageFanout(t *harness.T) {
 	alice, bob, carol, dave := Register(t, "alice"), Register(t, "bob"), Register(t, "carol"), Register(t, "dave")
 	needGroupOf(t, alice, 3)
 	g := NewGroup(t, "g")
@@ -213,7 +213,7 @@ func messageFanout(t *conform.T) {
 	}
 }
 
-func groupLimits(t *conform.T) {
+func groupLimits(t *harness.T) {
 	alice := Register(t, "alice")
 	if alice.Limits.MaxGroups == 0 {
 		id := alice.ID()

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/conformance/hostile"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/wire"
@@ -94,11 +94,11 @@ func init() {
 			if !classApplies(b, class) {
 				continue
 			}
-			add(conform.Case{
+			add(harness.Case{
 				ID:          fmt.Sprintf("hostile/%s/%s", b.typ, class),
 				Rules:       append(class.Rules(), "ERR-1", "ERR-3"),
 				Description: fmt.Sprintf("%s messages with %s, from a registered connection: each invalid one gets bad_message (echoing a readable id) and the connection lives, each valid one is accepted; a liveness probe relays before and after", b.typ, class),
-				Run:         func(t *conform.T) { hostileRegistered(t, b, class) },
+				Run:         func(t *harness.T) { hostileRegistered(t, b, class) },
 			})
 		}
 	}
@@ -106,17 +106,17 @@ func init() {
 		if !classApplies(hostileBases[0], class) && !classApplies(hostileBases[1], class) {
 			continue // hello and register have nothing this class can spoil (no integers)
 		}
-		add(conform.Case{
+		add(harness.Case{
 			ID:          "hostile-unregistered/" + string(class),
 			Rules:       append(class.Rules(), "REG-10", "ERR-2"),
 			Description: fmt.Sprintf("hello (first) and register (after hello) with %s, each on a new connection: an invalid one gets bad_message, then close 1008; a liveness probe relays before and after", class),
-			Run:         func(t *conform.T) { hostileUnregistered(t, class) },
+			Run:         func(t *harness.T) { hostileUnregistered(t, class) },
 		})
 	}
-	add(conform.Case{ID: "hostile/not-one-object", Rules: []string{"MSG-3", "ERR-1", "ERR-3"},
+	add(harness.Case{ID: "hostile/not-one-object", Rules: []string{"MSG-3", "ERR-1", "ERR-3"},
 		Description: "texts that are not exactly one JSON object (arrays, scalars, two objects, trailing data, truncation, a BOM, empty text) get bad_message from a registered connection, which lives",
 		Run:         notOneObject})
-	add(conform.Case{ID: "hostile-unregistered/not-one-object", Rules: []string{"MSG-3", "REG-10"},
+	add(harness.Case{ID: "hostile-unregistered/not-one-object", Rules: []string{"MSG-3", "REG-10"},
 		Description: "texts that are not exactly one JSON object as the first message get bad_message, then close 1008",
 		Run:         notOneObjectUnregistered})
 }
@@ -139,13 +139,13 @@ func classApplies(b hostileBase, class hostile.Class) bool {
 // hostileRun holds the connections of a hostile case: the attacker, replaced when the server
 // closes it, and the liveness probe.
 type hostileRun struct {
-	t        *conform.T
+	t        *harness.T
 	attacker *Client
 	probe    *Probe
 	rule     string
 }
 
-func hostileRegistered(t *conform.T, b hostileBase, class hostile.Class) {
+func hostileRegistered(t *harness.T, b hostileBase, class hostile.Class) {
 	h := &hostileRun{t: t, probe: NewProbe(t), rule: class.Rules()[0]}
 	h.probe.Check("before the hostile input")
 	h.attacker = Register(t, "attacker")
@@ -200,11 +200,11 @@ func (h *hostileRun) send(f hostile.Frame) {
 }
 
 func printable(data []byte) string {
-	s, _ := conform.Printable(data, 400)
+	s, _ := harness.Printable(data, 400)
 	return s
 }
 
-func hostileUnregistered(t *conform.T, class hostile.Class) {
+func hostileUnregistered(t *harness.T, class hostile.Class) {
 	probe := NewProbe(t)
 	probe.Check("before the hostile input")
 	name := Name(t, "attacker")
@@ -243,7 +243,7 @@ func hostileUnregistered(t *conform.T, class hostile.Class) {
 
 // unregisteredFrame sends one frame before registration and checks the answer: bad_message
 // then close 1008 for an invalid one (REG-10), anything but bad_message for a valid one.
-func unregisteredFrame(t *conform.T, c *Client, f hostile.Frame, rule string, maxMessage int64) {
+func unregisteredFrame(t *harness.T, c *Client, f hostile.Frame, rule string, maxMessage int64) {
 	if len(f.Data) > int(maxMessage) {
 		c.SendRaw(f.Data)
 		c.ExpectClose("WS-5", websocket.CloseMessageTooBig)
@@ -260,7 +260,7 @@ func unregisteredFrame(t *conform.T, c *Client, f hostile.Frame, rule string, ma
 	}
 }
 
-func notOneObject(t *conform.T) {
+func notOneObject(t *harness.T) {
 	h := &hostileRun{t: t, probe: NewProbe(t), rule: "MSG-3"}
 	h.probe.Check("before the hostile input")
 	h.attacker = Register(t, "attacker")
@@ -271,7 +271,7 @@ func notOneObject(t *conform.T) {
 	h.probe.Check("after the hostile input")
 }
 
-func notOneObjectUnregistered(t *conform.T) {
+func notOneObjectUnregistered(t *harness.T) {
 	probe := NewProbe(t)
 	probe.Check("before the hostile input")
 	name := Name(t, "attacker")

@@ -5,22 +5,22 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
 func init() {
-	add(conform.Case{ID: "registration/bad-invite", Rules: []string{"INV-3", "INV-6", "ERR-2"},
+	add(harness.Case{ID: "registration/bad-invite", Rules: []string{"INV-3", "INV-6", "ERR-2"},
 		Description: "register of a new name with an invite the server never issued gets error bad_invite then close 1008, whatever the policy, and the name stays unbound",
 		Run:         badInvite})
-	add(conform.Case{ID: "groups/empty-group-keeps-epoch", Rules: []string{"GSV-20", "GSV-2"},
+	add(harness.Case{ID: "groups/empty-group-keeps-epoch", Rules: []string{"GSV-20", "GSV-2"},
 		Description: "a group whose last member left keeps its epoch and last commit: the next joiner gets both in group_members",
 		Run:         emptyGroupKeepsEpoch})
 }
 
 // badInvite registers a fresh name with a well-formed invite no operator issued (INV-3); the
 // name is not bound by the refused registration (INV-6).
-func badInvite(t *conform.T) {
+func badInvite(t *harness.T) {
 	name := Name(t, "invited")
 	c := Dial(t, "invited")
 	c.Hello(name)
@@ -36,7 +36,7 @@ func badInvite(t *conform.T) {
 }
 
 // emptyGroupKeepsEpoch empties a group after a commit and joins it again (GSV-20).
-func emptyGroupKeepsEpoch(t *conform.T) {
+func emptyGroupKeepsEpoch(t *harness.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	g := NewGroup(t, "g")
 	g.Join("GSV-1", alice)
@@ -46,18 +46,18 @@ func emptyGroupKeepsEpoch(t *conform.T) {
 }
 
 func init() {
-	add(conform.Case{ID: "registration/policy", Rules: []string{"INV-1", "INV-2", "INV-4", "INV-6"},
+	add(harness.Case{ID: "registration/policy", Rules: []string{"INV-1", "INV-2", "INV-4", "INV-6"},
 		Description: "with --registration closed a new name gets server_full, with --registration invite it gets invite_required without an invite; " +
 			"with --invite CODE it registers once with the code and the next new name with it gets bad_invite; each refusal closes 1008",
 		Run: registrationPolicy})
-	add(conform.Case{ID: "registration/rate", Rules: []string{"INV-5"}, Final: true,
+	add(harness.Case{ID: "registration/rate", Rules: []string{"INV-5"}, Final: true,
 		Description: "with --register-burst N, new names from one address are refused with rate_limited and close 1008 by the N+1-th, " +
 			"and a name already bound still registers; it runs last, because the names stay bound",
 		Run: registrationRate})
 }
 
 // freshRegister dials and sends a register of a new name with invite (none when empty).
-func freshRegister(t *conform.T, role, invite string) (*Client, string) {
+func freshRegister(t *harness.T, role, invite string) (*Client, string) {
 	name := Name(t, role)
 	c := Dial(t, role)
 	c.Hello(name)
@@ -69,7 +69,7 @@ func freshRegister(t *conform.T, role, invite string) (*Client, string) {
 	return c, id
 }
 
-func registrationPolicy(t *conform.T) {
+func registrationPolicy(t *harness.T) {
 	cfg := envOf(t).cfg
 	switch cfg.Registration {
 	case "closed":
@@ -91,7 +91,7 @@ func registrationPolicy(t *conform.T) {
 	}
 }
 
-func registrationRate(t *conform.T) {
+func registrationRate(t *harness.T) {
 	burst := envOf(t).cfg.RegisterBurst
 	if burst == 0 {
 		t.Skipf("the server's registration burst is not known: give --register-burst N for a relay with a slow refill (INV-5)")

@@ -11,28 +11,28 @@ import (
 	"filippo.io/edwards25519"
 	"github.com/gorilla/websocket"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // Identity keys the server must refuse at registration (spec §3.1 KEY-7).
 func init() {
-	add(conform.Case{ID: "registration/small-order-key", Rules: []string{"KEY-7", "REG-4", "ERR-2"},
+	add(harness.Case{ID: "registration/small-order-key", Rules: []string{"KEY-7", "REG-4", "ERR-2"},
 		Description: "a register whose identity key is the neutral point (small order), with the constant group key signature and " +
 			"proof 01 00…00 ‖ 0^32 that a cofactorless verifier accepts for every message, gets error bad_proof, then close 1008",
 		Run: smallOrderKey})
-	add(conform.Case{ID: "registration/mixed-order-key", Rules: []string{"KEY-7", "REG-3", "ERR-2"},
+	add(harness.Case{ID: "registration/mixed-order-key", Rules: []string{"KEY-7", "REG-3", "ERR-2"},
 		Description: "a register whose identity key is a genuine key plus a point of order 8 (mixed order), with a group key " +
 			"signature and a proof that a cofactorless verifier accepts, gets error bad_proof, then close 1008",
 		Run: mixedOrderKey})
-	add(conform.Case{ID: "groups/commit-keys-from-directory", Rules: []string{"GSV-4", "ERR-1"},
+	add(harness.Case{ID: "groups/commit-keys-from-directory", Rules: []string{"GSV-4", "ERR-1"},
 		Description: "a commit that lists, for a member, another identity key, group key or group key signature than the " +
 			"directory holds (a member planting a key for a joiner to pin) gets bad_members and is not forwarded; the " +
 			"commit with the directory's keys is then acked",
 		Run: commitKeysFromDirectory})
 }
 
-func commitKeysFromDirectory(t *conform.T) {
+func commitKeysFromDirectory(t *harness.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	needGroupOf(t, alice, 2) // a member's keys planted for another member
 	mallory := Key(t, Name(t, "mallory"), 0)
@@ -69,7 +69,7 @@ func commitKeysFromDirectory(t *conform.T) {
 // verifier does not refuse small-order keys.
 var neutralKey = append([]byte{1}, make([]byte, 31)...)
 
-func smallOrderKey(t *conform.T) {
+func smallOrderKey(t *harness.T) {
 	c := Dial(t, "mallory")
 	c.Hello(Name(t, "mallory"))
 	constant := append(bytes.Clone(neutralKey), make([]byte, 32)...)
@@ -108,7 +108,7 @@ func newMixedKey(seed []byte) mixedKey {
 // sign makes a signature of msg that a cofactorless verifier (crypto/ed25519) accepts under the
 // mixed key: R = [r]B + [j]T and S = r + k·a, for the first r and j with [j]T + [k]T neutral,
 // where k = SHA-512(R || A + T || msg) mod L.
-func (k mixedKey) sign(t *conform.T, msg []byte) []byte {
+func (k mixedKey) sign(t *harness.T, msg []byte) []byte {
 	neutral := edwards25519.NewIdentityPoint()
 	for r := uint64(1); r < 1000; r++ {
 		var rb [32]byte
@@ -134,7 +134,7 @@ func (k mixedKey) sign(t *conform.T, msg []byte) []byte {
 	return nil
 }
 
-func mixedOrderKey(t *conform.T) {
+func mixedOrderKey(t *harness.T) {
 	c := Dial(t, "mallory")
 	c.Hello(Name(t, "mallory"))
 	k := newMixedKey(Random(t, 32))

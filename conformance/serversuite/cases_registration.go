@@ -11,7 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -24,67 +24,67 @@ const (
 )
 
 // add registers a case of the suite; its id is given without the "server/" prefix.
-func add(c conform.Case) {
+func add(c harness.Case) {
 	c.ID = Suite + "/" + c.ID
-	conform.Register(c)
+	harness.Register(c)
 }
 
 func init() {
-	add(conform.Case{ID: "registration/hello-ack", Rules: []string{"REG-1", "MSG-5"},
+	add(harness.Case{ID: "registration/hello-ack", Rules: []string{"REG-1", "MSG-5"},
 		Description: "hello is answered by hello_ack with a 32-byte challenge and the limits, echoing the id when there is one and carrying none otherwise",
 		Run:         helloAck})
-	add(conform.Case{ID: "registration/challenge-fresh", Rules: []string{"REG-1"},
+	add(harness.Case{ID: "registration/challenge-fresh", Rules: []string{"REG-1"},
 		Description: "every hello_ack carries a different challenge",
 		Run:         challengeFresh})
-	add(conform.Case{ID: "registration/register-ack", Rules: []string{"REG-3", "REG-5", "TLS-6"},
+	add(harness.Case{ID: "registration/register-ack", Rules: []string{"REG-3", "REG-5", "TLS-6"},
 		Description: "a register whose proof covers the challenge, the pin of the certificate the server presented, the user and both keys gets register_ack with the key's fingerprint",
 		Run:         registerAck})
-	add(conform.Case{ID: "registration/bad-proof", Rules: []string{"REG-3", "ERR-1", "ERR-2", "WS-10"},
+	add(harness.Case{ID: "registration/bad-proof", Rules: []string{"REG-3", "ERR-1", "ERR-2", "WS-10"},
 		Description: "a register whose proof does not verify gets error bad_proof, then close 1008",
-		Run:         func(t *conform.T) { badRegister(t, "REG-3", corruptProof) }})
-	add(conform.Case{ID: "registration/proof-other-pin", Rules: []string{"REG-3", "TLS-6"},
+		Run:         func(t *harness.T) { badRegister(t, "REG-3", corruptProof) }})
+	add(harness.Case{ID: "registration/proof-other-pin", Rules: []string{"REG-3", "TLS-6"},
 		Description: "a proof bound to another server's pin gets error bad_proof, then close 1008",
-		Run:         func(t *conform.T) { badRegister(t, "REG-3", proofOtherPin) }})
-	add(conform.Case{ID: "registration/proof-other-user", Rules: []string{"REG-3"},
+		Run:         func(t *harness.T) { badRegister(t, "REG-3", proofOtherPin) }})
+	add(harness.Case{ID: "registration/proof-other-user", Rules: []string{"REG-3"},
 		Description: "a proof signed for another username than the one in hello gets error bad_proof, then close 1008",
-		Run:         func(t *conform.T) { badRegister(t, "REG-3", proofOtherUser) }})
-	add(conform.Case{ID: "registration/proof-s-not-reduced", Rules: []string{"VEC-3", "REG-3"},
+		Run:         func(t *harness.T) { badRegister(t, "REG-3", proofOtherUser) }})
+	add(harness.Case{ID: "registration/proof-s-not-reduced", Rules: []string{"VEC-3", "REG-3"},
 		Description: "a genuine proof with the group order added to its S (same R, S not below L, RFC 8032 §5.1.7) gets error bad_proof, then close 1008",
-		Run:         func(t *conform.T) { badRegister(t, "VEC-3", proofSNotReduced) }})
-	add(conform.Case{ID: "registration/bad-group-key-sig", Rules: []string{"REG-4", "ERR-2"},
+		Run:         func(t *harness.T) { badRegister(t, "VEC-3", proofSNotReduced) }})
+	add(harness.Case{ID: "registration/bad-group-key-sig", Rules: []string{"REG-4", "ERR-2"},
 		Description: "a group_key_sig that does not verify with the identity key (another key, another user, another group key) gets error bad_proof, then close 1008",
 		Run:         badGroupKeySig})
-	add(conform.Case{ID: "registration/proof-replayed", Rules: []string{"REG-2", "REG-3"},
+	add(harness.Case{ID: "registration/proof-replayed", Rules: []string{"REG-2", "REG-3"},
 		Description: "a valid proof replayed on another connection, whose challenge differs, gets error bad_proof, then close 1008",
 		Run:         proofReplayed})
-	add(conform.Case{ID: "registration/register-before-hello", Rules: []string{"REG-8", "ERR-2"},
+	add(harness.Case{ID: "registration/register-before-hello", Rules: []string{"REG-8", "ERR-2"},
 		Description: "register as the first message gets error out_of_order, then close 1008",
 		Run:         registerFirst})
-	add(conform.Case{ID: "registration/second-hello", Rules: []string{"REG-8"},
+	add(harness.Case{ID: "registration/second-hello", Rules: []string{"REG-8"},
 		Description: "a second hello before register gets error out_of_order, then close 1008",
 		Run:         secondHello})
-	add(conform.Case{ID: "registration/request-before-registration", Rules: []string{"REG-8", "SRV-1"},
+	add(harness.Case{ID: "registration/request-before-registration", Rules: []string{"REG-8", "SRV-1"},
 		Description: "every other request before registration (first, or after hello) gets error out_of_order, then close 1008, and is not forwarded",
 		Run:         requestBeforeRegistration})
-	add(conform.Case{ID: "registration/bad-message-before", Rules: []string{"REG-10"},
+	add(harness.Case{ID: "registration/bad-message-before", Rules: []string{"REG-10"},
 		Description: "a schema-invalid message before registration gets error bad_message, then close 1008",
 		Run:         badMessageBefore})
-	add(conform.Case{ID: "registration/deadline", Rules: []string{"WS-9", "REG-2"},
+	add(harness.Case{ID: "registration/deadline", Rules: []string{"WS-9", "REG-2"},
 		Description: "a connection that sends nothing, and one that sends only hello, are closed with 1008 at the registration deadline",
 		Run:         registrationDeadline})
-	add(conform.Case{ID: "registration/identity-mismatch", Rules: []string{"REG-5", "REG-6", "ERR-2"},
+	add(harness.Case{ID: "registration/identity-mismatch", Rules: []string{"REG-5", "REG-6", "ERR-2"},
 		Description: "register of a bound name with another identity key gets error identity_mismatch, then close 1008, and the binding stays",
 		Run:         identityMismatch})
-	add(conform.Case{ID: "registration/check-order", Rules: []string{"REG-14", "REG-3", "REG-4", "ERR-2"},
+	add(harness.Case{ID: "registration/check-order", Rules: []string{"REG-14", "REG-3", "REG-4", "ERR-2"},
 		Description: "register of a bound name with another identity key and a bad proof, or a bad group key signature, gets bad_proof, not identity_mismatch: the proof is checked before the binding",
 		Run:         checkOrder})
-	add(conform.Case{ID: "registration/replaced-4001", Rules: []string{"REG-7", "GSV-3", "WS-10"},
+	add(harness.Case{ID: "registration/replaced-4001", Rules: []string{"REG-7", "GSV-3", "WS-10"},
 		Description: "a second connection registering the same identity closes the first with 4001, which leaves its groups",
 		Run:         replaced})
-	add(conform.Case{ID: "registration/out-of-order-after", Rules: []string{"REG-9"},
+	add(harness.Case{ID: "registration/out-of-order-after", Rules: []string{"REG-9"},
 		Description: "hello and register after registration get error out_of_order and the connection stays open",
 		Run:         outOfOrderAfter})
-	add(conform.Case{ID: "registration/server-full", Rules: []string{"REG-13", "REG-14", "ERR-2", "LIM-5"}, Final: true,
+	add(harness.Case{ID: "registration/server-full", Rules: []string{"REG-13", "REG-14", "ERR-2", "LIM-5"}, Final: true,
 		Description: "with --max-users N, fresh usernames are registered at once and then one by one until the directory is full: no more than N are " +
 			"accepted, the next gets error server_full then close 1008, another key for a bound name gets identity_mismatch (REG-14), " +
 			"and a name already bound still registers; " +
@@ -95,7 +95,7 @@ func init() {
 // racingRegistrations registers fresh names at once, every register sent before the first
 // answer is read: however the server batches them, it accepts no more than limit (REG-13). It
 // returns the names bound and whether a server_full came.
-func racingRegistrations(t *conform.T, limit int) (bound []string, full bool) {
+func racingRegistrations(t *harness.T, limit int) (bound []string, full bool) {
 	n := 60 // enough for a batching server to take several at once, few enough for any server
 	clients := make([]*Client, n)
 	ids := make([]string, n)
@@ -129,7 +129,7 @@ func racingRegistrations(t *conform.T, limit int) (bound []string, full bool) {
 	return bound, full
 }
 
-func serverFull(t *conform.T) {
+func serverFull(t *harness.T) {
 	limit := envOf(t).cfg.MaxUsers
 	if limit == 0 {
 		t.Skipf("the server's directory limit is not known: give --max-users N to let this case fill a directory of N names (REG-13)")
@@ -187,7 +187,7 @@ func serverFull(t *conform.T) {
 	again.Alive("REG-13")
 }
 
-func helloAck(t *conform.T) {
+func helloAck(t *harness.T) {
 	for _, id := range []string{"h-1", ""} {
 		c := Dial(t, "alice")
 		c.Send(&wire.Hello{ID: id, Protocol: "blindpost/1", User: Name(t, "alice")})
@@ -203,7 +203,7 @@ func helloAck(t *conform.T) {
 	}
 }
 
-func challengeFresh(t *conform.T) {
+func challengeFresh(t *harness.T) {
 	seen := map[string]string{}
 	for i := range 6 {
 		c := Dial(t, fmt.Sprintf("alice%d", i))
@@ -217,23 +217,23 @@ func challengeFresh(t *conform.T) {
 	}
 }
 
-func registerAck(t *conform.T) {
+func registerAck(t *harness.T) {
 	c := Register(t, "alice")
 	c.Alive("REG-3")
 }
 
 // A registerMutation spoils a valid register message of name on connection c.
-type registerMutation func(t *conform.T, c *Client, m *wire.Register)
+type registerMutation func(t *harness.T, c *Client, m *wire.Register)
 
-func corruptProof(_ *conform.T, _ *Client, m *wire.Register) { m.Proof[5] ^= 0x40 }
+func corruptProof(_ *harness.T, _ *Client, m *wire.Register) { m.Proof[5] ^= 0x40 }
 
-func proofOtherPin(t *conform.T, c *Client, m *wire.Register) {
+func proofOtherPin(t *harness.T, c *Client, m *wire.Register) {
 	*m = *RegisterMsg(m.ID, c.Key, c.Name, c.Challenge, Random(t, 32))
 }
 
 // proofSNotReduced adds L, the order of the Ed25519 base point, to the S of the proof: a
 // verifier that does not require S below L accepts it (spec §8 VEC-3).
-func proofSNotReduced(_ *conform.T, _ *Client, m *wire.Register) {
+func proofSNotReduced(_ *harness.T, _ *Client, m *wire.Register) {
 	l, _ := new(big.Int).SetString("7237005577332262213973186563042994240857116359379907606001950938285454250989", 10)
 	s := slices.Clone(m.Proof[32:])
 	slices.Reverse(s)
@@ -242,13 +242,13 @@ func proofSNotReduced(_ *conform.T, _ *Client, m *wire.Register) {
 	m.Proof = append(slices.Clone(m.Proof[:32]), sum...)
 }
 
-func proofOtherUser(t *conform.T, c *Client, m *wire.Register) {
+func proofOtherUser(t *harness.T, c *Client, m *wire.Register) {
 	other := RegisterMsg(m.ID, c.Key, Name(t, "mallory"), c.Challenge, c.Pin)
 	m.Proof = other.Proof
 }
 
 // badRegister sends a spoiled register after a valid hello and expects bad_proof, then 1008.
-func badRegister(t *conform.T, rule string, spoil registerMutation) {
+func badRegister(t *harness.T, rule string, spoil registerMutation) {
 	c := Dial(t, "alice")
 	c.Hello(Name(t, "alice"))
 	c.Key = Key(t, c.Name, 0)
@@ -259,12 +259,12 @@ func badRegister(t *conform.T, rule string, spoil registerMutation) {
 	c.ExpectErrorThenClose(rule, id, "bad_proof", websocket.ClosePolicyViolation)
 }
 
-func badGroupKeySig(t *conform.T) {
+func badGroupKeySig(t *harness.T) {
 	other := Key(t, Name(t, "alice"), 1)
 	for _, spoil := range []registerMutation{
-		func(_ *conform.T, c *Client, m *wire.Register) { m.GroupKeySig = other.GroupKeySig(c.Name) }, // another identity
-		func(t *conform.T, c *Client, m *wire.Register) { m.GroupKeySig = c.Key.GroupKeySig(Name(t, "bob")) },
-		func(_ *conform.T, c *Client, m *wire.Register) {
+		func(_ *harness.T, c *Client, m *wire.Register) { m.GroupKeySig = other.GroupKeySig(c.Name) }, // another identity
+		func(t *harness.T, c *Client, m *wire.Register) { m.GroupKeySig = c.Key.GroupKeySig(Name(t, "bob")) },
+		func(_ *harness.T, c *Client, m *wire.Register) {
 			// another group key under a valid proof: the signature covers the old one.
 			gk, _ := GroupKeyWithSig(t, c.Key, c.Name)
 			*m = *RegisterMsg(m.ID, c.Key, c.Name, c.Challenge, c.Pin)
@@ -287,7 +287,7 @@ func registerInput(challenge, pin []byte, user string, ik, gk []byte) []byte {
 	return m
 }
 
-func proofReplayed(t *conform.T) {
+func proofReplayed(t *harness.T) {
 	first := Register(t, "alice")
 	first.Close()
 	replay := RegisterMsg("", first.Key, first.Name, first.Challenge, first.Pin)
@@ -301,7 +301,7 @@ func proofReplayed(t *conform.T) {
 	c.ExpectErrorThenClose("REG-2", replay.ID, "bad_proof", websocket.ClosePolicyViolation)
 }
 
-func registerFirst(t *conform.T) {
+func registerFirst(t *harness.T) {
 	c := Dial(t, "alice")
 	key := Key(t, Name(t, "alice"), 0)
 	id := c.ID()
@@ -309,7 +309,7 @@ func registerFirst(t *conform.T) {
 	c.ExpectErrorThenClose("REG-8", id, "out_of_order", websocket.ClosePolicyViolation)
 }
 
-func secondHello(t *conform.T) {
+func secondHello(t *harness.T) {
 	c := Dial(t, "alice")
 	c.Hello(Name(t, "alice"))
 	id := c.ID()
@@ -319,7 +319,7 @@ func secondHello(t *conform.T) {
 
 // requestsTo returns a valid request of every type that is not hello or register, addressed to
 // user and group.
-func requestsTo(t *conform.T, user, group string) []wire.Message {
+func requestsTo(t *harness.T, user, group string) []wire.Message {
 	sid := Session(t)
 	return []wire.Message{
 		&wire.GetPubkey{User: user},
@@ -343,7 +343,7 @@ func withID(m wire.Message, id string) wire.Message {
 	return m
 }
 
-func requestBeforeRegistration(t *conform.T) {
+func requestBeforeRegistration(t *harness.T) {
 	watcher := Register(t, "watcher")
 	group := GroupName(t, "g")
 	for i, m := range requestsTo(t, watcher.Name, group) {
@@ -363,7 +363,7 @@ func requestBeforeRegistration(t *conform.T) {
 	watcher.Quiet("SRV-1", "the server forwarded a message from an unregistered connection")
 }
 
-func badMessageBefore(t *conform.T) {
+func badMessageBefore(t *harness.T) {
 	for _, raw := range []string{
 		`{"type":"hello","id":"b1","protocol":"blindpost/2","user":"alice"}`,
 		`{"type":"hello","id":"b2","protocol":"blindpost/1","user":"Alice"}`,
@@ -377,7 +377,7 @@ func badMessageBefore(t *conform.T) {
 	}
 }
 
-func registrationDeadline(t *conform.T) {
+func registrationDeadline(t *harness.T) {
 	cfg := envOf(t).cfg
 	silent := Dial(t, "silent")
 	hello := Dial(t, "hello-only")
@@ -395,7 +395,7 @@ func registrationDeadline(t *conform.T) {
 
 // awaitDeadlineClose reads c until it ends, within limit of start; only hello_ack may come
 // before the close (WS-9: no error precedes it).
-func awaitDeadlineClose(t *conform.T, c *Client, start time.Time, limit time.Duration) Frame {
+func awaitDeadlineClose(t *harness.T, c *Client, start time.Time, limit time.Duration) Frame {
 	cfg := envOf(t).cfg
 	for {
 		f, ok := c.NextWithin("close 1008 at the registration deadline", time.Until(start.Add(limit)))
@@ -412,7 +412,7 @@ func awaitDeadlineClose(t *conform.T, c *Client, start time.Time, limit time.Dur
 	}
 }
 
-func identityMismatch(t *conform.T) {
+func identityMismatch(t *harness.T) {
 	owner := Register(t, "alice")
 	owner.CloseAndWait()
 	c := Dial(t, "alice")
@@ -430,7 +430,7 @@ func identityMismatch(t *conform.T) {
 	}
 }
 
-func checkOrder(t *conform.T) {
+func checkOrder(t *harness.T) {
 	owner := Register(t, "alice")
 	other := Key(t, owner.Name, 1)
 	// A proof for another pin: the signature is genuine, but not over this server.
@@ -450,7 +450,7 @@ func checkOrder(t *conform.T) {
 	owner.Alive("REG-14")
 }
 
-func replaced(t *conform.T) {
+func replaced(t *harness.T) {
 	old := Register(t, "alice")
 	bob := Register(t, "bob")
 	g := NewGroup(t, "g")
@@ -472,7 +472,7 @@ func replaced(t *conform.T) {
 	}
 }
 
-func outOfOrderAfter(t *conform.T) {
+func outOfOrderAfter(t *harness.T) {
 	c := Register(t, "alice")
 	id := c.ID()
 	c.Send(&wire.Hello{ID: id, Protocol: "blindpost/1", User: c.Name})

@@ -9,59 +9,59 @@ import (
 	"strings"
 	"time"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
 func init() {
-	add(conform.Case{ID: "directory/get-pubkey", Rules: []string{"SRV-3", "REG-12"},
+	add(harness.Case{ID: "directory/get-pubkey", Rules: []string{"SRV-3", "REG-12"},
 		Description: "get_pubkey returns the stored keys of a bound user online or offline, and unknown_user for a name never bound",
 		Run:         getPubkey})
-	add(conform.Case{ID: "directory/latest-group-key", Rules: []string{"REG-12", "SRV-3"},
+	add(harness.Case{ID: "directory/latest-group-key", Rules: []string{"REG-12", "SRV-3"},
 		Description: "after a later registration of the same identity with another group key, get_pubkey returns the newer group key and signature",
 		Run:         latestGroupKey})
-	add(conform.Case{ID: "directory/list-users", Rules: []string{"SRV-4"},
+	add(harness.Case{ID: "directory/list-users", Rules: []string{"SRV-4"},
 		Description: "list_users lists the users registered now, sorted, once each, the requester included, truncated false; a user who left is no longer listed",
 		Run:         listUsers})
-	add(conform.Case{ID: "relay/from-stamped", Rules: []string{"SRV-1", "SRV-6", "SRV-8"},
+	add(harness.Case{ID: "relay/from-stamped", Rules: []string{"SRV-1", "SRV-6", "SRV-8"},
 		Description: "chat_request, chat_response, chat_terminate and relay of every payload kind arrive with from set to the sender, no to, the same session and payload, and the sender gets ack",
 		Run:         fromStamped})
-	add(conform.Case{ID: "relay/from-forged", Rules: []string{"SRV-2", "SRV-1", "ERR-3"},
+	add(harness.Case{ID: "relay/from-forged", Rules: []string{"SRV-2", "SRV-1", "ERR-3"},
 		Description: "a forwarded request carrying its own from is refused with bad_message and not forwarded; the connection stays open",
 		Run:         fromForged})
-	add(conform.Case{ID: "relay/fidelity", Rules: []string{"SRV-6", "ENC-8"},
+	add(harness.Case{ID: "relay/fidelity", Rules: []string{"SRV-6", "ENC-8"},
 		Description: "payloads with members in another order, escaped characters and integers written 3.0, 1E1 or -0 arrive as the same JSON value",
 		Run:         fidelity})
-	add(conform.Case{ID: "relay/ordering", Rules: []string{"SRV-7", "SRV-13"},
+	add(harness.Case{ID: "relay/ordering", Rules: []string{"SRV-7", "SRV-13"},
 		Description: "a burst of relays from one connection to one recipient arrives in order, and the acks come back in order",
 		Run:         ordering})
-	add(conform.Case{ID: "relay/errors", Rules: []string{"SRV-9", "SRV-8", "ERR-1", "ERR-3"},
+	add(harness.Case{ID: "relay/errors", Rules: []string{"SRV-9", "SRV-8", "ERR-1", "ERR-3"},
 		Description: "relay and chat_request to a bound user offline get user_offline, to a name never bound unknown_user, to the sender bad_target",
 		Run:         relayErrors})
-	add(conform.Case{ID: "relay/not-stored", Rules: []string{"SRV-10"},
+	add(harness.Case{ID: "relay/not-stored", Rules: []string{"SRV-10"},
 		Description: "a relay refused because the recipient was offline is not delivered when the recipient connects",
 		Run:         notStored})
-	add(conform.Case{ID: "relay/recipient-only", Rules: []string{"SRV-10"},
+	add(harness.Case{ID: "relay/recipient-only", Rules: []string{"SRV-10"},
 		Description: "a relay reaches its recipient and no other connection",
 		Run:         recipientOnly})
-	add(conform.Case{ID: "relay/too-large", Rules: []string{"SRV-11", "SRV-14", "WS-5"},
+	add(harness.Case{ID: "relay/too-large", Rules: []string{"SRV-11", "SRV-14", "WS-5"},
 		Description: "a relay that fits max_message but whose forwarded form (longer from than to) would not gets too_large and is not forwarded; one whose forwarded form fits exactly is delivered; the size is checked before the recipient (too_large, not unknown_user, for a name never bound)",
 		Run:         tooLarge})
-	add(conform.Case{ID: "ack/one-response-in-order", Rules: []string{"SRV-13", "MSG-5", "ERR-3"},
+	add(harness.Case{ID: "ack/one-response-in-order", Rules: []string{"SRV-13", "MSG-5", "ERR-3"},
 		Description: "pipelined requests of every kind, valid and not, get exactly one response each, in order, each with its id",
 		Run:         oneResponseInOrder})
-	add(conform.Case{ID: "envelope/ids-echoed", Rules: []string{"MSG-5"},
+	add(harness.Case{ID: "envelope/ids-echoed", Rules: []string{"MSG-5"},
 		Description: "every response and error echoes the request's id (1 to 64 characters of the id alphabet), and carries none when the request had none",
 		Run:         idsEchoed})
-	add(conform.Case{ID: "errors/no-echo", Rules: []string{"ERR-4", "ERR-3"},
+	add(harness.Case{ID: "errors/no-echo", Rules: []string{"ERR-4", "ERR-3"},
 		Description: "errors about messages carrying long distinctive values (unknown members, bad keys, bad sessions) do not repeat those values",
 		Run:         noEcho})
-	add(conform.Case{ID: "schemas/every-server-message", Rules: []string{"MSG-6", "ENC-5", "ENC-7"},
+	add(harness.Case{ID: "schemas/every-server-message", Rules: []string{"MSG-6", "ENC-5", "ENC-7"},
 		Description: "the server is driven to send every server message type, and each one validates against schemas/server-message.json with canonical base64 and plain integers",
 		Run:         everyServerMessage})
 }
 
-func getPubkey(t *conform.T) {
+func getPubkey(t *harness.T) {
 	bob := Register(t, "bob")
 	alice := Register(t, "alice")
 	check := func(when string) {
@@ -82,7 +82,7 @@ func getPubkey(t *conform.T) {
 	alice.ExpectError("SRV-3", id, "unknown_user", "get_pubkey")
 }
 
-func latestGroupKey(t *conform.T) {
+func latestGroupKey(t *harness.T) {
 	first := Register(t, "alice")
 	first.CloseAndWait()
 	c := Dial(t, "alice")
@@ -104,7 +104,7 @@ func latestGroupKey(t *conform.T) {
 	}
 }
 
-func listUsers(t *conform.T) {
+func listUsers(t *harness.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	users := func() (Frame, []string) {
 		id := alice.ID()
@@ -148,7 +148,7 @@ type forwardCase struct {
 
 // forwardCases returns a request of each forwarded type to user to; the relays are on chat, a
 // session to accepted (SES-2), the chat messages on a session of their own.
-func forwardCases(t *conform.T, to string, chat []byte) []forwardCase {
+func forwardCases(t *harness.T, to string, chat []byte) []forwardCase {
 	yes, no := true, false
 	sid := Session(t)
 	out := []forwardCase{
@@ -163,7 +163,7 @@ func forwardCases(t *conform.T, to string, chat []byte) []forwardCase {
 	return out
 }
 
-func fromStamped(t *conform.T) {
+func fromStamped(t *harness.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	for _, fc := range forwardCases(t, bob.Name, Chat(t, alice, bob)) {
 		id := alice.ID()
@@ -185,7 +185,7 @@ func fromStamped(t *conform.T) {
 	}
 }
 
-func fromForged(t *conform.T) {
+func fromForged(t *harness.T) {
 	alice, bob, carol := Register(t, "alice"), Register(t, "bob"), Register(t, "carol")
 	sid := b64(Session(t))
 	for i, raw := range []string{
@@ -202,7 +202,7 @@ func fromForged(t *conform.T) {
 
 // fidelity sends payloads in forms other than the canonical one; each must arrive as the same
 // JSON value (the server may re-encode it).
-func fidelity(t *conform.T) {
+func fidelity(t *harness.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	sid := b64(Chat(t, alice, bob))
 	ct := b64(Random(t, 40))
@@ -227,7 +227,7 @@ func fidelity(t *conform.T) {
 	}
 }
 
-func ordering(t *conform.T) {
+func ordering(t *harness.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	n := envOf(t).cfg.Burst
 	sid := Chat(t, alice, bob)
@@ -251,7 +251,7 @@ func nested(f Frame, k1, k2 string) any {
 	return inner[k2]
 }
 
-func relayErrors(t *conform.T) {
+func relayErrors(t *harness.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	bob.CloseAndWait()
 	Eventually(t, "SRV-9", bob.Name+" offline", func() (bool, string) { on, list := online(alice, bob.Name); return !on, list })
@@ -278,7 +278,7 @@ func online(c *Client, name string) (bool, string) {
 	return countName(f, name) > 0, f.Short()
 }
 
-func notStored(t *conform.T) {
+func notStored(t *harness.T) {
 	alice := Register(t, "alice")
 	bob := Register(t, "bob")
 	bob.CloseAndWait()
@@ -290,7 +290,7 @@ func notStored(t *conform.T) {
 	back.Quiet("SRV-10", "a relay refused while the recipient was offline was stored and delivered later")
 }
 
-func recipientOnly(t *conform.T) {
+func recipientOnly(t *harness.T) {
 	alice, bob, carol := Register(t, "alice"), Register(t, "bob"), Register(t, "carol")
 	for _, fc := range forwardCases(t, bob.Name, Chat(t, alice, bob)) {
 		id := alice.ID()
@@ -304,7 +304,7 @@ func recipientOnly(t *conform.T) {
 
 // tooLarge builds relays from a 32-character sender to a shorter recipient name, whose forwarded
 // form is longer than the request by the difference.
-func tooLarge(t *conform.T) {
+func tooLarge(t *harness.T) {
 	sender := Register(t, "sender-with-a-long-n") // 32 characters
 	bob := Register(t, "b")
 	max := int(sender.Limits.MaxMessage)
@@ -347,7 +347,7 @@ func tooLarge(t *conform.T) {
 	bob.Quiet("SRV-11", "the too-large relay was forwarded")
 }
 
-func oneResponseInOrder(t *conform.T) {
+func oneResponseInOrder(t *harness.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	sid := Chat(t, alice, bob)
 	group := GroupName(t, "g")
@@ -387,7 +387,7 @@ func oneResponseInOrder(t *conform.T) {
 	alice.Alive("ERR-3")
 }
 
-func idsEchoed(t *conform.T) {
+func idsEchoed(t *harness.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	group := GroupName(t, "g")
 	long := strings.Repeat("Az09._:-", 8)
@@ -407,7 +407,7 @@ func idsEchoed(t *conform.T) {
 	}
 }
 
-func noEcho(t *conform.T) {
+func noEcho(t *harness.T) {
 	alice := Register(t, "alice")
 	canary := "CanaryValue" + b64(Random(t, 12))
 	for _, raw := range []string{
@@ -428,7 +428,7 @@ func noEcho(t *conform.T) {
 
 // everyServerMessage drives the server to send each of the 13 server message types; the client
 // checks every one (MSG-6, ENC-7), and the case checks that each type was seen.
-func everyServerMessage(t *conform.T) {
+func everyServerMessage(t *harness.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	for _, fc := range forwardCases(t, bob.Name, Chat(t, alice, bob)) {
 		id := alice.ID()
@@ -457,7 +457,7 @@ func everyServerMessage(t *conform.T) {
 
 // groupSend has c send a group message for the group's current epoch; every other member gets
 // it from c and c gets ack (GSV-6).
-func groupSend(t *conform.T, g *Group, c *Client, rule string) {
+func groupSend(t *harness.T, g *Group, c *Client, rule string) {
 	msg := wire.GroupMsg{Group: g.Name, Epoch: g.Epoch, N: 0, Ct: Random(t, 48), Sig: Random(t, 64)}
 	id := c.ID()
 	c.Send(&wire.GroupMessage{ID: id, Message: msg})
@@ -473,7 +473,7 @@ func groupSend(t *conform.T, g *Group, c *Client, rule string) {
 // Eventually runs check until it reports true, for at most the wait: for state the server
 // updates after an event it need not acknowledge (a disconnect). Each check is a round trip, and
 // the checks back off from 10 ms to 200 ms.
-func Eventually(t *conform.T, rule, what string, check func() (bool, string)) {
+func Eventually(t *harness.T, rule, what string, check func() (bool, string)) {
 	wait := envOf(t).cfg.Wait
 	deadline := time.Now().Add(wait)
 	backoff := 10 * time.Millisecond

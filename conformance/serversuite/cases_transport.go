@@ -14,51 +14,51 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/conformance/hostile"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
 func init() {
-	add(conform.Case{ID: "tls/version", Rules: []string{"TLS-1"},
+	add(harness.Case{ID: "tls/version", Rules: []string{"TLS-1"},
 		Description: "the server negotiates TLS 1.3 and refuses a client that offers at most TLS 1.2",
 		Run:         tlsVersion})
-	add(conform.Case{ID: "websocket/subprotocol", Rules: []string{"WS-1"},
+	add(harness.Case{ID: "websocket/subprotocol", Rules: []string{"WS-1"},
 		Description: "the server selects blindpost.v1 when it is offered among others, and refuses with HTTP 400 an upgrade that does not offer it",
 		Run:         subprotocol})
-	add(conform.Case{ID: "websocket/origin", Rules: []string{"WS-2"},
+	add(harness.Case{ID: "websocket/origin", Rules: []string{"WS-2"},
 		Description: "an upgrade with an Origin header that no operator allowed is refused with HTTP 403",
 		Run:         origin})
-	add(conform.Case{ID: "websocket/fragmented", Rules: []string{"WS-3"},
+	add(harness.Case{ID: "websocket/fragmented", Rules: []string{"WS-3"},
 		Description: "a text message sent in many WebSocket fragments is one message, and is relayed",
 		Run:         fragmented})
-	add(conform.Case{ID: "limits/binary-1003", Rules: []string{"WS-3", "ERR-2", "WS-10"},
+	add(harness.Case{ID: "limits/binary-1003", Rules: []string{"WS-3", "ERR-2", "WS-10"},
 		Description: "a binary message, before or after registration, gets an error and close 1003; other clients are still served",
 		Run:         binary1003})
-	add(conform.Case{ID: "limits/invalid-utf8-1007", Rules: []string{"WS-4", "ENC-9", "ERR-2", "WS-10"},
+	add(harness.Case{ID: "limits/invalid-utf8-1007", Rules: []string{"WS-4", "ENC-9", "ERR-2", "WS-10"},
 		Description: "text messages that are not valid UTF-8 (stray continuation, 0xff, overlong, encoded surrogate, truncated, above U+10FFFF) close with 1007, after at most an error bad_message without id",
 		Run:         invalidUTF8})
-	add(conform.Case{ID: "limits/max-message", Rules: []string{"WS-5", "WS-10"},
+	add(harness.Case{ID: "limits/max-message", Rules: []string{"WS-5", "WS-10"},
 		Description: "a message of exactly max_message bytes is accepted, one byte more closes the connection with 1009, registered or not",
 		Run:         maxMessage})
-	add(conform.Case{ID: "limits/rate-limited", Rules: []string{"LIM-3", "LIM-4", "ERR-1"},
+	add(harness.Case{ID: "limits/rate-limited", Rules: []string{"LIM-3", "LIM-4", "ERR-1"},
 		Description: "relays sent faster than the announced burst and rate get rate_limited beyond the bucket and are not forwarded; the accepted ones arrive in order; fewer rate_limited errors than LIM-4 guarantees do not close the connection",
 		Run:         rateLimited})
-	add(conform.Case{ID: "limits/flood-4003", Rules: []string{"LIM-4", "LIM-3", "ERR-2", "WS-10"}, Exclusive: true,
+	add(harness.Case{ID: "limits/flood-4003", Rules: []string{"LIM-4", "LIM-3", "ERR-2", "WS-10"}, Exclusive: true,
 		Description: "a connection that keeps sending over its rate gets rate_limited errors, then close 4003; other clients are still served",
 		Run:         flood})
-	add(conform.Case{ID: "limits/slow-reader-4002", Rules: []string{"LIM-1", "LIM-2", "LIM-5", "WS-10"}, Exclusive: true,
+	add(harness.Case{ID: "limits/slow-reader-4002", Rules: []string{"LIM-1", "LIM-2", "LIM-5", "WS-10"}, Exclusive: true,
 		Description: "a recipient that stops reading does not delay relays between others; when its queue overflows the sender gets user_offline and the reader is closed with 4002",
 		Run:         slowReader})
-	add(conform.Case{ID: "keepalive/pong-after-queue", Rules: []string{"WS-11"},
+	add(harness.Case{ID: "keepalive/pong-after-queue", Rules: []string{"WS-11"},
 		Description: "a client that stops reading, has relays queued for it and then pings finds, when it reads again, every relay and then the pong carrying the ping's data, and stays connected",
 		Run:         pongAfterQueue})
-	add(conform.Case{ID: "keepalive/ping-and-timeout", Rules: []string{"WS-7", "WS-11"},
+	add(harness.Case{ID: "keepalive/ping-and-timeout", Rules: []string{"WS-7", "WS-11"},
 		Description: "the server announces its ping interval and pong timeout, pings within that interval, closes a client that answers nothing within the pong timeout, keeps a client that answers, and answers its ping with a pong that carries the ping's data",
 		Run:         keepalive})
 }
 
-func tlsVersion(t *conform.T) {
+func tlsVersion(t *harness.T) {
 	env := envOf(t)
 	dial := func(cfg *tls.Config) (*tls.Conn, error) {
 		d := &net.Dialer{Timeout: env.cfg.Wait}
@@ -90,7 +90,7 @@ func hostPort(env *Env) string {
 	return net.JoinHostPort(env.url.Hostname(), "443")
 }
 
-func subprotocol(t *conform.T) {
+func subprotocol(t *harness.T) {
 	c, resp, err := DialWith(t, "offers-two", DialOptions{Subprotocols: []string{"chat", wire.Subprotocol}})
 	if err != nil {
 		t.Fatalf("the upgrade offering chat and %s failed: %v%s", wire.Subprotocol, err, statusText(resp))
@@ -111,7 +111,7 @@ func subprotocol(t *conform.T) {
 	}
 }
 
-func origin(t *conform.T) {
+func origin(t *harness.T) {
 	h := http.Header{"Origin": {"https://attacker.example"}}
 	c, resp, err := DialWith(t, "browser", DialOptions{Header: h})
 	switch {
@@ -123,7 +123,7 @@ func origin(t *conform.T) {
 	}
 }
 
-func fragmented(t *conform.T) {
+func fragmented(t *harness.T) {
 	alice := RegisterWith(t, "alice", DialOptions{WriteBuffer: 256})
 	bob := Register(t, "bob")
 	sid := Chat(t, alice, bob)
@@ -175,7 +175,7 @@ func closeWithErrorAfter(c *Client, rule string, code int, f Frame) {
 	c.ExpectClose(rule, code)
 }
 
-func binary1003(t *conform.T) {
+func binary1003(t *harness.T) {
 	probe := NewProbe(t)
 	probe.Check("before the binary messages")
 	reg := Register(t, "binary")
@@ -187,7 +187,7 @@ func binary1003(t *conform.T) {
 	probe.Check("after the binary messages")
 }
 
-func invalidUTF8(t *conform.T) {
+func invalidUTF8(t *harness.T) {
 	probe := NewProbe(t)
 	probe.Check("before the invalid UTF-8")
 	frames := hostile.InvalidUTF8([]byte(`{"type":"list_users","id":"u8"}`))
@@ -205,7 +205,7 @@ func invalidUTF8(t *conform.T) {
 	probe.Check("after the invalid UTF-8")
 }
 
-func maxMessage(t *conform.T) {
+func maxMessage(t *harness.T) {
 	c := Register(t, "alice")
 	limit := int(c.Limits.MaxMessage)
 	exact := padTo([]byte(`{"type":"list_users","id":"max"}`), limit)
@@ -228,7 +228,7 @@ func padTo(obj []byte, n int) []byte {
 	return append(out, '}')
 }
 
-func rateLimited(t *conform.T) {
+func rateLimited(t *harness.T) {
 	alice, bob := Register(t, "alice"), Register(t, "bob")
 	burst, rateN := int(alice.Limits.Burst), float64(alice.Limits.Rate)
 	// spec §5.8 [LIM-4]: fewer than Lim4Floor rate_limited errors within 10 s never close. hello,
@@ -286,7 +286,7 @@ func rateLimited(t *conform.T) {
 // not close a connection with 4003 (spec §5.8 [LIM-4]).
 const Lim4Floor = 10
 
-func flood(t *conform.T) {
+func flood(t *harness.T) {
 	probe := NewProbe(t)
 	probe.Check("before the flood")
 	c := Register(t, "flooder")
@@ -327,7 +327,7 @@ func flood(t *conform.T) {
 // senders, while a probe pair keeps relaying (LIM-1), until a sender is told user_offline
 // (LIM-2); the slow client then reads again and must find close 4002 at the end. A sender may
 // hear rate_limited meanwhile, once it holds its share of the queue (SES-5).
-func slowReader(t *conform.T) {
+func slowReader(t *harness.T) {
 	env := envOf(t)
 	probe := NewProbe(t)
 	probe.Check("before the slow reader")
@@ -441,7 +441,7 @@ func probeLoop(ctx context.Context, p *Probe, d time.Duration) error {
 // pongAfterQueue checks WS-11 for a slow reader: the pong comes, after what was queued before
 // the ping. Whether it waited in the server's queue or in the kernel's buffers cannot be told
 // from outside; that it is neither lost nor ahead of the relays can.
-func pongAfterQueue(t *conform.T) {
+func pongAfterQueue(t *harness.T) {
 	slow, sender := Register(t, "slow"), Register(t, "sender")
 	sid := Chat(t, sender, slow) // relays are forwarded only inside an accepted chat (SES-2)
 	before := slow.texts.Load()  // a read under way when it pauses may take one relay still
@@ -464,7 +464,7 @@ func pongAfterQueue(t *conform.T) {
 	slow.Alive("WS-11")
 }
 
-func keepalive(t *conform.T) {
+func keepalive(t *harness.T) {
 	cfg := envOf(t).cfg
 	responsive := Register(t, "responsive")
 	silent := Register(t, "silent")

@@ -20,7 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/wire"
 	"github.com/blindpost/blindpost/internal/tlspin"
@@ -30,7 +30,7 @@ import (
 // messages through the codec or raw frames, and reads the server's frames in order from a
 // mailbox filled by a reader goroutine that records, validates and never blocks.
 type Client struct {
-	t     *conform.T
+	t     *harness.T
 	env   *Env
 	ws    *websocket.Conn
 	label string // the connection in the transcript, for example "alice#2"
@@ -75,7 +75,7 @@ var defaultLimits = wire.Limits{MaxMessage: 65536, Rate: 50, Burst: 100, MaxGrou
 
 // Dial opens a WebSocket connection for role (no hello yet). It stops the case when the
 // connection cannot be opened.
-func Dial(t *conform.T, role string) *Client {
+func Dial(t *harness.T, role string) *Client {
 	c, resp, err := DialWith(t, role, DialOptions{})
 	if err != nil {
 		t.Fatalf("cannot connect to %s as %s: %v%s", envOf(t).url, role, err, statusText(resp))
@@ -92,7 +92,7 @@ func statusText(resp *http.Response) string {
 
 // DialWith opens a connection with options and returns the HTTP response of the upgrade, so
 // that a case can look at a refusal. The connection is closed when the case ends.
-func DialWith(t *conform.T, role string, o DialOptions) (*Client, *http.Response, error) {
+func DialWith(t *harness.T, role string, o DialOptions) (*Client, *http.Response, error) {
 	env := envOf(t)
 	label := fmt.Sprintf("%s#%d", role, connSeq.Add(1))
 	d := tlspin.NewDialer(cmp.Or(o.TLS, env.tls), env.cfg.Wait)
@@ -130,7 +130,7 @@ func DialWith(t *conform.T, role string, o DialOptions) (*Client, *http.Response
 	c.setPace()
 	ws.SetPingHandler(c.onPing)
 	ws.SetPongHandler(func(data string) error {
-		t.Transcript().Add(label, conform.In, "pong", []byte(data))
+		t.Transcript().Add(label, harness.In, "pong", []byte(data))
 		select {
 		case c.pongs <- pongSeen{data: data, texts: c.texts.Load()}:
 		default:
@@ -195,7 +195,7 @@ func (c *Client) Label() string { return c.label }
 
 // onPing records a ping and answers it, unless the client is silent (WS-7 keepalive cases).
 func (c *Client) onPing(data string) error {
-	c.t.Transcript().Add(c.label, conform.In, "ping", []byte(data))
+	c.t.Transcript().Add(c.label, harness.In, "ping", []byte(data))
 	c.pings.Add(1)
 	if c.silent.Load() {
 		return nil
@@ -203,7 +203,7 @@ func (c *Client) onPing(data string) error {
 	err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
 	if err == nil {
 		c.chargeControl()
-		c.t.Transcript().Add(c.label, conform.Out, "pong", []byte(data))
+		c.t.Transcript().Add(c.label, harness.Out, "pong", []byte(data))
 	}
 	if errors.Is(err, websocket.ErrCloseSent) {
 		return nil
@@ -236,13 +236,13 @@ func (c *Client) readLoop() {
 		}
 		switch typ {
 		case websocket.TextMessage:
-			c.t.Transcript().Add(c.label, conform.In, "text", data)
+			c.t.Transcript().Add(c.label, harness.In, "text", data)
 			c.texts.Add(1)
 			f := textFrame(data, at)
 			c.check(f)
 			c.inbox.put(f)
 		default:
-			c.t.Transcript().Add(c.label, conform.In, "binary", data)
+			c.t.Transcript().Add(c.label, harness.In, "binary", data)
 			c.t.Mismatch("WS-3", "only text messages from the server", fmt.Sprintf("a binary message of %d bytes on %s", len(data), c.label))
 			c.inbox.put(Frame{Kind: KindBinary, Data: data, At: at})
 		}
@@ -300,7 +300,7 @@ func (c *Client) pingEvery(d time.Duration) (stop func()) {
 				return
 			case <-tick.C:
 				if c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(time.Second)) == nil {
-					c.t.Transcript().Add(c.label, conform.Out, "ping", nil)
+					c.t.Transcript().Add(c.label, harness.Out, "ping", nil)
 				}
 			}
 		}
@@ -315,7 +315,7 @@ func (c *Client) Ended() bool { return c.ended.Load() }
 func (c *Client) endFrame(err error, at time.Duration) Frame {
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) {
-		c.t.Transcript().Add(c.label, conform.In, "close", fmt.Appendf(nil, "%d %q", ce.Code, ce.Text))
+		c.t.Transcript().Add(c.label, harness.In, "close", fmt.Appendf(nil, "%d %q", ce.Code, ce.Text))
 		return Frame{Kind: KindClose, Code: ce.Code, Text: ce.Text, At: at}
 	}
 	if c.closed.Load() && errors.Is(err, net.ErrClosed) {
@@ -382,7 +382,7 @@ func (c *Client) writeErr(typ int, data []byte) error {
 	if typ == websocket.BinaryMessage {
 		kind = "binary"
 	}
-	c.t.Transcript().Add(c.label, conform.Out, kind, data)
+	c.t.Transcript().Add(c.label, harness.Out, kind, data)
 	c.remember(data)
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.env.cfg.Wait))
 	return c.ws.WriteMessage(typ, data)
@@ -419,7 +419,7 @@ func (c *Client) sendClose() bool {
 	}
 	err := c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	if err == nil {
-		c.t.Transcript().Add(c.label, conform.Out, "close", []byte("1000"))
+		c.t.Transcript().Add(c.label, harness.Out, "close", []byte("1000"))
 	}
 	return true
 }

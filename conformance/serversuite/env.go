@@ -12,7 +12,7 @@
 // oversize and otherwise hostile frames; well-formed messages come from the generated codec
 // impl/wire and registration proofs from impl/e2ee/identity.
 //
-// Run it with NewEnv and conform.Run (the blindpost-conform command does), or conform.RunTests
+// Run it with NewEnv and harness.Run (the blindpost-conform command does), or harness.RunTests
 // in a Go test.
 package serversuite
 
@@ -35,7 +35,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/wire"
 	"github.com/blindpost/blindpost/internal/tlspin"
@@ -119,7 +119,7 @@ func pick(quick bool, q, full int) int {
 	return full
 }
 
-// Env is what every case of the suite reaches the server with; conform.Options.Env holds it.
+// Env is what every case of the suite reaches the server with; harness.Options.Env holds it.
 type Env struct {
 	cfg Config
 	url *url.URL
@@ -184,8 +184,8 @@ func tlsConfig(cfg Config, u *url.URL) (*tls.Config, error) {
 }
 
 // TimeoutFor gives the cases whose waits follow the server's timers a deadline long enough for
-// them; for conform.Options.TimeoutFor.
-func (e *Env) TimeoutFor(c conform.Case) time.Duration {
+// them; for harness.Options.TimeoutFor.
+func (e *Env) TimeoutFor(c harness.Case) time.Duration {
 	switch c.ID {
 	case caseKeepalive:
 		return e.cfg.PongTimeout + e.cfg.PingInterval + 2*e.cfg.Slack + 4*e.cfg.Wait
@@ -217,7 +217,7 @@ func (e *Env) hostileTimeout() time.Duration {
 		return 0
 	}
 	d := time.Duration(float64(hostileFramesMax)/perSecond*float64(time.Second)) + 4*e.cfg.Wait
-	if d <= conform.DefaultCaseTimeout {
+	if d <= harness.DefaultCaseTimeout {
 		return 0
 	}
 	return d
@@ -225,7 +225,7 @@ func (e *Env) hostileTimeout() time.Duration {
 
 // Name returns the username of a role in the case being run: unique to the run's seed and the
 // case, the same when the case is replayed with the same seed, and at most 32 characters.
-func Name(t *conform.T, role string) string {
+func Name(t *harness.T, role string) string {
 	h := sha256.Sum256(fmt.Appendf(nil, "%d %s", t.Seed(), t.Case().ID))
 	if len(role) > 20 {
 		role = role[:20]
@@ -236,7 +236,7 @@ func Name(t *conform.T, role string) string {
 // Key returns the identity of a username under the run's seed: replaying a case with the same
 // seed against the same server registers the same keys, so the bindings it left still match.
 // variant gives other keys for the same name (identity_mismatch cases).
-func Key(t *conform.T, name string, variant int) *identity.PrivateKey {
+func Key(t *harness.T, name string, variant int) *identity.PrivateKey {
 	var seed [8]byte
 	binary.BigEndian.PutUint64(seed[:], t.Seed())
 	m := hmac.New(sha256.New, seed[:])
@@ -249,7 +249,7 @@ func Key(t *conform.T, name string, variant int) *identity.PrivateKey {
 }
 
 // envOf returns the suite's environment of a case.
-func envOf(t *conform.T) *Env {
+func envOf(t *harness.T) *Env {
 	e, ok := t.Env().(*Env)
 	if !ok {
 		panic(fmt.Sprintf("serversuite: case %s run without a *serversuite.Env (got %T)", t.Case().ID, t.Env()))

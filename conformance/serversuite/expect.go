@@ -7,7 +7,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -205,7 +205,7 @@ func (c *Client) SendPing() string {
 		c.t.Fatalf("ping on %s: %v", c.label, err)
 	}
 	c.chargeControl()
-	c.t.Transcript().Add(c.label, conform.Out, "ping", []byte(data))
+	c.t.Transcript().Add(c.label, harness.Out, "ping", []byte(data))
 	return data
 }
 
@@ -252,7 +252,7 @@ func (c *Client) Quiet(rule, why string) {
 }
 
 // Session returns a new 16-byte session id from the case's seeded source.
-func Session(t *conform.T) []byte { return Random(t, 16) }
+func Session(t *harness.T) []byte { return Random(t, 16) }
 
 // Probe is the liveness probe of the hostile cases: a registered pair that must keep relaying
 // to each other within the wait, before and after the hostile input.
@@ -263,14 +263,14 @@ type Probe struct {
 }
 
 // NewProbe registers the probe pair of the case, with a chat between them (SES-2).
-func NewProbe(t *conform.T) *Probe {
+func NewProbe(t *harness.T) *Probe {
 	a, b := Register(t, "probe-a"), Register(t, "probe-b")
 	return &Probe{a: a, b: b, sid: Chat(t, a, b)}
 }
 
 // Chat has a ask b for a chat that b accepts (spec §5.5 [SES-1]) and returns its session id:
 // from then on relays between a and b on that session are forwarded (SES-2).
-func Chat(t *conform.T, a, b *Client) []byte {
+func Chat(t *harness.T, a, b *Client) []byte {
 	sid := Session(t)
 	id := a.ID()
 	a.Send(&wire.ChatRequest{ID: id, To: b.Name, Session: sid})

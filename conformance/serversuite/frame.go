@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/wire"
 	"github.com/blindpost/blindpost/schemas"
 )
@@ -75,7 +75,7 @@ func (f Frame) Short() string {
 	case KindBinary:
 		return fmt.Sprintf("a binary message of %d bytes", len(f.Data))
 	}
-	text, cut := conform.Printable(f.Data, 300)
+	text, cut := harness.Printable(f.Data, 300)
 	if cut {
 		text += "…"
 	}

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -20,7 +20,7 @@ import (
 // keeps a group's epoch and last commit while it is empty (GSV-20), so a second run against the
 // same server would otherwise meet the groups the first left at a later epoch. Nothing else in
 // a case depends on the name, so a replay still sends the same requests to a group that is new.
-func GroupName(t *conform.T, role string) string {
+func GroupName(t *harness.T, role string) string {
 	h := sha256.Sum256(fmt.Appendf(nil, "%d %s %s", t.Seed(), t.Case().ID, envOf(t).run))
 	if len(role) > 20 {
 		role = role[:20]
@@ -32,7 +32,7 @@ func GroupName(t *conform.T, role string) string {
 // the epoch and the last accepted commit. Its methods send requests and check every
 // announcement and forward the server owes each member.
 type Group struct {
-	t       *conform.T
+	t       *harness.T
 	Name    string
 	Members []*Client
 	Epoch   int64
@@ -40,7 +40,7 @@ type Group struct {
 }
 
 // NewGroup returns an empty group of the case.
-func NewGroup(t *conform.T, role string) *Group { return &Group{t: t, Name: GroupName(t, role)} }
+func NewGroup(t *harness.T, role string) *Group { return &Group{t: t, Name: GroupName(t, role)} }
 
 // Names returns the sorted member names.
 func (g *Group) Names() []string {
@@ -158,7 +158,7 @@ func (g *Group) ExpectForward(rule string, m, sender *Client, typ, key string, w
 // testCommit builds a commit the server can sequence: the members' real keys, and random
 // wraps, confirmation tag and signature (the server does not open them). With no members, the
 // committer alone is listed with random keys.
-func testCommit(t *conform.T, group string, epoch int64, committer string, members []*Client) wire.Commit {
+func testCommit(t *harness.T, group string, epoch int64, committer string, members []*Client) wire.Commit {
 	cm := wire.Commit{Group: group, Epoch: epoch, Committer: committer, Confirm: Random(t, 32), Sig: Random(t, 64)}
 	if epoch > 1 {
 		cm.Prev = Random(t, 32)

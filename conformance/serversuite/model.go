@@ -8,14 +8,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/conformance/internal/statemachine"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
 func init() {
-	add(conform.Case{ID: "model/state-machine", Timeout: 10 * time.Minute,
+	add(harness.Case{ID: "model/state-machine", Timeout: 10 * time.Minute,
 		Rules:       []string{"GSV-1", "GSV-2", "GSV-3", "GSV-4", "GSV-5", "GSV-6", "SRV-1", "SRV-3", "SRV-4", "SRV-6", "SRV-8", "SRV-9", "SRV-13", "REG-7", "SES-1", "SES-2", "SES-3"},
 		Description: "a seeded state-machine run: three virtual clients connect, reconnect (replacing themselves), disconnect, relay, open chats (accepted or declined) and relay in them, list, look up, join, leave, commit and send to two groups in random order, checked step by step against a model of spec §5; a failure is shrunk to a minimal sequence",
 		Run:         modelRun})
@@ -24,7 +24,7 @@ func init() {
 // modelRun runs the model on the case's seed through the statemachine runner, which needs no
 // testing package and no process-wide flags, so that suites can run it concurrently in the
 // shipped binary. A failure is shrunk for up to 30 seconds.
-func modelRun(t *conform.T) {
+func modelRun(t *harness.T) {
 	cfg := envOf(t).cfg
 	sm := statemachine.Config{Seed: t.Seed() ^ 0x9e3779b97f4a7c15, Checks: cfg.RapidChecks, Steps: cfg.RapidSteps,
 		Shrink: 30 * time.Second}
@@ -75,7 +75,7 @@ type vgroup struct {
 // bindings of the earlier run (REG-5 keeps them), so the model starts from the server's
 // directory (learnBindings).
 type model struct {
-	t        *conform.T
+	t        *harness.T
 	users    []*vuser
 	groups   []*vgroup
 	observer *Client // a registered client outside the model that sees disconnections
@@ -93,7 +93,7 @@ type vchat struct {
 // String shows the labels.
 func (ch *vchat) String() string { return ch.a.label + "-" + ch.b.label }
 
-func newModel(t *conform.T, rt *statemachine.T, seq int) *model {
+func newModel(t *harness.T, rt *statemachine.T, seq int) *model {
 	m := &model{t: t, wait: envOf(t).cfg.Wait, unknown: Name(t, fmt.Sprintf("%d-never", seq))}
 	for _, l := range []string{"a", "b", "c"} {
 		name := Name(t, fmt.Sprintf("%d-%s", seq, l))

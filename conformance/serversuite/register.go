@@ -6,20 +6,20 @@ import (
 	"encoding/base64"
 	"fmt"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // Register opens a connection for role and registers the case's username of that role with its
 // key (Name, Key); the case stops when registration fails.
-func Register(t *conform.T, role string) *Client {
+func Register(t *harness.T, role string) *Client {
 	name := Name(t, role)
 	return RegisterAs(t, role, name, Key(t, name, 0))
 }
 
 // RegisterAs opens a connection and registers name with key.
-func RegisterAs(t *conform.T, role, name string, key *identity.PrivateKey) *Client {
+func RegisterAs(t *harness.T, role, name string, key *identity.PrivateKey) *Client {
 	c := Dial(t, role)
 	c.Hello(name)
 	c.Register(key)
@@ -78,7 +78,7 @@ func pad32(b []byte) []byte {
 
 // GroupKeyWithSig returns a new X25519 group key and its group key signature by key for name
 // (spec §3.2): another client may choose its group key at random.
-func GroupKeyWithSig(t *conform.T, key *identity.PrivateKey, name string) (gk, sig []byte) {
+func GroupKeyWithSig(t *harness.T, key *identity.PrivateKey, name string) (gk, sig []byte) {
 	priv, err := ecdh.X25519().NewPrivateKey(Random(t, 32))
 	if err != nil {
 		panic(err)
@@ -98,7 +98,7 @@ func encBytes(b []byte) []byte {
 }
 
 // Random returns n bytes from the case's seeded source (rng.go), or from crypto/rand when t is nil.
-func Random(t *conform.T, n int) []byte {
+func Random(t *harness.T, n int) []byte {
 	b := make([]byte, n)
 	if t == nil {
 		rand.Read(b)
@@ -109,12 +109,12 @@ func Random(t *conform.T, n int) []byte {
 }
 
 // msgPayload is a msg record payload with counter n and a ciphertext of size bytes.
-func msgPayload(t *conform.T, n int64, size int) *wire.MsgRecord {
+func msgPayload(t *harness.T, n int64, size int) *wire.MsgRecord {
 	return &wire.MsgRecord{N: n, Ct: Random(t, max(size, 16))}
 }
 
 // payloads returns one payload of every kind (spec §6.2).
-func payloads(t *conform.T) []wire.Payload {
+func payloads(t *harness.T) []wire.Payload {
 	return []wire.Payload{
 		&wire.HS1{Suites: []string{"x25519-hkdf-sha256-aes256gcm", "future-suite-2"}, E: Random(t, 32)},
 		&wire.HS2{Suite: "x25519-hkdf-sha256-aes256gcm", E: Random(t, 32), Sig: Random(t, 64), Fin: Random(t, 32)},
@@ -128,7 +128,7 @@ func payloads(t *conform.T) []wire.Payload {
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 // RegisterWith is Register on a connection opened with options.
-func RegisterWith(t *conform.T, role string, o DialOptions) *Client {
+func RegisterWith(t *harness.T, role string, o DialOptions) *Client {
 	c, resp, err := DialWith(t, role, o)
 	if err != nil {
 		t.Fatalf("cannot connect to %s as %s: %v%s", envOf(t).url, role, err, statusText(resp))

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"sync"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 )
 
 // byteSource is a case's seeded source of bytes: payloads, sessions, commits and canaries come
@@ -24,10 +24,10 @@ func (s *byteSource) read(b []byte) {
 }
 
 // sources holds the byte source of every running case.
-var sources sync.Map // *conform.T → *byteSource
+var sources sync.Map // *harness.T → *byteSource
 
 // source returns the byte source of the case, seeded from the run's seed and the case id.
-func source(t *conform.T) *byteSource {
+func source(t *harness.T) *byteSource {
 	if s, ok := sources.Load(t); ok {
 		return s.(*byteSource)
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/conformance/serversuite"
 	"github.com/blindpost/blindpost/impl/server"
 	"github.com/blindpost/blindpost/impl/server/admin"
@@ -118,14 +118,14 @@ func TestConformServer(t *testing.T) {
 			}
 			for run := range runs {
 				t.Run(fmt.Sprintf("run%d", run+1), func(t *testing.T) {
-					conformServer(t, srv, s, func(r conform.Result) bool { return tc.mayskip[r.ID] != "" })
+					conformServer(t, srv, s, func(r harness.Result) bool { return tc.mayskip[r.ID] != "" })
 				})
 			}
 		})
 	}
 }
 
-func conformServer(t *testing.T, srv *servertest.Server, s uint64, maySkip func(conform.Result) bool) {
+func conformServer(t *testing.T, srv *servertest.Server, s uint64, maySkip func(harness.Result) bool) {
 	env, err := serversuite.NewEnv(serversuite.Config{
 		URL: srv.URL, Pin: srv.Pin.String(),
 		HandshakeTimeout: handshakeTimeout,
@@ -143,15 +143,15 @@ func conformServer(t *testing.T, srv *servertest.Server, s uint64, maySkip func(
 			got.PingInterval, got.PongTimeout, got.RegisterTimeout, pingInterval, pongTimeout, registerTimeout)
 	}
 	start := time.Now()
-	var cases []conform.Case
-	for _, c := range conform.SuiteCases(serversuite.Suite) {
+	var cases []harness.Case
+	for _, c := range harness.SuiteCases(serversuite.Suite) {
 		if !slices.Contains(configuredCases, c.ID) {
 			cases = append(cases, c)
 		}
 	}
-	rep := conform.RunTests(t, cases, conform.Options{
+	rep := harness.RunTests(t, cases, harness.Options{
 		Seed: s, Env: env, TimeoutFor: env.TimeoutFor, Parallel: 6, MaySkip: maySkip,
-		Repro: func(c conform.Case, seed uint64) string {
+		Repro: func(c harness.Case, seed uint64) string {
 			return fmt.Sprintf("go test ./conformance/serversuite -run 'TestConformServer/.*/%s$' -count=1 -v -args -conform.seed=%d", c.ID, seed)
 		},
 	})
@@ -202,8 +202,8 @@ func TestConformServerRegistration(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var cases []conform.Case
-			for _, c := range conform.SuiteCases(serversuite.Suite) {
+			var cases []harness.Case
+			for _, c := range harness.SuiteCases(serversuite.Suite) {
 				if c.ID == tc.caseID {
 					cases = append(cases, c)
 				}
@@ -211,7 +211,7 @@ func TestConformServerRegistration(t *testing.T) {
 			if len(cases) != 1 {
 				t.Fatalf("no case %s", tc.caseID)
 			}
-			conform.RunTests(t, cases, conform.Options{Seed: seed(), Env: env, TimeoutFor: env.TimeoutFor})
+			harness.RunTests(t, cases, harness.Options{Seed: seed(), Env: env, TimeoutFor: env.TimeoutFor})
 		})
 	}
 }
@@ -251,12 +251,12 @@ func TestConformServerAgainstEcho(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	rep := conform.Run(context.Background(), conform.SuiteCases(serversuite.Suite), conform.Options{
+	rep := harness.Run(context.Background(), harness.SuiteCases(serversuite.Suite), harness.Options{
 		Seed: 7, Env: env, TimeoutFor: env.TimeoutFor, Parallel: 8, Timeout: 3 * time.Minute,
 	})
 	took := time.Since(start)
 	var text bytes.Buffer
-	if err := rep.WriteText(&text, conform.TextOptions{}); err != nil {
+	if err := rep.WriteText(&text, harness.TextOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	out := text.String()
@@ -264,12 +264,12 @@ func TestConformServerAgainstEcho(t *testing.T) {
 		t.Errorf("the run against an echo server took %s", took)
 	}
 	c := rep.Counts()
-	if !rep.Failed() || c[conform.Fail] < len(rep.Results)*9/10 {
+	if !rep.Failed() || c[harness.Fail] < len(rep.Results)*9/10 {
 		t.Errorf("against an echo server: %v of %d cases; want nearly all to fail", c, len(rep.Results))
 	}
-	if c[conform.Pass] > 0 {
+	if c[harness.Pass] > 0 {
 		for _, r := range rep.Results {
-			if r.Verdict == conform.Pass {
+			if r.Verdict == harness.Pass {
 				t.Errorf("%s passes against an echo server", r.ID)
 			}
 		}
@@ -283,7 +283,7 @@ func TestConformServerAgainstEcho(t *testing.T) {
 		"server/keepalive/ping-and-timeout": regexp.MustCompile(`hello_ack`),
 	} {
 		r := result(rep, id)
-		if r.Verdict != conform.Fail || !want.MatchString(fmt.Sprint(r.Failures)) {
+		if r.Verdict != harness.Fail || !want.MatchString(fmt.Sprint(r.Failures)) {
 			t.Errorf("%s: verdict %s, failures %v; want a failure matching %s", id, r.Verdict, r.Failures, want)
 		}
 	}
@@ -295,13 +295,13 @@ func TestConformServerAgainstEcho(t *testing.T) {
 	t.Logf("echo server: %v in %s", c, took.Round(time.Millisecond))
 }
 
-func result(rep *conform.Report, id string) conform.Result {
+func result(rep *harness.Report, id string) harness.Result {
 	for _, r := range rep.Results {
 		if r.ID == id {
 			return r
 		}
 	}
-	return conform.Result{}
+	return harness.Result{}
 }
 
 func TestReadableID(t *testing.T) {
@@ -345,10 +345,10 @@ func TestSameJSON(t *testing.T) {
 }
 
 func TestCasesAreValid(t *testing.T) {
-	cases := conform.SuiteCases(serversuite.Suite)
+	cases := harness.SuiteCases(serversuite.Suite)
 	seen := map[string]bool{}
 	for _, c := range cases {
-		if err := conform.Validate(c); err != nil {
+		if err := harness.Validate(c); err != nil {
 			t.Error(err)
 		}
 		for _, r := range c.Rules {

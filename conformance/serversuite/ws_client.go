@@ -17,7 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/conformance/internal/wsframe"
 	"github.com/blindpost/blindpost/impl/wire"
 	"github.com/blindpost/blindpost/internal/tlspin"
@@ -36,7 +36,7 @@ const closeNoCode = 1005
 // data (WS-8), answers a close frame, and puts messages, pongs, the close and the end of the
 // connection in a mailbox, in order.
 type wsConn struct {
-	t     *conform.T
+	t     *harness.T
 	env   *Env
 	label string
 	tc    *tls.Conn
@@ -55,7 +55,7 @@ type wsConn struct {
 }
 
 // openTLS opens a TLS connection to the server, as the suite's TLS configuration trusts it.
-func openTLS(t *conform.T) (*tls.Conn, error) {
+func openTLS(t *harness.T) (*tls.Conn, error) {
 	env := envOf(t)
 	d := &net.Dialer{Timeout: env.cfg.Wait}
 	tc := env.tls.Clone()
@@ -75,11 +75,11 @@ func openTLS(t *conform.T) (*tls.Conn, error) {
 }
 
 // wsKey returns a fresh Sec-WebSocket-Key from the case's seeded source.
-func wsKey(t *conform.T) string { return base64.StdEncoding.EncodeToString(Random(t, 16)) }
+func wsKey(t *harness.T) string { return base64.StdEncoding.EncodeToString(Random(t, 16)) }
 
 // upgradeRaw sends the upgrade request req (its Host and Key filled in when empty) on a new TLS
 // connection and returns the response; the connection is closed when the case ends.
-func upgradeRaw(t *conform.T, label string, req wsframe.Request) (*tls.Conn, *bufio.Reader, *http.Response, error) {
+func upgradeRaw(t *harness.T, label string, req wsframe.Request) (*tls.Conn, *bufio.Reader, *http.Response, error) {
 	env := envOf(t)
 	conn, err := openTLS(t)
 	if err != nil {
@@ -112,7 +112,7 @@ func upgradeRaw(t *conform.T, label string, req wsframe.Request) (*tls.Conn, *bu
 // extra, more headers (an extension offered, say). It checks the switch (WS-13), the subprotocol
 // (WS-1) and that no extension was accepted (WS-14), and stops the case when there is no
 // WebSocket connection.
-func dialWS(t *conform.T, role string, extra http.Header) *wsConn {
+func dialWS(t *harness.T, role string, extra http.Header) *wsConn {
 	env := envOf(t)
 	label := fmt.Sprintf("%s#%d", role, connSeq.Add(1))
 	key := wsKey(t)
@@ -141,7 +141,7 @@ func dialWS(t *conform.T, role string, extra http.Header) *wsConn {
 // openWS opens a connection for role and sends hello, so that its limits are known; with
 // register it registers the case's username of that role too. A later connection of the same
 // role replaces the earlier one (REG-7), which the ws/ cases have failed or closed by then.
-func openWS(t *conform.T, role string, register bool) *wsConn {
+func openWS(t *harness.T, role string, register bool) *wsConn {
 	c := dialWS(t, role, nil)
 	name := Name(t, role)
 	c.hello(name)
@@ -241,7 +241,7 @@ func (c *wsConn) sendChopped(frames ...wsframe.Frame) {
 // sendHeader writes a frame header alone, announcing length bytes that are not sent.
 func (c *wsConn) sendHeader(fin bool, op byte, length uint64, form int) {
 	key := [4]byte(Random(c.t, 4))
-	c.t.Transcript().Add(c.label, conform.Out, wsframe.OpName(op)+" header", fmt.Appendf(nil, "fin %v, announces %d bytes (%d-bit form), no payload", fin, length, form))
+	c.t.Transcript().Add(c.label, harness.Out, wsframe.OpName(op)+" header", fmt.Appendf(nil, "fin %v, announces %d bytes (%d-bit form), no payload", fin, length, form))
 	c.writeBytes(wsframe.AppendHeader(nil, fin, 0, op, true, key, length, form))
 }
 
@@ -274,7 +274,7 @@ func (c *wsConn) record(f wsframe.Frame) {
 	if f.LengthForm != wsframe.LengthMinimal && !f.MinimalLength() {
 		kind += fmt.Sprintf(" (%d-bit length)", f.LengthForm)
 	}
-	c.t.Transcript().Add(c.label, conform.Out, kind, f.Payload)
+	c.t.Transcript().Add(c.label, harness.Out, kind, f.Payload)
 }
 
 // closeWrite ends the runner's side of the connection (a TLS close_notify): a server still
@@ -323,17 +323,17 @@ func (c *wsConn) readLoop() {
 		c.checkFrame(f, inMsg, closed)
 		switch {
 		case f.Opcode == wsframe.OpPing:
-			c.t.Transcript().Add(c.label, conform.In, "ping", f.Payload)
+			c.t.Transcript().Add(c.label, harness.In, "ping", f.Payload)
 			if !closed && !c.closeSent.Load() {
 				c.writeControl(wsframe.OpPong, f.Payload) // WS-8
 			}
 		case f.Opcode == wsframe.OpPong:
-			c.t.Transcript().Add(c.label, conform.In, "pong", f.Payload)
+			c.t.Transcript().Add(c.label, harness.In, "pong", f.Payload)
 			c.inbox.put(Frame{Kind: kindPong, Data: f.Payload, At: at})
 		case f.Opcode == wsframe.OpClose:
 			closed = true
 			code, reason, _ := wsframe.ParseClose(f.Payload)
-			c.t.Transcript().Add(c.label, conform.In, "close", fmt.Appendf(nil, "%d %q", code, reason))
+			c.t.Transcript().Add(c.label, harness.In, "close", fmt.Appendf(nil, "%d %q", code, reason))
 			fr := Frame{Kind: KindClose, Code: int(code), Text: string(reason), At: at}
 			if len(f.Payload) == 0 {
 				fr.Code = closeNoCode
@@ -367,7 +367,7 @@ func (c *wsConn) writeControl(op byte, data []byte) {
 	defer c.wmu.Unlock()
 	_ = c.tc.SetWriteDeadline(time.Now().Add(c.env.cfg.Wait))
 	if _, err := c.tc.Write(wsframe.Append(nil, f)); err == nil {
-		c.t.Transcript().Add(c.label, conform.Out, wsframe.OpName(op), data)
+		c.t.Transcript().Add(c.label, harness.Out, wsframe.OpName(op), data)
 	}
 }
 
@@ -375,11 +375,11 @@ func (c *wsConn) writeControl(op byte, data []byte) {
 // gets: text only (WS-3), valid UTF-8 (WS-4), the schema (MSG-6), plain integers (ENC-7).
 func (c *wsConn) message(op byte, data []byte, at time.Duration) Frame {
 	if op == wsframe.OpBinary {
-		c.t.Transcript().Add(c.label, conform.In, "binary", data)
+		c.t.Transcript().Add(c.label, harness.In, "binary", data)
 		c.t.Mismatch("WS-3", "only text messages from the server", fmt.Sprintf("a binary message of %d bytes on %s", len(data), c.label))
 		return Frame{Kind: KindBinary, Data: data, At: at}
 	}
-	c.t.Transcript().Add(c.label, conform.In, "text", data)
+	c.t.Transcript().Add(c.label, harness.In, "text", data)
 	if !utf8.Valid(data) {
 		c.t.Mismatch("WS-4", "text messages of valid UTF-8 from the server", fmt.Sprintf("%d bytes that are not on %s", len(data), c.label))
 	}
@@ -512,7 +512,7 @@ func (c *wsConn) expectPong(rule string, data []byte, after string) {
 // describeWS is Frame.Short, with pongs.
 func describeWS(f Frame) string {
 	if f.Kind == kindPong {
-		text, _ := conform.Printable(f.Data, 80)
+		text, _ := harness.Printable(f.Data, 80)
 		return fmt.Sprintf("a pong of %d bytes: %s", len(f.Data), text)
 	}
 	return f.Short()

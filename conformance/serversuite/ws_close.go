@@ -4,19 +4,19 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/conformance/internal/wsframe"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
 func init() {
-	add(conform.Case{ID: "ws/close/valid-codes", Rules: []string{"WS-22", "WS-16"},
+	add(harness.Case{ID: "ws/close/valid-codes", Rules: []string{"WS-22", "WS-16"},
 		Description: "a close frame with each code a client may send (1000 to 1003, 1007 to 1011, 3000, 3999, 4000, 4999), with none, with a reason of 123 bytes of UTF-8, and followed by list_users in the same write is answered by a close frame (the same code, 1000 or none) and then the end of the TCP connection, nothing else before or after it",
 		Run:         wsCloseValid})
-	add(conform.Case{ID: "ws/close/invalid-codes", Rules: []string{"WS-23", "WS-12"},
+	add(harness.Case{ID: "ws/close/invalid-codes", Rules: []string{"WS-23", "WS-12"},
 		Description: "a close frame with a code RFC 6455 §7.4 keeps off the wire (0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535) fails the connection (close 1002 or none)",
 		Run:         wsCloseInvalid})
-	add(conform.Case{ID: "ws/close/bad-payloads", Rules: []string{"WS-23", "WS-12"},
+	add(harness.Case{ID: "ws/close/bad-payloads", Rules: []string{"WS-23", "WS-12"},
 		Description: "a close frame whose reason is not UTF-8 fails the connection (close 1002 or 1007, or none); one of a single byte ends it (close 1002, a close frame without code, or none)",
 		Run:         wsCloseBadPayloads})
 }
@@ -29,7 +29,7 @@ var closeCodesValid = []uint16{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1
 // closeCodesInvalid are codes no endpoint may send (RFC 6455 §7.4).
 var closeCodesInvalid = []uint16{0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535}
 
-func wsCloseValid(t *conform.T) {
+func wsCloseValid(t *harness.T) {
 	type variant struct {
 		name    string
 		payload []byte
@@ -62,14 +62,14 @@ func wsCloseValid(t *conform.T) {
 	})
 }
 
-func wsCloseInvalid(t *conform.T) {
+func wsCloseInvalid(t *harness.T) {
 	wsVariants(t, "closer", closeCodesInvalid, func(c *wsConn, code uint16) {
 		c.sendClose(wsframe.ClosePayload(code, ""))
 		c.expectFailed("WS-23", fmt.Sprintf("close code %d", code))
 	})
 }
 
-func wsCloseBadPayloads(t *conform.T) {
+func wsCloseBadPayloads(t *harness.T) {
 	c := openWS(t, "closer", true)
 	c.sendClose(append(wsframe.ClosePayload(1000, "reason "), 0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80, 0x65, 0x64, 0x69, 0x74, 0x65, 0x64))
 	// RFC 6455 §8.1 fails the connection on invalid UTF-8, and 1007 names it; 1002 is what a

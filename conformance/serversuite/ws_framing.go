@@ -4,49 +4,49 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/conformance/internal/wsframe"
 )
 
 func init() {
-	add(conform.Case{ID: "ws/framing/unmasked", Rules: []string{"WS-15", "WS-12"},
+	add(harness.Case{ID: "ws/framing/unmasked", Rules: []string{"WS-15", "WS-12"},
 		Description: "an unmasked text frame, and an unmasked ping, fail the connection (close 1002 or none) without being handled, registered or not",
 		Run:         wsUnmasked})
-	add(conform.Case{ID: "ws/framing/reserved-bits", Rules: []string{"WS-17", "WS-12"},
+	add(harness.Case{ID: "ws/framing/reserved-bits", Rules: []string{"WS-17", "WS-12"},
 		Description: "RSV1, RSV2, RSV3 and all three on a text frame, RSV2 on a ping and RSV3 on a continuation fail the connection (close 1002 or none), nothing of the frame handled",
 		Run:         wsReservedBits})
-	add(conform.Case{ID: "ws/framing/reserved-opcodes", Rules: []string{"WS-17", "WS-12"},
+	add(harness.Case{ID: "ws/framing/reserved-opcodes", Rules: []string{"WS-17", "WS-12"},
 		Description: "frames with the reserved opcodes 3 to 7 and 11 to 15, with and without payload, fail the connection (close 1002 or none)",
 		Run:         wsReservedOpcodes})
-	add(conform.Case{ID: "ws/framing/lengths", Rules: []string{"WS-20", "WS-12"},
+	add(harness.Case{ID: "ws/framing/lengths", Rules: []string{"WS-20", "WS-12"},
 		Description: "messages whose lengths take the 7-, 16- and (when max_message allows) 64-bit forms are read; lengths in a longer form than needed are read or fail the connection with 1002, as RFC 6455 leaves open; a 64-bit length with its top bit set fails the connection (1002, 1009 or none) and what follows is not handled",
 		Run:         wsLengths})
-	add(conform.Case{ID: "ws/framing/control-frames", Rules: []string{"WS-18", "WS-12"},
+	add(harness.Case{ID: "ws/framing/control-frames", Rules: []string{"WS-18", "WS-12"},
 		Description: "a ping, a pong and a close of 126 bytes, and a ping and a close without FIN, fail the connection (close 1002 or none); no pong answers the ping",
 		Run:         wsControlFrames})
-	add(conform.Case{ID: "ws/fragmentation/out-of-order", Rules: []string{"WS-19", "WS-12"},
+	add(harness.Case{ID: "ws/fragmentation/out-of-order", Rules: []string{"WS-19", "WS-12"},
 		Description: "a continuation frame with no message begun (final or not), and a text or binary frame inside an unfinished fragmented message, fail the connection (close 1002 or none)",
 		Run:         wsFragmentsOutOfOrder})
-	add(conform.Case{ID: "ws/fragmentation/messages", Rules: []string{"WS-19", "WS-18", "WS-11", "WS-21"},
+	add(harness.Case{ID: "ws/fragmentation/messages", Rules: []string{"WS-19", "WS-18", "WS-11", "WS-21"},
 		Description: "a message in fragments of one byte, with empty fragments first, between and last, with a ping and an unsolicited pong between its fragments (the ping answered with its data, the message intact), finished only after the pong of a ping sent after its first fragment, written one byte per TLS record, and three messages in one write are each handled as one message",
 		Run:         wsFragmentedMessages})
-	add(conform.Case{ID: "ws/ping/payloads", Rules: []string{"WS-11", "WS-16"},
+	add(harness.Case{ID: "ws/ping/payloads", Rules: []string{"WS-11", "WS-16"},
 		Description: "pings carrying nothing, text, 125 bytes of binary that is not UTF-8, and one written a byte per TLS record are each answered by a pong carrying their data; of five pings sent at once, the last is answered and any earlier pong carries an earlier ping's data, in order",
 		Run:         wsPingPayloads})
-	add(conform.Case{ID: "ws/pong/unsolicited", Rules: []string{"WS-21"},
+	add(harness.Case{ID: "ws/pong/unsolicited", Rules: []string{"WS-21"},
 		Description: "pongs that answer no ping (empty, and of 125 bytes) get no answer and leave the connection serving: the next frame is the answer to list_users",
 		Run:         wsUnsolicitedPong})
 }
 
 // wsVariants runs one connection per variant: the odd ones registered and the even ones after
 // hello only, so that the frame layer is checked before and after registration.
-func wsVariants[V any](t *conform.T, role string, variants []V, run func(c *wsConn, v V)) {
+func wsVariants[V any](t *harness.T, role string, variants []V, run func(c *wsConn, v V)) {
 	for i, v := range variants {
 		run(openWS(t, role, i%2 == 1), v)
 	}
 }
 
-func wsUnmasked(t *conform.T) {
+func wsUnmasked(t *harness.T) {
 	wsVariants(t, "unmasked", []int{0, 1, 2, 3}, func(c *wsConn, i int) {
 		if i < 2 {
 			data, _ := c.listUsers()
@@ -63,7 +63,7 @@ func wsUnmasked(t *conform.T) {
 	})
 }
 
-func wsReservedBits(t *conform.T) {
+func wsReservedBits(t *harness.T) {
 	type variant struct {
 		name string
 		op   byte
@@ -96,7 +96,7 @@ func wsReservedBits(t *conform.T) {
 	})
 }
 
-func wsReservedOpcodes(t *conform.T) {
+func wsReservedOpcodes(t *harness.T) {
 	ops := []byte{3, 4, 5, 6, 7, 11, 12, 13, 14, 15}
 	wsVariants(t, "opcode", ops, func(c *wsConn, op byte) {
 		var payload []byte
@@ -108,7 +108,7 @@ func wsReservedOpcodes(t *conform.T) {
 	})
 }
 
-func wsLengths(t *conform.T) {
+func wsLengths(t *harness.T) {
 	c := openWS(t, "lengths", true)
 	limit := int(c.Limits.MaxMessage)
 	// spec §4.2 [WS-20]: every form up to max_message: 125 bytes (7 bits), 126 and 65535 (16
@@ -151,7 +151,7 @@ func wsLengths(t *conform.T) {
 	c.expectFailed("WS-20", "a 64-bit length with its top bit set", 1002, 1009)
 }
 
-func wsControlFrames(t *conform.T) {
+func wsControlFrames(t *harness.T) {
 	type variant struct {
 		name string
 		f    func(c *wsConn) wsframe.Frame
@@ -178,7 +178,7 @@ func wsControlFrames(t *conform.T) {
 	})
 }
 
-func wsFragmentsOutOfOrder(t *conform.T) {
+func wsFragmentsOutOfOrder(t *harness.T) {
 	type variant struct {
 		name   string
 		frames func(c *wsConn, data []byte) []wsframe.Frame
@@ -206,7 +206,7 @@ func wsFragmentsOutOfOrder(t *conform.T) {
 	})
 }
 
-func wsFragmentedMessages(t *conform.T) {
+func wsFragmentedMessages(t *harness.T) {
 	c := openWS(t, "fragmented", true)
 	ones := func(n int) []int {
 		s := make([]int, n)
@@ -258,7 +258,7 @@ func wsFragmentedMessages(t *conform.T) {
 	}
 }
 
-func wsPingPayloads(t *conform.T) {
+func wsPingPayloads(t *harness.T) {
 	c := openWS(t, "pinger", true)
 	binary := Random(t, wsframe.MaxControlPayload)
 	binary[0], binary[1] = 0xff, 0xfe // never UTF-8: the data is bytes, not text
@@ -303,7 +303,7 @@ func indexFrom(list []string, from int, s string) int {
 	return -1
 }
 
-func wsUnsolicitedPong(t *conform.T) {
+func wsUnsolicitedPong(t *harness.T) {
 	wsVariants(t, "ponger", []int{0, 1}, func(c *wsConn, _ int) {
 		c.send(c.control(wsframe.OpPong, nil), c.control(wsframe.OpPong, Random(t, wsframe.MaxControlPayload)))
 		// The answer to list_users must be the very next frame: no pong, no close before it.

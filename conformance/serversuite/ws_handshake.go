@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/conformance/internal/wsframe"
 	"github.com/blindpost/blindpost/impl/wire"
 )
@@ -19,15 +19,15 @@ import (
 // reading the offending frame whole, or close with or without a close frame, every allowed
 // behaviour passes, and the case says so.
 func init() {
-	add(conform.Case{ID: "ws/handshake/accept", Rules: []string{"WS-13", "WS-14", "WS-1", "WS-17"},
+	add(harness.Case{ID: "ws/handshake/accept", Rules: []string{"WS-13", "WS-14", "WS-1", "WS-17"},
 		Description: "a valid upgrade offering blindpost.v1 and permessage-deflate is answered 101 with the Sec-WebSocket-Accept of the key, the subprotocol and no extension; a frame with RSV1 set, as a compressed message would be, then fails the connection",
 		Run:         wsHandshakeAccept})
-	add(conform.Case{ID: "ws/handshake/refusals", Rules: []string{"WS-13"},
+	add(harness.Case{ID: "ws/handshake/refusals", Rules: []string{"WS-13"},
 		Description: "upgrade requests RFC 6455 §4.2.1 does not allow (not GET; no Upgrade or Connection token; no, short or non-base64 Sec-WebSocket-Key; Sec-WebSocket-Version 8 or none) are refused with a 4xx status, the version refusal with Sec-WebSocket-Version: 13",
 		Run:         wsHandshakeRefusals})
 }
 
-func wsHandshakeAccept(t *conform.T) {
+func wsHandshakeAccept(t *harness.T) {
 	// The key of RFC 6455 §1.3 first, whose accept value the RFC prints, then fresh ones.
 	key := "dGhlIHNhbXBsZSBub25jZQ=="
 	_, _, resp, err := upgradeRaw(t, "rfc-key", wsframe.Request{Key: key, Protocols: []string{wire.Subprotocol}})
@@ -52,7 +52,7 @@ func wsHandshakeAccept(t *conform.T) {
 	c.expectFailed("WS-17", "a text frame with RSV1 set and no extension negotiated")
 }
 
-func wsHandshakeRefusals(t *conform.T) {
+func wsHandshakeRefusals(t *harness.T) {
 	// A valid request first: a server that refuses everything refuses nothing in particular.
 	dialWS(t, "accepted", nil).close()
 	for _, v := range []struct {

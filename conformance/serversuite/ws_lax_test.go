@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/conformance/internal/wsframe"
 	"github.com/blindpost/blindpost/conformance/serversuite"
 	"github.com/blindpost/blindpost/impl/server"
@@ -58,22 +58,22 @@ func TestWSCasesCatchALaxFrameLayer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cases []conform.Case
-	for _, c := range conform.SuiteCases(serversuite.Suite) {
+	var cases []harness.Case
+	for _, c := range harness.SuiteCases(serversuite.Suite) {
 		if strings.HasPrefix(c.ID, serversuite.Suite+"/ws/") {
 			cases = append(cases, c)
 		}
 	}
-	rep := conform.Run(t.Context(), cases, conform.Options{Seed: 15, Env: env, TimeoutFor: env.TimeoutFor, Parallel: 4})
+	rep := harness.Run(t.Context(), cases, harness.Options{Seed: 15, Env: env, TimeoutFor: env.TimeoutFor, Parallel: 4})
 	mustFail := []string{"handshake/accept", "framing/unmasked", "framing/reserved-bits", "framing/reserved-opcodes",
 		"framing/control-frames", "fragmentation/out-of-order", "close/invalid-codes", "close/bad-payloads", "limits/announced"}
 	for _, r := range rep.Results {
 		short := strings.TrimPrefix(r.ID, serversuite.Suite+"/ws/")
 		t.Logf("%-28s %s", short, r.Verdict)
 		switch want := slices.Contains(mustFail, short); {
-		case want && r.Verdict != conform.Fail:
+		case want && r.Verdict != harness.Fail:
 			t.Errorf("%s: %s behind a lax frame layer; want fail", r.ID, r.Verdict)
-		case !want && r.Verdict != conform.Pass:
+		case !want && r.Verdict != harness.Pass:
 			t.Errorf("%s: %s behind a proxy that passes valid frames unchanged; want pass: %v", r.ID, r.Verdict, r.Failures)
 		}
 	}

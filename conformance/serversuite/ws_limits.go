@@ -3,21 +3,21 @@ package serversuite
 import (
 	"fmt"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/conformance/internal/wsframe"
 )
 
 func init() {
-	add(conform.Case{ID: "ws/limits/fragmented", Rules: []string{"WS-24", "WS-5"},
+	add(harness.Case{ID: "ws/limits/fragmented", Rules: []string{"WS-24", "WS-5"},
 		Description: "a message of exactly max_message bytes in fragments is handled; one byte more in fragments closes the connection with 1009, registered or not",
 		Run:         wsLimitsFragmented})
-	add(conform.Case{ID: "ws/limits/announced", Rules: []string{"WS-24", "WS-20"},
+	add(harness.Case{ID: "ws/limits/announced", Rules: []string{"WS-24", "WS-20"},
 		Description: "a frame header announcing max_message+1 bytes, a continuation header that takes a message over max_message, and a 64-bit length of 2^62, none followed by its payload, each close the connection with 1009 at once",
 		Run:         wsLimitsAnnounced})
-	add(conform.Case{ID: "ws/utf8/fragmented", Rules: []string{"WS-25", "WS-4"},
+	add(harness.Case{ID: "ws/utf8/fragmented", Rules: []string{"WS-25", "WS-4"},
 		Description: "characters of two, three and four bytes split between fragments and between TLS records are valid UTF-8 and do not close the connection; invalid UTF-8 in a middle fragment, and a character cut short by the end of the message, close it with 1007 (after at most a bad_message without id), whether the server fails at the fragment or at the end of the message",
 		Run:         wsUTF8Fragmented})
-	add(conform.Case{ID: "ws/binary/fragmented", Rules: []string{"WS-3", "ERR-2"},
+	add(harness.Case{ID: "ws/binary/fragmented", Rules: []string{"WS-3", "ERR-2"},
 		Description: "a binary message in fragments, and an empty binary message, get an error bad_message without id or for, then close 1003",
 		Run:         wsBinaryFragmented})
 }
@@ -48,7 +48,7 @@ func (c *wsConn) expectCode(rule string, code int, what string, explain, must bo
 	}
 }
 
-func wsLimitsFragmented(t *conform.T) {
+func wsLimitsFragmented(t *harness.T) {
 	c := openWS(t, "limit", true)
 	limit := int(c.Limits.MaxMessage)
 	data, id := c.listUsers()
@@ -66,7 +66,7 @@ func wsLimitsFragmented(t *conform.T) {
 	}
 }
 
-func wsLimitsAnnounced(t *conform.T) {
+func wsLimitsAnnounced(t *harness.T) {
 	type variant struct {
 		name string
 		send func(c *wsConn, limit int)
@@ -91,7 +91,7 @@ func wsLimitsAnnounced(t *conform.T) {
 	})
 }
 
-func wsUTF8Fragmented(t *conform.T) {
+func wsUTF8Fragmented(t *harness.T) {
 	c := openWS(t, "utf8", true)
 	// Valid: every character split between fragments, then between TLS records. The member is
 	// unknown, so the answer is bad_message (ERR-3), and the connection stays.
@@ -127,7 +127,7 @@ func wsUTF8Fragmented(t *conform.T) {
 	}
 }
 
-func wsBinaryFragmented(t *conform.T) {
+func wsBinaryFragmented(t *harness.T) {
 	c := openWS(t, "binary", true)
 	data, _ := c.listUsers()
 	c.send(c.fragments(wsframe.OpBinary, data, 5, 5)...)

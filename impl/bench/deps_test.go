@@ -18,7 +18,7 @@ var relayOnly = []string{
 
 // mayLinkRelay are the packages of impl/bench allowed to link the relay: the command line, whose
 // hidden "server" command runs the reference relay as the benchmarks' child process.
-var mayLinkRelay = []string{"github.com/blindpost/blindpost/impl/bench/cli"}
+var mayLinkRelay = []string{"github.com/blindpost/blindpost/impl/bench/benchcmd"}
 
 // TestBenchDoesNotLinkRelay keeps the dependencies pointing one way: the load generator, the
 // baselines and the scenarios reach every relay over the network (wss://, the subprotocol

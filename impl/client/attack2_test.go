@@ -4,11 +4,11 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 	"github.com/blindpost/blindpost/impl/e2ee/group"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/e2ee/trust"
-	"github.com/blindpost/blindpost/impl/e2ee/wirefmt"
+	"github.com/blindpost/blindpost/impl/e2ee/wireconv"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -52,7 +52,7 @@ func TestGroupRejections(t *testing.T) {
 	var commits []group.Commit
 	for _, m := range tp.sent(t) {
 		if gc, ok := m.(*wire.GroupCommit); ok {
-			commits = append(commits, wirefmt.FromCommit(&gc.Commit))
+			commits = append(commits, wireconv.FromCommit(&gc.Commit))
 		}
 	}
 	// spy is bob's group state at epoch 2, as the test can rebuild it with bob's keys.
@@ -129,7 +129,7 @@ func TestGroupRejections(t *testing.T) {
 			return create(member(alice), group.Member{User: "erin", IdentityKey: other.Public(), GroupKey: other.GroupPublic(), GroupKeySig: other.GroupKeySig("erin")})
 		}, []string{"alice", "bob", "erin"}},
 		{"wrap that does not open [GRP-8]", "bad_wrap", "GRP-8", func() group.Commit {
-			msg := enc.AppendBytes(enc.AppendText([]byte(enc.LabelGroupKey), "alice"), other.GroupPublic())
+			msg := canonical.AppendBytes(canonical.AppendText([]byte(canonical.LabelGroupKey), "alice"), other.GroupPublic())
 			return create(group.Member{User: "alice", IdentityKey: alice.key.Public(), GroupKey: other.GroupPublic(), GroupKeySig: alice.key.Sign(msg)})
 		}, []string{"alice", "bob"}},
 		{"bad confirmation tag [GRP-9]", "bad_confirmation_tag", "GRP-9", func() group.Commit {
@@ -144,7 +144,7 @@ func TestGroupRejections(t *testing.T) {
 			tp.Inject(t, "alice", &wire.GroupMembers{Group: "g", Epoch: 2, Members: tc.announce})
 		}
 		c := tc.forge()
-		tp.Inject(t, "alice", &wire.IncomingGroupCommit{From: "bob", Commit: wirefmt.ToCommit(&c)})
+		tp.Inject(t, "alice", &wire.IncomingGroupCommit{From: "bob", Commit: wireconv.ToCommit(&c)})
 		alice.wait(tc.name, security(tc.code, tc.rule))
 	}
 	// spec §7.1 [GRP-10]: alice is still at epoch 2 and reads bob there.
@@ -161,7 +161,7 @@ func TestGroupRejections(t *testing.T) {
 		return m
 	}
 	inject := func(from string, m group.Message) {
-		tp.Inject(t, "alice", &wire.IncomingGroupMessage{From: from, Message: wirefmt.ToGroupMsg(&m)})
+		tp.Inject(t, "alice", &wire.IncomingGroupMessage{From: from, Message: wireconv.ToGroupMsg(&m)})
 	}
 	first := seal("epoch 2 still works")
 	inject("bob", first)

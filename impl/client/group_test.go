@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/impl/client"
-	"github.com/blindpost/blindpost/impl/e2ee/wirefmt"
+	"github.com/blindpost/blindpost/impl/e2ee/wireconv"
 	"github.com/blindpost/blindpost/impl/server"
 	"github.com/blindpost/blindpost/impl/server/directory"
 	"github.com/blindpost/blindpost/impl/server/servertest"
@@ -169,11 +169,11 @@ func TestLeaverRekeyedOut(t *testing.T) {
 		t.Fatalf("saw %d commits and message %v, want 4 commits and a message", len(commits), later)
 	}
 	spy := spyState(t, alice, commits[:3]) // alice as she was at epoch 3, secret kept
-	rekey := wirefmt.FromCommit(commits[3])
+	rekey := wireconv.FromCommit(commits[3])
 	if _, err := spy.ReceiveCommit(&rekey); !isOutcome(err, "not_listed") {
 		t.Fatalf("the leaver accepted the rekey commit: %v [GRP-6]", err)
 	}
-	msg := wirefmt.FromGroupMsg(later)
+	msg := wireconv.FromGroupMsg(later)
 	if _, err := spy.Open(nil, "carol", &msg); !isOutcome(err, "stale_epoch") {
 		t.Fatalf("the leaver opened a later message: %v [GRP-14]", err)
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/impl/e2ee/group"
-	"github.com/blindpost/blindpost/impl/e2ee/wirefmt"
+	"github.com/blindpost/blindpost/impl/e2ee/wireconv"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -131,15 +131,15 @@ func decodeInbound(data []byte) (inbound, error) {
 	case *wire.GroupMembers:
 		gm := groupMembersMsg{group: m.Group, epoch: uint64(m.Epoch), members: m.Members}
 		if m.LastCommit != nil {
-			c := wirefmt.FromCommit(m.LastCommit)
+			c := wireconv.FromCommit(m.LastCommit)
 			gm.lastCommit = &c
 		}
 		return gm, nil
 	case *wire.IncomingGroupCommit:
-		return groupCommitMsg{from: m.From, commit: wirefmt.FromCommit(&m.Commit)}, nil
+		return groupCommitMsg{from: m.From, commit: wireconv.FromCommit(&m.Commit)}, nil
 	case *wire.IncomingGroupMessage:
 		g := m.Message
-		return groupMessageMsg{from: m.From, msg: wirefmt.FromGroupMsg(&g)}, nil
+		return groupMessageMsg{from: m.From, msg: wireconv.FromGroupMsg(&g)}, nil
 	}
 	return nil, fmt.Errorf("client: the relay sent %s, which a client never receives", m.MessageType())
 }
@@ -243,7 +243,7 @@ func encodeChatTerminate(to string, sid SessionID) func(string) ([]byte, error) 
 }
 
 func encodeRelay(to string, sid SessionID, payload any) func(string) ([]byte, error) {
-	p, perr := wirefmt.ToPayload(payload)
+	p, perr := wireconv.ToPayload(payload)
 	return func(id string) ([]byte, error) {
 		if perr != nil {
 			return nil, perr
@@ -261,13 +261,13 @@ func encodeGroupLeave(name string) func(string) ([]byte, error) {
 }
 
 func encodeGroupCommit(c *group.Commit) func(string) ([]byte, error) {
-	wc := wirefmt.ToCommit(c)
+	wc := wireconv.ToCommit(c)
 	return encoder(func(id string) wire.Message { return &wire.GroupCommit{ID: id, Commit: wc} })
 }
 
 func encodeGroupMessage(m group.Message) func(string) ([]byte, error) {
 	return encoder(func(id string) wire.Message {
-		return &wire.GroupMessage{ID: id, Message: wirefmt.ToGroupMsg(&m)}
+		return &wire.GroupMessage{ID: id, Message: wireconv.ToGroupMsg(&m)}
 	})
 }
 
@@ -289,9 +289,9 @@ func decodeContent(pt []byte) (string, time.Time, error) {
 	return c.Text, time.UnixMilli(c.SentAt), nil
 }
 
-// payloadOf is the direct value of a relay payload; the codec admits only the kinds wirefmt
+// payloadOf is the direct value of a relay payload; the codec admits only the kinds wireconv
 // knows, so the error cannot happen for a decoded message.
 func payloadOf(p wire.Payload) any {
-	v, _ := wirefmt.FromPayload(p)
+	v, _ := wireconv.FromPayload(p)
 	return v
 }

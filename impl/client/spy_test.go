@@ -7,7 +7,7 @@ import (
 	"github.com/blindpost/blindpost/impl/e2ee"
 	"github.com/blindpost/blindpost/impl/e2ee/group"
 	"github.com/blindpost/blindpost/impl/e2ee/trust"
-	"github.com/blindpost/blindpost/impl/e2ee/wirefmt"
+	"github.com/blindpost/blindpost/impl/e2ee/wireconv"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -22,7 +22,7 @@ func spyState(t *testing.T, p *peer, commits []*wire.Commit) *group.State {
 		t.Fatal(err)
 	}
 	for _, c := range commits {
-		gc := wirefmt.FromCommit(c)
+		gc := wireconv.FromCommit(c)
 		if _, err := st.ReceiveCommit(&gc); err != nil {
 			t.Fatalf("spy: epoch %d: %v", c.Epoch, err)
 		}

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/conformance/serversuite"
 	"github.com/blindpost/blindpost/impl/server"
 	"github.com/blindpost/blindpost/impl/server/servertest"
@@ -25,9 +25,9 @@ var wsRules = []string{"WS-12", "WS-13", "WS-14", "WS-15", "WS-16", "WS-17", "WS
 // everything from hello_ack.limits), so that a change of the relay's frame layer is checked by
 // `go test ./impl/server` alone. Every rule of wsRules must be claimed by a case.
 func TestRFC6455(t *testing.T) {
-	var cases []conform.Case
+	var cases []harness.Case
 	claimed := map[string]bool{}
-	for _, c := range conform.SuiteCases(serversuite.Suite) {
+	for _, c := range harness.SuiteCases(serversuite.Suite) {
 		if strings.HasPrefix(c.ID, serversuite.Suite+"/ws/") {
 			cases = append(cases, c)
 			for _, r := range c.Rules {
@@ -60,7 +60,7 @@ func TestRFC6455(t *testing.T) {
 			if err := env.Preflight(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			conform.RunTests(t, cases, conform.Options{Seed: uint64(time.Now().UnixNano()), Env: env, TimeoutFor: env.TimeoutFor, Parallel: 4})
+			harness.RunTests(t, cases, harness.Options{Seed: uint64(time.Now().UnixNano()), Env: env, TimeoutFor: env.TimeoutFor, Parallel: 4})
 		})
 	}
 }

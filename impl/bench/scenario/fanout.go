@@ -16,7 +16,7 @@ import (
 	"github.com/blindpost/blindpost/impl/bench/target"
 	"github.com/blindpost/blindpost/impl/e2ee/group"
 	"github.com/blindpost/blindpost/impl/e2ee/trust"
-	"github.com/blindpost/blindpost/impl/e2ee/wirefmt"
+	"github.com/blindpost/blindpost/impl/e2ee/wireconv"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -219,7 +219,7 @@ func (f *fanout) keyGroup(ctx context.Context, name string, ids []load.Identity)
 		return nil, fmt.Errorf("scenario: commit: %w", err)
 	}
 	if f.sys.Kind == target.Blindpost {
-		if err := f.request(ctx, 0, f.conns[0], &wire.GroupCommit{Commit: wirefmt.ToCommit(&pending.Commit)}); err != nil {
+		if err := f.request(ctx, 0, f.conns[0], &wire.GroupCommit{Commit: wireconv.ToCommit(&pending.Commit)}); err != nil {
 			return nil, fmt.Errorf("scenario: the commit: %w", err)
 		}
 	}
@@ -276,7 +276,7 @@ func (f *fanout) send(ctx context.Context, st *group.State, name string, size, w
 			return err
 		}
 		f.sched[m.N%uint64(len(f.sched))].Store(f.clk.now())
-		buf, err = wire.AppendEncode(buf[:0], &wire.GroupMessage{Message: wirefmt.ToGroupMsg(&m)})
+		buf, err = wire.AppendEncode(buf[:0], &wire.GroupMessage{Message: wireconv.ToGroupMsg(&m)})
 		if err != nil {
 			return err
 		}

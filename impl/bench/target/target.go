@@ -4,7 +4,7 @@
 // read from /proc.
 //
 // Local systems run as child processes of the benchmark binary itself (blindpost-bench server …
-// runs impl/server/cli; coalesce …, forwarder … and nats … the other three), so that their CPU
+// runs impl/server/servercmd; coalesce …, forwarder … and nats … the other three), so that their CPU
 // and memory are theirs alone and are measured the same way for all.
 package target
 

@@ -13,7 +13,7 @@ import (
 	"github.com/blindpost/blindpost/impl/bench/load"
 	"github.com/blindpost/blindpost/impl/bench/natsbase"
 	"github.com/blindpost/blindpost/impl/client/tlstrust"
-	servercli "github.com/blindpost/blindpost/impl/server/cli"
+	"github.com/blindpost/blindpost/impl/server/servercmd"
 )
 
 // childEnv makes this test binary act as blindpost-bench's children: "server …" runs the
@@ -32,7 +32,7 @@ func child(args []string) int {
 	ctx := context.Background()
 	switch args[0] {
 	case "server":
-		return servercli.Main(ctx, args[1:], os.Stdout, os.Stderr, func(string) (string, bool) { return "", false })
+		return servercmd.Main(ctx, args[1:], os.Stdout, os.Stderr, func(string) (string, bool) { return "", false })
 	case "forwarder", "coalesce", "nats":
 		sys, err := startChild(args[0], args[2], args[4])
 		if err != nil {

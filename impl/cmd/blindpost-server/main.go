@@ -1,5 +1,5 @@
 // Command blindpost-server is the Blindpost relay (spec/protocol.md §4, §5). It parses its
-// command line and calls package impl/server/cli; `blindpost-server --help` shows worked
+// command line and calls package impl/server/servercmd; `blindpost-server --help` shows worked
 // examples.
 package main
 
@@ -7,9 +7,9 @@ import (
 	"context"
 	"os"
 
-	"github.com/blindpost/blindpost/impl/server/cli"
+	"github.com/blindpost/blindpost/impl/server/servercmd"
 )
 
 func main() {
-	os.Exit(cli.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
+	os.Exit(servercmd.Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 )
 
 // TestHandshakeValues checks every intermediate value of a handshake against
@@ -46,18 +46,18 @@ func TestHandshakeValues(t *testing.T) {
 		t.Fatal("prk is not HKDF-Extract(h, dh)")
 	}
 	for _, k := range []struct {
-		label  enc.ExpandLabel
+		label  canonical.ExpandLabel
 		n      int
 		gi, gr []byte
 	}{
-		{enc.ExpandI2RKey, 32, ti.KeyI2R, tr.KeyI2R},
-		{enc.ExpandI2RIV, 12, ti.IVI2R, tr.IVI2R},
-		{enc.ExpandR2IKey, 32, ti.KeyR2I, tr.KeyR2I},
-		{enc.ExpandR2IIV, 12, ti.IVR2I, tr.IVR2I},
-		{enc.ExpandInitiatorFinished, 32, ti.FinishedKeyI, tr.FinishedKeyI},
-		{enc.ExpandResponderFinished, 32, ti.FinishedKeyR, tr.FinishedKeyR},
+		{canonical.ExpandI2RKey, 32, ti.KeyI2R, tr.KeyI2R},
+		{canonical.ExpandI2RIV, 12, ti.IVI2R, tr.IVI2R},
+		{canonical.ExpandR2IKey, 32, ti.KeyR2I, tr.KeyR2I},
+		{canonical.ExpandR2IIV, 12, ti.IVR2I, tr.IVR2I},
+		{canonical.ExpandInitiatorFinished, 32, ti.FinishedKeyI, tr.FinishedKeyI},
+		{canonical.ExpandResponderFinished, 32, ti.FinishedKeyR, tr.FinishedKeyR},
 	} {
-		want, _ := enc.Expand(prk, k.label, h, k.n)
+		want, _ := canonical.Expand(prk, k.label, h, k.n)
 		if !bytes.Equal(k.gi, want) || !bytes.Equal(k.gr, want) {
 			t.Errorf("ENC-3: %q differs", k.label)
 		}

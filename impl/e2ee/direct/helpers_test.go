@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 )
 
@@ -98,9 +98,9 @@ func wantOutcome(t tb, err error, o e2ee.Outcome, rule string) {
 func specTranscript(sid []byte, uI, uR string, ikI, ikR []byte, offered []string, chosen string, eI, eR []byte) [][]byte {
 	h := sha256.Sum256([]byte("blindpost/1"))
 	fields := [][]byte{
-		enc.AppendBytes(nil, sid), enc.AppendText(nil, uI), enc.AppendText(nil, uR),
-		enc.AppendBytes(nil, ikI), enc.AppendBytes(nil, ikR), enc.AppendTextList(nil, offered),
-		enc.AppendText(nil, chosen), enc.AppendBytes(nil, eI), enc.AppendBytes(nil, eR),
+		canonical.AppendBytes(nil, sid), canonical.AppendText(nil, uI), canonical.AppendText(nil, uR),
+		canonical.AppendBytes(nil, ikI), canonical.AppendBytes(nil, ikR), canonical.AppendTextList(nil, offered),
+		canonical.AppendText(nil, chosen), canonical.AppendBytes(nil, eI), canonical.AppendBytes(nil, eR),
 	}
 	var steps [][]byte
 	for _, f := range fields {

@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 	"github.com/blindpost/blindpost/impl/e2ee/internal/suite"
 )
 
@@ -82,13 +82,13 @@ func (i *Initiator) readHS2(m HS2) (*Session, HS3, error) {
 		return nil, HS3{}, err
 	}
 	defer k.erase()
-	if err := checkSignature(cfg.PeerIdentityKey, m.Sig, enc.LabelResponder, h, cfg.Responder); err != nil {
+	if err := checkSignature(cfg.PeerIdentityKey, m.Sig, canonical.LabelResponder, h, cfg.Responder); err != nil {
 		return nil, HS3{}, err
 	}
 	if err := checkFinished(&k.finR, h, m.Fin, cfg.Responder); err != nil {
 		return nil, HS3{}, err
 	}
-	hs3 := HS3{Sig: cfg.Identity.Sign(signed(enc.LabelInitiator, h)), Fin: finishedMAC(&k.finI, h)}
+	hs3 := HS3{Sig: cfg.Identity.Sign(signed(canonical.LabelInitiator, h)), Fin: finishedMAC(&k.finI, h)}
 	if tr := cfg.Trace; tr != nil {
 		tr.SigR, tr.FinR, tr.SigI, tr.FinI = clone(m.Sig), clone(m.Fin), clone(hs3.Sig), clone(hs3.Fin)
 	}

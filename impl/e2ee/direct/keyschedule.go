@@ -6,7 +6,7 @@ import (
 	"crypto/sha256"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/e2ee/internal/suite"
 )
@@ -26,25 +26,25 @@ func deriveKeys(eph *ecdh.PrivateKey, peerE, h []byte, tr *Trace) (*keys, error)
 		return nil, err
 	}
 	defer clear(dh)
-	prk, err := enc.Extract(h, dh)
+	prk, err := canonical.Extract(h, dh)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(prk)
 	k := new(keys)
 	outs := []struct {
-		label enc.ExpandLabel
+		label canonical.ExpandLabel
 		dst   []byte
 	}{
-		{enc.ExpandI2RKey, k.keyI2R[:]},
-		{enc.ExpandI2RIV, k.ivI2R[:]},
-		{enc.ExpandR2IKey, k.keyR2I[:]},
-		{enc.ExpandR2IIV, k.ivR2I[:]},
-		{enc.ExpandInitiatorFinished, k.finI[:]},
-		{enc.ExpandResponderFinished, k.finR[:]},
+		{canonical.ExpandI2RKey, k.keyI2R[:]},
+		{canonical.ExpandI2RIV, k.ivI2R[:]},
+		{canonical.ExpandR2IKey, k.keyR2I[:]},
+		{canonical.ExpandR2IIV, k.ivR2I[:]},
+		{canonical.ExpandInitiatorFinished, k.finI[:]},
+		{canonical.ExpandResponderFinished, k.finR[:]},
 	}
 	for _, o := range outs {
-		v, err := enc.Expand(prk, o.label, h, len(o.dst)) // spec §2.2 [ENC-3]
+		v, err := canonical.Expand(prk, o.label, h, len(o.dst)) // spec §2.2 [ENC-3]
 		if err != nil {
 			k.erase()
 			return nil, err

@@ -4,7 +4,7 @@ import (
 	"slices"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 	"github.com/blindpost/blindpost/impl/e2ee/internal/suite"
 )
 
@@ -51,7 +51,7 @@ func NewResponder(cfg Config, m HS1) (*Responder, HS2, error) {
 	hs2 := HS2{
 		Suite: chosen,
 		E:     ePub,
-		Sig:   cfg.Identity.Sign(signed(enc.LabelResponder, h)),
+		Sig:   cfg.Identity.Sign(signed(canonical.LabelResponder, h)),
 		Fin:   finishedMAC(&k.finR, h),
 	}
 	if tr := cfg.Trace; tr != nil {
@@ -80,7 +80,7 @@ func (r *Responder) ReadHS3(m HS3) (*Session, error) {
 	}
 	defer r.Abort()
 	cfg := r.cfg
-	if err := checkSignature(cfg.PeerIdentityKey, m.Sig, enc.LabelInitiator, r.h, cfg.Initiator); err != nil {
+	if err := checkSignature(cfg.PeerIdentityKey, m.Sig, canonical.LabelInitiator, r.h, cfg.Initiator); err != nil {
 		return nil, err
 	}
 	if err := checkFinished(&r.k.finI, r.h, m.Fin, cfg.Initiator); err != nil {

@@ -6,7 +6,7 @@ import (
 	"sync"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 	"github.com/blindpost/blindpost/impl/e2ee/internal/suite"
 )
 
@@ -141,11 +141,11 @@ func newDirection(key []byte, iv *[suite.NonceSize]byte, h []byte, sender, recip
 //
 //	enc(text "blindpost/1 " || kind, bytes h, text sender, text recipient, uint64 n)
 func AppendAD(dst []byte, kind Kind, h []byte, sender, recipient string, n uint64) []byte {
-	dst = enc.AppendText(dst, enc.Prefix+string(kind))
-	dst = enc.AppendBytes(dst, h)
-	dst = enc.AppendText(dst, sender)
-	dst = enc.AppendText(dst, recipient)
-	return enc.AppendUint64(dst, n)
+	dst = canonical.AppendText(dst, canonical.Prefix+string(kind))
+	dst = canonical.AppendBytes(dst, h)
+	dst = canonical.AppendText(dst, sender)
+	dst = canonical.AppendText(dst, recipient)
+	return canonical.AppendUint64(dst, n)
 }
 
 // Nonce returns the nonce of record n under iv: iv XOR (0^32 || uint64_be(n)).
@@ -169,7 +169,7 @@ func (d *direction) ad(kind Kind, n uint64) []byte {
 	default:
 		return nil
 	}
-	enc.AppendUint64(ad[:len(ad)-8], n)
+	canonical.AppendUint64(ad[:len(ad)-8], n)
 	return ad
 }
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 )
 
 // TestRecordFormat checks a record against an independent computation of
@@ -33,10 +33,10 @@ func TestRecordFormat(t *testing.T) {
 		for i := 0; i < 8; i++ {
 			nonce[4+i] ^= byte(uint64(n) >> (56 - 8*i))
 		}
-		ad := enc.AppendText(nil, "blindpost/1 msg")
-		ad = enc.AppendBytes(ad, tr.H)
-		ad = enc.AppendText(ad, "alice")
-		ad = enc.AppendText(ad, "bob")
+		ad := canonical.AppendText(nil, "blindpost/1 msg")
+		ad = canonical.AppendBytes(ad, tr.H)
+		ad = canonical.AppendText(ad, "alice")
+		ad = canonical.AppendText(ad, "bob")
 		ad = binary.BigEndian.AppendUint64(ad, uint64(n))
 		if want := gcm.Seal(nil, nonce, []byte(text), ad); !bytes.Equal(rec.CT, want) {
 			t.Fatalf("REC-8: record %d ciphertext differs", n)

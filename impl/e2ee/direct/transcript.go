@@ -3,7 +3,7 @@ package direct
 import (
 	"crypto/sha256"
 
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 )
 
 // transcript is the running hash of spec §6.2: h0 = SHA-256("blindpost/1"),
@@ -15,7 +15,7 @@ type transcript struct {
 }
 
 func newTranscript(trace *Trace) *transcript {
-	t := &transcript{h: sha256.Sum256([]byte(enc.Protocol)), trace: trace}
+	t := &transcript{h: sha256.Sum256([]byte(canonical.Protocol)), trace: trace}
 	if trace != nil {
 		trace.H0 = clone(t.h[:])
 		trace.Transcript = nil
@@ -37,19 +37,19 @@ func (t *transcript) absorb(field []byte) {
 // cover both identities, the session id and the suites, so a replayed
 // signature or a downgrade is detected.
 func (t *transcript) prefix(c Config, ikI, ikR []byte, offered []string) {
-	t.absorb(enc.AppendBytes(nil, c.SessionID))
-	t.absorb(enc.AppendText(nil, c.Initiator))
-	t.absorb(enc.AppendText(nil, c.Responder))
-	t.absorb(enc.AppendBytes(nil, ikI))
-	t.absorb(enc.AppendBytes(nil, ikR))
-	t.absorb(enc.AppendTextList(nil, offered))
+	t.absorb(canonical.AppendBytes(nil, c.SessionID))
+	t.absorb(canonical.AppendText(nil, c.Initiator))
+	t.absorb(canonical.AppendText(nil, c.Responder))
+	t.absorb(canonical.AppendBytes(nil, ikI))
+	t.absorb(canonical.AppendBytes(nil, ikR))
+	t.absorb(canonical.AppendTextList(nil, offered))
 }
 
 // suffix absorbs steps 7 to 9: the chosen suite and both ephemerals.
 func (t *transcript) suffix(chosen string, eI, eR []byte) {
-	t.absorb(enc.AppendText(nil, chosen))
-	t.absorb(enc.AppendBytes(nil, eI))
-	t.absorb(enc.AppendBytes(nil, eR))
+	t.absorb(canonical.AppendText(nil, chosen))
+	t.absorb(canonical.AppendBytes(nil, eI))
+	t.absorb(canonical.AppendBytes(nil, eR))
 	if t.trace != nil {
 		t.trace.H = clone(t.h[:])
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/e2ee/internal/suite"
 	"github.com/blindpost/blindpost/impl/wire"
@@ -191,10 +191,10 @@ func runHandshakeVector(t *testing.T, c vectors.HandshakeVector) {
 
 	// The transcript fields as the table of spec §6.2 encodes them.
 	fields := [][]byte{
-		enc.AppendBytes(nil, sid), enc.AppendText(nil, uI), enc.AppendText(nil, uR),
-		enc.AppendBytes(nil, c.Initiator.IdentityKey), enc.AppendBytes(nil, c.Responder.IdentityKey),
-		enc.AppendTextList(nil, c.SuitesOffered), enc.AppendText(nil, c.Suite),
-		enc.AppendBytes(nil, c.InitiatorEphemeral.Public), enc.AppendBytes(nil, c.ResponderEphemeral.Public),
+		canonical.AppendBytes(nil, sid), canonical.AppendText(nil, uI), canonical.AppendText(nil, uR),
+		canonical.AppendBytes(nil, c.Initiator.IdentityKey), canonical.AppendBytes(nil, c.Responder.IdentityKey),
+		canonical.AppendTextList(nil, c.SuitesOffered), canonical.AppendText(nil, c.Suite),
+		canonical.AppendBytes(nil, c.InitiatorEphemeral.Public), canonical.AppendBytes(nil, c.ResponderEphemeral.Public),
 	}
 	steps := specTranscript(sid, uI, uR, c.Initiator.IdentityKey, c.Responder.IdentityKey, c.SuitesOffered, c.Suite,
 		c.InitiatorEphemeral.Public, c.ResponderEphemeral.Public)
@@ -203,7 +203,7 @@ func runHandshakeVector(t *testing.T, c vectors.HandshakeVector) {
 			t.Errorf("ENC-1, ENC-2: transcript step %d (%s) differs from spec §6.2", k+1, step.Field)
 		}
 	}
-	if !bytes.Equal(signed(enc.LabelResponder, c.H), c.SigRInput) || !bytes.Equal(signed(enc.LabelInitiator, c.H), c.SigIInput) {
+	if !bytes.Equal(signed(canonical.LabelResponder, c.H), c.SigRInput) || !bytes.Equal(signed(canonical.LabelInitiator, c.H), c.SigIInput) {
 		t.Error("HS-8: signature inputs differ")
 	}
 	if !bytes.Equal(si.TranscriptHash(), c.H) || !bytes.Equal(sr.TranscriptHash(), c.H) {

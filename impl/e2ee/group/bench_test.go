@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 )
 
 // Each protocol benchmark has a baseline sub-benchmark beside it that makes
@@ -101,12 +101,12 @@ func newPrimitiveInputs(b *testing.B, committer, receiver *client, c *Commit, se
 			b.Fatal(err)
 		}
 		in.gkPubs = append(in.gkPubs, pk)
-		msg := append([]byte(enc.LabelGroupKey), enc.AppendBytes(enc.AppendText(nil, m.User), m.GroupKey)...)
+		msg := append([]byte(canonical.LabelGroupKey), canonical.AppendBytes(canonical.AppendText(nil, m.User), m.GroupKey)...)
 		in.gkMsgs = append(in.gkMsgs, msg)
 		in.infos = append(in.infos, WrapInfo(c.Group, c.Epoch, m.User))
 	}
-	in.content = append([]byte(enc.LabelCommit), Content(c)...)
-	in.confirmInfo = string(enc.ExpandInfo(enc.ExpandConfirm, enc.AppendUint64(enc.AppendText(nil, c.Group), c.Epoch), 32))
+	in.content = append([]byte(canonical.LabelCommit), Content(c)...)
+	in.confirmInfo = string(canonical.ExpandInfo(canonical.ExpandConfirm, canonical.AppendUint64(canonical.AppendText(nil, c.Group), c.Epoch), 32))
 	in.signed = CommitSignatureInput(CommitHash(c), c.Confirm)
 	k, err := hpke.NewDHKEMPrivateKey(groupPrivate(b, receiver))
 	if err != nil {
@@ -160,7 +160,7 @@ func (in *primitiveInputs) receive(b *testing.B) {
 
 // groupPrivate derives c's group key as §3.2 does, for the baseline.
 func groupPrivate(b *testing.B, c *client) *ecdh.PrivateKey {
-	scalar, err := enc.Expand(c.id.Seed(), enc.ExpandGroupKey, c.id.Public(), 32)
+	scalar, err := canonical.Expand(c.id.Seed(), canonical.ExpandGroupKey, c.id.Public(), 32)
 	if err != nil {
 		b.Fatal(err)
 	}

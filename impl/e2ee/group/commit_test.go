@@ -13,7 +13,7 @@ import (
 	"testing/cryptotest"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 )
 
@@ -29,18 +29,18 @@ func TestCommitFormat(t *testing.T) {
 	// content, with member_i and wrapentry_i each a bytes field of a list.
 	var members, wraps []byte
 	for i, m := range c.Members {
-		mi := append(append(append(enc.AppendText(nil, m.User), enc.AppendBytes(nil, m.IdentityKey)...),
-			enc.AppendBytes(nil, m.GroupKey)...), enc.AppendBytes(nil, m.GroupKeySig)...)
-		members = append(members, enc.AppendBytes(nil, mi)...)
-		wi := append(enc.AppendText(nil, c.Wraps[i].User), enc.AppendBytes(nil, c.Wraps[i].Wrap)...)
-		wraps = append(wraps, enc.AppendBytes(nil, wi)...)
+		mi := append(append(append(canonical.AppendText(nil, m.User), canonical.AppendBytes(nil, m.IdentityKey)...),
+			canonical.AppendBytes(nil, m.GroupKey)...), canonical.AppendBytes(nil, m.GroupKeySig)...)
+		members = append(members, canonical.AppendBytes(nil, mi)...)
+		wi := append(canonical.AppendText(nil, c.Wraps[i].User), canonical.AppendBytes(nil, c.Wraps[i].Wrap)...)
+		wraps = append(wraps, canonical.AppendBytes(nil, wi)...)
 	}
-	content := enc.AppendText(nil, "broadcast")
-	content = enc.AppendUint64(content, 1)
-	content = enc.AppendText(content, "alice")
-	content = enc.AppendBytes(content, nil) // prev is empty in the first commit
-	content = enc.AppendBytes(content, members)
-	content = enc.AppendBytes(content, wraps)
+	content := canonical.AppendText(nil, "broadcast")
+	content = canonical.AppendUint64(content, 1)
+	content = canonical.AppendText(content, "alice")
+	content = canonical.AppendBytes(content, nil) // prev is empty in the first commit
+	content = canonical.AppendBytes(content, members)
+	content = canonical.AppendBytes(content, wraps)
 	if !bytes.Equal(Content(c), content) {
 		t.Fatal("§7.1: content differs")
 	}
@@ -56,15 +56,15 @@ func TestCommitFormat(t *testing.T) {
 		if len(c.Wraps[i].Wrap) != 80 {
 			t.Fatalf("wrap is %d bytes", len(c.Wraps[i].Wrap))
 		}
-		info := append(enc.AppendText(nil, "blindpost/1 group wrap"), enc.AppendText(nil, "broadcast")...)
-		info = enc.AppendText(enc.AppendUint64(info, 1), m.User)
+		info := append(canonical.AppendText(nil, "blindpost/1 group wrap"), canonical.AppendText(nil, "broadcast")...)
+		info = canonical.AppendText(canonical.AppendUint64(info, 1), m.User)
 		got := openWithHPKE(t, w.get(m.User).id, info, c.Wraps[i].Wrap)
 		if secret != nil && !bytes.Equal(got, secret) {
 			t.Fatal("GRP-1: members got different secrets")
 		}
 		secret = got
 	}
-	ck, _ := enc.Expand(secret, enc.ExpandConfirm, enc.AppendUint64(enc.AppendText(nil, "broadcast"), 1), 32)
+	ck, _ := canonical.Expand(secret, canonical.ExpandConfirm, canonical.AppendUint64(canonical.AppendText(nil, "broadcast"), 1), 32)
 	mac := hmac.New(sha256.New, ck)
 	mac.Write(hash[:])
 	if !bytes.Equal(c.Confirm, mac.Sum(nil)) {
@@ -84,7 +84,7 @@ func TestCommitFormat(t *testing.T) {
 func openWithHPKE(t *testing.T, id *identity.PrivateKey, info, wrap []byte) []byte {
 	t.Helper()
 	seed := id.Seed()
-	scalar, _ := enc.Expand(seed, enc.ExpandGroupKey, id.Public(), 32)
+	scalar, _ := canonical.Expand(seed, canonical.ExpandGroupKey, id.Public(), 32)
 	priv, _ := ecdh.X25519().NewPrivateKey(scalar)
 	k, _ := hpke.NewDHKEMPrivateKey(priv)
 	pt, err := hpke.Open(k, hpke.HKDFSHA256(), hpke.AES256GCM(), info, wrap)

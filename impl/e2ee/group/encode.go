@@ -4,7 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 )
 
 // Sizes of group values. spec §7
@@ -34,32 +34,32 @@ func Content(c *Commit) []byte {
 		}
 	}
 	b := make([]byte, 0, size)
-	b = enc.AppendText(b, c.Group)
-	b = enc.AppendUint64(b, c.Epoch)
-	b = enc.AppendText(b, c.Committer)
-	b = enc.AppendBytes(b, c.Prev)
+	b = canonical.AppendText(b, c.Group)
+	b = canonical.AppendUint64(b, c.Epoch)
+	b = canonical.AppendText(b, c.Committer)
+	b = canonical.AppendBytes(b, c.Prev)
 	// A bytes field holding an encoding is framed like a list: its length
 	// is written once its contents are appended.
-	b, list := enc.BeginList(b)
+	b, list := canonical.BeginList(b)
 	for _, m := range c.Members {
 		var field int
-		b, field = enc.BeginList(b)
-		b = enc.AppendText(b, m.User)
-		b = enc.AppendBytes(b, m.IdentityKey)
-		b = enc.AppendBytes(b, m.GroupKey)
-		b = enc.AppendBytes(b, m.GroupKeySig)
-		b = enc.EndList(b, field)
+		b, field = canonical.BeginList(b)
+		b = canonical.AppendText(b, m.User)
+		b = canonical.AppendBytes(b, m.IdentityKey)
+		b = canonical.AppendBytes(b, m.GroupKey)
+		b = canonical.AppendBytes(b, m.GroupKeySig)
+		b = canonical.EndList(b, field)
 	}
-	b = enc.EndList(b, list)
-	b, list = enc.BeginList(b)
+	b = canonical.EndList(b, list)
+	b, list = canonical.BeginList(b)
 	for _, w := range c.Wraps {
 		var field int
-		b, field = enc.BeginList(b)
-		b = enc.AppendText(b, w.User)
-		b = enc.AppendBytes(b, w.Wrap)
-		b = enc.EndList(b, field)
+		b, field = canonical.BeginList(b)
+		b = canonical.AppendText(b, w.User)
+		b = canonical.AppendBytes(b, w.Wrap)
+		b = canonical.EndList(b, field)
 	}
-	return enc.EndList(b, list)
+	return canonical.EndList(b, list)
 }
 
 // CommitHash returns commit_hash = SHA-256("blindpost/1 commit" || content),
@@ -67,7 +67,7 @@ func Content(c *Commit) []byte {
 // last_commit of group_members (GRP-11). spec §7.1
 func CommitHash(c *Commit) []byte {
 	h := sha256.New()
-	h.Write([]byte(enc.LabelCommit))
+	h.Write([]byte(canonical.LabelCommit))
 	h.Write(Content(c))
 	return h.Sum(nil)
 }
@@ -75,17 +75,17 @@ func CommitHash(c *Commit) []byte {
 // WrapInfo returns wrap_info = enc(text "blindpost/1 group wrap", text group,
 // uint64 epoch, text user), the HPKE info of a member's wrap. spec §7.1
 func WrapInfo(group string, epoch uint64, user string) []byte {
-	b := enc.AppendText(nil, enc.LabelGroupWrap)
-	b = enc.AppendText(b, group)
-	b = enc.AppendUint64(b, epoch)
-	return enc.AppendText(b, user)
+	b := canonical.AppendText(nil, canonical.LabelGroupWrap)
+	b = canonical.AppendText(b, group)
+	b = canonical.AppendUint64(b, epoch)
+	return canonical.AppendText(b, user)
 }
 
 // ConfirmTag returns confirm = HMAC-SHA256(Expand(epoch_secret, "confirm",
 // enc(text group, uint64 epoch), 32), commit_hash). spec §7.1
 func ConfirmTag(secret []byte, group string, epoch uint64, commitHash []byte) ([]byte, error) {
-	ctx := enc.AppendUint64(enc.AppendText(nil, group), epoch)
-	key, err := enc.Expand(secret, enc.ExpandConfirm, ctx, 32)
+	ctx := canonical.AppendUint64(canonical.AppendText(nil, group), epoch)
+	key, err := canonical.Expand(secret, canonical.ExpandConfirm, ctx, 32)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func ConfirmTag(secret []byte, group string, epoch uint64, commitHash []byte) ([
 // CommitSignatureInput returns the message the committer signs:
 // "blindpost/1 commit sig" || commit_hash || confirm. spec §7.1
 func CommitSignatureInput(commitHash, confirm []byte) []byte {
-	b := append([]byte(enc.LabelCommitSig), commitHash...)
+	b := append([]byte(canonical.LabelCommitSig), commitHash...)
 	return append(b, confirm...)
 }
 
@@ -108,11 +108,11 @@ func CommitSignatureInput(commitHash, confirm []byte) []byte {
 //
 // spec §7.2
 func SenderKeys(secret []byte, group string, epoch uint64, sender string) (key, iv []byte, err error) {
-	ctx := enc.AppendText(enc.AppendUint64(enc.AppendText(nil, group), epoch), sender)
-	if key, err = enc.Expand(secret, enc.ExpandGroupSenderKey, ctx, 32); err != nil {
+	ctx := canonical.AppendText(canonical.AppendUint64(canonical.AppendText(nil, group), epoch), sender)
+	if key, err = canonical.Expand(secret, canonical.ExpandGroupSenderKey, ctx, 32); err != nil {
 		return nil, nil, err
 	}
-	if iv, err = enc.Expand(secret, enc.ExpandGroupSenderIV, ctx, 12); err != nil {
+	if iv, err = canonical.Expand(secret, canonical.ExpandGroupSenderIV, ctx, 12); err != nil {
 		return nil, nil, err
 	}
 	return key, iv, nil
@@ -125,9 +125,9 @@ func SenderKeys(secret []byte, group string, epoch uint64, sender string) (key, 
 //
 // spec §7.2
 func AppendMessageAD(dst []byte, group string, epoch uint64, sender string, n uint64) []byte {
-	dst = enc.AppendText(dst, enc.LabelGroupMsg)
-	dst = enc.AppendText(dst, group)
-	dst = enc.AppendUint64(dst, epoch)
-	dst = enc.AppendText(dst, sender)
-	return enc.AppendUint64(dst, n)
+	dst = canonical.AppendText(dst, canonical.LabelGroupMsg)
+	dst = canonical.AppendText(dst, group)
+	dst = canonical.AppendUint64(dst, epoch)
+	dst = canonical.AppendText(dst, sender)
+	return canonical.AppendUint64(dst, n)
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 )
 
 // TestMessageFormat checks a group message against an independent
@@ -28,16 +28,16 @@ func TestMessageFormat(t *testing.T) {
 		if m.N != n || m.Epoch != 1 || m.Group != "broadcast" {
 			t.Fatalf("GRP-13: message %d has n %d epoch %d", n, m.N, m.Epoch)
 		}
-		ctx := enc.AppendText(enc.AppendUint64(enc.AppendText(nil, "broadcast"), 1), "alice")
-		key, _ := enc.Expand(secret, enc.ExpandGroupSenderKey, ctx, 32)
-		iv, _ := enc.Expand(secret, enc.ExpandGroupSenderIV, ctx, 12)
+		ctx := canonical.AppendText(canonical.AppendUint64(canonical.AppendText(nil, "broadcast"), 1), "alice")
+		key, _ := canonical.Expand(secret, canonical.ExpandGroupSenderKey, ctx, 32)
+		iv, _ := canonical.Expand(secret, canonical.ExpandGroupSenderIV, ctx, 12)
 		nonce := bytes.Clone(iv)
 		binary.BigEndian.PutUint64(nonce[4:], binary.BigEndian.Uint64(iv[4:])^n)
-		ad := enc.AppendText(nil, "blindpost/1 group msg")
-		ad = enc.AppendText(ad, "broadcast")
-		ad = enc.AppendUint64(ad, 1)
-		ad = enc.AppendText(ad, "alice")
-		ad = enc.AppendUint64(ad, n)
+		ad := canonical.AppendText(nil, "blindpost/1 group msg")
+		ad = canonical.AppendText(ad, "broadcast")
+		ad = canonical.AppendUint64(ad, 1)
+		ad = canonical.AppendText(ad, "alice")
+		ad = canonical.AppendUint64(ad, n)
 		block, _ := aes.NewCipher(key)
 		gcm, _ := cipher.NewGCM(block)
 		if !bytes.Equal(m.CT, gcm.Seal(nil, nonce, content, ad)) {

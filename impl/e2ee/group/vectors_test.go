@@ -18,7 +18,7 @@ import (
 	"testing/cryptotest"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/e2ee/internal/suite"
 	"github.com/blindpost/blindpost/impl/e2ee/trust"
@@ -196,10 +196,10 @@ func (g *groupVectors) runCommit(t *testing.T, v vectors.CommitVector) {
 		t.Fatal("one member encoding and one wrap detail per member")
 	}
 	for i, m := range c.Members {
-		member := enc.AppendText(nil, m.User)
-		member = enc.AppendBytes(member, m.IdentityKey)
-		member = enc.AppendBytes(member, m.GroupKey)
-		member = enc.AppendBytes(member, m.GroupKeySig)
+		member := canonical.AppendText(nil, m.User)
+		member = canonical.AppendBytes(member, m.IdentityKey)
+		member = canonical.AppendBytes(member, m.GroupKey)
+		member = canonical.AppendBytes(member, m.GroupKeySig)
 		if !bytes.Equal(member, v.MemberEncodings[i]) {
 			t.Errorf("ENC-1: member_%d differs", i)
 		}
@@ -210,7 +210,7 @@ func (g *groupVectors) runCommit(t *testing.T, v vectors.CommitVector) {
 		if len(w.BaseNonce) != 12 || len(w.Wrap) != 32+len(v.EpochSecret)+16 {
 			t.Errorf("VEC-4: wrap %d: a %d-byte nonce and a %d-byte wrap; want 12, and enc, the secret and a 16-byte tag", i, len(w.BaseNonce), len(w.Wrap))
 		}
-		if !bytes.Equal(enc.AppendBytes(enc.AppendText(nil, m.User), w.Wrap), w.Entry) {
+		if !bytes.Equal(canonical.AppendBytes(canonical.AppendText(nil, m.User), w.Wrap), w.Entry) {
 			t.Errorf("ENC-1: wrapentry_%d differs", i)
 		}
 		checkWrapDetail(t, w, m.GroupKey, v.EpochSecret)
@@ -222,10 +222,10 @@ func (g *groupVectors) runCommit(t *testing.T, v vectors.CommitVector) {
 	if !bytes.Equal(Content(c), v.Content) || !bytes.Equal(CommitHash(c), v.CommitHash) {
 		t.Error("VEC-1, ENC-2: content or commit hash differs")
 	}
-	if ctx := enc.AppendUint64(enc.AppendText(nil, c.Group), c.Epoch); !bytes.Equal(ctx, v.ConfirmContext) {
+	if ctx := canonical.AppendUint64(canonical.AppendText(nil, c.Group), c.Epoch); !bytes.Equal(ctx, v.ConfirmContext) {
 		t.Error("confirm context differs")
 	}
-	if key, err := enc.Expand(v.EpochSecret, enc.ExpandConfirm, v.ConfirmContext, 32); err != nil || !bytes.Equal(key, v.ConfirmKey) {
+	if key, err := canonical.Expand(v.EpochSecret, canonical.ExpandConfirm, v.ConfirmContext, 32); err != nil || !bytes.Equal(key, v.ConfirmKey) {
 		t.Error("ENC-3: confirmation key differs")
 	}
 	if tag, err := ConfirmTag(v.EpochSecret, c.Group, c.Epoch, v.CommitHash); err != nil || !bytes.Equal(tag, c.Confirm) {
@@ -392,7 +392,7 @@ func (g *groupVectors) runMessage(t *testing.T, v vectors.GroupMessageVector) {
 		t.Fatal("the message is not in its commit's epoch")
 	}
 	// The values of spec §7.2.
-	ctx := enc.AppendText(enc.AppendUint64(enc.AppendText(nil, grp), epoch), v.Sender)
+	ctx := canonical.AppendText(canonical.AppendUint64(canonical.AppendText(nil, grp), epoch), v.Sender)
 	key, iv, err := SenderKeys(v.EpochSecret, grp, epoch, v.Sender)
 	if err != nil || !bytes.Equal(ctx, v.KeyContext) || !bytes.Equal(key, v.SenderKey) || !bytes.Equal(iv, v.SenderIV) {
 		t.Errorf("ENC-3: sender key or IV differs: %v", err)

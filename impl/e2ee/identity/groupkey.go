@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 )
 
 // WrapSize is the size of a commit wrap: the 32-byte HPKE encapsulated key
@@ -15,10 +15,10 @@ const WrapSize = 80
 
 // groupKeyMessage is "blindpost/1 group key" || enc(text user, bytes GK_public).
 func groupKeyMessage(user string, gk []byte) []byte {
-	m := make([]byte, 0, len(enc.LabelGroupKey)+8+len(user)+len(gk))
-	m = append(m, enc.LabelGroupKey...)
-	m = enc.AppendText(m, user)
-	return enc.AppendBytes(m, gk)
+	m := make([]byte, 0, len(canonical.LabelGroupKey)+8+len(user)+len(gk))
+	m = append(m, canonical.LabelGroupKey...)
+	m = canonical.AppendText(m, user)
+	return canonical.AppendBytes(m, gk)
 }
 
 // GroupKeySig returns group_key_sig = Sign(IK, "blindpost/1 group key" ||

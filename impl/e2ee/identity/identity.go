@@ -19,7 +19,7 @@ import (
 
 	"filippo.io/edwards25519"
 
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 )
 
 // Sizes of identity values.
@@ -64,7 +64,7 @@ func FromSeed(seed []byte) (*PrivateKey, error) {
 	}
 	priv := ed25519.NewKeyFromSeed(seed)
 	pub := priv.Public().(ed25519.PublicKey)
-	scalar, err := enc.Expand(seed, enc.ExpandGroupKey, pub, GroupKeySize)
+	scalar, err := canonical.Expand(seed, canonical.ExpandGroupKey, pub, GroupKeySize)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 )
 
 func seedOf(b byte) []byte { return bytes.Repeat([]byte{b}, SeedSize) }
@@ -33,7 +33,7 @@ func TestFromSeed(t *testing.T) {
 	if want := ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey); !bytes.Equal(k.Public(), want) {
 		t.Fatal("KEY-1: public key is not the seed's")
 	}
-	scalar, err := enc.Expand(seed, enc.ExpandGroupKey, k.Public(), 32)
+	scalar, err := canonical.Expand(seed, canonical.ExpandGroupKey, k.Public(), 32)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestAccessorsCopy(t *testing.T) {
 func TestGroupKeySig(t *testing.T) {
 	k, other := mustKey(t, 1), mustKey(t, 2)
 	sig := k.GroupKeySig("alice")
-	msg := append([]byte("blindpost/1 group key"), enc.AppendBytes(enc.AppendText(nil, "alice"), k.GroupPublic())...)
+	msg := append([]byte("blindpost/1 group key"), canonical.AppendBytes(canonical.AppendText(nil, "alice"), k.GroupPublic())...)
 	if !ed25519.Verify(k.Public(), msg, sig) {
 		t.Fatal("KEY-4: signature is not over the spec's message")
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 )
 
 // Sizes of the registration inputs. spec §5.2, §4.1
@@ -16,13 +16,13 @@ const (
 // registerMessage is "blindpost/1 register" || enc(bytes challenge, bytes
 // server_pin, text user, bytes IK_public, bytes GK_public).
 func registerMessage(challenge, serverPin []byte, user string, ik, gk []byte) []byte {
-	m := make([]byte, 0, len(enc.LabelRegister)+20+len(challenge)+len(serverPin)+len(user)+len(ik)+len(gk))
-	m = append(m, enc.LabelRegister...)
-	m = enc.AppendBytes(m, challenge)
-	m = enc.AppendBytes(m, serverPin)
-	m = enc.AppendText(m, user)
-	m = enc.AppendBytes(m, ik)
-	return enc.AppendBytes(m, gk)
+	m := make([]byte, 0, len(canonical.LabelRegister)+20+len(challenge)+len(serverPin)+len(user)+len(ik)+len(gk))
+	m = append(m, canonical.LabelRegister...)
+	m = canonical.AppendBytes(m, challenge)
+	m = canonical.AppendBytes(m, serverPin)
+	m = canonical.AppendText(m, user)
+	m = canonical.AppendBytes(m, ik)
+	return canonical.AppendBytes(m, gk)
 }
 
 // RegisterProof returns the registration proof of spec §5.2 for user, the

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/e2ee"
-	"github.com/blindpost/blindpost/impl/e2ee/enc"
+	"github.com/blindpost/blindpost/impl/e2ee/canonical"
 	"github.com/blindpost/blindpost/impl/wire"
 	"github.com/blindpost/blindpost/vectors"
 )
@@ -34,10 +34,10 @@ func TestVectors(t *testing.T) {
 			if !bytes.Equal(k.Public(), c.IdentityKey) {
 				t.Error("§3.1: identity key differs")
 			}
-			if info := enc.ExpandInfo(enc.ExpandGroupKey, c.IdentityKey, GroupKeySize); !bytes.Equal(info, c.GroupKeyInfo) {
+			if info := canonical.ExpandInfo(canonical.ExpandGroupKey, c.IdentityKey, GroupKeySize); !bytes.Equal(info, c.GroupKeyInfo) {
 				t.Error("ENC-3: group key info differs")
 			}
-			scalar, err := enc.Expand(c.Seed, enc.ExpandGroupKey, c.IdentityKey, GroupKeySize)
+			scalar, err := canonical.Expand(c.Seed, canonical.ExpandGroupKey, c.IdentityKey, GroupKeySize)
 			if err != nil || !bytes.Equal(scalar, c.GroupPrivate) {
 				t.Errorf("§3.2: gk_private differs: %v", err)
 			}

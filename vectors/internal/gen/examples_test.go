@@ -10,7 +10,7 @@ import (
 
 	"github.com/blindpost/blindpost/impl/e2ee/group"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
-	"github.com/blindpost/blindpost/impl/e2ee/wirefmt"
+	"github.com/blindpost/blindpost/impl/e2ee/wireconv"
 	"github.com/blindpost/blindpost/impl/wire"
 	"github.com/blindpost/blindpost/spec"
 )
@@ -113,12 +113,12 @@ func TestSpecExamplesVerify(t *testing.T) {
 	}
 
 	// §7.1: the commits are signed by their committers and chained.
-	c1 := wirefmt.FromCommit(commit1)
+	c1 := wireconv.FromCommit(commit1)
 	c2w, err := wire.DecodeCommit(byTag["json commit"][0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	c2 := wirefmt.FromCommit(c2w)
+	c2 := wireconv.FromCommit(c2w)
 	for _, c := range []*group.Commit{&c1, &c2} {
 		var key []byte
 		for _, m := range c.Members {
@@ -137,7 +137,7 @@ func TestSpecExamplesVerify(t *testing.T) {
 		t.Errorf("GRP-5: the commit example of epoch %d does not chain to the one of epoch %d", c2.Epoch, c1.Epoch)
 	}
 	// §7.2: alice's group message is signed with the key the commit of its epoch lists for her.
-	m := wirefmt.FromGroupMsg(&groupMsg.Message)
+	m := wireconv.FromGroupMsg(&groupMsg.Message)
 	ad := group.AppendMessageAD(nil, m.Group, m.Epoch, "alice", m.N)
 	if m.Epoch != c1.Epoch || !identity.Verify(c1.Members[0].IdentityKey, cat(ad, m.CT), m.Sig) {
 		t.Error("GRP-16: the group message example is not signed by alice for the epoch of the commit example")

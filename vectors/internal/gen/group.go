@@ -17,7 +17,7 @@ import (
 	"github.com/blindpost/blindpost/impl/e2ee/group"
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
 	"github.com/blindpost/blindpost/impl/e2ee/trust"
-	"github.com/blindpost/blindpost/impl/e2ee/wirefmt"
+	"github.com/blindpost/blindpost/impl/e2ee/wireconv"
 	"github.com/blindpost/blindpost/impl/wire"
 	"github.com/blindpost/blindpost/vectors"
 )
@@ -119,7 +119,7 @@ func hpkeSeal(skE, pkR, info, pt []byte) (shared, key, baseNonce, wrap []byte) {
 
 // wireCommit is the wire form of c.
 func wireCommit(c *group.Commit) *wire.Commit {
-	w := wirefmt.ToCommit(c)
+	w := wireconv.ToCommit(c)
 	return &w
 }
 
@@ -208,7 +208,7 @@ func (cr *commitRun) honest(sender string, n int, pt string) groupMsg {
 
 // wireGroupMsg is the wire form of m.
 func wireGroupMsg(m group.Message) *wire.GroupMsg {
-	w := wirefmt.ToGroupMsg(&m)
+	w := wireconv.ToGroupMsg(&m)
 	return &w
 }
 

@@ -1,7 +1,7 @@
 // Package gen generates Blindpost's test vectors (vectors/*.json) and their
 // schemas from a fixed seed. Each family has one file here; this file holds
 // what they share: the deterministic randomness, an encoder of enc written
-// from spec §2.1 independently of impl/e2ee/enc, and stable JSON writing.
+// from spec §2.1 independently of impl/e2ee/canonical, and stable JSON writing.
 //
 // The generator runs as a Go test (gen_test.go) because crypto/hpke draws
 // its ephemerals from crypto/rand, which only testing/cryptotest can make

@@ -14,7 +14,7 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/blindpost/blindpost/conformance/conform"
+	"github.com/blindpost/blindpost/conformance/harness"
 	"github.com/blindpost/blindpost/conformance/mutants"
 )
 
@@ -127,7 +127,7 @@ func execute(ctx context.Context, f *flags, sel []*mutants.Mutant, stdout, stder
 		return 2
 	}
 	if f.seed == 0 {
-		f.seed = conform.FreshSeed()
+		f.seed = harness.FreshSeed()
 	}
 	opts := mutants.Options{Root: root, Jobs: f.jobs, Seed: f.seed, Baseline: !f.noBaseline, Keep: f.keep}
 	if !f.quiet {

@@ -1,0 +1,224 @@
+package benchcmd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/blindpost/blindpost/impl/bench"
+	"github.com/blindpost/blindpost/impl/bench/scenario"
+	"github.com/blindpost/blindpost/impl/bench/sysstat"
+	"github.com/blindpost/blindpost/impl/bench/target"
+)
+
+// figured is a scenario's result, with the rows it adds to the table.
+type figured interface{ Figures() []bench.Figure }
+
+// add puts a scenario's result into rep: its rows in the table, the whole result under name.
+func add(rep *bench.Report, name string, res figured) {
+	rep.Figures = append(rep.Figures, res.Figures()...)
+	rep.Details[name] = res
+}
+
+// runScenario is the RunE of a scenario command: the systems the flags name, the scenario run
+// on them with the shared settings (run may note problems in the report), and its report.
+func runScenario[R figured](o *options, name string, run func(context.Context, scenario.Common, *target.Provider, *bench.Report) (R, error)) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		prov, c, err := o.provider()
+		if err != nil {
+			return err
+		}
+		rep := newReport(cmd)
+		res, err := run(cmd.Context(), c, prov, rep)
+		if err != nil {
+			return err
+		}
+		add(rep, name, res)
+		return o.report(rep)
+	}
+}
+
+func (o *options) relayCommand() *cobra.Command {
+	ro := scenario.RelayOptions{}
+	sequential := false
+	cmd := &cobra.Command{
+		Use:   "relay",
+		Short: "Pairs relaying fixed-size ciphertexts, pipelined, on ours, both forwarders and NATS: msgs/s, server CPU per message, latency",
+		Args:  cobra.NoArgs,
+		RunE: runScenario(o, "relay", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.RelayComparison, error) {
+			ro.Common = c
+			if sequential || o.profile != "" {
+				return scenario.RunRelaySequential(ctx, ro, prov)
+			}
+			return scenario.RunRelay(ctx, ro, prov)
+		}),
+	}
+	f := cmd.Flags()
+	f.IntVar(&ro.Pairs, "pairs", 20, "connected pairs")
+	f.IntVar(&ro.Size, "size", 200, "ciphertext bytes per message")
+	f.Float64Var(&ro.Rate, "rate", 0, "offered messages per second over all connections (0: as fast as --window allows)")
+	f.IntVar(&ro.Window, "window", 32, "messages a connection may have in flight")
+	f.BoolVar(&sequential, "sequential", false, "measure each system in turn, in one run each, rather than in alternating slices (--profile implies it)")
+	return cmd
+}
+
+func (o *options) idleCommand() *cobra.Command {
+	io := scenario.IdleOptions{}
+	cmd := &cobra.Command{
+		Use:   "idle",
+		Short: "Hold many idle connections (registered on the relay): relay memory per connection",
+		Long: `idle opens --conns connections (registered with hello and register on a Blindpost relay,
+upgraded and silent on the two forwarders), waits for the relay's memory to settle, holds them for
+--duration and reports the relay's resident memory per connection. With --background-pairs a
+relay load runs on the side throughout, and its latency and errors are reported too:
+
+  blindpost-bench idle --conns 100000 --background-pairs 50`,
+		Args: cobra.NoArgs,
+		RunE: runScenario(o, "idle", func(ctx context.Context, c scenario.Common, prov *target.Provider, rep *bench.Report) (scenario.IdleComparison, error) {
+			io.Common = c
+			if held, note := fitOpenFiles(io.Conns, 2*io.BackgroundPairs); held < io.Conns {
+				fmt.Fprintf(o.stderr, "blindpost-bench: %s\n", note)
+				rep.Problems = append(rep.Problems, note)
+				io.Conns = held
+			}
+			return scenario.RunIdle(ctx, io, prov)
+		}),
+	}
+	f := cmd.Flags()
+	f.IntVar(&io.Conns, "conns", 10000, "idle connections to hold")
+	f.IntVar(&io.BackgroundPairs, "background-pairs", 0, "pairs relaying in the background meanwhile")
+	f.Float64Var(&io.BackgroundRate, "background-rate", 0, "their messages per second in all (default 100 per pair)")
+	f.IntVar(&io.Size, "size", 200, "ciphertext bytes of the background messages")
+	return cmd
+}
+
+func (o *options) connectCommand() *cobra.Command {
+	co := scenario.ConnectOptions{}
+	cmd := &cobra.Command{
+		Use:   "connect",
+		Short: "New connections per second: TLS + WebSocket (+ hello/register on the relay)",
+		Args:  cobra.NoArgs,
+		RunE: runScenario(o, "connect", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.ConnectComparison, error) {
+			co.Common = c
+			return scenario.RunConnect(ctx, co, prov)
+		}),
+	}
+	cmd.Flags().IntVar(&co.Workers, "conns", 8, "connections being opened at once")
+	return cmd
+}
+
+func (o *options) latencyCommand() *cobra.Command {
+	lo := scenario.LatencyOptions{}
+	cmd := &cobra.Command{
+		Use:   "latency",
+		Short: "The relay load at a fixed rate, half of the lowest maximum, on every system: latency p50/p99",
+		Long: `latency first measures every system's maximum relay rate (ours, the coalescing forwarder,
+the typical forwarder and NATS over wss, as the relay scenario does, unless --rate gives the
+rate), then offers half of the lowest to all of them on a schedule, and reports the latency from
+the scheduled send time to the delivery (no coordinated omission).`,
+		Args: cobra.NoArgs,
+		RunE: runScenario(o, "latency", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.LatencyComparison, error) {
+			lo.Common = c
+			if lo.Rate > 0 {
+				lo.Maxima = map[string]float64{}
+				for _, n := range []string{target.Ours, target.Baseline, target.Typical, target.NATSName} {
+					lo.Maxima[n] = lo.Rate / lo.Fraction
+				}
+			}
+			return scenario.RunLatency(ctx, lo, prov)
+		}),
+	}
+	f := cmd.Flags()
+	f.IntVar(&lo.Pairs, "pairs", 20, "connected pairs")
+	f.IntVar(&lo.Size, "size", 200, "ciphertext bytes per message")
+	f.Float64Var(&lo.Rate, "rate", 0, "offered messages per second for both systems (default: --fraction of the lower maximum)")
+	f.IntVar(&lo.Window, "window", 32, "messages a connection may have in flight")
+	f.Float64Var(&lo.Fraction, "fraction", 0.5, "of the maximum to offer")
+	return cmd
+}
+
+func (o *options) fanoutCommand() *cobra.Command {
+	fo := scenario.FanoutOptions{}
+	cmd := &cobra.Command{
+		Use:   "fanout",
+		Short: "One sender, a group of members (a real epoch commit on the relay): deliveries per second",
+		Args:  cobra.NoArgs,
+		RunE: runScenario(o, "fanout", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.FanoutComparison, error) {
+			fo.Common = c
+			return scenario.RunFanout(ctx, fo, prov)
+		}),
+	}
+	f := cmd.Flags()
+	f.IntVar(&fo.Members, "conns", 100, "members of the group, the sender included")
+	f.IntVar(&fo.Size, "size", 200, "characters of text per message")
+	f.IntVar(&fo.Window, "window", 16, "messages the slowest member may have yet to receive")
+	return cmd
+}
+
+func (o *options) e2eCommand() *cobra.Command {
+	eo := scenario.E2EOptions{}
+	cmd := &cobra.Command{
+		Use:   "e2e",
+		Short: "Two reference clients chatting end to end through the relay: round trips and client CPU",
+		Args:  cobra.NoArgs,
+		RunE: runScenario(o, "e2e", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.E2EComparison, error) {
+			eo.Common = c
+			return scenario.RunE2E(ctx, eo, prov)
+		}),
+	}
+	cmd.Flags().IntVar(&eo.Size, "size", 200, "characters of text per message")
+	return cmd
+}
+
+// openFilesMargin is what a process needs besides its connections: listeners, the directory,
+// the poller, pipes, the standard streams.
+const openFilesMargin = 200
+
+// fitOpenFiles returns how many of conns idle connections (next to extra other connections)
+// fit in the open-file limit, which the relay started here inherits and which bounds every
+// process of this machine: one connection is one descriptor on each side. When they do not
+// all fit it explains why.
+func fitOpenFiles(conns, extra int) (int, string) {
+	limit, err := sysstat.RaiseOpenFiles()
+	if err != nil {
+		return conns, ""
+	}
+	fit := int(limit) - extra - openFilesMargin
+	if conns <= fit {
+		return conns, ""
+	}
+	return max(fit, 0), fmt.Sprintf("idle: %d connections requested, but RLIMIT_NOFILE is %d here (the hard limit; raising it needs "+
+		"CAP_SYS_RESOURCE) and each connection takes a descriptor in the relay and in this program: holding %d", conns, limit, max(fit, 0))
+}
+
+func (o *options) attackCommand() *cobra.Command {
+	ao := scenario.AttackOptions{}
+	var ceilingMiB int64
+	cmd := &cobra.Command{
+		Use:   "attack",
+		Short: "Honest pairs with and without attackers (registration flood, slowloris, ping and relay floods): delivery, p99, RSS",
+		Long: `attack runs --pairs honest pairs relaying --rate messages a second in all on a relay with its
+default limits, first alone, then while attackers run from other loopback addresses: a
+registration flood, slowloris TCP connections that never start TLS, ping floods and floods of
+relays outside any chat. It reports the honest delivery rate and latency under attack against
+the quiet run (goal ≥ 0.9×), the share of honest registrations that succeeded, and the relay's
+peak resident memory against --rss-ceiling:
+
+  blindpost-bench attack --pairs 20 --rate 400 --duration 10s`,
+		Args: cobra.NoArgs,
+		RunE: runScenario(o, "attack", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.AttackResult, error) {
+			ao.Common = c
+			ao.RSSCeiling = ceilingMiB << 20
+			return scenario.RunAttack(ctx, ao, prov)
+		}),
+	}
+	f := cmd.Flags()
+	f.IntVar(&ao.Pairs, "pairs", 20, "honest pairs")
+	f.Float64Var(&ao.Rate, "rate", 400, "honest messages per second over all honest connections")
+	f.IntVar(&ao.Size, "size", 200, "ciphertext bytes per honest message")
+	f.IntVar(&ao.Attackers, "attackers", 4, "connections of each flooding attack at once")
+	f.IntVar(&ao.Slowloris, "slowloris", 2000, "idle TCP connections the slowloris attacker tries to hold")
+	f.Int64Var(&ceilingMiB, "rss-ceiling", 512, "MiB the relay's resident memory must stay under")
+	return cmd
+}
