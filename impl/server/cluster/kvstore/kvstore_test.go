@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -75,12 +76,19 @@ func TestRaceAcrossNodes(t *testing.T) {
 		racers := rapid.IntRange(2, 3).Draw(rt, "racers")
 		nodes := rapid.Permutation([]int{0, 1, 2}).Draw(rt, "nodes")[:racers]
 		name := fmt.Sprintf("user%d", n)
+		// Every racer brings the same invite, with a use for each: the losers must give
+		// theirs back (spec §5.2.1: a refused registration uses nothing).
+		code, _, err := stores[0].CreateInvite(racers, 0)
+		if err != nil {
+			rt.Fatal(err)
+		}
+		admit := directory.Admission{Policy: directory.PolicyInvite, Invite: code}
 		results := make([]directory.Result, racers)
 		errs := make([]error, racers)
 		var wg sync.WaitGroup
 		for i, node := range nodes {
 			wg.Go(func() {
-				results[i], errs[i] = stores[node].Bind(storetest.Entry(name, byte(i+1), 1), directory.Admission{})
+				results[i], errs[i] = stores[node].Bind(storetest.Entry(name, byte(i+1), 1), admit)
 			})
 		}
 		wg.Wait()
@@ -101,6 +109,17 @@ func TestRaceAcrossNodes(t *testing.T) {
 			if held, err := s.Holds(storetest.Entry(name, byte(winner+1), 1)); err != nil || !held {
 				rt.Fatalf("node %d does not read the winner's binding of %s: %v, %v", node, name, held, err)
 			}
+		}
+
+		if uses := inviteUses(rt, stores[nodes[0]], code); uses != racers-1 {
+			rt.Fatalf("the invite has %d uses left after one name was bound, want %d", uses, racers-1)
+		}
+		if err := stores[0].RevokeInvite(code); err != nil {
+			rt.Fatal(err)
+		}
+		// The counter behind --max-users counts exactly the bound names.
+		if got, want := counter(rt, stores[nodes[1]], keyUsers), n; got != want {
+			rt.Fatalf("users counter = %d after %d names bound", got, want)
 		}
 
 		group := fmt.Sprintf("g%d", n)
@@ -137,6 +156,30 @@ func TestRaceAcrossNodes(t *testing.T) {
 			}
 		}
 	})
+}
+
+func inviteUses(rt *rapid.T, s *Store, code string) int {
+	e, err := s.get(rt.Context(), inviteKey(code))
+	if err != nil || e == nil {
+		rt.Fatalf("invite: %v, %v", e, err)
+	}
+	r, err := decodeInvite(e)
+	if err != nil {
+		rt.Fatal(err)
+	}
+	return r.Uses
+}
+
+func counter(rt *rapid.T, s *Store, key string) int {
+	e, err := s.get(rt.Context(), key)
+	if err != nil || e == nil {
+		rt.Fatalf("counter %s: %v, %v", key, e, err)
+	}
+	n, err := strconv.Atoi(string(e.Value()))
+	if err != nil {
+		rt.Fatal(err)
+	}
+	return n
 }
 
 // TestNATSNodeLoss: with one NATS node of three stopped, the R3 bucket stays readable and
