@@ -31,11 +31,14 @@
 //     (a place lost, never one too many). Under contention for the last place, a registration
 //     may be refused as full while another's reservation is outstanding, where one transaction
 //     would have seen the name already bound.
-//   - Invites are single-use per use (spec §5.2.1 [INV-3] [INV-4]): a redemption decrements
+//     Every new name writes this one key, so new names are bound one after the other across
+//     the cluster (a registration of a bound name, the common case, reads one key only).
+//   - Invites (spec §5.2.1 [INV-3] [INV-4]): each use is taken once: a redemption decrements
 //     the invite's uses by compare-and-set, before the name is created. A registration that
 //     then loses the name gives the use back by compare-and-set, so a refused registration uses
 //     nothing. A used-up invite is kept (with no uses left) for RefundWindow, so that the use
-//     can come back, and is deleted afterwards.
+//     can come back, and is deleted afterwards; a use given back after that, or after the
+//     invite was revoked, is not restored (the invite is gone either way).
 //   - Group epochs (spec §5.9 [GSV-4] [GSV-5]): SaveGroupIf is Update with the revision at
 //     which the recorded epoch was read (Create for a group not recorded), so of two commits for
 //     the same epoch on two relays exactly one is saved. The number of recorded groups is the
