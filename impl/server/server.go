@@ -62,7 +62,7 @@ type Server struct {
 	metrics *metrics.Metrics
 	tlsID   *tlspin.Identity
 	pin     tlspin.Pin // the pin registration proofs are bound to (TLS-6)
-	dir     *directory.Directory
+	dir     directory.Store
 	hub     *hub
 
 	policy   directory.Policy // the registration policy (spec §5.2.1)

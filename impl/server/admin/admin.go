@@ -91,7 +91,7 @@ type Relay interface {
 
 // Execute runs req on d, with relay the running relay or nil. Errors are reported in the
 // Response, for the socket to carry them.
-func Execute(d *directory.Directory, relay Relay, now time.Time, req Request) Response {
+func Execute(d directory.Store, relay Relay, now time.Time, req Request) Response {
 	resp, err := execute(d, relay, now, req)
 	if err != nil {
 		return Response{Error: err.Error()}
@@ -99,7 +99,7 @@ func Execute(d *directory.Directory, relay Relay, now time.Time, req Request) Re
 	return resp
 }
 
-func execute(d *directory.Directory, relay Relay, now time.Time, req Request) (Response, error) {
+func execute(d directory.Store, relay Relay, now time.Time, req Request) (Response, error) {
 	online := func(u string) bool { return relay != nil && relay.Online(u) }
 	switch req.Command {
 	case UsersList:

@@ -11,6 +11,10 @@
 // The directory is a go.etcd.io/bbolt file in the server's data directory. bbolt holds an
 // exclusive lock on it while it is open, so the operator commands refuse to run against the
 // directory of a running server instead of corrupting it.
+//
+// The relay and the operator commands use it through Store (store.go), the interface a cluster's
+// shared store (impl/server/cluster/kvstore) implements too; the contract both pass is
+// directory/storetest.
 package directory
 
 import (

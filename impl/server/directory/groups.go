@@ -44,6 +44,42 @@ func (d *Directory) SaveGroup(name string, g Group, max int) (bool, error) {
 	return kept, nil
 }
 
+// SaveGroupIf records g for group name only when its recorded epoch is still prevEpoch (no
+// record counts as epoch 0), in one transaction, so that of two commits for the same epoch
+// exactly one is saved (spec §5.9 [GSV-4] [GSV-5]). A group not recorded yet is not recorded when
+// max groups are (0: no bound): GroupNotKept.
+func (d *Directory) SaveGroupIf(name string, g Group, prevEpoch int64, max int) (GroupSave, error) {
+	raw, err := json.Marshal(g)
+	if err != nil {
+		return 0, fmt.Errorf("directory: encode group %q: %w", name, err)
+	}
+	var res GroupSave
+	err = d.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketGroups)
+		old := b.Get([]byte(name))
+		var cur Group
+		if old != nil {
+			if err := json.Unmarshal(old, &cur); err != nil {
+				return fmt.Errorf("directory: corrupt group: %w", err)
+			}
+		}
+		switch {
+		case cur.Epoch != prevEpoch:
+			res = GroupStale
+			return nil
+		case max > 0 && old == nil && b.Stats().KeyN >= max:
+			res = GroupNotKept
+			return nil
+		}
+		res = GroupSaved
+		return b.Put([]byte(name), raw)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("directory: save group %q: %w", name, err)
+	}
+	return res, nil
+}
+
 // LoadGroup returns the recorded state of group name, and false when it has none.
 func (d *Directory) LoadGroup(name string) (Group, bool, error) {
 	var g Group

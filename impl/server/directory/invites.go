@@ -44,18 +44,29 @@ func inviteKey(code string) []byte {
 	return h[:]
 }
 
+// InviteHash is the key an invite code is stored under: SHA-256(code), so that a store never
+// holds a code itself (spec §5.2.1).
+func InviteHash(code string) []byte { return inviteKey(code) }
+
+// NewInviteCode returns a fresh random invite code and its id (the first hex digits of its hash,
+// to list and revoke it by).
+func NewInviteCode() (code, id string) {
+	raw := make([]byte, inviteBytes)
+	rand.Read(raw) // crypto/rand never fails
+	code = base64.RawURLEncoding.EncodeToString(raw)
+	return code, hex.EncodeToString(inviteKey(code)[:4])
+}
+
 // CreateInvite makes a new invite code good for uses new names until now+ttl (ttl 0: no
 // expiry) and returns the code, which is shown once and never stored, and its record.
 func (d *Directory) CreateInvite(uses int, ttl time.Duration) (string, Invite, error) {
 	if uses < 1 {
 		return "", Invite{}, errors.New("directory: an invite needs at least one use")
 	}
-	raw := make([]byte, inviteBytes)
-	rand.Read(raw) // crypto/rand never fails
-	code := base64.RawURLEncoding.EncodeToString(raw)
+	code, id := NewInviteCode()
 	key := inviteKey(code)
 	now := d.now()
-	r := inviteRecord{ID: hex.EncodeToString(key[:4]), Uses: uses, Created: now}
+	r := inviteRecord{ID: id, Uses: uses, Created: now}
 	if ttl > 0 {
 		r.Expires = now.Add(ttl)
 	}

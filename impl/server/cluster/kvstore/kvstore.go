@@ -1,0 +1,320 @@
+// Package kvstore keeps the relay's persistent state (directory.Store) in a NATS JetStream
+// key-value bucket, so that the relays of a cluster share one directory (spec §5.2), one set of
+// invites (§5.2.1) and one record of each group's epoch (§5.9 [GSV-20]). The bucket is
+// replicated by JetStream (R3 on a cluster of three NATS servers), so it stays readable and
+// writable when one NATS node is lost.
+//
+// # Keys
+//
+// One bucket holds everything, under prefixes: "u.<hex(name)>" a binding, "g.<hex(group)>" a
+// group, "i.<hex(SHA-256(code))>" an invite, "m.users" and "m.groups" the counters. Names are
+// hex-encoded because a key may not hold every character a group name may; hex keeps byte
+// order, so a listing sorted by key is sorted by name.
+//
+// # Atomicity without transactions
+//
+// The bbolt directory does each operation in one transaction. A key-value bucket offers atomic
+// operations on one key only: Create (succeeds only when the key is absent, or deleted) and
+// Update / Delete with the key's last revision (compare-and-set). Every rule is built on those:
+//
+//   - First binding wins (spec §5.2 [REG-5]): a new name is bound with Create; of two relays
+//     binding it at once exactly one succeeds, and the other re-reads the binding and answers as
+//     for a bound name (identity_mismatch, or unchanged for the same key). A group key update,
+//     a last-seen update and a removal are compare-and-set on the binding's revision, so a
+//     removal (Prune) never removes a name that registered after it was read.
+//   - --max-users (spec §5.2 [REG-13]): the number of bound names is the counter "m.users". A
+//     new name first reserves a place by compare-and-set on the counter (refused with ErrFull
+//     when the counter is at the bound), then is created; a relay that loses the Create gives
+//     its place back by compare-and-set. Removals count the name out the same way. The counter
+//     therefore never counts fewer names than are bound, and the bound is never exceeded; a
+//     relay that dies between the reservation and the Create leaves the counter one too high
+//     (a place lost, never one too many). Under contention for the last place, a registration
+//     may be refused as full while another's reservation is outstanding, where one transaction
+//     would have seen the name already bound.
+//     Every new name writes this one key, so new names are bound one after the other across
+//     the cluster (a registration of a bound name, the common case, reads one key only).
+//   - Invites (spec §5.2.1 [INV-3] [INV-4]): each use is taken once: a redemption decrements
+//     the invite's uses by compare-and-set, before the name is created. A registration that
+//     then loses the name gives the use back by compare-and-set, so a refused registration uses
+//     nothing. A used-up invite is kept (with no uses left) for RefundWindow, so that the use
+//     can come back, and is deleted afterwards; a use given back after that, or after the
+//     invite was revoked, is not restored (the invite is gone either way).
+//   - Group epochs (spec §5.9 [GSV-4] [GSV-5]): SaveGroupIf is Update with the revision at
+//     which the recorded epoch was read (Create for a group not recorded), so of two commits for
+//     the same epoch on two relays exactly one is saved. The number of recorded groups is the
+//     counter "m.groups", kept like "m.users".
+//
+// Every read goes to the bucket's stream leader (see openBucket and scan), so a relay reads what
+// another relay wrote once that write was acknowledged. A listing (List, Count, Invites, the
+// candidates of Prune) reads its keys one by one, not at one instant as a bbolt transaction
+// does; each removal re-checks its key by compare-and-set.
+//
+// A compare-and-set that fails because another relay wrote first is retried on a fresh read, up
+// to maxAttempts times (then the operation fails with ErrContention); each operation has a time
+// limit (Options.Timeout).
+package kvstore
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/blindpost/blindpost/impl/server/directory"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// DefaultBucket is the bucket name Open uses when Options.Bucket is empty.
+const DefaultBucket = "blindpost"
+
+// RefundWindow is how long a used-up invite is kept so that a registration that redeemed its
+// last use and then lost the name can give the use back.
+const RefundWindow = time.Minute
+
+// maxAttempts bounds the retries of one compare-and-set loop.
+const maxAttempts = 64
+
+const (
+	prefixUser   = "u."
+	prefixGroup  = "g."
+	prefixInvite = "i."
+	keyUsers     = "m.users"
+	keyGroups    = "m.groups"
+)
+
+// ErrContention: a compare-and-set lost to other writers maxAttempts times in a row.
+var ErrContention = errors.New("kvstore: too many concurrent writers on one key; try again")
+
+// Options configure Open.
+type Options struct {
+	// Bucket is the key-value bucket's name; "" means DefaultBucket.
+	Bucket string
+	// Replicas is the bucket's replication factor: 3 on a cluster of three NATS servers or
+	// more; 0 means 1.
+	Replicas int
+	// MaxUsers bounds the number of bound usernames; 0 means no bound (spec §5.8 [LIM-5]).
+	MaxUsers int
+	// Timeout bounds each operation; 0 means 5 s.
+	Timeout time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store is a directory.Store in a JetStream key-value bucket. It is safe for concurrent use, by
+// several goroutines and by several relays sharing the bucket.
+type Store struct {
+	kv       jetstream.KeyValue
+	stream   jetstream.Stream // the bucket's stream, for listings
+	subjects string           // the subject prefix of the bucket's keys, "$KV.<bucket>."
+	maxUsers int
+	timeout  time.Duration
+	now      func() time.Time
+}
+
+var _ directory.Store = (*Store)(nil)
+
+// Open creates the bucket if it does not exist (with opts.Replicas) and returns a Store on it.
+// The NATS connection behind js stays the caller's: Close does not close it.
+func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, error) {
+	name := opts.Bucket
+	if name == "" {
+		name = DefaultBucket
+	}
+	kv, stream, err := openBucket(ctx, js, name, max(opts.Replicas, 1))
+	if err != nil {
+		return nil, fmt.Errorf("kvstore: open bucket %q: %w", name, err)
+	}
+	s := &Store{kv: kv, stream: stream, subjects: "$KV." + name + ".", maxUsers: opts.MaxUsers, timeout: opts.Timeout, now: opts.Now}
+	if s.timeout <= 0 {
+		s.timeout = 5 * time.Second
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// openBucket opens the bucket, creating it when no relay has yet, and makes every read go to
+// the stream's leader: a key-value bucket is created with direct gets, which any replica
+// answers, however far behind, and a relay must read a binding made on another relay as soon
+// as that relay was answered (the cluster is one relay to its clients).
+func openBucket(ctx context.Context, js jetstream.JetStream, name string, replicas int) (jetstream.KeyValue, jetstream.Stream, error) {
+	_, err := js.KeyValue(ctx, name)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		_, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      name,
+			Description: "blindpost relay state: bindings, invites, group epochs",
+			History:     1,
+			Replicas:    replicas,
+			Storage:     jetstream.FileStorage,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			err = nil // another relay created it first
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	stream, err := js.Stream(ctx, "KV_"+name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg := stream.CachedInfo().Config; cfg.AllowDirect {
+		cfg.AllowDirect = false
+		if stream, err = js.UpdateStream(ctx, cfg); err != nil {
+			return nil, nil, err
+		}
+	}
+	kv, err := js.KeyValue(ctx, name) // reads the stream's configuration again: no direct gets
+	return kv, stream, err
+}
+
+// Close does nothing: the bucket lives in the NATS cluster and the connection is the caller's.
+func (s *Store) Close() error { return nil }
+
+func (s *Store) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), s.timeout)
+}
+
+func userKey(name string) string  { return prefixUser + hex.EncodeToString([]byte(name)) }
+func groupKey(name string) string { return prefixGroup + hex.EncodeToString([]byte(name)) }
+func inviteKey(code string) string {
+	return prefixInvite + hex.EncodeToString(directory.InviteHash(code))
+}
+
+// nameOf decodes the name in a key made by userKey or groupKey.
+func nameOf(key, prefix string) (string, error) {
+	b, err := hex.DecodeString(key[len(prefix):])
+	if err != nil {
+		return "", fmt.Errorf("kvstore: corrupt key %q: %w", key, err)
+	}
+	return string(b), nil
+}
+
+// get returns the entry at key, or nil when there is none.
+func (s *Store) get(ctx context.Context, key string) (jetstream.KeyValueEntry, error) {
+	e, err := s.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kvstore: get %s: %w", key, err)
+	}
+	return e, nil
+}
+
+// scan returns the entries whose keys begin with prefix ("u.", "g.", "i."), sorted by key. The
+// keys come from the stream's subjects, which its leader reports, and each value from a read at
+// the leader: a key-value watcher would read a consumer that may lag the last acknowledged
+// writes, and a listing must show what was just written (`invites create`, then `invites
+// list`).
+func (s *Store) scan(ctx context.Context, prefix string) ([]jetstream.KeyValueEntry, error) {
+	info, err := s.stream.Info(ctx, jetstream.WithSubjectFilter(s.subjects+prefix+">"))
+	if err != nil {
+		return nil, fmt.Errorf("kvstore: list %s: %w", prefix, err)
+	}
+	keys := make([]string, 0, len(info.State.Subjects))
+	for subj := range info.State.Subjects {
+		keys = append(keys, strings.TrimPrefix(subj, s.subjects))
+	}
+	slices.Sort(keys)
+	out := make([]jetstream.KeyValueEntry, 0, len(keys))
+	for _, k := range keys {
+		e, err := s.get(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		if e != nil { // nil: a deleted key (its delete marker is a message too)
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// isConflict reports whether err is a lost compare-and-set (Create on an existing key, Update
+// or Delete on a moved revision).
+func isConflict(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)
+}
+
+// cas writes value at key when its revision is still rev (0: the key is absent), and reports
+// false when another writer came first.
+func (s *Store) cas(ctx context.Context, key string, value []byte, rev uint64) (bool, error) {
+	var err error
+	if rev == 0 {
+		_, err = s.kv.Create(ctx, key, value)
+	} else {
+		_, err = s.kv.Update(ctx, key, value, rev)
+	}
+	if isConflict(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("kvstore: write %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// casDelete deletes key when its revision is still rev, and reports false when another writer
+// came first.
+func (s *Store) casDelete(ctx context.Context, key string, rev uint64) (bool, error) {
+	err := s.kv.Delete(ctx, key, jetstream.LastRevision(rev))
+	if isConflict(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("kvstore: delete %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// errFull is what reserve returns at the bound; the callers turn it into their own outcome.
+var errFull = errors.New("kvstore: counter at its bound")
+
+// reserve adds one to the counter at key by compare-and-set, unless it is already at bound
+// (0: no bound), and then returns errFull.
+func (s *Store) reserve(ctx context.Context, key string, bound int) error {
+	return s.addCount(ctx, key, 1, bound)
+}
+
+// release takes one from the counter at key (never below 0).
+func (s *Store) release(ctx context.Context, key string) error {
+	return s.addCount(ctx, key, -1, 0)
+}
+
+func (s *Store) addCount(ctx context.Context, key string, delta, bound int) error {
+	for range maxAttempts {
+		e, err := s.get(ctx, key)
+		if err != nil {
+			return err
+		}
+		n, rev := 0, uint64(0)
+		if e != nil {
+			if n, err = strconv.Atoi(string(e.Value())); err != nil {
+				return fmt.Errorf("kvstore: corrupt counter %s: %w", key, err)
+			}
+			rev = e.Revision()
+		}
+		if delta > 0 && bound > 0 && n >= bound {
+			return errFull
+		}
+		ok, err := s.cas(ctx, key, []byte(strconv.Itoa(max(n+delta, 0))), rev)
+		if err != nil || ok {
+			return err
+		}
+	}
+	return fmt.Errorf("%w (%s)", ErrContention, key)
+}
+
+func encode(v any) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("kvstore: encode: %w", err)
+	}
+	return raw, nil
+}
