@@ -126,11 +126,11 @@ func waitParked(t *testing.T, s *Server, n int) {
 		parked := 0
 		s.connsMu.Lock()
 		for c := range s.conns {
-			c.pmu.Lock()
+			c.readerMu.Lock()
 			if c.rstate == readerParked {
 				parked++
 			}
-			c.pmu.Unlock()
+			c.readerMu.Unlock()
 		}
 		s.connsMu.Unlock()
 		if parked >= n {

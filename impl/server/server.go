@@ -43,7 +43,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/gobwas/ws"
 
 	"github.com/blindpost/blindpost/impl/server/certs"
 	"github.com/blindpost/blindpost/impl/server/directory"
@@ -52,9 +52,6 @@ import (
 
 // Subprotocol is the WebSocket subprotocol of spec §4.2 [WS-1].
 const Subprotocol = "blindpost.v1"
-
-// readBufferSize is gorilla's read buffer per connection.
-const readBufferSize = 512
 
 // Server is a running or ready relay. Create it with New, start it with Start (or Run), stop it
 // with Shutdown.
@@ -72,7 +69,7 @@ type Server struct {
 	admin    *adminServer     // the administration socket; nil when off
 	started  time.Time
 
-	upgrader websocket.Upgrader
+	upgrader ws.HTTPUpgrader
 	httpSrv  *http.Server
 	ln       net.Listener
 	mSrv     *http.Server
@@ -135,18 +132,8 @@ func New(cfg Config) (*Server, error) {
 		regLimit:  newRegLimiter(&cfg),
 	}
 	s.hub = newHub(s)
-	s.upgrader = websocket.Upgrader{
-		HandshakeTimeout: cfg.RegisterTimeout,
-		// The read buffer is the one handleUpgrade's hijacker hands over (readBufferSize: the
-		// TLS connection beneath buffers what it reads already, and every connection holds this
-		// one for life). The write buffer is taken from the pool for each message and given
-		// back after it.
-		WriteBufferSize: 4096,
-		WriteBufferPool: &sync.Pool{},
-		Subprotocols:    []string{Subprotocol},
-		// Origin is checked by handleUpgrade before Upgrade runs (WS-2).
-		CheckOrigin: func(*http.Request) bool { return true },
-	}
+	// Origin is checked by handleUpgrade before the upgrade runs (WS-2).
+	s.upgrader = newUpgrader(cfg.RegisterTimeout)
 	return s, nil
 }
 
@@ -298,7 +285,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("server: stop listener: %w", err))
 	}
 	for _, c := range s.snapshotConns() {
-		c.requestClose(websocket.CloseGoingAway, "server shutting down")
+		c.requestClose(closeGoingAway, "server shutting down")
 	}
 	done := make(chan struct{})
 	go func() { s.connWG.Wait(); close(done) }()
