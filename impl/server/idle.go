@@ -59,7 +59,7 @@ func (c *conn) awaitMessage() error {
 	if !c.probe() {
 		return nil
 	}
-	if c.s.poller != nil && time.Since(c.lastData) >= c.s.parkAfter {
+	if c.s.poller != nil && time.Since(c.lastData) >= c.s.cfg.ParkAfter {
 		// No data message for parkAfter (this wake was for a ping's pong, say): park at once,
 		// unless the socket has something already.
 		if c.cork.raw.readAhead() {

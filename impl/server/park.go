@@ -19,10 +19,6 @@ import (
 // reader's state under readerMu makes the interruption and the reader's own deadline changes
 // exclusive.
 
-// defaultParkAfter is how long a reader waits for the socket before it parks (Server.parkAfter;
-// tests shorten it).
-const defaultParkAfter = 2 * time.Second
-
 // The reader's states.
 const (
 	readerRunning     = iota // reading or handling
@@ -71,7 +67,7 @@ func (c *conn) endWait(err error) error {
 func (c *conn) interruptIfIdle(now time.Time) {
 	c.readerMu.Lock()
 	defer c.readerMu.Unlock()
-	if c.rstate != readerWaiting || now.Sub(c.waitSince) < c.s.parkAfter || c.isClosing() {
+	if c.rstate != readerWaiting || now.Sub(c.waitSince) < c.s.cfg.ParkAfter || c.isClosing() {
 		return
 	}
 	c.rstate = readerInterrupted
@@ -136,7 +132,7 @@ func (c *conn) restoreReadDeadline() time.Time {
 // parkIdle is the idle scan: every parkAfter/2 it interrupts the readers that have waited for
 // parkAfter, until stop is closed.
 func (s *Server) parkIdle(stop <-chan struct{}) {
-	t := time.NewTicker(s.parkAfter / 2)
+	t := time.NewTicker(s.cfg.ParkAfter / 2)
 	defer t.Stop()
 	for {
 		select {

@@ -34,6 +34,7 @@ func startParking(t *testing.T, edit func(*Config)) *Server {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.DataDir, cfg.Logger = "127.0.0.1:0", t.TempDir(), slog.New(slog.DiscardHandler)
+	cfg.ParkAfter = parkFast
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -41,7 +42,6 @@ func startParking(t *testing.T, edit func(*Config)) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.parkAfter = parkFast
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -356,5 +356,90 @@ func TestCorkGathers(t *testing.T) {
 	server.Close()
 	if s := <-got; s != "one two three four" {
 		t.Fatalf("the client read %q", s)
+	}
+}
+
+// parkedCount returns how many connections of s are parked.
+func parkedCount(s *Server) int {
+	parked := 0
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	for c := range s.conns {
+		c.readerMu.Lock()
+		if c.rstate == readerParked {
+			parked++
+		}
+		c.readerMu.Unlock()
+	}
+	return parked
+}
+
+// TestParkOption checks Config.Park both ways: on (where the system has the poller) idle
+// connections park, off (or on the portable path, a build tagged blindpost_noepoll) none ever
+// does; either way the relay forwards in order and acknowledges (SRV-7, SRV-8) after the idle
+// time, and shuts down with 1001.
+func TestParkOption(t *testing.T) {
+	for _, park := range []bool{true, false} {
+		t.Run(fmt.Sprintf("park=%v", park), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Listen, cfg.DataDir, cfg.Logger = "127.0.0.1:0", t.TempDir(), slog.New(slog.DiscardHandler)
+			cfg.Park, cfg.ParkAfter = park, parkFast
+			s, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			parks := park && s.poller != nil
+			if !park && s.poller != nil {
+				t.Fatal("the poller runs with Park off")
+			}
+			alice, bob := dialParking(t, s, "alice"), dialParking(t, s, "bob")
+			send(t, bob, `{"type":"chat_request","to":"alice","session":"2ssslZEny/S/y5gWIrZ4Tg=="}`)
+			expectType(t, bob, "ack", nil)
+			expectType(t, alice, "chat_request", nil)
+			send(t, alice, `{"type":"chat_response","to":"bob","session":"2ssslZEny/S/y5gWIrZ4Tg==","accepted":true}`)
+			expectType(t, alice, "ack", nil)
+			expectType(t, bob, "chat_response", nil)
+			for round := range 2 {
+				if parks {
+					waitParked(t, s, 2)
+				} else {
+					// Idle for several times ParkAfter: the condition under test, not a
+					// synchronisation.
+					<-time.After(5 * parkFast)
+					if n := parkedCount(s); n != 0 {
+						t.Fatalf("%d connections parked with Park off or no poller", n)
+					}
+				}
+				send(t, bob, relay("alice", round))
+				var ack struct{ ID string }
+				expectType(t, bob, "ack", &ack)
+				var m struct{ Payload struct{ N int } }
+				expectType(t, alice, "relay", &m)
+				if m.Payload.N != round || ack.ID != fmt.Sprint(round) {
+					t.Fatalf("round %d: relay %d acked as %q", round, m.Payload.N, ack.ID)
+				}
+			}
+			closed := make(chan error, 1)
+			go func() {
+				alice.SetReadDeadline(time.Now().Add(5 * time.Second))
+				for {
+					if _, _, err := alice.ReadMessage(); err != nil {
+						closed <- err
+						return
+					}
+				}
+			}()
+			go func() { bob.SetReadDeadline(time.Now().Add(5 * time.Second)); bob.ReadMessage() }()
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-closed; !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+				t.Fatalf("ended with %v, want close 1001", err)
+			}
+		})
 	}
 }

@@ -75,19 +75,18 @@ type Server struct {
 	mSrv     *http.Server
 	mLn      net.Listener
 
-	poller    *poller       // watches parked connections (park.go); nil: they do not park
-	stopIdle  chan struct{} // ends the idle scan
-	stopBG    chan struct{} // ends the name release (spec §5.2.1 [INV-7])
-	parkAfter time.Duration // idle time after which a connection parks
-	adm       *admission    // connections counted from Accept on (admit.go)
-	nextID    atomic.Uint64
-	stopping  atomic.Bool
-	connsMu   sync.Mutex
-	conns     map[*conn]struct{}
-	connWG    sync.WaitGroup
-	serveWG   sync.WaitGroup
-	stopOnce  sync.Once
-	stopErr   error
+	poller   *poller       // watches parked connections (park.go); nil: they do not park
+	stopIdle chan struct{} // ends the idle scan
+	stopBG   chan struct{} // ends the name release (spec §5.2.1 [INV-7])
+	adm      *admission    // connections counted from Accept on (admit.go)
+	nextID   atomic.Uint64
+	stopping atomic.Bool
+	connsMu  sync.Mutex
+	conns    map[*conn]struct{}
+	connWG   sync.WaitGroup
+	serveWG  sync.WaitGroup
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // New validates cfg, creates the data directory, loads or generates the TLS certificate and
@@ -127,9 +126,8 @@ func New(cfg Config) (*Server, error) {
 		conns:   make(map[*conn]struct{}),
 		adm:     newAdmission(&cfg),
 
-		parkAfter: defaultParkAfter,
-		policy:    policy,
-		regLimit:  newRegLimiter(&cfg),
+		policy:   policy,
+		regLimit: newRegLimiter(&cfg),
 	}
 	s.hub = newHub(s)
 	// Origin is checked by handleUpgrade before the upgrade runs (WS-2).
@@ -202,11 +200,13 @@ func (s *Server) Start() error {
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	if p, err := newPoller(); err == nil {
-		s.poller, s.stopIdle = p, make(chan struct{})
-		s.serveWG.Go(func() { s.parkIdle(s.stopIdle) })
-	} else {
-		s.log.Debug("idle connections will not park", "err", err)
+	if s.cfg.Park {
+		if p, err := newPoller(); err == nil {
+			s.poller, s.stopIdle = p, make(chan struct{})
+			s.serveWG.Go(func() { s.parkIdle(s.stopIdle) })
+		} else {
+			s.log.Info("idle connections will not park", "err", err)
+		}
 	}
 	s.stopBG = make(chan struct{})
 	s.serveWG.Go(func() { s.runRelease(s.stopBG) })
