@@ -97,6 +97,7 @@ type conn struct {
 
 	// Used by the reader goroutine only.
 	frames     frameState // what was read and not yet handled (frames.go)
+	ownHeld    bool       // answers are queued and no writer was started for them (queueOwn)
 	nextExtend time.Time  // when the keepalive deadline is next moved (extendReadDeadline)
 	inSize     int        // the size of the message being handled
 	lastData   time.Time  // when the last data message arrived (or the connection began)
@@ -131,6 +132,7 @@ func newConn(s *Server, cork *corkConn, early []byte, remote string) *conn {
 		quit:   make(chan struct{}),
 	}
 	c.frames.in.src = cork
+	c.frames.in.beforeRead = c.flushOwn
 	c.frames.in.hold(early)
 	c.writerDone.Add(1)
 	c.flow.init(&s.cfg)

@@ -43,10 +43,13 @@ var readPool = sync.Pool{New: func() any { b := make([]byte, readBufferSize); re
 // readPool that goes back to the pool as soon as its bytes are consumed: a connection between
 // two messages holds none. Only the reader goroutine uses it.
 type inBuffer struct {
-	src  io.Reader
-	b    *[]byte // nil when nothing is buffered
-	r, w int     // the unread bytes are (*b)[r:w]
-	err  error   // what src reported with or instead of bytes, for the read after them
+	src io.Reader
+	// beforeRead runs before every read from src: the connection writes the answers it held
+	// back while more requests were buffered (queue.go, flushOwn) before it may wait.
+	beforeRead func()
+	b          *[]byte // nil when nothing is buffered
+	r, w       int     // the unread bytes are (*b)[r:w]
+	err        error   // what src reported with or instead of bytes, for the read after them
 }
 
 // buffered returns how many bytes are held.
@@ -66,6 +69,9 @@ func (in *inBuffer) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		if len(p) >= readBufferSize {
+			if in.beforeRead != nil {
+				in.beforeRead()
+			}
 			return in.src.Read(p)
 		}
 		if err := in.fill(); in.b == nil {
@@ -85,6 +91,9 @@ func (in *inBuffer) Read(p []byte) (int, error) {
 func (in *inBuffer) fill() error {
 	if in.b != nil || in.err != nil {
 		return nil
+	}
+	if in.beforeRead != nil {
+		in.beforeRead()
 	}
 	b := readPool.Get().(*[]byte)
 	n, err := in.src.Read(*b)

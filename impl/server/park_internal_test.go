@@ -32,6 +32,16 @@ const parkFast = 30 * time.Millisecond
 
 func startParking(t *testing.T, edit func(*Config)) *Server {
 	t.Helper()
+	s := startRelay(t, edit)
+	if s.poller == nil {
+		t.Skip("connections do not park on this system")
+	}
+	return s
+}
+
+// startRelay starts the relay in process, parking after parkFast where it can park.
+func startRelay(t *testing.T, edit func(*Config)) *Server {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.DataDir, cfg.Logger = "127.0.0.1:0", t.TempDir(), slog.New(slog.DiscardHandler)
 	cfg.ParkAfter = parkFast
@@ -46,9 +56,6 @@ func startParking(t *testing.T, edit func(*Config)) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if s.poller == nil {
-		t.Skip("connections do not park on this system")
-	}
 	return s
 }
 
@@ -441,5 +448,50 @@ func TestParkOption(t *testing.T) {
 				t.Fatalf("ended with %v, want close 1001", err)
 			}
 		})
+	}
+}
+
+// TestAnswersLeaveTogether checks that the answers to requests read together leave together:
+// in one TLS record (so one write), with nothing held back until the client sends more (each
+// request is still answered, in order: SRV-13).
+func TestAnswersLeaveTogether(t *testing.T) {
+	s := startRelay(t, func(c *Config) { c.Park = false })
+	ws := dialParking(t, s, "batch")
+	const n = 8
+	var frames []byte
+	mask := [4]byte{1, 2, 3, 4}
+	for i := range n {
+		payload := fmt.Appendf(nil, `{"type":"list_users","id":"b%d"}`, i)
+		frames = append(frames, 0x81, 0x80|byte(len(payload)))
+		frames = append(frames, mask[:]...)
+		for j, b := range payload {
+			frames = append(frames, b^mask[j%4])
+		}
+	}
+	nc := ws.NetConn() // gorilla is not reading: the test reads the TLS connection itself
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := nc.Write(frames); err != nil {
+		t.Fatal(err)
+	}
+	// crypto/tls returns at most one record per Read: everything read at once came in one.
+	buf := make([]byte, 64<<10)
+	got, err := nc.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := buf[:got]
+	for i := range n {
+		if len(data) < 4 || data[0] != 0x81 {
+			t.Fatalf("answer %d is not in the first record (%d answers of %d bytes in it)", i, i, got)
+		}
+		size, hdr := int(data[1]&0x7f), 2
+		if size == 126 {
+			size, hdr = int(data[2])<<8|int(data[3]), 4
+		}
+		want := fmt.Sprintf(`"id":"b%d"`, i)
+		if len(data) < hdr+size || !strings.Contains(string(data[hdr:hdr+size]), want) {
+			t.Fatalf("answer %d: %q, want one with %s", i, data[hdr:min(len(data), hdr+size)], want)
+		}
+		data = data[hdr+size:]
 	}
 }

@@ -252,6 +252,9 @@ func (c *conn) enqueueFrom(frame []byte, sender *conn) delivery {
 // room: a client that sends requests faster than it reads the answers slows down only itself
 // (spec §5.8 [LIM-1]); one that stops reading is closed with 4002 (LIM-2).
 func (c *conn) queueOwn(frame []byte) {
+	if c.holdOwn(frame) {
+		return
+	}
 	var timer *time.Timer
 	for {
 		c.qmu.Lock()
@@ -293,6 +296,59 @@ func (c *conn) queueOwn(frame []byte) {
 			return
 		}
 	}
+}
+
+// holdOwn queues a response without writing it yet while the reader holds more requests read
+// already (or holds back answers to earlier ones): their answers then leave together, in one TLS record and one system call with
+// whatever else is queued for this connection, when the reader has handled them and is about to
+// read again (flushOwn). It reports false when the response must take queueOwn's way.
+func (c *conn) holdOwn(frame []byte) bool {
+	if c.frames.in.buffered() == 0 && !c.ownHeld {
+		return false
+	}
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.isQuit() || c.finished || !c.fitsLocked(len(frame)) {
+		return false
+	}
+	c.addLocked(frame)
+	if c.writing {
+		c.kickLocked() // a writer runs or lingers: it takes the response with the rest
+	} else {
+		c.ownHeld = true
+	}
+	return true
+}
+
+// flushOwn writes the responses holdOwn queued, on the reader's goroutine as writeOwn does,
+// unless a writer has taken the role meanwhile. The reader calls it before every read from the
+// connection, so that nothing it holds waits for the client.
+func (c *conn) flushOwn() {
+	if !c.ownHeld {
+		return
+	}
+	c.ownHeld = false
+	c.qmu.Lock()
+	if c.writing || c.finished || c.isQuit() || len(c.queue) == 0 {
+		c.kickLocked()
+		c.qmu.Unlock()
+		return
+	}
+	c.writing = true
+	batch, owners := c.queue, c.owners
+	c.queue, c.owners = nil, nil
+	ctl := c.takeControlsLocked()
+	c.qmu.Unlock()
+	size := 0
+	for _, frame := range batch {
+		size += len(frame)
+	}
+	owed := owedOf(batch, owners)
+	err := c.writeBatch(batch, ctl, c.writeDeadline())
+	c.qmu.Lock()
+	c.doneLocked(len(batch), size)
+	c.unshareLocked(owed)
+	c.releaseLocked(err)
 }
 
 // writeOwn writes frame on the calling goroutine, which has taken the writer's role, then
