@@ -180,7 +180,8 @@ func (c *conn) end(code int, text string) {
 	c.writerDone.Wait()
 	c.cork.Close()
 	c.frames.in.release()
-	c.frames.msg = nil
+	c.frames.fragmented = false
+	c.frames.releaseMsg()
 	c.bg.Wait()
 	c.s.hub.unregister(c) // spec §5.9 [GSV-3]
 	c.s.metrics.Connections.Dec()

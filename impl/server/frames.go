@@ -148,9 +148,27 @@ type frameState struct {
 	in         inBuffer
 	hdr        [ws.MaxHeaderSize]byte              // scratch for the header being read
 	control    [ws.MaxControlFramePayloadSize]byte // the payload of the control frame being read
-	msg        []byte                              // the fragments of the message read so far
+	msg        []byte                              // the fragments of the message read so far; reused
+	msgBuf     *[]byte                             // msg's buffer as it came from msgPool; nil with msg
 	msgOp      ws.OpCode                           // the opcode of its first frame
 	fragmented bool                                // a message has begun and not ended
+}
+
+// msgPool holds the buffers messages are read into, so that a connection owns one only while
+// it reads: the reader gives its buffer back before it waits for the socket (releaseMsg).
+var msgPool = sync.Pool{New: func() any { b := make([]byte, 0, readBufferSize); return &b }}
+
+// releaseMsg gives the message buffer back, unless a message is half read. A buffer that grew
+// for a large message is left to the collector, so the pool holds small ones only.
+func (f *frameState) releaseMsg() {
+	if f.fragmented || f.msgBuf == nil {
+		return
+	}
+	if cap(f.msg) == readBufferSize {
+		*f.msgBuf = f.msg[:0]
+		msgPool.Put(f.msgBuf)
+	}
+	f.msg, f.msgBuf = nil, nil
 }
 
 // readMessage reads the next data message (its opcode and payload), answering the control
@@ -195,6 +213,10 @@ func (c *conn) readMessage() (op ws.OpCode, data []byte, escaped bool, err error
 			return 0, nil, false, &wsFailure{closeTooBig, "message too large"}
 		}
 		start := len(f.msg)
+		if f.msg == nil {
+			f.msgBuf = msgPool.Get().(*[]byte)
+			f.msg = (*f.msgBuf)[:0]
+		}
 		f.msg = slices.Grow(f.msg, int(h.Length))[:start+int(h.Length)]
 		if _, err := io.ReadFull(&f.in, f.msg[start:]); err != nil {
 			return 0, nil, false, err
@@ -207,7 +229,9 @@ func (c *conn) readMessage() (op ws.OpCode, data []byte, escaped bool, err error
 			f.fragmented = true
 			continue
 		}
-		data, f.msg, f.fragmented = f.msg, nil, false
+		// The next message reuses the buffer: the message is handled before the next read,
+		// and nothing keeps it (the codec copies what it decodes).
+		data, f.msg, f.fragmented = f.msg, f.msg[:0], false
 		if data == nil {
 			data = []byte{}
 		}

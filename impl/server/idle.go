@@ -51,6 +51,9 @@ func (c *conn) probe() bool {
 // deadline's error when that passes first, and errPark when the connection has been idle long
 // enough to give its goroutine up (park.go).
 func (c *conn) awaitMessage() error {
+	if c.frames.in.buffered() == 0 {
+		c.frames.releaseMsg() // nothing more to read now: the message buffer goes back
+	}
 	// Registration is short (WS-9 bounds it): its reader waits inside TLS, which saves the
 	// probe on every new connection.
 	if c.state != stateRegistered || c.cork.raw == nil || c.frames.in.buffered() > 0 || c.frames.fragmented {
