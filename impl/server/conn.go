@@ -55,15 +55,15 @@ const (
 // gives its goroutine up to the server's poller (park.go): an idle connection then costs its
 // state and TLS's buffers, and no goroutine.
 //
-// Lock order: a goroutine that holds more than one of these takes them in this order, and none
-// of them is held while a frame is read or written:
+// Lock order: a goroutine holding one of these may take those after it, never those before:
 //
-//	readerMu → deadlineMu
-//	hub.mu → qmu (enqueue runs under the hub's lock) → corkConn.mu (taken by writes only)
+//	Server.connsMu → readerMu → deadlineMu (the idle scan; park)
+//	readerMu → poller.mu (park, wake)
+//	hub.mu → qmu, and hub.mu → deadlineMu (enqueue, and the requestClose it may call, run
+//	under the hub's lock)
 //
-// readerMu and deadlineMu are never held with qmu or hub.mu. requestClose takes deadlineMu and
-// then qmu one after the other, never together; the poller's own mutex is taken under readerMu
-// (park, wake).
+// corkConn.mu is taken alone, by writes and deadline changes; qmu, readerMu and deadlineMu are
+// never held while a frame is read or written.
 type conn struct {
 	s      *Server
 	cork   *corkConn // the client's TLS connection, which gathers the writer's frames

@@ -11,7 +11,7 @@ import (
 // and does not wait inside TLS: it makes sure that nothing is buffered above the socket (in the
 // frame reader, or decrypted by TLS already), and then waits for the socket to become readable
 // with a small stack (awaitMessage), or parks (park.go). Where the socket gives no access to its
-// descriptor (the portable path), the reader waits inside TLS's read.
+// descriptor (the portable path), the reader waits inside TLS's read, with a read buffer.
 
 // Read reads from TLS; once the connection is upgraded, every byte takes from its budget
 // (spec §5.10 [ABU-5]).

@@ -186,7 +186,7 @@ func TestParkedConnectionsRelay(t *testing.T) {
 
 // TestParkedKeepalive checks WS-7 and WS-8 across parking: a client that answers pings stays
 // connected for several pong timeouts, parking in between; a silent one is closed with 1008;
-// and a ping from the client is answered (the reader leaves gorilla after it). The timers come
+// and a ping from the client is answered (the reader goes back to its wait after it). The timers come
 // from timescale, and the test counts time, not pings.
 func TestParkedKeepalive(t *testing.T) {
 	pingEvery, pongTimeout := timescale.Of(100*time.Millisecond), timescale.Of(500*time.Millisecond)
