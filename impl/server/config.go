@@ -70,6 +70,14 @@ type Config struct {
 	WriteTimeout time.Duration
 	CloseGrace   time.Duration
 
+	// Park lets a connection whose reader has waited ParkAfter for the socket give its
+	// goroutine up to the server's epoll set until the socket, the keepalive or a close needs
+	// it again (README "Performance"). It needs Linux, and a build without the tag
+	// blindpost_noepoll; elsewhere, or when false, every connection keeps a reader goroutine.
+	// Nothing of it changes what a client sees.
+	Park      bool
+	ParkAfter time.Duration
+
 	// Clock is the directory's clock (when names were last seen, when invites expire); nil
 	// means time.Now. Tests move it to age names.
 	Clock func() time.Time
@@ -107,6 +115,8 @@ func DefaultConfig() Config {
 		MaxJoinsPerAddr:  256,
 		WriteTimeout:     10 * time.Second,
 		CloseGrace:       2 * time.Second,
+		Park:             true,
+		ParkAfter:        2 * time.Second,
 
 		// A public relay should tighten these (README, "Operations"); the defaults let one host
 		// run the conformance suite (about 600 new names) and the demo without waiting.
@@ -134,6 +144,13 @@ const (
 	MaxPongTimeout     = 120 * time.Second
 	MinRegisterTimeout = 500 * time.Millisecond
 	MaxRegisterTimeout = 60 * time.Second
+)
+
+// Bounds of Config.ParkAfter: not announced and not the spec's, but below 10ms a reader would
+// park between the messages of an active client.
+const (
+	MinParkAfter = 10 * time.Millisecond
+	MaxParkAfter = time.Hour
 )
 
 // ConfigError is one invalid setting. Field is the command-line flag name of the setting, so
@@ -218,6 +235,7 @@ func (c *Config) Validate() []error {
 	positive("handshake-timeout", c.HandshakeTimeout)
 	positive("write-timeout", c.WriteTimeout)
 	positive("close-grace", c.CloseGrace)
+	timer("park-after", c.ParkAfter, MinParkAfter, MaxParkAfter)
 	if _, err := directory.ParsePolicy(c.Registration); err != nil {
 		bad("registration", "%q must be open, invite or closed", c.Registration)
 	}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net"
@@ -11,10 +10,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gorilla/websocket"
+	"github.com/gobwas/ws"
 )
 
-// The close codes of spec §4.2 that gorilla/websocket has no name for.
+// The close codes of spec §4.2 beyond RFC 6455's.
 const (
 	CloseReplaced     = 4001 // a newer connection registered the same identity (REG-7)
 	CloseSlowConsumer = 4002 // the send queue overflowed (LIM-2)
@@ -23,8 +22,8 @@ const (
 
 const (
 	// closePolicy (1008): registration failed or timed out, or a message came before it.
-	closePolicy   = websocket.ClosePolicyViolation
-	closeInternal = websocket.CloseInternalServerErr
+	closePolicy   = closePolicyViolation
+	closeInternal = closeInternalError
 	// closeNoFrame: the peer is gone or closed first, so no close frame is sent.
 	closeNoFrame = 0
 	// maxCloseReasonSize: a close frame holds 125 bytes, 2 of them the code.
@@ -48,16 +47,26 @@ const (
 	regExpired
 )
 
-// conn is one client connection. Its reader goroutine (serve) runs the state machine of spec §5:
-// it decodes every message and answers it in order (SRV-13). Any goroutine may append to its
-// bounded send queue without ever blocking (LIM-1); a writer goroutine runs while the queue
-// holds something and exits when it is empty, so that an idle connection costs one goroutine,
-// and no write buffer (queue.go).
+// conn is one client connection. Its reader goroutine (serve) reads the frames (frames.go) and
+// runs the state machine of spec §5: it decodes every message and answers it in order (SRV-13).
+// Any goroutine may append to its bounded send queue without ever blocking (LIM-1); a writer
+// goroutine runs while the queue holds something and exits when it is empty (queue.go). Between
+// messages the reader waits for the socket with no read buffer (idle.go), and after a while
+// gives its goroutine up to the server's poller (park.go): an idle connection then costs its
+// state and TLS's buffers, and no goroutine.
+//
+// Lock order: a goroutine holding one of these may take those after it, never those before:
+//
+//	Server.connsMu → readerMu → deadlineMu (the idle scan; park)
+//	readerMu → poller.mu (park, wake)
+//	hub.mu → qmu, and hub.mu → deadlineMu (enqueue, and the requestClose it may call, run
+//	under the hub's lock)
+//
+// corkConn.mu is taken alone, by writes and deadline changes; qmu, readerMu and deadlineMu are
+// never held while a frame is read or written.
 type conn struct {
 	s      *Server
-	ws     *websocket.Conn
-	cork   *corkConn     // ws's connection; nil when it is not a corkConn
-	br     *bufio.Reader // gorilla's read buffer (idle.go); nil when unknown
+	cork   *corkConn // the client's TLS connection, which gathers the writer's frames
 	id     uint64
 	log    connLog
 	remote string
@@ -71,12 +80,12 @@ type conn struct {
 	closeCode  int // written once before quit is closed
 	closeText  string
 
-	dlMu         sync.Mutex  // orders read-deadline changes against requestClose
-	closing      atomic.Bool // set under dlMu
-	readDeadline time.Time   // the read deadline last chosen; guarded by dlMu
+	deadlineMu   sync.Mutex  // orders read-deadline changes against requestClose
+	closing      atomic.Bool // set under deadlineMu
+	readDeadline time.Time   // the read deadline last chosen; guarded by deadlineMu
 
-	// The reader's state for parking (park.go); guarded by pmu.
-	pmu       sync.Mutex
+	// The reader's state for parking (park.go); guarded by readerMu.
+	readerMu  sync.Mutex
 	rstate    int
 	waitSince time.Time
 	parkTimer *time.Timer
@@ -87,10 +96,12 @@ type conn struct {
 	bg       sync.WaitGroup         // the early hub exit started by requestClose
 
 	// Used by the reader goroutine only.
-	nextExtend time.Time // when the keepalive deadline is next moved (extendReadDeadline)
-	inSize     int       // the size of the message being handled
-	inMessage  bool      // a data message is being read (idle.go)
-	lastData   time.Time // when the last data message arrived (or the connection began)
+	frames     frameState // what was read and not yet handled (frames.go)
+	ownHeld    bool       // answers are queued and no writer was started for them (queueOwn)
+	nextExtend time.Time  // when the keepalive deadline is next moved (extendReadDeadline)
+	inSize     int        // the size of the message being handled
+	inData     []byte     // the message being handled, for spliceRelay; nil between messages
+	lastData   time.Time  // when the last data message arrived (or the connection began)
 	state      connState
 	user       string // from hello; the registered name once state is stateRegistered
 	challenge  []byte // the single-use challenge of this connection (REG-2)
@@ -99,26 +110,31 @@ type conn struct {
 	// them is owed (WS-8) and free, any other pong is charged (spec §5.10 [ABU-5]).
 	pingsOut atomic.Int32
 
+	// Used by the holder of the writer's role only (queue.go).
+	whdr [ws.MaxHeaderSize]byte // scratch for the header of the frame being written
+
 	// Guarded by hub.mu; nil until the connection joins a group.
 	groups map[string]*group
 	// Guarded by hub.mu: the chats of this connection (chats.go).
 	chat chatState
 }
 
-func newConn(s *Server, ws *websocket.Conn, br *bufio.Reader, remote string) *conn {
+// newConn makes the connection upgraded on cork; early holds what the client sent after the
+// upgrade request and the HTTP server had read already.
+func newConn(s *Server, cork *corkConn, early []byte, remote string) *conn {
 	id := s.nextID.Add(1)
-	cork, _ := ws.NetConn().(*corkConn)
 	c := &conn{
 		s:      s,
-		ws:     ws,
 		cork:   cork,
-		br:     br,
 		id:     id,
 		log:    connLog{l: s.log, id: id},
 		remote: remote,
-		addr:   addrOf(ws.NetConn().RemoteAddr()),
+		addr:   addrOf(cork.RemoteAddr()),
 		quit:   make(chan struct{}),
 	}
+	c.frames.in.src = cork
+	c.frames.in.beforeRead = c.flushOwn
+	c.frames.in.hold(early)
 	c.writerDone.Add(1)
 	c.flow.init(&s.cfg)
 	return c
@@ -131,30 +147,7 @@ func (c *conn) serve() {
 	m.ConnectionsTotal.Inc()
 	c.log.Debug("connected", "remote", c.remote)
 
-	// spec §4.2 [WS-5]: gorilla closes with 1009 when a message exceeds the limit.
-	c.ws.SetReadLimit(int64(c.s.cfg.MaxMessage))
-	c.ws.SetPongHandler(func(string) error {
-		if c.pingsOut.Swap(0) == 0 { // the answer to our pings is owed (WS-8), so free
-			if err := c.controlFrame(); err != nil {
-				return err // spec §5.10 [ABU-5]
-			}
-		}
-		c.extendReadDeadline()
-		c.handledControl()
-		return nil
-	})
-	c.ws.SetPingHandler(func(d string) error {
-		if err := c.controlFrame(); err != nil {
-			return err // spec §5.10 [ABU-5]
-		}
-		c.extendReadDeadline()
-		c.pong(d)
-		c.handledControl()
-		return nil
-	})
-	if c.cork != nil {
-		c.cork.budget = newBudget(&c.s.cfg) // spec §5.10 [ABU-5]
-	}
+	c.cork.budget = newBudget(&c.s.cfg) // spec §5.10 [ABU-5]
 	// spec §4.2 [WS-9]: registration must complete within RegisterTimeout of the upgrade.
 	c.regTimer = time.AfterFunc(c.s.cfg.RegisterTimeout, c.registrationExpired)
 	// spec §4.2 [WS-7]: a ping every PingInterval, and a close after PongTimeout of silence.
@@ -186,7 +179,10 @@ func (c *conn) end(code int, text string) {
 	}
 	c.requestClose(code, text)
 	c.writerDone.Wait()
-	c.ws.Close()
+	c.cork.Close()
+	c.frames.in.release()
+	c.frames.fragmented = false
+	c.frames.releaseMsg()
 	c.bg.Wait()
 	c.s.hub.unregister(c) // spec §5.9 [GSV-3]
 	c.s.metrics.Connections.Dec()
@@ -214,7 +210,7 @@ func (c *conn) readLoop() (code int, text string, park bool) {
 			code, text = c.readFailed(err)
 			return code, text, false
 		}
-		typ, data, escaped, err := c.readMessage()
+		op, data, escaped, err := c.readMessage()
 		if err != nil {
 			code, text = c.readFailed(err)
 			return code, text, false
@@ -229,14 +225,15 @@ func (c *conn) readLoop() (code int, text string, park bool) {
 		}
 		received := time.Now()
 		switch {
-		case typ != websocket.TextMessage:
+		case op != ws.OpText:
 			// spec §4.2 [WS-3]: binary messages close with 1003, after the error (ERR-2).
-			c.failAndClose("", "", errBadMessage, "binary WebSocket messages are not allowed", websocket.CloseUnsupportedData)
+			c.failAndClose("", "", errBadMessage, "binary WebSocket messages are not allowed", closeUnsupportedData)
 		case !utf8.Valid(data):
 			// spec §4.2 [WS-4], §2.4 [ENC-9]: invalid UTF-8 closes with 1007, after the error.
-			c.failAndClose("", "", errBadMessage, "the message is not valid UTF-8", websocket.CloseInvalidFramePayloadData)
+			c.failAndClose("", "", errBadMessage, "the message is not valid UTF-8", closeInvalidPayload)
 		default:
 			c.handle(data, received)
+			c.inData = nil // the message buffer goes back to its pool between messages
 		}
 	}
 }
@@ -244,16 +241,19 @@ func (c *conn) readLoop() (code int, text string, park bool) {
 // readFailed maps a read error to the close to send, and lingers where the client may still be
 // sending so that it receives the close frame instead of a reset.
 func (c *conn) readFailed(err error) (int, string) {
-	var ce *websocket.CloseError
+	var closed *peerClosed
+	var failure *wsFailure
 	var ne net.Error
 	switch {
-	case errors.As(err, &ce):
-		return closeNoFrame, "" // the client closed; gorilla answered its close frame
-	case errors.Is(err, websocket.ErrReadLimit):
-		// spec §4.2 [WS-5]: gorilla has sent 1009; drain what the client is still sending.
-		c.s.metrics.Close(websocket.CloseMessageTooBig)
-		c.log.Info("closing", "user", c.registeredName(), "code", websocket.CloseMessageTooBig, "reason", "message too large")
-		c.requestClose(closeNoFrame, "")
+	case errors.As(err, &closed):
+		// The client closed: the writer answers with its code after what is queued (RFC 6455
+		// §5.5.1), unless the close frame it answers is ours.
+		c.answerClose(closed.code)
+		return closeNoFrame, ""
+	case errors.As(err, &failure):
+		// spec §4.2 [WS-5] (1009) and RFC 6455 §7.1.7 (1002, 1007): the close frame goes out
+		// while what the client is still sending is discarded.
+		c.requestClose(failure.code, failure.text)
 		c.drain()
 		return closeNoFrame, ""
 	case errors.Is(err, errOverBudget):
@@ -270,7 +270,7 @@ func (c *conn) readFailed(err error) (int, string) {
 		return closeNoFrame, ""
 	case errors.As(err, &ne) && ne.Timeout() && !c.isClosing():
 		// spec §4.2 [WS-7]: no frame for PongTimeout.
-		return websocket.ClosePolicyViolation, "keepalive timeout"
+		return closePolicyViolation, "keepalive timeout"
 	default:
 		return closeNoFrame, ""
 	}
@@ -278,9 +278,9 @@ func (c *conn) readFailed(err error) (int, string) {
 
 // drain reads and discards whatever the client still sends, for at most CloseGrace.
 func (c *conn) drain() {
-	nc := c.ws.NetConn()
-	_ = nc.SetReadDeadline(time.Now().Add(c.s.cfg.CloseGrace))
-	_, _ = io.Copy(io.Discard, io.LimitReader(nc, 64<<20))
+	c.frames.in.release()
+	_ = c.cork.SetReadDeadline(time.Now().Add(c.s.cfg.CloseGrace))
+	_, _ = io.Copy(io.Discard, io.LimitReader(c.cork, 64<<20))
 }
 
 // extendReadDeadline restarts the keepalive timer of spec §4.2 [WS-7] after any frame; once the
@@ -295,11 +295,11 @@ func (c *conn) extendReadDeadline() {
 	}
 	slack := c.keepaliveSlack()
 	c.nextExtend = now.Add(slack)
-	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
 	if !c.closing.Load() {
 		c.readDeadline = now.Add(c.s.cfg.PongTimeout + slack)
-		_ = c.ws.SetReadDeadline(c.readDeadline)
+		_ = c.cork.SetReadDeadline(c.readDeadline)
 	}
 }
 
@@ -313,19 +313,26 @@ func (c *conn) isClosing() bool { return c.closing.Load() }
 // It never blocks and may be called from any goroutine; the first call wins. The writer sends
 // what is already queued (except for 4002) and then the close frame; the reader waits for the
 // client's answer for at most WriteTimeout+CloseGrace.
-func (c *conn) requestClose(code int, text string) {
+func (c *conn) requestClose(code int, text string) { c.closeWith(code, text, false) }
+
+// answerClose answers the client's close frame with its code (closeNoStatus: an empty close
+// frame), after what is queued. It is not a close of the relay's: it is neither counted nor
+// logged as one.
+func (c *conn) answerClose(code int) { c.closeWith(code, "", true) }
+
+func (c *conn) closeWith(code int, text string, answer bool) {
 	c.closeOnce.Do(func() {
 		if len(text) > maxCloseReasonSize {
 			text = text[:maxCloseReasonSize]
 		}
 		c.closeCode, c.closeText = code, text
-		c.dlMu.Lock()
+		c.deadlineMu.Lock()
 		c.closing.Store(true)
 		c.readDeadline = time.Now().Add(c.s.cfg.WriteTimeout + c.s.cfg.CloseGrace)
-		_ = c.ws.SetReadDeadline(c.readDeadline)
-		c.dlMu.Unlock()
+		_ = c.cork.SetReadDeadline(c.readDeadline)
+		c.deadlineMu.Unlock()
 		close(c.quit)
-		if code != closeNoFrame {
+		if code != closeNoFrame && !answer {
 			c.s.metrics.Close(code)
 			c.log.Info("closing", "user", c.registeredName(), "code", code, "reason", text)
 		}
@@ -344,13 +351,16 @@ func (c *conn) requestClose(code int, text string) {
 // abort drops the connection at once, without a close frame.
 func (c *conn) abort() {
 	c.requestClose(closeNoFrame, "")
-	c.ws.Close()
+	c.cork.Close()
 }
 
 // closeNow sends a close frame and drops a connection that was never served.
 func (c *conn) closeNow(code int, text string) {
-	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(c.s.cfg.WriteTimeout))
-	c.ws.Close()
+	_ = c.cork.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+	c.cork.cork()
+	_ = c.writeControlFrame(ws.OpClose, closeFrameBody(code, text))
+	_ = c.cork.uncork()
+	c.cork.Close()
 }
 
 // registrationExpired closes a connection that has not registered in time (spec §4.2 [WS-9]).
@@ -358,6 +368,6 @@ func (c *conn) closeNow(code int, text string) {
 func (c *conn) registrationExpired() {
 	if c.reg.CompareAndSwap(regPending, regExpired) {
 		c.s.metrics.Registrations.WithLabelValues("timeout").Inc()
-		c.requestClose(websocket.ClosePolicyViolation, "registration timeout")
+		c.requestClose(closePolicyViolation, "registration timeout")
 	}
 }

@@ -13,12 +13,12 @@ const corkLimit = 16 << 10
 // corkPool holds the gathering buffers, so that a connection owns one only while it writes.
 var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, corkLimit); return &b }}
 
-// corkConn is a client's TLS connection as gorilla/websocket sees it. While the connection's
-// writer holds it corked, the frames gorilla writes are gathered and leave in one TLS write
-// (one record, one system call) when the writer uncorks: a writer that finds several messages
+// corkConn is a client's TLS connection as the frame layer sees it. While the connection's
+// writer holds it corked, the frames it writes are gathered and leave in one TLS write (one
+// record, one system call) when the writer uncorks: a writer that finds several messages
 // queued sends them together instead of paying a record and a system call for each. Uncorked,
-// writes go straight through. gorilla serialises its own writes; the mutex orders them against
-// cork and uncork, which the writer calls from outside gorilla.
+// writes go straight through. Only the holder of the writer's role writes (queue.go); the
+// mutex orders its writes against the deadline changes of the reader and of close.
 type corkConn struct {
 	*tls.Conn
 	raw *rawConn // beneath the TLS connection; nil when the listener is not a corkListener
@@ -29,8 +29,7 @@ type corkConn struct {
 	deadline time.Time // the write deadline last set
 
 	// Read only by the connection's reader goroutine (see idle.go).
-	unread heldBytes // plaintext a probe read ahead, from probePool
-	budget *budget   // the connection's byte budget once upgraded (ABU-5); nil before
+	budget *budget // the connection's byte budget once upgraded (ABU-5); nil before
 
 	release   func() // uncounts the connection (admit.go); called once, by Close
 	closeOnce sync.Once
@@ -46,8 +45,8 @@ func (c *corkConn) Close() error {
 	return c.Conn.Close()
 }
 
-// SetWriteDeadline sets the write deadline unless it is already set: gorilla sets it before
-// every frame, and the writer gives every frame of a batch the same one.
+// SetWriteDeadline sets the write deadline unless it is already set: the writer moves it at
+// most once a second (writeDeadline).
 func (c *corkConn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

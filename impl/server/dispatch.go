@@ -13,7 +13,7 @@ import (
 // order (SRV-13), except where the connection closes.
 func (c *conn) handle(data []byte, received time.Time) {
 	defer c.recoverInternal()
-	c.inSize = len(data)
+	c.inSize, c.inData = len(data), data
 	msg, err := wire.Decode(wire.FromClient, data)
 	id, typ := requestOf(msg)
 	c.countIn(typ, len(data))
@@ -100,7 +100,7 @@ func (c *conn) dispatch(msg wire.Message, id string, typ wire.RequestType, recei
 		c.forward(id, typ, m.To, m.Session, false, &wire.IncomingChatTerminate{From: from, Session: m.Session}, received)
 	case *wire.Relay:
 		// spec §5.5 [SRV-6]: the payload is forwarded as the same JSON value.
-		c.forward(id, typ, m.To, m.Session, false, &wire.IncomingRelay{From: from, Session: m.Session, Payload: m.Payload}, received)
+		c.forwardRelay(m, from, received)
 	case *wire.GroupJoin:
 		c.groupJoin(m)
 	case *wire.GroupLeave:

@@ -3,11 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
-	"sync"
 )
-
-// mutex is sync.Mutex under a name that reads well in struct fields.
-type mutex = sync.Mutex
 
 // connLog logs for one connection: the server's logger, with the connection's id added when
 // something is actually logged (a *slog.Logger made by With for every connection would cost

@@ -16,12 +16,8 @@ import (
 // The reader decides to park only where it would otherwise wait for the socket in
 // awaitMessage, with nothing buffered above it; the server's idle scan (parkIdle) interrupts
 // such a wait once it has lasted parkAfter, by moving the read deadline to the past. The
-// reader's state under pmu makes the interruption and the reader's own deadline changes
+// reader's state under readerMu makes the interruption and the reader's own deadline changes
 // exclusive.
-
-// defaultParkAfter is how long a reader waits for the socket before it parks (Server.parkAfter;
-// tests shorten it).
-const defaultParkAfter = 2 * time.Second
 
 // The reader's states.
 const (
@@ -34,21 +30,24 @@ const (
 // errPark tells the read loop to park the connection.
 var errPark = errors.New("server: park")
 
+// errNoPoller: connections cannot park on this system, or in this build (blindpost_noepoll).
+var errNoPoller = errors.New("server: no poller on this system")
+
 // beginWait records that the reader waits for the socket from now on.
 func (c *conn) beginWait() {
-	c.pmu.Lock()
+	c.readerMu.Lock()
 	c.rstate, c.waitSince = readerWaiting, time.Now()
-	c.pmu.Unlock()
+	c.readerMu.Unlock()
 }
 
 // endWait ends the wait that ended with err (nil: the socket is readable). After an
 // interruption it restores the read deadline and asks to park, unless data came meanwhile or the
 // deadline that passed was the real one.
 func (c *conn) endWait(err error) error {
-	c.pmu.Lock()
+	c.readerMu.Lock()
 	interrupted := c.rstate == readerInterrupted
 	c.rstate = readerRunning
-	c.pmu.Unlock()
+	c.readerMu.Unlock()
 	if !interrupted {
 		return err
 	}
@@ -66,9 +65,9 @@ func (c *conn) endWait(err error) error {
 // interruptIfIdle makes a reader that has waited parkAfter or longer park. It runs on the idle
 // scan's goroutine.
 func (c *conn) interruptIfIdle(now time.Time) {
-	c.pmu.Lock()
-	defer c.pmu.Unlock()
-	if c.rstate != readerWaiting || now.Sub(c.waitSince) < c.s.parkAfter || c.isClosing() {
+	c.readerMu.Lock()
+	defer c.readerMu.Unlock()
+	if c.rstate != readerWaiting || now.Sub(c.waitSince) < c.s.cfg.ParkAfter || c.isClosing() {
 		return
 	}
 	c.rstate = readerInterrupted
@@ -80,23 +79,23 @@ func (c *conn) interruptIfIdle(now time.Time) {
 // the poller refuses, and the reader goes on.
 func (c *conn) park() bool {
 	p := c.s.poller
-	if p == nil || c.cork == nil || c.cork.raw == nil {
+	if p == nil || c.cork.raw == nil {
 		return false
 	}
-	c.pmu.Lock()
-	defer c.pmu.Unlock()
+	c.readerMu.Lock()
+	defer c.readerMu.Unlock()
 	if c.isClosing() {
 		return false
 	}
 	c.rstate = readerParked
-	if err := p.add(c.cork.raw.fd, c); err != nil {
+	if err := p.add(c); err != nil {
 		c.rstate = readerRunning
 		return false
 	}
 	// spec §4.2 [WS-7]: the keepalive deadline still closes a silent connection.
-	c.dlMu.Lock()
+	c.deadlineMu.Lock()
 	deadline := c.readDeadline
-	c.dlMu.Unlock()
+	c.deadlineMu.Unlock()
 	if !deadline.IsZero() {
 		c.parkTimer = time.AfterFunc(time.Until(deadline), c.wake)
 	}
@@ -106,34 +105,34 @@ func (c *conn) park() bool {
 // wake resumes a parked connection on a new reader goroutine; otherwise it does nothing. The
 // poller, the keepalive timer and requestClose call it, from their own goroutines.
 func (c *conn) wake() {
-	c.pmu.Lock()
+	c.readerMu.Lock()
 	if c.rstate != readerParked {
-		c.pmu.Unlock()
+		c.readerMu.Unlock()
 		return
 	}
 	c.rstate = readerRunning
-	c.s.poller.remove(c.cork.raw.fd, c)
+	c.s.poller.remove(c)
 	if c.parkTimer != nil {
 		c.parkTimer.Stop()
 		c.parkTimer = nil
 	}
-	c.pmu.Unlock()
+	c.readerMu.Unlock()
 	go c.run()
 }
 
 // restoreReadDeadline sets the read deadline the reader last chose again (an interruption
 // moved it), and returns it.
 func (c *conn) restoreReadDeadline() time.Time {
-	c.dlMu.Lock()
-	defer c.dlMu.Unlock()
-	_ = c.ws.SetReadDeadline(c.readDeadline)
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
+	_ = c.cork.SetReadDeadline(c.readDeadline)
 	return c.readDeadline
 }
 
 // parkIdle is the idle scan: every parkAfter/2 it interrupts the readers that have waited for
 // parkAfter, until stop is closed.
 func (s *Server) parkIdle(stop <-chan struct{}) {
-	t := time.NewTicker(s.parkAfter / 2)
+	t := time.NewTicker(s.cfg.ParkAfter / 2)
 	defer t.Stop()
 	for {
 		select {

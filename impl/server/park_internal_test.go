@@ -30,8 +30,19 @@ const parkFast = 30 * time.Millisecond
 
 func startParking(t *testing.T, edit func(*Config)) *Server {
 	t.Helper()
+	s := startRelay(t, edit)
+	if s.poller == nil {
+		t.Skip("connections do not park on this system")
+	}
+	return s
+}
+
+// startRelay starts the relay in process, parking after parkFast where it can park.
+func startRelay(t *testing.T, edit func(*Config)) *Server {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Listen, cfg.DataDir, cfg.Logger = "127.0.0.1:0", t.TempDir(), slog.New(slog.DiscardHandler)
+	cfg.ParkAfter = parkFast
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -39,14 +50,10 @@ func startParking(t *testing.T, edit func(*Config)) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.parkAfter = parkFast
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if s.poller == nil {
-		t.Skip("connections do not park on this system")
-	}
 	return s
 }
 
@@ -116,11 +123,11 @@ func waitParked(t *testing.T, s *Server, n int) {
 		parked := 0
 		s.connsMu.Lock()
 		for c := range s.conns {
-			c.pmu.Lock()
+			c.readerMu.Lock()
 			if c.rstate == readerParked {
 				parked++
 			}
-			c.pmu.Unlock()
+			c.readerMu.Unlock()
 		}
 		s.connsMu.Unlock()
 		if parked >= n {
@@ -169,7 +176,7 @@ func TestParkedConnectionsRelay(t *testing.T) {
 
 // TestParkedKeepalive checks WS-7 and WS-8 across parking: a client that answers pings stays
 // connected for several pong timeouts, parking in between; a silent one is closed with 1008;
-// and a ping from the client is answered (the reader leaves gorilla after it). The timers come
+// and a ping from the client is answered (the reader goes back to its wait after it). The timers come
 // from timescale, and the test counts time, not pings.
 func TestParkedKeepalive(t *testing.T) {
 	pingEvery, pongTimeout := timescale.Of(100*time.Millisecond), timescale.Of(500*time.Millisecond)
@@ -346,5 +353,135 @@ func TestCorkGathers(t *testing.T) {
 	server.Close()
 	if s := <-got; s != "one two three four" {
 		t.Fatalf("the client read %q", s)
+	}
+}
+
+// parkedCount returns how many connections of s are parked.
+func parkedCount(s *Server) int {
+	parked := 0
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	for c := range s.conns {
+		c.readerMu.Lock()
+		if c.rstate == readerParked {
+			parked++
+		}
+		c.readerMu.Unlock()
+	}
+	return parked
+}
+
+// TestParkOption checks Config.Park both ways: on (where the system has the poller) idle
+// connections park, off (or on the portable path, a build tagged blindpost_noepoll) none ever
+// does; either way the relay forwards in order and acknowledges (SRV-7, SRV-8) after the idle
+// time, and shuts down with 1001.
+func TestParkOption(t *testing.T) {
+	for _, park := range []bool{true, false} {
+		t.Run(fmt.Sprintf("park=%v", park), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Listen, cfg.DataDir, cfg.Logger = "127.0.0.1:0", t.TempDir(), slog.New(slog.DiscardHandler)
+			cfg.Park, cfg.ParkAfter = park, parkFast
+			s, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			parks := park && s.poller != nil
+			if !park && s.poller != nil {
+				t.Fatal("the poller runs with Park off")
+			}
+			alice, bob := dialParking(t, s, "alice"), dialParking(t, s, "bob")
+			send(t, bob, `{"type":"chat_request","to":"alice","session":"2ssslZEny/S/y5gWIrZ4Tg=="}`)
+			expectType(t, bob, "ack", nil)
+			expectType(t, alice, "chat_request", nil)
+			send(t, alice, `{"type":"chat_response","to":"bob","session":"2ssslZEny/S/y5gWIrZ4Tg==","accepted":true}`)
+			expectType(t, alice, "ack", nil)
+			expectType(t, bob, "chat_response", nil)
+			for round := range 2 {
+				if parks {
+					waitParked(t, s, 2)
+				} else {
+					// Idle for several times ParkAfter: the condition under test, not a
+					// synchronisation.
+					<-time.After(5 * parkFast)
+					if n := parkedCount(s); n != 0 {
+						t.Fatalf("%d connections parked with Park off or no poller", n)
+					}
+				}
+				send(t, bob, relay("alice", round))
+				var ack struct{ ID string }
+				expectType(t, bob, "ack", &ack)
+				var m struct{ Payload struct{ N int } }
+				expectType(t, alice, "relay", &m)
+				if m.Payload.N != round || ack.ID != fmt.Sprint(round) {
+					t.Fatalf("round %d: relay %d acked as %q", round, m.Payload.N, ack.ID)
+				}
+			}
+			closed := make(chan error, 1)
+			go func() {
+				alice.SetReadDeadline(time.Now().Add(5 * time.Second))
+				for {
+					if _, _, err := alice.ReadMessage(); err != nil {
+						closed <- err
+						return
+					}
+				}
+			}()
+			go func() { bob.SetReadDeadline(time.Now().Add(5 * time.Second)); bob.ReadMessage() }()
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-closed; !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+				t.Fatalf("ended with %v, want close 1001", err)
+			}
+		})
+	}
+}
+
+// TestAnswersLeaveTogether checks that the answers to requests read together leave together:
+// in one TLS record (so one write), with nothing held back until the client sends more (each
+// request is still answered, in order: SRV-13).
+func TestAnswersLeaveTogether(t *testing.T) {
+	s := startRelay(t, func(c *Config) { c.Park = false })
+	ws := dialParking(t, s, "batch")
+	const n = 8
+	var frames []byte
+	mask := [4]byte{1, 2, 3, 4}
+	for i := range n {
+		payload := fmt.Appendf(nil, `{"type":"list_users","id":"b%d"}`, i)
+		frames = append(frames, 0x81, 0x80|byte(len(payload)))
+		frames = append(frames, mask[:]...)
+		for j, b := range payload {
+			frames = append(frames, b^mask[j%4])
+		}
+	}
+	nc := ws.NetConn() // gorilla is not reading: the test reads the TLS connection itself
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := nc.Write(frames); err != nil {
+		t.Fatal(err)
+	}
+	// crypto/tls returns at most one record per Read: everything read at once came in one.
+	buf := make([]byte, 64<<10)
+	got, err := nc.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := buf[:got]
+	for i := range n {
+		if len(data) < 4 || data[0] != 0x81 {
+			t.Fatalf("answer %d is not in the first record (%d answers of %d bytes in it)", i, i, got)
+		}
+		size, hdr := int(data[1]&0x7f), 2
+		if size == 126 {
+			size, hdr = int(data[2])<<8|int(data[3]), 4
+		}
+		want := fmt.Sprintf(`"id":"b%d"`, i)
+		if len(data) < hdr+size || !strings.Contains(string(data[hdr:hdr+size]), want) {
+			t.Fatalf("answer %d: %q, want one with %s", i, data[hdr:min(len(data), hdr+size)], want)
+		}
+		data = data[hdr+size:]
 	}
 }

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && !blindpost_noepoll
 
 package server
 
@@ -11,13 +11,21 @@ import (
 // poller watches the sockets of parked connections (park.go) with an epoll set of its own,
 // and wakes a connection when its socket becomes readable or closes. The Go runtime's poller
 // watches the same sockets edge-triggered; two epoll sets may watch one descriptor.
+//
+// A socket's descriptor is used only inside its RawConn's Control callback, which keeps it
+// open meanwhile: that is where it is added to and removed from the set. The events carry the
+// connection's id, never a descriptor. A socket closed while watched leaves the set by itself
+// (epoll(7): a closed file is removed from every set).
 type poller struct {
-	epfd  int
+	epfd  int    // the epoll set, the poller's own
 	pipe  [2]int // written to by close, to end run
 	mu    sync.Mutex
-	conns map[int32]*conn // by socket
+	conns map[uint64]*conn // the watched connections, by id
 	done  chan struct{}
 }
+
+// pipeKey is the key of the pipe's event; connection ids start at 1.
+const pipeKey = 0
 
 // newPoller creates the epoll set and starts watching.
 func newPoller() (*poller, error) {
@@ -25,12 +33,12 @@ func newPoller() (*poller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: epoll: %w", err)
 	}
-	p := &poller{epfd: epfd, conns: map[int32]*conn{}, done: make(chan struct{})}
+	p := &poller{epfd: epfd, conns: map[uint64]*conn{}, done: make(chan struct{})}
 	if err := syscall.Pipe2(p.pipe[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
 		syscall.Close(epfd)
 		return nil, fmt.Errorf("server: epoll: %w", err)
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(p.pipe[0])}
+	ev := epollEvent(syscall.EPOLLIN, pipeKey)
 	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p.pipe[0], &ev); err != nil {
 		p.closeFDs()
 		return nil, fmt.Errorf("server: epoll: %w", err)
@@ -39,31 +47,39 @@ func newPoller() (*poller, error) {
 	return p, nil
 }
 
-// add watches fd for c, once: the first event disarms it (EPOLLONESHOT).
-func (p *poller) add(fd int, c *conn) error {
-	if fd < 0 {
-		return fmt.Errorf("server: no socket to watch")
-	}
+// epollEvent is an event for events whose data is key.
+func epollEvent(events uint32, key uint64) syscall.EpollEvent {
+	return syscall.EpollEvent{Events: events, Fd: int32(uint32(key)), Pad: int32(uint32(key >> 32))}
+}
+
+// keyOf returns the key of an event.
+func keyOf(ev *syscall.EpollEvent) uint64 { return uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32 }
+
+// add watches c's socket, once: the first event disarms it (EPOLLONESHOT).
+func (p *poller) add(c *conn) error {
 	p.mu.Lock()
-	p.conns[int32(fd)] = c
+	p.conns[c.id] = c
 	p.mu.Unlock()
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT, Fd: int32(fd)}
-	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	ev := epollEvent(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLONESHOT, c.id)
+	err := c.cork.raw.control(func(fd int) error {
+		return syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, &ev)
+	})
+	if err != nil {
 		p.mu.Lock()
-		delete(p.conns, int32(fd))
+		delete(p.conns, c.id)
 		p.mu.Unlock()
 		return fmt.Errorf("server: epoll add: %w", err)
 	}
 	return nil
 }
 
-// remove stops watching fd for c. The connection is still open, so fd is still c's.
-func (p *poller) remove(fd int, c *conn) {
-	_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+// remove stops watching c's socket. A closed socket has left the set already.
+func (p *poller) remove(c *conn) {
+	_ = c.cork.raw.control(func(fd int) error {
+		return syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+	})
 	p.mu.Lock()
-	if p.conns[int32(fd)] == c {
-		delete(p.conns, int32(fd))
-	}
+	delete(p.conns, c.id)
 	p.mu.Unlock()
 }
 
@@ -79,12 +95,13 @@ func (p *poller) run() {
 		if err != nil {
 			return
 		}
-		for _, ev := range events[:n] {
-			if int(ev.Fd) == p.pipe[0] {
+		for i := range events[:n] {
+			key := keyOf(&events[i])
+			if key == pipeKey {
 				return
 			}
 			p.mu.Lock()
-			c := p.conns[ev.Fd]
+			c := p.conns[key]
 			p.mu.Unlock()
 			if c != nil {
 				c.wake()

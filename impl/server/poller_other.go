@@ -1,14 +1,13 @@
-//go:build !linux
+//go:build !linux || blindpost_noepoll
 
 package server
 
-import "errors"
-
-// poller is Linux-only (poller_linux.go); elsewhere connections never park.
+// poller needs Linux's epoll (poller_linux.go); elsewhere, and in builds tagged
+// blindpost_noepoll, connections never park.
 type poller struct{}
 
-func newPoller() (*poller, error) { return nil, errors.New("server: no poller on this system") }
+func newPoller() (*poller, error) { return nil, errNoPoller }
 
-func (p *poller) add(int, *conn) error { return errors.New("server: no poller") }
-func (p *poller) remove(int, *conn)    {}
-func (p *poller) close()               {}
+func (p *poller) add(*conn) error { return errNoPoller }
+func (p *poller) remove(*conn)    {}
+func (p *poller) close()          {}

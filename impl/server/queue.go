@@ -2,16 +2,17 @@ package server
 
 import (
 	"slices"
+	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/gobwas/ws"
 )
 
 // sendQueue is a connection's bounded send queue (spec §5.8 [LIM-1]) and the state of its
 // writer. The writer is a goroutine that runs only while there is something to write: an idle
 // connection has none, and holds no queue storage.
 type sendQueue struct {
-	qmu      mutex
+	qmu      sync.Mutex
 	queue    [][]byte      // encoded messages waiting, oldest first
 	owners   []uint64      // with queue once a sender's share is counted: the sending connection's id, 0 for none
 	shares   []share       // per sending connection with something queued or being written (spec §5.5 [SES-5])
@@ -23,9 +24,9 @@ type sendQueue struct {
 	room     chan struct{} // made by a waiting queueOwn, closed when a write ends
 	pinger   *time.Timer   // the keepalive (startPings), armed unless the connection is closing
 
-	lingering  bool          // the writer goroutine waits for more (writerLinger)
-	wakeWriter chan struct{} // wakes a lingering writer; made by the writer, dropped when it exits
-	wdl        time.Time     // the write deadline in use (writeDeadline); the writer's own
+	lingering       bool          // the writer goroutine waits for more (writerLinger)
+	wakeWriter      chan struct{} // wakes a lingering writer; made by the writer, dropped when it exits
+	writeDeadlineAt time.Time     // the write deadline in use (writeDeadline); the writer's own
 }
 
 // controls are the control frames a batch carries after its messages: a keepalive ping (spec
@@ -58,10 +59,10 @@ const writerLinger = time.Second
 func (c *conn) writeDeadline() time.Time {
 	now := time.Now()
 	slack := min(time.Second, c.s.cfg.WriteTimeout/8)
-	if c.wdl.Sub(now) < c.s.cfg.WriteTimeout-slack {
-		c.wdl = now.Add(c.s.cfg.WriteTimeout)
+	if c.writeDeadlineAt.Sub(now) < c.s.cfg.WriteTimeout-slack {
+		c.writeDeadlineAt = now.Add(c.s.cfg.WriteTimeout)
 	}
-	return c.wdl
+	return c.writeDeadlineAt
 }
 
 // isQuit reports whether requestClose has run.
@@ -251,6 +252,9 @@ func (c *conn) enqueueFrom(frame []byte, sender *conn) delivery {
 // room: a client that sends requests faster than it reads the answers slows down only itself
 // (spec §5.8 [LIM-1]); one that stops reading is closed with 4002 (LIM-2).
 func (c *conn) queueOwn(frame []byte) {
+	if c.holdOwn(frame) {
+		return
+	}
 	var timer *time.Timer
 	for {
 		c.qmu.Lock()
@@ -292,6 +296,59 @@ func (c *conn) queueOwn(frame []byte) {
 			return
 		}
 	}
+}
+
+// holdOwn queues a response without writing it yet while the reader holds more requests read
+// already (or holds back answers to earlier ones): their answers then leave together, in one TLS record and one system call with
+// whatever else is queued for this connection, when the reader has handled them and is about to
+// read again (flushOwn). It reports false when the response must take queueOwn's way.
+func (c *conn) holdOwn(frame []byte) bool {
+	if c.frames.in.buffered() == 0 && !c.ownHeld {
+		return false
+	}
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.isQuit() || c.finished || !c.fitsLocked(len(frame)) {
+		return false
+	}
+	c.addLocked(frame)
+	if c.writing {
+		c.kickLocked() // a writer runs or lingers: it takes the response with the rest
+	} else {
+		c.ownHeld = true
+	}
+	return true
+}
+
+// flushOwn writes the responses holdOwn queued, on the reader's goroutine as writeOwn does,
+// unless a writer has taken the role meanwhile. The reader calls it before every read from the
+// connection, so that nothing it holds waits for the client.
+func (c *conn) flushOwn() {
+	if !c.ownHeld {
+		return
+	}
+	c.ownHeld = false
+	c.qmu.Lock()
+	if c.writing || c.finished || c.isQuit() || len(c.queue) == 0 {
+		c.kickLocked()
+		c.qmu.Unlock()
+		return
+	}
+	c.writing = true
+	batch, owners := c.queue, c.owners
+	c.queue, c.owners = nil, nil
+	ctl := c.takeControlsLocked()
+	c.qmu.Unlock()
+	size := 0
+	for _, frame := range batch {
+		size += len(frame)
+	}
+	owed := owedOf(batch, owners)
+	err := c.writeBatch(batch, ctl, c.writeDeadline())
+	c.qmu.Lock()
+	c.doneLocked(len(batch), size)
+	c.unshareLocked(owed)
+	c.releaseLocked(err)
 }
 
 // writeOwn writes frame on the calling goroutine, which has taken the writer's role, then
@@ -391,35 +448,27 @@ func (c *conn) takeControlsLocked() controls {
 // writeBatch writes frames and control frames corked, so that they leave in as few TLS records
 // and system calls as fit.
 func (c *conn) writeBatch(frames [][]byte, ctl controls, deadline time.Time) error {
-	if c.cork != nil {
-		c.cork.cork()
-	}
+	_ = c.cork.SetWriteDeadline(deadline)
+	c.cork.cork()
 	var err error
 	for _, frame := range frames {
-		if err = c.writeFrame(frame, deadline); err != nil {
+		if err = c.writeTextFrame(frame); err != nil {
 			break
 		}
 	}
 	if err == nil && ctl.pong {
-		err = c.ws.WriteControl(websocket.PongMessage, []byte(ctl.pongData), deadline)
+		err = c.writeControlFrame(ws.OpPong, []byte(ctl.pongData))
 	}
 	if err == nil && ctl.ping {
-		if err = c.ws.WriteControl(websocket.PingMessage, nil, deadline); err == nil {
+		if err = c.writeControlFrame(ws.OpPing, nil); err == nil {
 			c.pingsOut.Add(1)
 		}
 	}
-	if c.cork != nil {
-		if uerr := c.cork.uncork(); err == nil {
-			err = uerr
-		}
+	if uerr := c.cork.uncork(); err == nil {
+		err = uerr
 	}
 	clear(frames)
 	return err
-}
-
-func (c *conn) writeFrame(frame []byte, deadline time.Time) error {
-	_ = c.ws.SetWriteDeadline(deadline)
-	return c.ws.WriteMessage(websocket.TextMessage, frame)
 }
 
 // finish ends the writing of a closing connection: what is queued, then the close frame
@@ -446,7 +495,10 @@ func (c *conn) finish(batch [][]byte) {
 			return
 		}
 	}
-	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText), deadline)
+	_ = c.cork.SetWriteDeadline(deadline)
+	c.cork.cork() // the header and the body in one record
+	_ = c.writeControlFrame(ws.OpClose, closeFrameBody(c.closeCode, c.closeText))
+	_ = c.cork.uncork()
 }
 
 // startPings arms the keepalive: every PingInterval a ping is queued (spec §4.2 [WS-7]).
@@ -472,8 +524,8 @@ func (c *conn) pingTick() {
 }
 
 // pong answers the client's ping with data. It never waits for the writer: a pong behind a
-// full socket must not stop the reader, nor (with gorilla's one-second pong deadline) break the
-// connection before the queue's own bounds close it with 4002 (spec §5.8 [LIM-2]).
+// full socket must not stop the reader, nor break the connection before the queue's own bounds
+// close it with 4002 (spec §5.8 [LIM-2]).
 func (c *conn) pong(data string) {
 	c.sendControl(controls{pong: true, pongData: data})
 }

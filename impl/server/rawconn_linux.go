@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && !blindpost_noepoll
 
 package server
 
@@ -11,20 +11,18 @@ import (
 	"syscall"
 )
 
-// rawConn is the TCP connection beneath a client's TLS connection. In probe mode a read
-// reports errWouldBlock at once, without a system call: crypto/tls passes that on without
-// failing the connection (it is a temporary net.Error), so a probe finds what TLS holds
-// already and nothing more. waitReadable waits for the socket and reads what arrived into
-// ahead, which the next read returns first. Only the reader goroutine reads, so none of this
-// needs a lock.
+// rawConn is the TCP connection beneath a client's TLS connection. waitReadable waits for the
+// socket and reads what arrived into ahead, which the next read returns first; readAhead does
+// the same without waiting. The socket's descriptor is used only inside the callbacks of its
+// syscall.RawConn, which keep it open while they run. Only the reader goroutine reads, so none
+// of this needs a lock.
 type rawConn struct {
 	net.Conn
-	sc    syscall.RawConn
-	fd    int // the socket, for the poller; valid while the connection is open
-	probe bool
+	sc syscall.RawConn
 
-	ahead heldBytes // read by waitReadable and not yet by TLS, from aheadPool
-	err   error     // what the socket said instead of data, for the next read
+	ahead    []byte  // read by waitReadable and not yet by TLS: the unread part of *aheadBuf
+	aheadBuf *[]byte // from aheadPool while ahead holds bytes
+	err      error   // what the socket said instead of data, for the next read
 
 	waitFn, nowFn func(fd uintptr) bool // r.fill and r.fillNow, made once (a method value allocates)
 	empty         bool                  // fillNow found no data
@@ -45,10 +43,19 @@ func newRawConn(c net.Conn) *rawConn {
 	if err != nil {
 		return nil
 	}
-	r := &rawConn{Conn: c, sc: raw, fd: -1}
-	_ = raw.Control(func(fd uintptr) { r.fd = int(fd) })
+	r := &rawConn{Conn: c, sc: raw}
 	r.waitFn, r.nowFn = r.fill, r.fillNow
 	return r
+}
+
+// control runs f with the socket's descriptor, which stays open until f returns; f must not
+// keep it. It fails once the connection is closed.
+func (r *rawConn) control(f func(fd int) error) error {
+	var ferr error
+	if err := r.sc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
 }
 
 // fillNow is fill without the wait.
@@ -60,7 +67,7 @@ func (r *rawConn) fillNow(fd uintptr) bool {
 // readAhead reads what the socket has into ahead, without waiting, and reports whether there
 // was anything (data, the end, or an error) for the next read.
 func (r *rawConn) readAhead() bool {
-	if r.ahead.b != nil || r.err != nil {
+	if r.aheadBuf != nil || r.err != nil {
 		return true
 	}
 	if err := r.sc.Read(r.nowFn); err != nil {
@@ -83,26 +90,28 @@ func (r *rawConn) fill(fd uintptr) bool {
 	case n == 0:
 		r.err = io.EOF
 	default:
-		r.ahead.hold(b, n)
+		r.aheadBuf, r.ahead = b, (*b)[:n]
 		return true
 	}
 	aheadPool.Put(b)
 	return true
 }
 
-// Read returns what waitReadable read ahead, then reads from the socket; in probe mode it
-// reports errWouldBlock instead of reading the socket.
+// Read returns what waitReadable read ahead, then reads from the socket.
 func (r *rawConn) Read(p []byte) (int, error) {
-	if r.ahead.b != nil {
-		return r.ahead.read(p, &aheadPool), nil
+	if r.aheadBuf != nil {
+		n := copy(p, r.ahead)
+		r.ahead = r.ahead[n:]
+		if len(r.ahead) == 0 {
+			aheadPool.Put(r.aheadBuf)
+			r.aheadBuf, r.ahead = nil, nil
+		}
+		return n, nil
 	}
 	if r.err != nil {
 		err := r.err
 		r.err = nil
 		return 0, err
-	}
-	if r.probe {
-		return 0, errWouldBlock
 	}
 	return r.Conn.Read(p)
 }
@@ -110,7 +119,7 @@ func (r *rawConn) Read(p []byte) (int, error) {
 // waitReadable waits until the socket has data (which it reads ahead), has ended, or the read
 // deadline passes.
 func (r *rawConn) waitReadable() error {
-	if r.ahead.b != nil || r.err != nil {
+	if r.aheadBuf != nil || r.err != nil {
 		return nil
 	}
 	return r.sc.Read(r.waitFn)

@@ -1,16 +1,15 @@
-//go:build !linux
+//go:build !linux || blindpost_noepoll
 
 package server
 
 import "net"
 
-// rawConn is the TCP connection beneath a client's TLS connection; the idle machinery of
-// idle.go and park.go is Linux-only, so elsewhere there is none (newRawConn returns nil) and a
-// connection's reader waits inside gorilla.
+// rawConn is the TCP connection beneath a client's TLS connection. The idle machinery of
+// idle.go and park.go needs Linux's epoll; elsewhere, and in builds tagged blindpost_noepoll
+// (the portable path, which CI runs too), there is none (newRawConn returns nil) and a
+// connection's reader waits inside TLS's read.
 type rawConn struct {
 	net.Conn
-	fd    int
-	probe bool
 }
 
 func newRawConn(net.Conn) *rawConn { return nil }
@@ -18,3 +17,5 @@ func newRawConn(net.Conn) *rawConn { return nil }
 func (r *rawConn) waitReadable() error { return nil }
 
 func (r *rawConn) readAhead() bool { return true }
+
+func (r *rawConn) control(func(fd int) error) error { return errNoPoller }

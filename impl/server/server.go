@@ -43,16 +43,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/gobwas/ws"
 
 	"github.com/blindpost/blindpost/impl/server/directory"
 	"github.com/blindpost/blindpost/impl/server/metrics"
-	"github.com/blindpost/blindpost/impl/wire"
 	"github.com/blindpost/blindpost/internal/tlspin"
 )
-
-// readBufferSize is gorilla's read buffer per connection.
-const readBufferSize = 512
 
 // Server is a running or ready relay. Create it with New, start it with Start (or Run), stop it
 // with Shutdown.
@@ -70,25 +66,24 @@ type Server struct {
 	admin    *adminServer     // the administration socket; nil when off
 	started  time.Time
 
-	upgrader websocket.Upgrader
+	upgrader ws.HTTPUpgrader
 	httpSrv  *http.Server
 	ln       net.Listener
 	mSrv     *http.Server
 	mLn      net.Listener
 
-	poller    *poller       // watches parked connections (park.go); nil: they do not park
-	stopIdle  chan struct{} // ends the idle scan
-	stopBG    chan struct{} // ends the name release (spec §5.2.1 [INV-7])
-	parkAfter time.Duration // idle time after which a connection parks
-	adm       *admission    // connections counted from Accept on (admit.go)
-	nextID    atomic.Uint64
-	stopping  atomic.Bool
-	connsMu   sync.Mutex
-	conns     map[*conn]struct{}
-	connWG    sync.WaitGroup
-	serveWG   sync.WaitGroup
-	stopOnce  sync.Once
-	stopErr   error
+	poller   *poller       // watches parked connections (park.go); nil: they do not park
+	stopIdle chan struct{} // ends the idle scan
+	stopBG   chan struct{} // ends the name release (spec §5.2.1 [INV-7])
+	adm      *admission    // connections counted from Accept on (admit.go)
+	nextID   atomic.Uint64
+	stopping atomic.Bool
+	connsMu  sync.Mutex
+	conns    map[*conn]struct{}
+	connWG   sync.WaitGroup
+	serveWG  sync.WaitGroup
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // New validates cfg, creates the data directory, loads or generates the TLS certificate and
@@ -128,23 +123,12 @@ func New(cfg Config) (*Server, error) {
 		conns:   make(map[*conn]struct{}),
 		adm:     newAdmission(&cfg),
 
-		parkAfter: defaultParkAfter,
-		policy:    policy,
-		regLimit:  newRegLimiter(&cfg),
+		policy:   policy,
+		regLimit: newRegLimiter(&cfg),
 	}
 	s.hub = newHub(s)
-	s.upgrader = websocket.Upgrader{
-		HandshakeTimeout: cfg.RegisterTimeout,
-		// The read buffer is the one handleUpgrade's hijacker hands over (readBufferSize: the
-		// TLS connection beneath buffers what it reads already, and every connection holds this
-		// one for life). The write buffer is taken from the pool for each message and given
-		// back after it.
-		WriteBufferSize: 4096,
-		WriteBufferPool: &sync.Pool{},
-		Subprotocols:    []string{wire.Subprotocol},
-		// Origin is checked by handleUpgrade before Upgrade runs (WS-2).
-		CheckOrigin: func(*http.Request) bool { return true },
-	}
+	// Origin is checked by handleUpgrade before the upgrade runs (WS-2).
+	s.upgrader = newUpgrader(cfg.RegisterTimeout)
 	return s, nil
 }
 
@@ -213,11 +197,13 @@ func (s *Server) Start() error {
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
-	if p, err := newPoller(); err == nil {
-		s.poller, s.stopIdle = p, make(chan struct{})
-		s.serveWG.Go(func() { s.parkIdle(s.stopIdle) })
-	} else {
-		s.log.Debug("idle connections will not park", "err", err)
+	if s.cfg.Park {
+		if p, err := newPoller(); err == nil {
+			s.poller, s.stopIdle = p, make(chan struct{})
+			s.serveWG.Go(func() { s.parkIdle(s.stopIdle) })
+		} else {
+			s.log.Info("idle connections will not park", "err", err)
+		}
 	}
 	s.stopBG = make(chan struct{})
 	s.serveWG.Go(func() { s.runRelease(s.stopBG) })
@@ -296,7 +282,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("server: stop listener: %w", err))
 	}
 	for _, c := range s.snapshotConns() {
-		c.requestClose(websocket.CloseGoingAway, "server shutting down")
+		c.requestClose(closeGoingAway, "server shutting down")
 	}
 	done := make(chan struct{})
 	go func() { s.connWG.Wait(); close(done) }()

@@ -3,7 +3,9 @@ package server
 import (
 	"net/http"
 	"slices"
+	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/gorilla/websocket"
 
 	"github.com/blindpost/blindpost/impl/wire"
@@ -35,22 +37,43 @@ func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// spec §5.8 [LIM-5]: the number of connections is bounded at Accept (admit.go, ABU-1).
-	hj := &hijacker{ResponseWriter: w}
-	ws, err := s.upgrader.Upgrade(hj, r, nil) // writes its own 400 on a malformed handshake
+	nc, rw, _, err := s.upgrader.Upgrade(r, w) // writes its own 4xx on a malformed handshake
 	if err != nil {
 		s.metrics.RefusedTotal.WithLabelValues("handshake").Inc()
 		s.log.Debug("upgrade failed", "remote", r.RemoteAddr, "err", err)
+		if nc != nil {
+			nc.Close()
+		}
 		return
 	}
-	c := newConn(s, ws, hj.br, r.RemoteAddr)
+	cork, ok := nc.(*corkConn)
+	if !ok { // only a corkListener serves the relay
+		s.log.Error("upgrade: not a relay connection", "remote", r.RemoteAddr)
+		nc.Close()
+		return
+	}
+	// What the client sent after the request and the HTTP server read already is the start of
+	// its first frames; the HTTP server's reader is dropped.
+	early, _ := rw.Reader.Peek(rw.Reader.Buffered())
+	c := newConn(s, cork, early, r.RemoteAddr)
 	if !s.track(c) {
-		c.closeNow(websocket.CloseGoingAway, "server shutting down")
+		c.closeNow(closeGoingAway, "server shutting down")
 		return
 	}
 	// The connection gets a goroutine of its own and the handler returns, so that net/http
 	// lets go of what it held for the request (its buffers, the request, a deep stack): an
 	// idle connection costs one small goroutine.
 	go c.serve()
+}
+
+// newUpgrader returns the WebSocket handshake of spec §4.2: the subprotocol blindpost.v1 (WS-1,
+// which handleUpgrade checked was offered), no extension, and the response written within
+// timeout.
+func newUpgrader(timeout time.Duration) ws.HTTPUpgrader {
+	return ws.HTTPUpgrader{
+		Timeout:  timeout,
+		Protocol: func(p string) bool { return p == wire.Subprotocol },
+	}
 }
 
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, reason, text string) {

@@ -192,6 +192,8 @@ func (o *options) serveFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.MaxConnsPerAddr, "max-conns-per-addr", c.MaxConnsPerAddr, "open connections from one source address, counted from accept; beyond, closed at once (spec ABU-3; a public relay: 32 or fewer)")
 	fs.IntVar(&c.MaxJoinsPerAddr, "max-joins-per-addr", c.MaxJoinsPerAddr, "group memberships of the connections from one source address; beyond, group_join gets limit_exceeded (spec ABU-4; a public relay: 16 or fewer)")
 	fs.IntVar(&c.QueueShare, "queue-share", c.QueueShare, "percent of a recipient's send queue (--queue and --queue-bytes) one sender may fill; beyond, the sender gets rate_limited (spec SES-5)")
+	fs.BoolVar(&c.Park, "park", c.Park, "idle connections give their goroutine up to an epoll set (Linux); --park=false keeps a reader goroutine per connection")
+	fs.DurationVar(&c.ParkAfter, "park-after", c.ParkAfter, "how long a connection's reader waits for its socket before it parks, 10ms to 1h (with --park)")
 	fs.IntVar(&o.gcPercent, "gc-percent", o.gcPercent, "garbage collector target for a large heap, as GOGC (10 to 1000; a small heap may always grow by 16 MiB): lower holds less memory per connection for more CPU; without this flag, a GOGC in the environment is used")
 }
 

@@ -27,6 +27,11 @@ import (
 // LogEnv turns server logs on in tests when set to 1 (at debug level).
 const LogEnv = "BLINDPOST_TEST_LOG"
 
+// ParkEnv chooses how the relays of tests park idle connections (server.Config.Park): "off"
+// never, "fast" after 30ms of waiting, so that nearly every pause of a test parks (CI runs the
+// relay's tests both ways); unset, as the defaults say.
+const ParkEnv = "BLINDPOST_TEST_PARK"
+
 // Server is a running in-process relay.
 type Server struct {
 	*server.Server
@@ -46,6 +51,12 @@ func Config(t testing.TB, dataDir string) server.Config {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.DataDir = dataDir
 	cfg.Logger = Logger(t)
+	switch os.Getenv(ParkEnv) {
+	case "off":
+		cfg.Park = false
+	case "fast":
+		cfg.Park, cfg.ParkAfter = true, 30*time.Millisecond
+	}
 	return cfg
 }
 
