@@ -345,6 +345,10 @@ func (c *wsConn) readLoop() {
 				}
 				c.writeControl(wsframe.OpClose, echo)
 			}
+			// Both close frames are out: the runner's side ends (RFC 6455 §7.1.1 lets a client
+			// close once it sent and received one), so that a server that lingers for the
+			// client's last bytes after failing a connection reads the end at once.
+			c.closeWrite()
 			c.inbox.put(fr)
 		case f.Opcode == wsframe.OpText || f.Opcode == wsframe.OpBinary || f.Opcode == wsframe.OpContinuation:
 			if f.Opcode != wsframe.OpContinuation {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/base64"
 	"net/http"
 	"slices"
 	"time"
@@ -20,6 +21,17 @@ func (s *Server) handleUpgrade(w http.ResponseWriter, r *http.Request) {
 	}
 	if !websocket.IsWebSocketUpgrade(r) {
 		s.refuse(w, r, http.StatusBadRequest, "not_websocket", "blindpost-server: this is a WebSocket endpoint; connect with a Blindpost client (subprotocol blindpost.v1)")
+		return
+	}
+	// spec §4.2 [WS-13]: version 13 and a key of 16 bytes, or a 4xx; a refused version is told
+	// the one this relay speaks (RFC 6455 §4.4).
+	if r.Header.Get("Sec-WebSocket-Version") != "13" {
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		s.refuse(w, r, http.StatusBadRequest, "ws_version", "blindpost-server: WebSocket version 13 is required")
+		return
+	}
+	if !validKey(r.Header.Values("Sec-WebSocket-Key")) {
+		s.refuse(w, r, http.StatusBadRequest, "ws_key", "blindpost-server: Sec-WebSocket-Key must be the base64 of 16 bytes")
 		return
 	}
 	// spec §4.2 [WS-1]: the client must offer blindpost.v1; refuse with 400 otherwise.
@@ -74,6 +86,16 @@ func newUpgrader(timeout time.Duration) ws.HTTPUpgrader {
 		Timeout:  timeout,
 		Protocol: func(p string) bool { return p == wire.Subprotocol },
 	}
+}
+
+// validKey reports whether an upgrade request carries one Sec-WebSocket-Key that is the base64
+// of 16 bytes (RFC 6455 §4.2.1).
+func validKey(keys []string) bool {
+	if len(keys) != 1 {
+		return false
+	}
+	b, err := base64.StdEncoding.DecodeString(keys[0])
+	return err == nil && len(b) == 16
 }
 
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, reason, text string) {
