@@ -191,8 +191,16 @@ type holder struct {
 	open     atomic.Int64
 	errs     errorLog
 	stopping atomic.Bool
+	gone     sync.Map // *load.Conn → struct{}: the connections that ended unasked
 }
 
+// ended reports whether c ended before the holder stopped.
+func (h *holder) ended(c *load.Conn) bool {
+	_, ok := h.gone.Load(c)
+	return ok
+}
+
+// dial opens a connection with d and, on a Blindpost relay, registers user on it.
 func (h *holder) dial(ctx context.Context, d *load.Dialer, user string) (*load.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -218,6 +226,7 @@ func (h *holder) read(c *load.Conn) {
 	for {
 		if _, err := c.Read(); err != nil {
 			if !h.stopping.Load() {
+				h.gone.Store(c, struct{}{})
 				h.errs.add("an idle connection ended: %v", err)
 			}
 			return
