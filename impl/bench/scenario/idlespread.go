@@ -55,7 +55,7 @@ type SpreadResult struct {
 	RSSNote    string            `json:"relay_rss_note,omitempty"`
 	RSSBase    int64             `json:"relay_rss_before_bytes,omitempty"`
 	RSSMean    int64             `json:"relay_rss_mean_bytes,omitempty"`
-	RSSPerConn float64           `json:"relay_rss_per_conn_bytes"` // NaN: not measurable
+	RSSPerConn *float64          `json:"relay_rss_per_conn_bytes,omitempty"` // nil: not measurable
 	LoadRSS    int64             `json:"load_processes_rss_bytes"` // the children's, summed
 	Background *BackgroundResult `json:"background,omitempty"`
 }
@@ -149,7 +149,7 @@ func RunIdleSpread(ctx context.Context, o SpreadOptions, nodes []*target.System)
 		return res, fmt.Errorf("scenario: a spread idle run needs a node, a load process and a connection per process (got %d, %d, %d)", len(nodes), o.Procs, o.Conns)
 	}
 	o.Settle = cmp.Or(o.Settle, 2*time.Second)
-	res = SpreadResult{Requested: o.Conns, RSSPerConn: math.NaN(), RSSKnown: true}
+	res = SpreadResult{Requested: o.Conns, RSSKnown: true}
 	job := LoadJob{Prefix: o.Prefix, Sources: o.Sources, Parallel: o.Dial, CAFile: o.CAFile}
 	for _, n := range nodes {
 		res.Nodes = append(res.Nodes, NodeResult{URL: n.URL, PID: n.PID})
@@ -237,7 +237,8 @@ func RunIdleSpread(ctx context.Context, o SpreadOptions, nodes []*target.System)
 	}
 	procs = nil
 	if res.RSSKnown && res.Held > 0 {
-		res.RSSPerConn = float64(res.RSSMean-res.RSSBase) / float64(res.Held)
+		perConn := float64(res.RSSMean-res.RSSBase) / float64(res.Held)
+		res.RSSPerConn = &perConn
 	}
 	return res, nil
 }
@@ -311,15 +312,18 @@ func hold(ctx context.Context, o SpreadOptions, nodes []*target.System, res *Spr
 // spread run measures what no single process holds), with the goal of zero errors.
 func (r SpreadResult) Figures() []bench.Figure {
 	none := math.NaN()
-	rss := none
+	rss, perConn := none, none
 	if r.RSSKnown {
 		rss = float64(r.RSSMean) / (1 << 20)
+	}
+	if r.RSSPerConn != nil {
+		perConn = *r.RSSPerConn / 1024
 	}
 	figs := []bench.Figure{
 		bench.NewFigure("idle-spread", fmt.Sprintf("connections held (%d requested, %d nodes, %d processes)", r.Requested, len(r.Nodes), len(r.Procs)), "", float64(r.Held), none, nil),
 		bench.NewFigure("idle-spread", "connection errors", "", float64(r.Errors), none, bench.AbsoluteAtMost(0)),
 		bench.NewFigure("idle-spread", "relays' RSS holding them (mean, all nodes)", "MiB", rss, none, nil),
-		bench.NewFigure("idle-spread", "RSS per idle connection", "KiB", r.RSSPerConn/1024, none, nil),
+		bench.NewFigure("idle-spread", "RSS per idle connection", "KiB", perConn, none, nil),
 	}
 	if b := r.Background; b != nil {
 		figs = append(figs,
