@@ -56,7 +56,7 @@ type SpreadResult struct {
 	RSSBase    int64             `json:"relay_rss_before_bytes,omitempty"`
 	RSSMean    int64             `json:"relay_rss_mean_bytes,omitempty"`
 	RSSPerConn *float64          `json:"relay_rss_per_conn_bytes,omitempty"` // nil: not measurable
-	LoadRSS    int64             `json:"load_processes_rss_bytes"` // the children's, summed
+	LoadRSS    int64             `json:"load_processes_rss_bytes"`           // the children's, summed
 	Background *BackgroundResult `json:"background,omitempty"`
 }
 
