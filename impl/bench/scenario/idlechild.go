@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/blindpost/blindpost/impl/bench/load"
 	"github.com/blindpost/blindpost/impl/bench/sysstat"
@@ -20,8 +21,9 @@ import (
 // A spread idle run (RunIdleSpread) holds its connections in child load processes, because one
 // process holds at most RLIMIT_NOFILE descriptors. Parent and child speak JSON lines: the parent
 // writes one LoadJob on the child's standard input and keeps it open; the child opens its
-// connections, writes a LoadReport with Stage "open", holds them until its standard input ends
-// (the parent closes it), then writes a LoadReport with Stage "final" and exits.
+// connections, writing a LoadReport with Stage "opening" every second meanwhile and one with
+// Stage "open" once it has, holds them until its standard input ends (the parent closes it),
+// then writes a LoadReport with Stage "final" and exits.
 
 // LoadJob is what one child load process does.
 type LoadJob struct {
@@ -39,7 +41,7 @@ type LoadJob struct {
 
 // LoadReport is what a child load process reports.
 type LoadReport struct {
-	Stage      string `json:"stage"`   // "open": all opened (or the opening stopped), "final": after the hold
+	Stage      string `json:"stage"`   // "opening": progress; "open": all opened (or the opening stopped); "final": after the hold
 	Held       int    `json:"held"`    // connections open, registered and not ended
 	PerURL     []int  `json:"per_url"` // of Held, by URL
 	Errors     uint64 `json:"errors"`  // connections that failed to open or ended unasked
@@ -49,8 +51,9 @@ type LoadReport struct {
 
 // Load report stages.
 const (
-	StageOpen  = "open"
-	StageFinal = "final"
+	StageOpening = "opening" // only Held and Errors are set
+	StageOpen    = "open"
+	StageFinal   = "final"
 )
 
 // dialers builds one dialer per URL of the job.
@@ -112,6 +115,12 @@ func RunLoadChild(ctx context.Context, in io.Reader, out io.Writer) error {
 	if par <= 0 {
 		par = 64
 	}
+	var encMu sync.Mutex
+	stopTicker := ticker(ctx, func(time.Duration) {
+		encMu.Lock()
+		defer encMu.Unlock()
+		_ = enc.Encode(LoadReport{Stage: StageOpening, Held: int(h.open.Load()), Errors: h.errs.n.Load()})
+	})
 	// A connection that fails to open is counted and the others go on: the parent reports
 	// the errors, whatever their number.
 	_ = forEach(ctx, job.Conns, par, func(ctx context.Context, i int) error {
@@ -127,6 +136,7 @@ func RunLoadChild(ctx context.Context, in io.Reader, out io.Writer) error {
 		readers.Go(func() { h.read(c) })
 		return nil
 	})
+	stopTicker()
 	if err := enc.Encode(h.report(StageOpen, urlOf, len(dialers))); err != nil {
 		return fmt.Errorf("scenario: reporting: %w", err)
 	}

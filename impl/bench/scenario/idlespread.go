@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os/exec"
+	"sync/atomic"
 	"time"
 
 	"github.com/blindpost/blindpost/impl/bench"
@@ -83,6 +84,7 @@ type loadProc struct {
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
 	reports chan LoadReport // closed when its standard output ends
+	opened  atomic.Int64    // from its latest "opening" report
 }
 
 // startLoad starts a child with job.
@@ -105,7 +107,11 @@ func startLoad(o SpreadOptions, job LoadJob) (*loadProc, error) {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			var r LoadReport
-			if json.Unmarshal(sc.Bytes(), &r) == nil {
+			switch {
+			case json.Unmarshal(sc.Bytes(), &r) != nil:
+			case r.Stage == StageOpening:
+				p.opened.Store(int64(r.Held))
+			default:
 				p.reports <- r
 			}
 		}
@@ -207,8 +213,16 @@ func RunIdleSpread(ctx context.Context, o SpreadOptions, nodes []*target.System)
 	if !sleepFor(ctx, o.Settle) {
 		return res, ctx.Err()
 	}
+	var bg0 uint64
+	if bg != nil {
+		bg0, _ = bg.counts()
+	}
 	if err := hold(ctx, o, nodes, &res); err != nil {
 		return res, err
+	}
+	if bg != nil {
+		bg1, _ := bg.counts()
+		res.Background.Throughput = rate(bg1-bg0, time.Duration(res.HoldSeconds*float64(time.Second)))
 	}
 	for _, p := range procs {
 		_ = p.stdin.Close() // the end of the hold
@@ -260,6 +274,15 @@ func startProcs(ctx context.Context, o SpreadOptions, job LoadJob, res *SpreadRe
 		}
 		procs = append(procs, p)
 		res.Procs = append(res.Procs, ProcResult{First: job.First, Conns: job.Conns})
+	}
+	if o.Progress != nil {
+		defer ticker(ctx, func(elapsed time.Duration) {
+			var n int64
+			for _, p := range procs {
+				n += p.opened.Load()
+			}
+			o.progressf("  idle-spread %4.0fs: %d of %d open", elapsed.Seconds(), n, o.Conns)
+		})()
 	}
 	for i, p := range procs {
 		r, err := p.await(ctx, StageOpen)
