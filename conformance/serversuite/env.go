@@ -315,7 +315,10 @@ func AnnouncedTimers(l wire.Limits) (ping, pong, register time.Duration) {
 // case's connections go to all of them. An upgrade the server refuses with an HTTP status is
 // not a preflight error: the cases judge it.
 func (e *Env) Preflight(ctx context.Context) error {
-	var first *wire.Limits
+	var (
+		first    *wire.Limits
+		firstURL *url.URL
+	)
 	for _, tg := range e.targets {
 		limits, err := e.preflight(ctx, tg)
 		if err != nil {
@@ -324,12 +327,12 @@ func (e *Env) Preflight(ctx context.Context) error {
 		switch {
 		case limits == nil:
 		case first == nil:
-			first = limits
+			first, firstURL = limits, tg.url
 			e.cfg.PingInterval, e.cfg.PongTimeout, e.cfg.RegisterTimeout = AnnouncedTimers(*limits)
 			e.rate = limits.Rate
 		case *limits != *first:
 			return fmt.Errorf("serversuite: %s announces the limits %+v, %s announced %+v\n"+
-				"the URLs given are one relay system: each must announce the same hello_ack.limits", tg.url, *limits, e.targets[0].url, *first)
+				"the URLs given are one relay system: each must announce the same hello_ack.limits", tg.url, *limits, firstURL, *first)
 		}
 	}
 	return nil

@@ -4,11 +4,18 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/blindpost/blindpost/conformance/harness"
+	"github.com/blindpost/blindpost/impl/wire"
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // TestSpreadFollowsFormula checks that the n-th connection a case opens goes to URL
@@ -95,5 +102,61 @@ func TestNewEnvURLs(t *testing.T) {
 				t.Errorf("URLs %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// helloAckServer is a TLS WebSocket server that answers every message with a hello_ack
+// announcing limits. httptest's TLS servers share one certificate, so that one pin trusts
+// several of them, as one pin trusts the nodes of a cluster.
+func helloAckServer(t *testing.T, limits wire.Limits) (url, pin string) {
+	up := websocket.Upgrader{Subprotocols: []string{wire.Subprotocol}}
+	ack, err := wire.Encode(&wire.HelloAck{Challenge: make([]byte, 32), Server: "fake", Limits: limits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer ws.Close()
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil || ws.WriteMessage(websocket.TextMessage, ack) != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(ts.Close)
+	return "wss://" + ts.Listener.Addr().String() + "/", tlspin.Of(ts.Certificate()).String()
+}
+
+// TestPreflightSameLimits checks that the preflight takes the timers from the first URL's
+// hello_ack, and refuses URLs that announce different limits: they cannot be one relay.
+func TestPreflightSameLimits(t *testing.T) {
+	limits := defaultLimits
+	other := limits
+	other.PingIntervalMs = 20000
+	a, pin := helloAckServer(t, limits)
+	b, pinB := helloAckServer(t, limits)
+	c, _ := helloAckServer(t, other)
+	if pin != pinB {
+		t.Fatalf("the httptest servers present different certificates (%s, %s): the test needs one", pin, pinB)
+	}
+	env, err := NewEnv(Config{URLs: []string{a, b}, Pin: pin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Preflight(t.Context()); err != nil {
+		t.Fatalf("two URLs announcing the same limits: %v", err)
+	}
+	if got := env.Config().PingInterval; got != 30*time.Second {
+		t.Errorf("ping interval %s after the preflight, want the announced 30s", got)
+	}
+	env, err = NewEnv(Config{URLs: []string{a, b, c}, Pin: pin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Preflight(t.Context()); err == nil || !strings.Contains(err.Error(), "must announce the same hello_ack.limits") || !strings.Contains(err.Error(), c) {
+		t.Errorf("a third URL announcing other limits: %v, want an error naming %s", err, c)
 	}
 }
