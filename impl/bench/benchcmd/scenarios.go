@@ -92,10 +92,12 @@ nodes of a cluster, trusted by one --pin or --ca) or over --relays M reference r
 here; connection g goes to URL g mod the number of URLs. The report gives the connections held
 and the errors, per node and in all, the background pairs' latency, and the relays' memory when
 they are processes this program started (for --urls it is unknown, and the report says so).
-The spread run has no baseline: the baselines are single processes.
+The forwarders are single processes and not run; with --compare-single the baseline column is
+the single-node run of the same size per node (--conns divided by the nodes, the same
+background pairs) on a reference relay started here, run after the spread run.
 
   # 100,000 connections over six local reference relays (independent, not a cluster)
-  blindpost-bench idle --conns 100000 --procs 6 --relays 6 --background-pairs 50 --duration 60s
+  blindpost-bench idle --conns 100000 --procs 6 --relays 6 --background-pairs 50 --duration 60s --compare-single
 
   # A cluster's three nodes, the background pairs across nodes
   blindpost-bench idle --urls wss://10.0.0.1:8443/,wss://10.0.0.2:8443/,wss://10.0.0.3:8443/ --pin sha256:… \

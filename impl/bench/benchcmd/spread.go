@@ -1,6 +1,7 @@
 package benchcmd
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -20,12 +21,15 @@ type spreadFlags struct {
 	procs     int
 	relays    int
 	crossNode bool
+	single    bool
 }
 
 func (s *spreadFlags) register(f *pflag.FlagSet) {
 	f.StringSliceVar(&s.urls, "urls", nil, "spread the connections over these URLs of one relay system, wss://A/,wss://B/ (repeatable; one --pin or --ca for all); implies --procs 1 at least")
 	f.IntVar(&s.procs, "procs", 0, "hold the connections in N child load processes, --conns/N each (0: in this process, as a single-relay run)")
 	f.IntVar(&s.relays, "relays", 0, "without --urls: start M reference relays here and spread the connections over them (independent relays, not a cluster)")
+	f.BoolVar(&s.single, "compare-single", false, "then run the single-node idle run of the same size per node (--conns divided by the nodes, the same background pairs) "+
+		"on a reference relay started here: the baseline column")
 	f.BoolVar(&s.crossNode, "cross-node", false, "put the two connections of each background pair on different URLs (a cluster's nodes; independent relays cannot relay between them)")
 }
 
@@ -64,6 +68,13 @@ func (o *options) runSpread(cmd *cobra.Command, io scenario.IdleOptions, s sprea
 	if err != nil {
 		return err
 	}
+	if s.single {
+		single, err := o.singleNode(ctx, prov, c, io, len(nodes))
+		if err != nil {
+			return err
+		}
+		res.Single = &single
+	}
 	add(rep, "idle-spread", res)
 	if res.Errors > 0 {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("%d connection errors, the first: %s", res.Errors, res.FirstError))
@@ -78,6 +89,21 @@ func (o *options) runSpread(cmd *cobra.Command, io scenario.IdleOptions, s sprea
 		}
 	}
 	return nil
+}
+
+// singleNode runs the single-node idle run of the same size per node as a spread run over
+// nodes, on a fresh reference relay started here.
+func (o *options) singleNode(ctx context.Context, prov *target.Provider, c scenario.Common, io scenario.IdleOptions, nodes int) (scenario.IdleResult, error) {
+	sys, err := prov.Launcher.StartServer(ctx, prov.Server)
+	if err != nil {
+		return scenario.IdleResult{}, err
+	}
+	defer sys.Close()
+	io.Common = c
+	io.Sources = load.LoopbackSources(max(o.sources, 1))
+	io.Conns = (io.Conns + nodes - 1) / nodes
+	io.Prefix += "single-"
+	return scenario.RunIdleOn(ctx, io, sys)
 }
 
 // check refuses what cannot work: a process or a relay asked to hold more connections than
@@ -106,6 +132,13 @@ func (s spreadFlags) check(o *options, io scenario.IdleOptions) error {
 	if fit := int(limit) - openFilesMargin; perProc > fit {
 		return usageError{fmt.Errorf("--conns %d over --procs %d is %d connections per load process, but RLIMIT_NOFILE is %d here: give --procs %d or more",
 			io.Conns, max(s.procs, 1), perProc, limit, (io.Conns+fit-1)/fit)}
+	}
+	if s.single && len(s.urls) > 0 {
+		perNode := (io.Conns+len(s.urls)-1)/len(s.urls) + 2*io.BackgroundPairs
+		if fit := int(limit) - openFilesMargin; perNode > fit {
+			return usageError{fmt.Errorf("--compare-single: --conns %d over %d URLs is about %d connections on the single node, but RLIMIT_NOFILE is %d here",
+				io.Conns, len(s.urls), perNode, limit)}
+		}
 	}
 	if len(s.urls) == 0 {
 		relays := max(s.relays, 1)

@@ -45,8 +45,9 @@ func TestIdleSpreadCommand(t *testing.T) {
 	var rep struct {
 		Details struct {
 			Spread struct {
-				Held, Errors int
-				Nodes        []struct {
+				Held   int `json:"conns_held"`
+				Errors int
+				Nodes  []struct {
 					URL  string
 					Held int `json:"conns_held"`
 				}
@@ -59,13 +60,66 @@ func TestIdleSpreadCommand(t *testing.T) {
 		t.Fatalf("%v:\n%s", err, out.String())
 	}
 	s := rep.Details.Spread
-	if s.Errors != 0 || len(s.Nodes) != 2 || s.RSSKnown || s.Background.Errors != 0 || s.Background.Delivered == 0 {
+	if s.Held != 20 || s.Errors != 0 || len(s.Nodes) != 2 || s.RSSKnown || s.Background.Errors != 0 || s.Background.Delivered == 0 {
 		t.Fatalf("report: %+v\n%s", s, errs.String())
 	}
 	for i, want := range []string{srv.URL, other} {
 		if s.Nodes[i].URL != want || s.Nodes[i].Held != 10 {
 			t.Errorf("node %d: %+v, want %s with 10 connections", i, s.Nodes[i], want)
 		}
+	}
+}
+
+// TestIdleSpreadRelays runs blindpost-bench idle --relays 2 --procs 2 --compare-single: two
+// reference relays and the single-node relay are child processes (this test binary's server
+// subcommand), so their memory is measured; every connection is held, half on each relay, and
+// the single-node run holds half of them.
+func TestIdleSpreadRelays(t *testing.T) {
+	t.Setenv(childEnv, "1")
+	var out, errs bytes.Buffer
+	args := []string{"idle", "--relays", "2", "--procs", "2", "--conns", "40", "--duration", "300ms",
+		"--background-pairs", "1", "--compare-single", "--json", "--quiet"}
+	if code := Main(t.Context(), args, &out, &errs); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	var rep struct {
+		Figures []struct {
+			Name     string
+			Baseline *float64
+		}
+		Details struct {
+			Spread struct {
+				Held   int `json:"conns_held"`
+				Errors int
+				Nodes  []struct {
+					Held    int   `json:"conns_held"`
+					RSSMean int64 `json:"rss_mean_bytes"`
+				}
+				RSSKnown bool                         `json:"relay_rss_known"`
+				Single   *struct{ Conns, Errors int } `json:"single_node"`
+			} `json:"idle-spread"`
+		}
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v:\n%s", err, out.String())
+	}
+	s := rep.Details.Spread
+	if s.Held != 40 || s.Errors != 0 || !s.RSSKnown || len(s.Nodes) != 2 || s.Single == nil || s.Single.Conns != 20 || s.Single.Errors != 0 {
+		t.Fatalf("report: %+v\n%s", s, out.String())
+	}
+	for i, n := range s.Nodes {
+		if n.Held != 20 || n.RSSMean <= 0 {
+			t.Errorf("node %d: %+v, want 20 connections and its memory", i, n)
+		}
+	}
+	baselines := 0
+	for _, f := range rep.Figures {
+		if f.Baseline != nil {
+			baselines++
+		}
+	}
+	if baselines == 0 {
+		t.Errorf("no figure has the single-node run as its baseline: %+v", rep.Figures)
 	}
 }
 

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -46,6 +47,24 @@ type IdleResult struct {
 	Errors      uint64            `json:"errors"`
 	FirstError  string            `json:"first_error,omitempty"`
 	Background  *BackgroundResult `json:"background,omitempty"`
+}
+
+// MarshalJSON writes the figures that could not be measured (NaN) as null: JSON has no NaN.
+func (r IdleResult) MarshalJSON() ([]byte, error) {
+	type plain IdleResult
+	return json.Marshal(struct {
+		plain
+		RSSPerConn *float64 `json:"server_rss_per_conn_bytes"`
+		HoldCPU    *float64 `json:"server_cpu_s_while_held"`
+	}{plain(r), finiteOrNil(r.RSSPerConn), finiteOrNil(r.HoldCPU)})
+}
+
+// finiteOrNil returns &v, or nil for NaN and infinities.
+func finiteOrNil(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
 }
 
 // BackgroundResult is the relay load that ran while the connections were held.

@@ -59,6 +59,10 @@ type SpreadResult struct {
 	RSSPerConn *float64          `json:"relay_rss_per_conn_bytes,omitempty"` // nil: not measurable
 	LoadRSS    int64             `json:"load_processes_rss_bytes"`           // the children's, summed
 	Background *BackgroundResult `json:"background,omitempty"`
+	// Single is the single-node run of the same size per node (Requested/len(Nodes)
+	// connections, the same background pairs) on a reference relay started here, when it ran:
+	// the baseline column of the figures.
+	Single *IdleResult `json:"single_node,omitempty"`
 }
 
 // NodeResult is one relay URL of a spread run.
@@ -331,10 +335,17 @@ func hold(ctx context.Context, o SpreadOptions, nodes []*target.System, res *Spr
 	return nil
 }
 
-// Figures are the spread run's rows: ours only (the baselines are single processes, and a
-// spread run measures what no single process holds), with the goal of zero errors.
+// Figures are the spread run's rows, with the goal of zero errors. The baseline column is the
+// single-node run of the same size per node when it ran (Single), and empty otherwise: the
+// forwarders are single processes, and a spread run measures what no single process holds.
 func (r SpreadResult) Figures() []bench.Figure {
 	none := math.NaN()
+	single := func(f func(IdleResult) float64) float64 {
+		if r.Single == nil {
+			return none
+		}
+		return f(*r.Single)
+	}
 	rss, perConn := none, none
 	if r.RSSKnown {
 		rss = float64(r.RSSMean) / (1 << 20)
@@ -344,13 +355,19 @@ func (r SpreadResult) Figures() []bench.Figure {
 	}
 	figs := []bench.Figure{
 		bench.NewFigure("idle-spread", fmt.Sprintf("connections held (%d requested, %d nodes, %d processes)", r.Requested, len(r.Nodes), len(r.Procs)), "", float64(r.Held), none, nil),
-		bench.NewFigure("idle-spread", "connection errors", "", float64(r.Errors), none, bench.AbsoluteAtMost(0)),
+		bench.NewFigure("idle-spread", "connection errors", "", float64(r.Errors), single(func(s IdleResult) float64 { return float64(s.Errors) }), bench.AbsoluteAtMost(0)),
 		bench.NewFigure("idle-spread", "relays' RSS holding them (mean, all nodes)", "MiB", rss, none, nil),
-		bench.NewFigure("idle-spread", "RSS per idle connection", "KiB", perConn, none, nil),
+		bench.NewFigure("idle-spread", "RSS per idle connection", "KiB", perConn, single(func(s IdleResult) float64 { return s.RSSPerConn / 1024 }), nil),
 	}
 	if b := r.Background; b != nil {
+		p99 := single(func(s IdleResult) float64 {
+			if s.Background == nil {
+				return none
+			}
+			return float64(s.Background.Latency.P99) / 1e3
+		})
 		figs = append(figs,
-			bench.NewFigure("idle-spread", "background relay p99 meanwhile", "µs", float64(b.Latency.P99)/1e3, none, nil),
+			bench.NewFigure("idle-spread", "background relay p99 meanwhile", "µs", float64(b.Latency.P99)/1e3, p99, nil),
 			bench.NewFigure("idle-spread", "background relay errors", "", float64(b.Errors), none, bench.AbsoluteAtMost(0)))
 	}
 	return figs
