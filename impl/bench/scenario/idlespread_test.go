@@ -2,6 +2,8 @@ package scenario
 
 import (
 	"context"
+	"encoding/json"
+	"math"
 	"os"
 	"os/signal"
 	"strings"
@@ -89,4 +91,21 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSuffix(string(p), "\n"))
 	return len(p), nil
+}
+
+// TestIdleResultJSON checks that figures that could not be measured (a relay whose process is
+// not known) are written as null: JSON has no NaN, and the report must still be written.
+func TestIdleResultJSON(t *testing.T) {
+	b, err := json.Marshal(IdleResult{System: "ours", Conns: 3, RSSPerConn: math.NaN(), HoldCPU: math.NaN()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"server_rss_per_conn_bytes":null`, `"server_cpu_s_while_held":null`, `"conns":3`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
+	}
+	if _, err := json.Marshal(SpreadResult{Nodes: []NodeResult{{URL: "wss://a/"}}}.Figures()); err != nil {
+		t.Errorf("the figures of a spread run without memory figures or baseline: %v", err)
+	}
 }
