@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +31,13 @@ func TestServerCommand(t *testing.T) {
 	passing := "server/registration/bad-proof"
 	expectPass := filepath.Join(dir, "expect-pass.txt")
 	os.WriteFile(expectPass, []byte("# listed although it passes\n"+passing+" the reference once failed it\n"), 0o644)
+	// The same relay under a second spelling, as a cluster's second node: the pin holds for both.
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := "wss://" + net.JoinHostPort("localhost", u.Port()) + "/"
+	junit2 := filepath.Join(dir, "report2.xml")
 	expectUnknown := filepath.Join(dir, "expect-unknown.txt")
 	os.WriteFile(expectUnknown, []byte("server/registration/no-such-case a typing error\n"), 0o644)
 
@@ -50,7 +59,14 @@ func TestServerCommand(t *testing.T) {
 		{"a selection that matches nothing", []string{"server", srv.URL, "--pin", pin, "--run", "NOPE-1"}, ExitUsage, nil, []string{"--run NOPE-1 matches no case"}},
 		{"no trust anchor", []string{"server", srv.URL, "--run", passing}, ExitUsage, nil, []string{"not trusted: pass --pin"}},
 		{"a URL that is not wss", []string{"server", "https://example.org/"}, ExitUsage, nil, []string{"is not a wss://HOST:PORT/ URL"}},
-		{"no URL", []string{"server"}, ExitUsage, nil, []string{"accepts 1 arg"}},
+		{"no URL", []string{"server"}, ExitUsage, nil, []string{"requires at least 1 arg"}},
+		{"two URLs: the text report lists them", []string{"server", srv.URL, other, "--pin", pin, "--run", "server/relay/", "-q"}, ExitPass,
+			[]string{"system under test: 2 URLs\n  " + srv.URL + " (", "  " + other + " (", "Result: PASS"}, nil},
+		{"two URLs as JSON and JUnit", []string{"server", srv.URL, other, "--pin", pin, "--run", passing, "--json", "--junit", junit2, "-q"}, ExitPass,
+			[]string{`"targets": [`, `"url": "` + srv.URL + `"`, `"url": "` + other + `"`}, nil},
+		{"the same URL twice", []string{"server", srv.URL, srv.URL, "--pin", pin}, ExitUsage, nil, []string{"is given twice"}},
+		{"a second URL where no relay listens", []string{"server", srv.URL, "wss://127.0.0.1:1/", "--pin", pin}, ExitUsage, nil,
+			[]string{"cannot connect to wss://127.0.0.1:1/", "one --pin or --ca holds for every URL"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := run(t, tc.args...)
@@ -78,6 +94,15 @@ func TestServerCommand(t *testing.T) {
 	}
 	if err := xml.Unmarshal(raw, &suites); err != nil || suites.Tests != 1 {
 		t.Errorf("JUnit file: %v, %d tests:\n%s", err, suites.Tests, raw)
+	}
+	raw, err = os.ReadFile(junit2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<property name="urls" value="2">`, `<property name="url.1" value="` + srv.URL + `">`, `<property name="url.2" value="` + other + `">`} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("JUnit file with two URLs lacks %s:\n%s", want, raw)
+		}
 	}
 }
 

@@ -55,6 +55,8 @@ var reportFlags = map[string]bool{ // name: takes a value
 type Suite struct {
 	Env        any
 	TimeoutFor func(harness.Case) time.Duration
+	// Targets, when set, gives the URLs of the system under test for the report, after the run.
+	Targets func() []harness.Target
 }
 
 // ListCases prints the cases: id, level, rules and description.
@@ -106,6 +108,9 @@ func (f *RunFlags) Execute(app *App, cases []harness.Case, s Suite) error {
 	fmt.Fprintf(app.Stderr, "blindpost-conform: %d cases, seed %d\n", len(sel), f.Seed)
 	rep := harness.Run(app.Ctx, sel, opts)
 	rep.Command = ShellJoin(append([]string{app.Prog}, app.Args...))
+	if s.Targets != nil {
+		rep.Targets = s.Targets()
+	}
 	if f.JSON {
 		err = rep.WriteJSON(app.Stdout)
 	} else {

@@ -15,12 +15,21 @@ func serverCommand(app *App) *cobra.Command {
 		rf  RunFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "server wss://HOST:PORT/",
+		Use:   "server wss://HOST:PORT/ [wss://HOST:PORT/ …]",
 		Short: "check a relay server: registration, forwarding, errors, limits, groups, hostile input",
 		Long: `server plays many clients against the relay at wss://HOST:PORT/ and checks what it does against
 spec/protocol.md §4 and §5. Registration proofs are bound to the server pin (REG-3), which the
 runner computes from the certificate the server presents; --pin or --ca says which certificate to
 trust.
+
+A relay system that answers at several URLs, such as the nodes of a cluster, is given all of
+them, as more arguments: it must behave to every client exactly like one relay. The connections of
+every case are spread over the URLs: the n-th connection a case opens (from 0) goes to URL
+(h(case id) + n) mod the number of URLs, h the first 8 bytes of SHA-256 of the case id, so that
+the peers of a case land on different nodes and a replay with --seed dials the same nodes. One
+--pin or --ca holds for every URL (the nodes present one certificate, or certificates from one
+CA), and every URL must announce the same hello_ack.limits. The report lists the URLs and the
+connections each received.
 
 The server announces its timers in hello_ack (WS-7, WS-9), and the runner reads them before the
 first case. With the spec's defaults the keepalive case waits a minute; the other cases run
@@ -34,6 +43,9 @@ directory may be filled, such as a test instance (the reference server: blindpos
 		Example: `  # The reference relay of 'make run' (its pin is printed at start, and by 'blindpost-server pin')
   blindpost-conform server wss://127.0.0.1:8443/ --pin sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 
+  # A cluster of three relay nodes with one certificate: every case's clients spread over them
+  blindpost-conform server wss://10.0.0.1:8443/ wss://10.0.0.2:8443/ wss://10.0.0.3:8443/ --pin sha256:…
+
   # A server with a certificate from a private CA, only the registration cases, as JSON
   blindpost-conform server wss://relay.example:8443/ --ca ca.pem --run server/registration --json
 
@@ -45,13 +57,13 @@ directory may be filled, such as a test instance (the reference server: blindpos
 
   # CI: fewer repetitions, a JUnit report, known failures listed with their reasons
   blindpost-conform server wss://127.0.0.1:8443/ --pin sha256:… --quick --junit harness.xml --expect-fail expected.txt`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cases := harness.SuiteCases(serversuite.Suite)
 			if rf.List {
 				return rf.Execute(app, cases, Suite{})
 			}
-			cfg.URL = args[0]
+			cfg.URL, cfg.URLs = args[0], args[1:]
 			env, err := serversuite.NewEnv(cfg)
 			if err != nil {
 				return usage(err)
@@ -59,12 +71,12 @@ directory may be filled, such as a test instance (the reference server: blindpos
 			if err := env.Preflight(app.Ctx); err != nil {
 				return usage(err)
 			}
-			return rf.Execute(app, cases, Suite{Env: env, TimeoutFor: env.TimeoutFor})
+			return rf.Execute(app, cases, Suite{Env: env, TimeoutFor: env.TimeoutFor, Targets: env.Targets})
 		},
 	}
 	fs := cmd.Flags()
 	rf.Register(fs)
-	fs.StringVar(&cfg.Pin, "pin", "", "trust the server certificate whose SPKI pin is `sha256:HEX` (spec §4.1)")
+	fs.StringVar(&cfg.Pin, "pin", "", "trust the server certificate whose SPKI pin is `sha256:HEX` (spec §4.1), at every URL")
 	fs.StringVar(&cfg.CAFile, "ca", "", "trust the CA certificates in PEM `FILE` (default: the system roots)")
 	fs.StringVar(&cfg.ServerName, "server-name", "", "the name to verify in the certificate with --ca or the system roots (default: the URL's host)")
 	fs.DurationVar(&cfg.HandshakeTimeout, "handshake-timeout", serversuite.DefaultHandshakeTimeout, "the server's deadline for the TLS handshake and the upgrade request (ABU-2)")

@@ -59,7 +59,7 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 		if !ok {
 			i = len(out.Suites)
 			index[suite] = i
-			out.Suites = append(out.Suites, junitSuite{Name: suite, Properties: []junitProperty{{"seed", fmt.Sprint(r.Seed)}}})
+			out.Suites = append(out.Suites, junitSuite{Name: suite, Properties: r.junitProperties()})
 			durations = append(durations, 0)
 		}
 		durations[i] += res.Duration.Seconds()
@@ -123,3 +123,17 @@ func firstMessage(res Result) string {
 }
 
 func seconds(s float64) string { return fmt.Sprintf("%.3f", s) }
+
+// junitProperties are the seed and, when known, the URLs of the system under test: "urls", their
+// number, then "url.1", "url.1.connections" and so on.
+func (r *Report) junitProperties() []junitProperty {
+	props := []junitProperty{{"seed", fmt.Sprint(r.Seed)}}
+	if len(r.Targets) > 0 {
+		props = append(props, junitProperty{"urls", fmt.Sprint(len(r.Targets))})
+	}
+	for i, tg := range r.Targets {
+		props = append(props, junitProperty{fmt.Sprintf("url.%d", i+1), tg.URL},
+			junitProperty{fmt.Sprintf("url.%d.connections", i+1), fmt.Sprint(tg.Connections)})
+	}
+	return props
+}

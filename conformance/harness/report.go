@@ -36,6 +36,15 @@ type Report struct {
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"duration_ns"`
 	Results  []Result      `json:"results"`
+	// Targets are the URLs of the system under test, when the suite says (a relay system may
+	// answer at several, such as the nodes of a cluster).
+	Targets []Target `json:"targets,omitempty"`
+}
+
+// Target is one URL of the system under test, with the connections the run opened to it.
+type Target struct {
+	URL         string `json:"url"`
+	Connections int64  `json:"connections"`
 }
 
 // Counts is how many results have each verdict.

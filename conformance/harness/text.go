@@ -23,7 +23,9 @@ func (r *Report) WriteText(w io.Writer, o TextOptions) error {
 	if r.Strict {
 		p.f(", --strict")
 	}
-	p.f("\n\n")
+	p.f("\n")
+	r.writeTargets(p)
+	p.f("\n")
 	for _, res := range r.Results {
 		p.f("%s\n", res.Line())
 	}
@@ -150,4 +152,22 @@ func (p *printer) f(format string, args ...any) {
 	if p.err == nil {
 		_, p.err = fmt.Fprintf(p.w, format, args...)
 	}
+}
+
+// writeTargets writes the URLs of the system under test, when there are any.
+func (r *Report) writeTargets(p *printer) {
+	if len(r.Targets) == 0 {
+		return
+	}
+	p.f("system under test: %d URL%s\n", len(r.Targets), plural(len(r.Targets)))
+	for _, tg := range r.Targets {
+		p.f("  %s (%d connections)\n", tg.URL, tg.Connections)
+	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -37,14 +37,15 @@ func init() {
 }
 
 // rawConn opens a TCP connection to the server that sends nothing.
-func rawConn(t *harness.T) net.Conn {
+func rawConn(t *harness.T) (net.Conn, *target) {
 	env := envOf(t)
+	tg := env.next(t)
 	d := net.Dialer{Timeout: env.cfg.Wait}
-	c, err := d.DialContext(t.Context(), "tcp", env.url.Host)
+	c, err := d.DialContext(t.Context(), "tcp", tg.hostPort())
 	if err != nil {
-		t.Fatalf("dial %s: %v", env.url.Host, err)
+		t.Fatalf("dial %s: %v", tg.hostPort(), err)
 	}
-	return c
+	return c, tg
 }
 
 // closedBy reports whether the server ends c (end of stream or reset) before deadline.
@@ -58,7 +59,7 @@ func closedBy(c net.Conn, deadline time.Time) bool {
 func handshakeDeadline(t *harness.T) {
 	cfg := envOf(t).cfg
 	within := cfg.HandshakeTimeout + cfg.Slack
-	silent := rawConn(t)
+	silent, _ := rawConn(t)
 	defer silent.Close()
 	start := time.Now()
 	if !closedBy(silent, start.Add(within)) {
@@ -66,14 +67,14 @@ func handshakeDeadline(t *harness.T) {
 	}
 	t.Logf("a silent TCP connection was closed after %s", time.Since(start).Round(time.Millisecond))
 
-	raw := rawConn(t)
-	slow := tls.Client(raw, envOf(t).tls.Clone())
+	raw, tg := rawConn(t)
+	slow := tls.Client(raw, tg.tls.Clone())
 	defer slow.Close()
 	start = time.Now()
 	if err := slow.HandshakeContext(t.Context()); err != nil {
 		t.Fatalf("TLS handshake: %v", err)
 	}
-	lines := []string{"GET / HTTP/1.1\r\n", "Host: " + envOf(t).url.Host + "\r\n", "Upgrade: websocket\r\n", "Connection: Upgrade\r\n"}
+	lines := []string{"GET / HTTP/1.1\r\n", "Host: " + tg.url.Host + "\r\n", "Upgrade: websocket\r\n", "Connection: Upgrade\r\n"}
 	for _, line := range lines {
 		if _, err := slow.Write([]byte(line)); err != nil {
 			break // closed already
@@ -107,7 +108,7 @@ func connectionsFromAccept(t *harness.T) {
 	refused := make(chan int, maxConnsTried)
 	found := -1
 	for found < 0 && len(open) < maxConnsTried {
-		c := rawConn(t)
+		c, _ := rawConn(t)
 		open = append(open, c)
 		n, dialed := len(open), time.Now()
 		go func() {

@@ -60,11 +60,13 @@ func init() {
 
 func tlsVersion(t *harness.T) {
 	env := envOf(t)
+	// Both handshakes go to one URL, the case's first.
+	tg := env.next(t)
 	dial := func(cfg *tls.Config) (*tls.Conn, error) {
 		d := &net.Dialer{Timeout: env.cfg.Wait}
-		return tls.DialWithDialer(d, "tcp", hostPort(env), cfg)
+		return tls.DialWithDialer(d, "tcp", tg.hostPort(), cfg)
 	}
-	old := env.tls.Clone()
+	old := tg.tls.Clone()
 	old.MinVersion, old.MaxVersion = tls.VersionTLS10, tls.VersionTLS12
 	if conn, err := dial(old); err == nil {
 		v := conn.ConnectionState().Version
@@ -73,7 +75,7 @@ func tlsVersion(t *harness.T) {
 	} else {
 		t.Logf("TLS 1.2 refused: %v", err)
 	}
-	conn, err := dial(env.tls.Clone())
+	conn, err := dial(tg.tls.Clone())
 	if err != nil {
 		t.Fatalf("TLS 1.3 handshake failed: %v", err)
 	}
@@ -81,13 +83,6 @@ func tlsVersion(t *harness.T) {
 	if v := conn.ConnectionState().Version; v < tls.VersionTLS13 {
 		t.Mismatch("TLS-1", "TLS 1.3", tls.VersionName(v))
 	}
-}
-
-func hostPort(env *Env) string {
-	if env.url.Port() != "" {
-		return env.url.Host
-	}
-	return net.JoinHostPort(env.url.Hostname(), "443")
 }
 
 func subprotocol(t *harness.T) {

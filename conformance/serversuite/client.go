@@ -78,7 +78,7 @@ var defaultLimits = wire.Limits{MaxMessage: 65536, Rate: 50, Burst: 100, MaxGrou
 func Dial(t *harness.T, role string) *Client {
 	c, resp, err := DialWith(t, role, DialOptions{})
 	if err != nil {
-		t.Fatalf("cannot connect to %s as %s: %v%s", envOf(t).url, role, err, statusText(resp))
+		t.Fatalf("cannot connect as %s: %v%s", role, err, statusText(resp))
 	}
 	return c
 }
@@ -95,7 +95,8 @@ func statusText(resp *http.Response) string {
 func DialWith(t *harness.T, role string, o DialOptions) (*Client, *http.Response, error) {
 	env := envOf(t)
 	label := fmt.Sprintf("%s#%d", role, connSeq.Add(1))
-	d := tlspin.NewDialer(cmp.Or(o.TLS, env.tls), env.cfg.Wait)
+	tg := env.next(t)
+	d := tlspin.NewDialer(cmp.Or(o.TLS, tg.tls), env.cfg.Wait)
 	d.WriteBufferSize = o.WriteBuffer
 	if o.Subprotocols != nil {
 		d.Subprotocols = o.Subprotocols
@@ -112,11 +113,11 @@ func DialWith(t *harness.T, role string, o DialOptions) (*Client, *http.Response
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), env.cfg.Wait)
 	defer cancel()
-	t.Transcript().Notef(label, "dial %s subprotocols %v", env.url, d.Subprotocols)
-	ws, resp, err := d.DialContext(ctx, env.url.String(), o.Header)
+	t.Transcript().Notef(label, "dial %s subprotocols %v", tg.url, d.Subprotocols)
+	ws, resp, err := d.DialContext(ctx, tg.url.String(), o.Header)
 	if err != nil {
 		t.Transcript().Notef(label, "dial failed: %v%s", err, statusText(resp))
-		return nil, resp, err
+		return nil, resp, fmt.Errorf("%s: %w", tg.url, err)
 	}
 	c := &Client{t: t, env: env, ws: ws, label: label, inbox: newMailbox(), Limits: defaultLimits, pongs: make(chan pongSeen, 8)}
 	if tc, ok := ws.NetConn().(*tls.Conn); ok {

@@ -56,10 +56,14 @@ const (
 
 // Config describes the server under test and how hard to test it.
 type Config struct {
-	URL    string // wss://HOST:PORT/
+	URL string // wss://HOST:PORT/
+	// URLs are more URLs of the same relay system, such as the nodes of a cluster: the
+	// connections of every case are spread over URL and URLs (spread.go). One trust setting
+	// (Pin, CAFile or the system roots) holds for all of them.
+	URLs   []string
 	Pin    string // sha256:… SPKI pin to trust; or
 	CAFile string // a PEM file of CA certificates to trust; neither: the system roots
-	// ServerName overrides the name verified with CAFile or the system roots.
+	// ServerName overrides the name verified with CAFile or the system roots, for every URL.
 	ServerName string
 
 	// The server's timers (WS-7, WS-9): Preflight replaces them with those the server announces
@@ -122,8 +126,9 @@ func pick(quick bool, q, full int) int {
 // Env is what every case of the suite reaches the server with; harness.Options.Env holds it.
 type Env struct {
 	cfg Config
-	url *url.URL
-	tls *tls.Config
+	// targets are the URLs of the system under test, in the order given; every connection a
+	// case opens goes to the one next picks (spread.go).
+	targets []*target
 	// run is drawn afresh by NewEnv: group names carry it (GroupName), as the groups a
 	// previous run left keep their epochs (GSV-20).
 	run string
@@ -133,23 +138,41 @@ type Env struct {
 
 // NewEnv checks cfg and prepares the TLS configuration: the pin (verified on the SPKI of the
 // leaf, spec §4.1 TLS-2), the CA file, or the system roots; TLS 1.3 only (TLS-1).
+// With several URLs (Config.URLs), each gets the same trust setting, verified against its own
+// host name unless ServerName says otherwise.
 func NewEnv(cfg Config) (*Env, error) {
 	cfg = cfg.Defaults()
-	u, err := url.Parse(cfg.URL)
-	if err != nil || u.Scheme != "wss" || u.Host == "" {
-		return nil, fmt.Errorf("serversuite: %q is not a wss://HOST:PORT/ URL", cfg.URL)
-	}
-	if u.Path == "" {
-		u.Path = "/"
-	}
 	if cfg.MaxUsers < 0 {
 		return nil, fmt.Errorf("serversuite: --max-users %d: the directory limit is a number of usernames, 1 or more", cfg.MaxUsers)
 	}
-	tc, err := tlsConfig(cfg, u)
-	if err != nil {
-		return nil, err
+	raw := cfg.URLs
+	if cfg.URL != "" {
+		raw = append([]string{cfg.URL}, raw...)
 	}
-	return &Env{cfg: cfg, url: u, tls: tc, run: rand.Text()}, nil
+	if len(raw) == 0 {
+		return nil, errors.New("serversuite: no URL: give the relay's wss://HOST:PORT/")
+	}
+	e := &Env{cfg: cfg, run: rand.Text()}
+	seen := map[string]bool{}
+	for _, r := range raw {
+		u, err := url.Parse(r)
+		if err != nil || u.Scheme != "wss" || u.Host == "" {
+			return nil, fmt.Errorf("serversuite: %q is not a wss://HOST:PORT/ URL", r)
+		}
+		if u.Path == "" {
+			u.Path = "/"
+		}
+		if seen[u.String()] {
+			return nil, fmt.Errorf("serversuite: %s is given twice: give each URL of the system once", u)
+		}
+		seen[u.String()] = true
+		tc, err := tlsConfig(cfg, u)
+		if err != nil {
+			return nil, err
+		}
+		e.targets = append(e.targets, &target{url: u, tls: tc})
+	}
+	return e, nil
 }
 
 // Config returns the configuration with its defaults.
@@ -257,25 +280,25 @@ func envOf(t *harness.T) *Env {
 	return e
 }
 
-// learnTimers sends hello on ws and takes the timers the server announces in hello_ack.limits
-// (spec §4.2 [WS-7], [WS-9]); without a valid hello_ack the configured timers stay, and the
+// helloLimits sends hello on ws and returns the limits of the server's hello_ack (spec §4.2
+// [WS-7], [WS-9], §5.2); without a valid hello_ack, nil: the configured timers stay, and the
 // cases report what is wrong.
-func (e *Env) learnTimers(ws *websocket.Conn) {
-	ws.SetReadDeadline(time.Now().Add(e.cfg.Wait))
-	ws.SetWriteDeadline(time.Now().Add(e.cfg.Wait))
+func helloLimits(ws *websocket.Conn, wait time.Duration) *wire.Limits {
+	ws.SetReadDeadline(time.Now().Add(wait))
+	ws.SetWriteDeadline(time.Now().Add(wait))
 	hello, err := wire.Encode(&wire.Hello{Protocol: "blindpost/1", User: "conform-preflight"})
 	if err != nil || ws.WriteMessage(websocket.TextMessage, hello) != nil {
-		return
+		return nil
 	}
 	_, data, err := ws.ReadMessage()
 	if err != nil {
-		return
+		return nil
 	}
 	m, err := wire.Decode(wire.FromServer, data)
 	if ack, ok := m.(*wire.HelloAck); err == nil && ok {
-		e.cfg.PingInterval, e.cfg.PongTimeout, e.cfg.RegisterTimeout = AnnouncedTimers(ack.Limits)
-		e.rate = ack.Limits.Rate
+		return &ack.Limits
 	}
+	return nil
 }
 
 // AnnouncedTimers returns the ping interval, pong timeout and registration deadline a server
@@ -285,22 +308,48 @@ func AnnouncedTimers(l wire.Limits) (ping, pong, register time.Duration) {
 		time.Duration(l.RegisterTimeoutMs) * time.Millisecond
 }
 
-// Preflight opens one connection to the server, so that a wrong URL, pin or CA is reported once,
-// with the next step to take, rather than by every case, and learns the server's timers from
-// its hello_ack (which the deadlines of the cases that wait on them follow). An upgrade the server refuses with an
-// HTTP status is not a preflight error: the cases judge it.
+// Preflight opens one connection to every URL of the server, so that a wrong URL, pin or CA is
+// reported once, with the next step to take, rather than by every case, and learns the server's
+// timers from the hello_ack of the first URL (which the deadlines of the cases that wait on them
+// follow). Every other URL must announce the same limits: the URLs are one relay system, and a
+// case's connections go to all of them. An upgrade the server refuses with an HTTP status is
+// not a preflight error: the cases judge it.
 func (e *Env) Preflight(ctx context.Context) error {
-	d := tlspin.NewDialer(e.tls, e.cfg.Wait)
-	ws, resp, err := d.DialContext(ctx, e.url.String(), nil)
+	var (
+		first    *wire.Limits
+		firstURL *url.URL
+	)
+	for _, tg := range e.targets {
+		limits, err := e.preflight(ctx, tg)
+		if err != nil {
+			return err
+		}
+		switch {
+		case limits == nil:
+		case first == nil:
+			first, firstURL = limits, tg.url
+			e.cfg.PingInterval, e.cfg.PongTimeout, e.cfg.RegisterTimeout = AnnouncedTimers(*limits)
+			e.rate = limits.Rate
+		case *limits != *first:
+			return fmt.Errorf("serversuite: %s announces the limits %+v, %s announced %+v\n"+
+				"the URLs given are one relay system: each must announce the same hello_ack.limits", tg.url, *limits, firstURL, *first)
+		}
+	}
+	return nil
+}
+
+// preflight connects to one URL and returns the limits its hello_ack announced (nil: none).
+func (e *Env) preflight(ctx context.Context, tg *target) (*wire.Limits, error) {
+	d := tlspin.NewDialer(tg.tls, e.cfg.Wait)
+	ws, resp, err := d.DialContext(ctx, tg.url.String(), nil)
 	switch {
 	case err == nil:
 		defer ws.Close()
-		e.learnTimers(ws)
-		return nil
+		return helloLimits(ws, e.cfg.Wait), nil
 	case resp != nil:
-		return nil
+		return nil, nil
 	}
-	hint := fmt.Sprintf("is a Blindpost server listening at %s?", e.url)
+	hint := fmt.Sprintf("is a Blindpost server listening at %s?", tg.url)
 	var unknown x509.UnknownAuthorityError
 	var invalid x509.CertificateInvalidError
 	var host x509.HostnameError
@@ -312,5 +361,8 @@ func (e *Env) Preflight(ctx context.Context) error {
 	case strings.Contains(err.Error(), "pin"):
 		hint = "the server presents another certificate than --pin says: check the pin ('blindpost-server pin --data DIR')"
 	}
-	return fmt.Errorf("serversuite: cannot connect to %s: %v\n%s", e.url, err, hint)
+	if len(e.targets) > 1 {
+		hint += "\n(one --pin or --ca holds for every URL: the nodes of one system present one certificate, or certificates from one CA)"
+	}
+	return nil, fmt.Errorf("serversuite: cannot connect to %s: %v\n%s", tg.url, err, hint)
 }

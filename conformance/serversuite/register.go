@@ -131,7 +131,7 @@ func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 func RegisterWith(t *harness.T, role string, o DialOptions) *Client {
 	c, resp, err := DialWith(t, role, o)
 	if err != nil {
-		t.Fatalf("cannot connect to %s as %s: %v%s", envOf(t).url, role, err, statusText(resp))
+		t.Fatalf("cannot connect as %s: %v%s", role, err, statusText(resp))
 	}
 	name := Name(t, role)
 	c.Hello(name)

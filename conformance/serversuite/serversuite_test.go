@@ -5,8 +5,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -118,16 +120,49 @@ func TestConformServer(t *testing.T) {
 			}
 			for run := range runs {
 				t.Run(fmt.Sprintf("run%d", run+1), func(t *testing.T) {
-					conformServer(t, srv, s, func(r harness.Result) bool { return tc.mayskip[r.ID] != "" })
+					conformServer(t, srv, []string{srv.URL}, s, func(r harness.Result) bool { return tc.mayskip[r.ID] != "" })
 				})
 			}
 		})
 	}
 }
 
-func conformServer(t *testing.T, srv *servertest.Server, s uint64, maySkip func(harness.Result) bool) {
+// TestConformServerSpread runs the whole server suite once against one reference relay given
+// under two URLs, wss://127.0.0.1:PORT/ and wss://localhost:PORT/ (the pin holds for both), as
+// a cluster's nodes would be given: the connections of every case are spread over the two
+// (spread.go), and every case must still pass, and both URLs must receive connections. Two
+// in-process relays would not do, as they share no state; the cluster's own test runs the suite
+// against real nodes.
+func TestConformServerSpread(t *testing.T) {
+	srv := servertest.Start(t, func(c *server.Config) {
+		c.RegisterTimeout, c.PingInterval, c.PongTimeout = registerTimeout, pingInterval, pongTimeout
+		c.MaxUsers = maxUsers
+		c.HandshakeTimeout = handshakeTimeout
+	})
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := "wss://" + net.JoinHostPort("localhost", u.Port()) + "/"
+	s := seed()
+	t.Logf("seed %d (replay with -args -conform.seed=%d)", s, s)
+	rep := conformServer(t, srv, []string{srv.URL, other}, s, func(r harness.Result) bool {
+		return r.ID == "server/relay/too-large" // as in TestConformServer/defaults
+	})
+	if len(rep.Targets) != 2 {
+		t.Fatalf("the report lists %d URLs, want 2: %+v", len(rep.Targets), rep.Targets)
+	}
+	for _, tg := range rep.Targets {
+		if tg.Connections == 0 {
+			t.Errorf("no case connected to %s: the connections were not spread", tg.URL)
+		}
+		t.Logf("%s: %d connections", tg.URL, tg.Connections)
+	}
+}
+
+func conformServer(t *testing.T, srv *servertest.Server, urls []string, s uint64, maySkip func(harness.Result) bool) *harness.Report {
 	env, err := serversuite.NewEnv(serversuite.Config{
-		URL: srv.URL, Pin: srv.Pin.String(),
+		URLs: urls, Pin: srv.Pin.String(),
 		HandshakeTimeout: handshakeTimeout,
 		Wait:             suiteWait, Slack: suiteSlack, Quick: *quickFlag || testing.Short(), MaxUsers: maxUsers,
 		HostileFrames: hostileFrames(),
@@ -158,7 +193,9 @@ func conformServer(t *testing.T, srv *servertest.Server, s uint64, maySkip func(
 	if n := len(rep.Results); n < 100 {
 		t.Errorf("only %d cases ran", n)
 	}
+	rep.Targets = env.Targets()
 	t.Logf("%d cases in %s", len(rep.Results), time.Since(start).Round(time.Millisecond))
+	return rep
 }
 
 // configuredCases need a relay configured otherwise than TestConformServer's:

@@ -55,14 +55,14 @@ type wsConn struct {
 }
 
 // openTLS opens a TLS connection to the server, as the suite's TLS configuration trusts it.
-func openTLS(t *harness.T) (*tls.Conn, error) {
+func openTLS(t *harness.T, tg *target) (*tls.Conn, error) {
 	env := envOf(t)
 	d := &net.Dialer{Timeout: env.cfg.Wait}
-	tc := env.tls.Clone()
+	tc := tg.tls.Clone()
 	tc.NextProtos = []string{"http/1.1"}
 	ctx, cancel := context.WithTimeout(t.Context(), env.cfg.Wait)
 	defer cancel()
-	raw, err := d.DialContext(ctx, "tcp", hostPort(env))
+	raw, err := d.DialContext(ctx, "tcp", tg.hostPort())
 	if err != nil {
 		return nil, err
 	}
@@ -81,23 +81,24 @@ func wsKey(t *harness.T) string { return base64.StdEncoding.EncodeToString(Rando
 // connection and returns the response; the connection is closed when the case ends.
 func upgradeRaw(t *harness.T, label string, req wsframe.Request) (*tls.Conn, *bufio.Reader, *http.Response, error) {
 	env := envOf(t)
-	conn, err := openTLS(t)
+	tg := env.next(t)
+	conn, err := openTLS(t, tg)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, fmt.Errorf("%s: %w", tg.url, err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	if req.Host == "" {
-		req.Host = env.url.Host
+		req.Host = tg.url.Host
 	}
 	if req.Path == "" {
-		req.Path = env.url.Path
+		req.Path = tg.url.Path
 	}
 	if req.Key == "" {
 		req.Key = wsKey(t)
 	}
 	_ = conn.SetDeadline(time.Now().Add(env.cfg.Wait))
 	br := bufio.NewReaderSize(conn, 16<<10)
-	t.Transcript().Notef(label, "upgrade: %s %s, key %s, protocols %v, changed headers %v", cmp.Or(req.Method, "GET"), req.Path, req.Key, req.Protocols, req.Header)
+	t.Transcript().Notef(label, "upgrade to %s: %s %s, key %s, protocols %v, changed headers %v", tg.url, cmp.Or(req.Method, "GET"), req.Path, req.Key, req.Protocols, req.Header)
 	resp, err := wsframe.Upgrade(conn, br, req)
 	if err != nil {
 		return nil, nil, nil, err
@@ -118,7 +119,7 @@ func dialWS(t *harness.T, role string, extra http.Header) *wsConn {
 	key := wsKey(t)
 	conn, br, resp, err := upgradeRaw(t, label, wsframe.Request{Key: key, Protocols: []string{wire.Subprotocol}, Header: extra})
 	if err != nil {
-		t.Fatalf("cannot open a WebSocket connection to %s as %s: %v", env.url, role, err)
+		t.Fatalf("cannot open a WebSocket connection as %s: %v", role, err)
 	}
 	if bad := wsframe.CheckSwitch(resp, key); bad != "" {
 		t.FatalMismatch("WS-13", "101 Switching Protocols with Upgrade, Connection and the Sec-WebSocket-Accept of RFC 6455 §4.2.2", bad)

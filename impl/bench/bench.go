@@ -138,13 +138,15 @@ func GoalAtMost(r float64) *Goal { return &Goal{Dir: AtMost, Ratio: r} }
 // AbsoluteAtMost is the goal ours ≤ v.
 func AbsoluteAtMost(v float64) *Goal { return &Goal{Dir: AtMost, Ratio: v, Absolute: true} }
 
-// MarshalJSON writes a NaN ratio as null.
+// MarshalJSON writes a NaN ratio as null, and so a figure not measured on ours or the baseline.
 func (f Figure) MarshalJSON() ([]byte, error) {
 	type plain Figure
 	out := struct {
 		plain
-		Ratio *float64 `json:"ratio"`
-	}{plain: plain(f)}
+		Ours     *float64 `json:"ours"`
+		Baseline *float64 `json:"baseline"`
+		Ratio    *float64 `json:"ratio"`
+	}{plain: plain(f), Ours: finite(f.Ours), Baseline: finite(f.Baseline)}
 	if !math.IsNaN(f.Ratio) && !math.IsInf(f.Ratio, 0) {
 		r := f.Ratio
 		out.Ratio = &r

@@ -106,8 +106,8 @@ its CPU and memory figures too.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&o.url, "url", "", "relay to measure, wss://HOST:PORT/ (default: start the reference relay)")
-	pf.StringVar(&o.pin, "pin", "", "with --url: the relay's certificate pin, sha256:…")
-	pf.StringVar(&o.ca, "ca", "", "with --url: a PEM file of the CA that signed the relay's certificate")
+	pf.StringVar(&o.pin, "pin", "", "with --url (or idle --urls): the relay's certificate pin, sha256:…")
+	pf.StringVar(&o.ca, "ca", "", "with --url (or idle --urls): a PEM file of the CA that signed the relay's certificate")
 	pf.StringVar(&o.serverPID, "server-pid", "", "with --url: the relay's process id on this machine, for its CPU and memory")
 	pf.StringArrayVar(&o.serverArg, "server-flag", nil, "a flag for the reference relay this tool starts, such as --server-flag=--queue=256 (repeatable)")
 	pf.BoolVar(&o.json, "json", false, "print the report as JSON on standard output")
@@ -119,6 +119,7 @@ its CPU and memory figures too.`,
 	pf.StringVar(&o.profile, "profile", "", "write CPU profiles of the relay under test (from its pprof listener) into this directory")
 	root.AddCommand(o.relayCommand(), o.latencyCommand(), o.idleCommand(), o.connectCommand(), o.fanoutCommand(), o.e2eCommand(), o.suiteCommand(), o.serverCommand(), o.forwarderCommand(), o.coalesceCommand(), o.natsCommand())
 	root.AddCommand(o.attackCommand())
+	root.AddCommand(o.idleLoadCommand())
 	return root
 }
 
@@ -163,20 +164,9 @@ func (o *options) provider() (*target.Provider, scenario.Common, error) {
 		}
 	}
 	if o.url != "" {
-		trust := load.Trust{}
-		if o.pin != "" {
-			pin, err := tlspin.ParseLenient(o.pin)
-			if err != nil {
-				return nil, c, usageError{fmt.Errorf("--pin: %w", err)}
-			}
-			trust.Pin = &pin
-		}
-		if o.ca != "" {
-			pool, err := tlstrust.LoadCAFile(o.ca)
-			if err != nil {
-				return nil, c, usageError{fmt.Errorf("--ca: %w", err)}
-			}
-			trust.Roots = pool
+		trust, err := o.trust()
+		if err != nil {
+			return nil, c, err
 		}
 		pid, err := target.ParsePID(o.serverPID)
 		if err != nil {
@@ -188,6 +178,26 @@ func (o *options) provider() (*target.Provider, scenario.Common, error) {
 		c.Sources = load.LoopbackSources(max(o.sources, 1))
 	}
 	return p, c, nil
+}
+
+// trust is the certificate trust --pin and --ca give (neither: the system roots).
+func (o *options) trust() (load.Trust, error) {
+	trust := load.Trust{}
+	if o.pin != "" {
+		pin, err := tlspin.ParseLenient(o.pin)
+		if err != nil {
+			return trust, usageError{fmt.Errorf("--pin: %w", err)}
+		}
+		trust.Pin = &pin
+	}
+	if o.ca != "" {
+		pool, err := tlstrust.LoadCAFile(o.ca)
+		if err != nil {
+			return trust, usageError{fmt.Errorf("--ca: %w", err)}
+		}
+		trust.Roots = pool
+	}
+	return trust, nil
 }
 
 // report prints r as a table (and JSON with --json).

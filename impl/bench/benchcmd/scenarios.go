@@ -65,6 +65,16 @@ func (o *options) relayCommand() *cobra.Command {
 
 func (o *options) idleCommand() *cobra.Command {
 	io := scenario.IdleOptions{}
+	var sp spreadFlags
+	single := runScenario(o, "idle", func(ctx context.Context, c scenario.Common, prov *target.Provider, rep *bench.Report) (scenario.IdleComparison, error) {
+		io.Common = c
+		if held, note := fitOpenFiles(io.Conns, 2*io.BackgroundPairs); held < io.Conns {
+			fmt.Fprintf(o.stderr, "blindpost-bench: %s\n", note)
+			rep.Problems = append(rep.Problems, note)
+			io.Conns = held
+		}
+		return scenario.RunIdle(ctx, io, prov)
+	})
 	cmd := &cobra.Command{
 		Use:   "idle",
 		Short: "Hold many idle connections (registered on the relay): relay memory per connection",
@@ -73,23 +83,39 @@ upgraded and silent on the two forwarders), waits for the relay's memory to sett
 --duration and reports the relay's resident memory per connection. With --background-pairs a
 relay load runs on the side throughout, and its latency and errors are reported too:
 
-  blindpost-bench idle --conns 100000 --background-pairs 50`,
+  blindpost-bench idle --conns 10000 --background-pairs 50
+
+One process holds at most RLIMIT_NOFILE descriptors (each connection takes one in the relay
+and one in the load generator). With --procs N the connections are held by N child load
+processes instead (--conns/N each), spread over --urls (the URLs of a relay system, such as the
+nodes of a cluster, trusted by one --pin or --ca) or over --relays M reference relays started
+here; connection g goes to URL g mod the number of URLs. The report gives the connections held
+and the errors, per node and in all, the background pairs' latency, and the relays' memory when
+they are processes this program started (for --urls it is unknown, and the report says so).
+The forwarders are single processes and not run; with --compare-single the baseline column is
+the single-node run of the same size per node (--conns divided by the nodes, the same
+background pairs) on a reference relay started here, run after the spread run.
+
+  # 100,000 connections over six local reference relays (independent, not a cluster)
+  blindpost-bench idle --conns 100000 --procs 6 --relays 6 --background-pairs 50 --duration 60s --compare-single
+
+  # A cluster's three nodes, the background pairs across nodes
+  blindpost-bench idle --urls wss://10.0.0.1:8443/,wss://10.0.0.2:8443/,wss://10.0.0.3:8443/ --pin sha256:… \
+      --conns 100000 --procs 6 --background-pairs 50 --cross-node --duration 60s`,
 		Args: cobra.NoArgs,
-		RunE: runScenario(o, "idle", func(ctx context.Context, c scenario.Common, prov *target.Provider, rep *bench.Report) (scenario.IdleComparison, error) {
-			io.Common = c
-			if held, note := fitOpenFiles(io.Conns, 2*io.BackgroundPairs); held < io.Conns {
-				fmt.Fprintf(o.stderr, "blindpost-bench: %s\n", note)
-				rep.Problems = append(rep.Problems, note)
-				io.Conns = held
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if sp.active() {
+				return o.runSpread(cmd, io, sp)
 			}
-			return scenario.RunIdle(ctx, io, prov)
-		}),
+			return single(cmd, args)
+		},
 	}
 	f := cmd.Flags()
 	f.IntVar(&io.Conns, "conns", 10000, "idle connections to hold")
 	f.IntVar(&io.BackgroundPairs, "background-pairs", 0, "pairs relaying in the background meanwhile")
 	f.Float64Var(&io.BackgroundRate, "background-rate", 0, "their messages per second in all (default 100 per pair)")
 	f.IntVar(&io.Size, "size", 200, "ciphertext bytes of the background messages")
+	sp.register(f)
 	return cmd
 }
 

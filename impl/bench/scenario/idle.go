@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -46,6 +47,24 @@ type IdleResult struct {
 	Errors      uint64            `json:"errors"`
 	FirstError  string            `json:"first_error,omitempty"`
 	Background  *BackgroundResult `json:"background,omitempty"`
+}
+
+// MarshalJSON writes the figures that could not be measured (NaN) as null: JSON has no NaN.
+func (r IdleResult) MarshalJSON() ([]byte, error) {
+	type plain IdleResult
+	return json.Marshal(struct {
+		plain
+		RSSPerConn *float64 `json:"server_rss_per_conn_bytes"`
+		HoldCPU    *float64 `json:"server_cpu_s_while_held"`
+	}{plain(r), finiteOrNil(r.RSSPerConn), finiteOrNil(r.HoldCPU)})
+}
+
+// finiteOrNil returns &v, or nil for NaN and infinities.
+func finiteOrNil(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
 }
 
 // BackgroundResult is the relay load that ran while the connections were held.
@@ -191,8 +210,16 @@ type holder struct {
 	open     atomic.Int64
 	errs     errorLog
 	stopping atomic.Bool
+	gone     sync.Map // *load.Conn → struct{}: the connections that ended unasked
 }
 
+// ended reports whether c ended before the holder stopped.
+func (h *holder) ended(c *load.Conn) bool {
+	_, ok := h.gone.Load(c)
+	return ok
+}
+
+// dial opens a connection with d and, on a Blindpost relay, registers user on it.
 func (h *holder) dial(ctx context.Context, d *load.Dialer, user string) (*load.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -218,6 +245,7 @@ func (h *holder) read(c *load.Conn) {
 	for {
 		if _, err := c.Read(); err != nil {
 			if !h.stopping.Load() {
+				h.gone.Store(c, struct{}{})
 				h.errs.add("an idle connection ended: %v", err)
 			}
 			return

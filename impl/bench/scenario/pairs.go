@@ -61,6 +61,15 @@ type pairConn struct {
 
 // openPairs dials and (on a Blindpost relay) registers n pairs, without sending yet.
 func openPairs(ctx context.Context, c Common, sys *target.System, n, size, window int, tag string) (*pairs, error) {
+	return openPairsOn(ctx, c, []*target.System{sys}, false, n, size, window, tag)
+}
+
+// openPairsOn is openPairs over several URLs of one kind of system: pair k on nodes[k mod
+// len(nodes)], or with cross its second connection on the next node, so that every message
+// crosses from one node of a cluster to another (independent relays cannot do that: they share
+// no directory).
+func openPairsOn(ctx context.Context, c Common, nodes []*target.System, cross bool, n, size, window int, tag string) (*pairs, error) {
+	sys := nodes[0]
 	if n < 1 {
 		return nil, fmt.Errorf("scenario: at least one pair is needed")
 	}
@@ -68,9 +77,16 @@ func openPairs(ctx context.Context, c Common, sys *target.System, n, size, windo
 		window = 32
 	}
 	p := &pairs{sys: sys, size: size, window: window, clk: newClock(), conns: make([]*pairConn, 2*n)}
-	d := c.dialer(sys)
+	dialers := make([]*load.Dialer, len(nodes))
+	for j, node := range nodes {
+		dialers[j] = c.dialer(node)
+	}
 	err := forEach(ctx, 2*n, c.parallel(), func(ctx context.Context, i int) error {
-		pc, err := p.dial(ctx, d, c.Prefix+tag, i)
+		node := i / 2
+		if cross {
+			node += i % 2
+		}
+		pc, err := p.dial(ctx, dialers[node%len(nodes)], c.Prefix+tag, i)
 		if err != nil {
 			return err
 		}

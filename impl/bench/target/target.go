@@ -104,6 +104,18 @@ type Launcher struct {
 	Stderr io.Writer // where the children's logs go; nil discards them
 }
 
+// Command returns the binary run with args (after Launcher.Args), in this program's environment
+// plus Env, its standard error to Stderr, ending with this program: a child load process of a
+// spread benchmark (blindpost-bench idle --procs), whose standard input and output the caller
+// connects.
+func (l Launcher) Command(args ...string) *exec.Cmd {
+	cmd := exec.Command(l.Path, append(append([]string(nil), l.Args...), args...)...)
+	cmd.Env = append(os.Environ(), l.Env...)
+	cmd.Stderr = l.Stderr
+	cmd.SysProcAttr = childAttr()
+	return cmd
+}
+
 // ServerOptions are the settings of a reference relay started for a benchmark.
 type ServerOptions struct {
 	// Extra are more blindpost-server flags, after the defaults (which they override).

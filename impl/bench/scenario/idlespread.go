@@ -1,0 +1,390 @@
+package scenario
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os/exec"
+	"sync/atomic"
+	"time"
+
+	"github.com/blindpost/blindpost/impl/bench"
+	"github.com/blindpost/blindpost/impl/bench/target"
+)
+
+// SpreadOptions configure a spread idle run: Conns registered connections held by Procs child
+// load processes (each conns/procs of them, as one process holds at most RLIMIT_NOFILE
+// descriptors), spread over the URLs of one or more relays, next to an optional background relay
+// load run by this process.
+type SpreadOptions struct {
+	Common
+	Conns int
+	Procs int // child load processes; at least 1
+	// BackgroundPairs relay throughout, pair k on node k mod len(nodes); with CrossNode the
+	// second connection of each pair is on the next node (a cluster; independent relays share
+	// no directory, so their pairs stay on one node).
+	BackgroundPairs int
+	BackgroundRate  float64 // their messages per second in all; 0 means 100 per pair
+	Size            int     // ciphertext bytes of the background messages; 0 means 200
+	CrossNode       bool
+	Settle          time.Duration // after the connections are open, before the hold; 0 means 2 s
+	CAFile          string        // trust for the nodes without a pin
+	Sources         int           // loopback source addresses of each child
+	// Launcher starts the children: the binary with the subcommand idle-load (blindpost-bench
+	// itself), which calls RunLoadChild.
+	Launcher target.Launcher
+}
+
+// SpreadResult is a spread idle run.
+type SpreadResult struct {
+	Requested   int          `json:"conns_requested"`
+	Opened      int          `json:"conns_opened"` // registered, over all children
+	Held        int          `json:"conns_held"`   // still open at the end of the hold
+	OpenSeconds float64      `json:"open_s"`
+	HoldSeconds float64      `json:"held_s"`
+	Errors      uint64       `json:"errors"` // connections that failed to open or ended unasked
+	FirstError  string       `json:"first_error,omitempty"`
+	Nodes       []NodeResult `json:"nodes"`
+	Procs       []ProcResult `json:"procs"`
+	// The relays' memory, summed over the nodes, when every node is a process on this machine
+	// (relays this program started, or --server-pid); RSSNote says why not otherwise.
+	RSSKnown   bool              `json:"relay_rss_known"`
+	RSSNote    string            `json:"relay_rss_note,omitempty"`
+	RSSBase    int64             `json:"relay_rss_before_bytes,omitempty"`
+	RSSMean    int64             `json:"relay_rss_mean_bytes,omitempty"`
+	RSSPerConn *float64          `json:"relay_rss_per_conn_bytes,omitempty"` // nil: not measurable
+	LoadRSS    int64             `json:"load_processes_rss_bytes"`           // the children's, summed
+	Background *BackgroundResult `json:"background,omitempty"`
+	// Single is the single-node run of the same size per node (Requested/len(Nodes)
+	// connections, the same background pairs) on a reference relay started here, when it ran:
+	// the baseline column of the figures.
+	Single *IdleResult `json:"single_node,omitempty"`
+}
+
+// NodeResult is one relay URL of a spread run.
+type NodeResult struct {
+	URL     string `json:"url"`
+	Held    int    `json:"conns_held"`
+	PID     int    `json:"pid,omitempty"`
+	RSSBase int64  `json:"rss_before_bytes,omitempty"`
+	RSSMean int64  `json:"rss_mean_bytes,omitempty"`
+}
+
+// ProcResult is one child load process.
+type ProcResult struct {
+	First  int    `json:"first"`
+	Conns  int    `json:"conns"`
+	Held   int    `json:"held"`
+	Errors uint64 `json:"errors"`
+	RSS    int64  `json:"rss_bytes"`
+}
+
+// loadProc is a running child load process.
+type loadProc struct {
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	reports chan LoadReport // closed when its standard output ends
+	opened  atomic.Int64    // from its latest "opening" report
+}
+
+// startLoad starts a child with job.
+func startLoad(o SpreadOptions, job LoadJob) (*loadProc, error) {
+	cmd := o.Launcher.Command("idle-load")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("scenario: start a load process: %w", err)
+	}
+	p := &loadProc{cmd: cmd, stdin: stdin, reports: make(chan LoadReport, 2)}
+	go func() {
+		defer close(p.reports)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			var r LoadReport
+			switch {
+			case json.Unmarshal(sc.Bytes(), &r) != nil:
+			case r.Stage == StageOpening:
+				p.opened.Store(int64(r.Held))
+			default:
+				p.reports <- r
+			}
+		}
+	}()
+	line, _ := json.Marshal(job)
+	if _, err := stdin.Write(append(line, '\n')); err != nil {
+		p.kill()
+		return nil, fmt.Errorf("scenario: send the load job: %w", err)
+	}
+	return p, nil
+}
+
+// await returns the child's next report, which must have stage.
+func (p *loadProc) await(ctx context.Context, stage string) (LoadReport, error) {
+	select {
+	case r, ok := <-p.reports:
+		switch {
+		case !ok:
+			return r, fmt.Errorf("scenario: load process %d ended before reporting %q: %v", p.cmd.Process.Pid, stage, p.cmd.Wait())
+		case r.Stage != stage:
+			return r, fmt.Errorf("scenario: load process %d reported %q, expected %q", p.cmd.Process.Pid, r.Stage, stage)
+		}
+		return r, nil
+	case <-ctx.Done():
+		return LoadReport{}, ctx.Err()
+	}
+}
+
+// kill ends the child at once.
+func (p *loadProc) kill() {
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+}
+
+// RunIdleSpread runs the idle scenario spread over nodes (the URLs of one relay system, or
+// several relays) and o.Procs child load processes. Nodes that are processes on this machine
+// have their memory measured; with any other node, the relays' memory is unknown and the
+// result says so.
+func RunIdleSpread(ctx context.Context, o SpreadOptions, nodes []*target.System) (res SpreadResult, err error) {
+	if len(nodes) == 0 || o.Procs < 1 || o.Conns < o.Procs {
+		return res, fmt.Errorf("scenario: a spread idle run needs a node, a load process and a connection per process (got %d, %d, %d)", len(nodes), o.Procs, o.Conns)
+	}
+	o.Settle = cmp.Or(o.Settle, 2*time.Second)
+	res = SpreadResult{Requested: o.Conns, RSSKnown: true}
+	job := LoadJob{Prefix: o.Prefix, Sources: o.Sources, Parallel: o.Dial, CAFile: o.CAFile}
+	for _, n := range nodes {
+		res.Nodes = append(res.Nodes, NodeResult{URL: n.URL, PID: n.PID})
+		job.URLs = append(job.URLs, n.URL)
+		pin := ""
+		if n.Trust.Pin != nil {
+			pin = n.Trust.Pin.String()
+		}
+		job.Pins = append(job.Pins, pin)
+		if !n.Local() {
+			res.RSSKnown = false
+			res.RSSNote = fmt.Sprintf("the memory of %s is unknown: it is not a process this program started (give --server-pid for one local relay)", n.URL)
+		}
+	}
+	if res.RSSKnown {
+		for i, n := range nodes {
+			if s, err := n.Sample(); err == nil {
+				res.Nodes[i].RSSBase = s.RSS
+				res.RSSBase += s.RSS
+			}
+		}
+	}
+
+	var bg *pairs
+	if o.BackgroundPairs > 0 {
+		rate := cmp.Or(o.BackgroundRate, 100*float64(o.BackgroundPairs))
+		if bg, err = openPairsOn(ctx, o.Common, nodes, o.CrossNode, o.BackgroundPairs, cmp.Or(o.Size, 200), 0, "bg"); err != nil {
+			return res, err
+		}
+		bg.win.start.Store(1)
+		bg.start(ctx, rate)
+		res.Background = &BackgroundResult{Pairs: o.BackgroundPairs, Rate: rate}
+		defer func() {
+			bg.stop(2 * time.Second)
+			delivered, _ := bg.counts()
+			n, first := bg.errs.get()
+			res.Background.Delivered, res.Background.Latency = delivered, bg.histogram().Summary()
+			res.Background.Errors, res.Background.FirstError = n, first
+		}()
+	}
+
+	start := time.Now()
+	procs, err := startProcs(ctx, o, job, &res)
+	defer func() {
+		for _, p := range procs {
+			p.kill()
+		}
+	}()
+	if err != nil {
+		return res, err
+	}
+	res.OpenSeconds = time.Since(start).Seconds()
+	o.progressf("idle-spread: %d of %d connections open over %d nodes in %.1fs by %d processes, %d errors",
+		res.Opened, o.Conns, len(nodes), res.OpenSeconds, len(procs), res.Errors)
+	if !sleepFor(ctx, o.Settle) {
+		return res, ctx.Err()
+	}
+	var bg0 uint64
+	if bg != nil {
+		bg0, _ = bg.counts()
+	}
+	if err := hold(ctx, o, nodes, &res); err != nil {
+		return res, err
+	}
+	if bg != nil {
+		bg1, _ := bg.counts()
+		res.Background.Throughput = rate(bg1-bg0, time.Duration(res.HoldSeconds*float64(time.Second)))
+	}
+	for _, p := range procs {
+		_ = p.stdin.Close() // the end of the hold
+	}
+	res.Errors, res.FirstError = 0, ""
+	for i, p := range procs {
+		r, err := p.await(ctx, StageFinal)
+		if err != nil {
+			return res, err
+		}
+		res.Procs[i].Held, res.Procs[i].Errors, res.Procs[i].RSS = r.Held, r.Errors, r.RSS
+		res.Held += r.Held
+		res.LoadRSS += r.RSS
+		res.Errors += r.Errors
+		if res.FirstError == "" {
+			res.FirstError = r.FirstError
+		}
+		for j, n := range r.PerURL {
+			if j < len(res.Nodes) {
+				res.Nodes[j].Held += n
+			}
+		}
+		if err := p.cmd.Wait(); err != nil {
+			return res, fmt.Errorf("scenario: load process %d: %w", i, err)
+		}
+	}
+	procs = nil
+	if res.RSSKnown && res.Held > 0 {
+		perConn := float64(res.RSSMean-res.RSSBase) / float64(res.Held)
+		res.RSSPerConn = &perConn
+	}
+	return res, nil
+}
+
+// startProcs starts o.Procs children, each holding its share of the connections, and waits
+// until every one has opened them.
+func startProcs(ctx context.Context, o SpreadOptions, job LoadJob, res *SpreadResult) ([]*loadProc, error) {
+	var procs []*loadProc
+	first := 0
+	for k := range o.Procs {
+		job.First, job.Conns = first, o.Conns/o.Procs
+		if k < o.Conns%o.Procs {
+			job.Conns++
+		}
+		first += job.Conns
+		p, err := startLoad(o, job)
+		if err != nil {
+			return procs, err
+		}
+		procs = append(procs, p)
+		res.Procs = append(res.Procs, ProcResult{First: job.First, Conns: job.Conns})
+	}
+	if o.Progress != nil {
+		defer ticker(ctx, func(elapsed time.Duration) {
+			var n int64
+			for _, p := range procs {
+				n += p.opened.Load()
+			}
+			o.progressf("  idle-spread %4.0fs: %d of %d open", elapsed.Seconds(), n, o.Conns)
+		})()
+	}
+	for i, p := range procs {
+		r, err := p.await(ctx, StageOpen)
+		if err != nil {
+			return procs, err
+		}
+		res.Opened += r.Held
+		res.Errors += r.Errors
+		if res.FirstError == "" {
+			res.FirstError = r.FirstError
+		}
+		o.progressf("  load process %d: %d of %d open, %d errors", i, r.Held, res.Procs[i].Conns, r.Errors)
+	}
+	return procs, nil
+}
+
+// hold waits o.Duration, sampling the local relays' memory four times a second (their mean is
+// the figure, as in RunIdleOn).
+func hold(ctx context.Context, o SpreadOptions, nodes []*target.System, res *SpreadResult) error {
+	sums, counts := make([]int64, len(nodes)), make([]int64, len(nodes))
+	t0 := time.Now()
+	for end := t0.Add(o.Duration); time.Now().Before(end); {
+		if !sleepFor(ctx, min(250*time.Millisecond, time.Until(end))) {
+			return ctx.Err()
+		}
+		if !res.RSSKnown {
+			continue
+		}
+		for i, n := range nodes {
+			if s, err := n.Sample(); err == nil {
+				sums[i], counts[i] = sums[i]+s.RSS, counts[i]+1
+			}
+		}
+	}
+	res.HoldSeconds = time.Since(t0).Seconds()
+	for i := range nodes {
+		if counts[i] == 0 {
+			if res.RSSKnown {
+				res.RSSKnown, res.RSSNote = false, fmt.Sprintf("the memory of %s could not be read", nodes[i].URL)
+			}
+			continue
+		}
+		res.Nodes[i].RSSMean = sums[i] / counts[i]
+		res.RSSMean += res.Nodes[i].RSSMean
+	}
+	return nil
+}
+
+// Figures are the spread run's rows, with the goal of zero errors. The baseline column is the
+// single-node run of the same size per node when it ran (Single), and empty otherwise: the
+// forwarders are single processes, and a spread run measures what no single process holds.
+func (r SpreadResult) Figures() []bench.Figure {
+	none := math.NaN()
+	single := func(f func(IdleResult) float64) float64 {
+		if r.Single == nil {
+			return none
+		}
+		return f(*r.Single)
+	}
+	rss, perConn := none, none
+	if r.RSSKnown {
+		rss = float64(r.RSSMean) / (1 << 20)
+	}
+	if r.RSSPerConn != nil {
+		perConn = *r.RSSPerConn / 1024
+	}
+	figs := []bench.Figure{
+		bench.NewFigure("idle-spread", fmt.Sprintf("connections held (%d requested, %d nodes, %d processes)", r.Requested, len(r.Nodes), len(r.Procs)), "", float64(r.Held), none, nil),
+		bench.NewFigure("idle-spread", "connection errors", "", float64(r.Errors), single(func(s IdleResult) float64 { return float64(s.Errors) }), bench.AbsoluteAtMost(0)),
+		bench.NewFigure("idle-spread", "relays' RSS holding them (mean, all nodes)", "MiB", rss, none, nil),
+		bench.NewFigure("idle-spread", "RSS per idle connection", "KiB", perConn, single(func(s IdleResult) float64 { return s.RSSPerConn / 1024 }), nil),
+	}
+	if b := r.Background; b != nil {
+		p99 := single(func(s IdleResult) float64 {
+			if s.Background == nil {
+				return none
+			}
+			return float64(s.Background.Latency.P99) / 1e3
+		})
+		figs = append(figs,
+			bench.NewFigure("idle-spread", "background relay p99 meanwhile", "µs", float64(b.Latency.P99)/1e3, p99, nil),
+			bench.NewFigure("idle-spread", "background relay errors", "", float64(b.Errors), none, bench.AbsoluteAtMost(0)))
+	}
+	return figs
+}
+
+// Spread returns one line per node: its URL, the connections it held and its memory.
+func (r SpreadResult) Spread() []string {
+	var out []string
+	for _, n := range r.Nodes {
+		mem := "RSS unknown"
+		if r.RSSKnown {
+			mem = fmt.Sprintf("RSS %.0f MiB (from %.0f MiB)", float64(n.RSSMean)/(1<<20), float64(n.RSSBase)/(1<<20))
+		}
+		out = append(out, fmt.Sprintf("%s: %d connections held, %s", n.URL, n.Held, mem))
+	}
+	if !r.RSSKnown {
+		out = append(out, r.RSSNote)
+	}
+	return out
+}
