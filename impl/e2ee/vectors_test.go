@@ -18,7 +18,7 @@ import (
 // consumers names, for every vector family, the test file under impl/e2ee
 // that runs its vectors through the e2ee API (spec §8, VEC-1).
 var consumers = map[string]string{
-	"encoding":       "enc/vectors_test.go",
+	"encoding":       "canonical/vectors_test.go",
 	"handshake":      "direct/vectors_test.go",
 	"records":        "direct/vectors_test.go",
 	"registration":   "identity/vectors_test.go",

@@ -14,7 +14,7 @@
 // connection has a bounded send queue; nothing a connection does ever blocks another one: a
 // recipient whose queue is full is closed with 4002 (LIM-1, LIM-2).
 //
-// A connection costs as little as its state allows (issue 7): its reader goroutine reads and
+// A connection costs as little as its state allows (README "Performance"): its reader goroutine reads and
 // answers in order (conn.go, dispatch.go); a writer goroutine runs only while its queue holds
 // something, and writes what it finds queued in one TLS record and one system call (queue.go,
 // cork.go); an idle reader waits for its socket with a small stack (idle.go) and, after a while,
