@@ -32,7 +32,9 @@ func TestDriverDeliveryAndHistory(t *testing.T) {
 	bob.event(map[string]any{"event": "session", "session": sid, "state": "secured"})
 
 	n := alice.ok("send", "session", sid, "text", "hello bob").num("n")
-	alice.event(map[string]any{"event": "delivery", "session": sid, "peer": "bob", "n": n, "state": "relayed"})
+	// The relay's ack (relayed) and bob's receipt (delivered) reach alice by different paths, and
+	// on a loaded machine the receipt can come first; a delivery only moves forward, so relayed
+	// may then never be reported (DRV-20). delivered must come, and only after the receipt.
 	alice.event(map[string]any{"event": "delivery", "session": sid, "peer": "bob", "n": n, "state": "delivered"})
 	bob.event(map[string]any{"event": "message", "session": sid, "text": "hello bob"})
 	bob.ok("send", "session", sid, "text", "hi alice")
