@@ -332,7 +332,10 @@ async function answer(session, accept) {
   const c = req ? peerConv(req.from) : conv(S.current);
   try {
     await S.drv.call(accept ? 'accept' : 'decline', { session });
-    if (accept) { c.session = session; c.state = 'handshaking'; }
+    // The handshake may finish, and its session event arrive, before the answer to accept does:
+    // a state that event set is newer than handshaking and stays.
+    const newer = c.session === session && !['none', 'requested'].includes(c.state);
+    if (accept && !newer) { c.session = session; c.state = 'handshaking'; }
   } catch (e) {
     if (e.code === 'key_changed') { c.keyChanged = true; keyChange(c.name); } else notice(c, 'Could not answer: ' + e.message);
   }
