@@ -1,14 +1,11 @@
 package client_test
 
 import (
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/blindpost/blindpost/impl/client"
-	"github.com/blindpost/blindpost/impl/e2ee/identity"
-	"github.com/blindpost/blindpost/impl/e2ee/trust"
 )
 
 // groupSecured matches the moment a client shows group secured with exactly with, nobody
@@ -48,21 +45,7 @@ func (p *peer) waitSecured(ev client.Event, group string, with ...string) {
 // while the commit was held, and both sides are secured with everyone, nobody having left or
 // joined again. Rules: GRP-21, GRP-22, CLI-25, CLI-31, TRUST-2.
 func TestGroupChangedMemberNotSecured(t *testing.T) {
-	srv := startServer(t)
-	peersFile := filepath.Join(t.TempDir(), "known_peers")
-	old, _ := identity.Generate(nil)
-	store, err := trust.Open(peersFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Trust("carol", old.Public()); err != nil { // carol's key before she lost it
-		t.Fatal(err)
-	}
-	aliceKey, _ := identity.Generate(nil)
-	alice := connectAs(t, srv, "alice", aliceKey, peersFile)
-	bob := connect(t, srv, "bob")
-	joinAll(t, "g", alice, bob)
-	carol := connect(t, srv, "carol") // the new key
+	alice, bob, carol := changedKeyGroup(t)
 	if err := carol.c.JoinGroup(ctx(t), "g"); err != nil {
 		t.Fatal(err)
 	}
@@ -130,21 +113,7 @@ func groupSecuredWith(group string, with, missing []string) func(client.Event) b
 // and neither left nor joined again. Rules: CLI-25, CLI-31, GRP-21, TRUST-2, spec §7.1 "Who
 // commits".
 func TestGroupChangedMemberLowestCommits(t *testing.T) {
-	srv := startServer(t)
-	peersFile := filepath.Join(t.TempDir(), "known_peers")
-	old, _ := identity.Generate(nil)
-	store, err := trust.Open(peersFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Trust("carol", old.Public()); err != nil { // carol's key before she lost it
-		t.Fatal(err)
-	}
-	aliceKey, _ := identity.Generate(nil)
-	alice := connectAs(t, srv, "alice", aliceKey, peersFile)
-	bob := connect(t, srv, "bob")
-	joinAll(t, "g", alice, bob)
-	carol := connect(t, srv, "carol") // the new key
+	alice, bob, carol := changedKeyGroup(t)
 	if err := carol.c.JoinGroup(ctx(t), "g"); err != nil {
 		t.Fatal(err)
 	}

@@ -14,21 +14,7 @@ import (
 // bad_signature, and holds the epoch; once alice trusts the new key, carol's epoch is accepted
 // and carol is readmitted without anyone leaving or rejoining. Rules: TRUST-2, TRUST-3, GRP-3.
 func TestGroupMemberKeyChanged(t *testing.T) {
-	srv := startServer(t)
-	peersFile := filepath.Join(t.TempDir(), "known_peers")
-	old, _ := identity.Generate(nil)
-	store, err := trust.Open(peersFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Trust("carol", old.Public()); err != nil { // carol's key before she lost it
-		t.Fatal(err)
-	}
-	aliceKey, _ := identity.Generate(nil)
-	alice := connectAs(t, srv, "alice", aliceKey, peersFile)
-	bob := connect(t, srv, "bob")
-	joinAll(t, "g", alice, bob)
-	carol := connect(t, srv, "carol") // the new key
+	alice, bob, carol := changedKeyGroup(t)
 
 	if err := carol.c.JoinGroup(ctx(t), "g"); err != nil {
 		t.Fatal(err)
@@ -59,4 +45,25 @@ func TestGroupMemberKeyChanged(t *testing.T) {
 			t.Fatalf("%s left the group", p.name)
 		}
 	}
+}
+
+// changedKeyGroup starts a relay where alice and bob are in group g, alice has pinned an older
+// key of carol's (the one she lost), and carol is connected with her new key, not yet joined.
+func changedKeyGroup(t *testing.T) (alice, bob, carol *peer) {
+	t.Helper()
+	srv := startServer(t)
+	peersFile := filepath.Join(t.TempDir(), "known_peers")
+	old, _ := identity.Generate(nil)
+	store, err := trust.Open(peersFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Trust("carol", old.Public()); err != nil {
+		t.Fatal(err)
+	}
+	aliceKey, _ := identity.Generate(nil)
+	alice = connectAs(t, srv, "alice", aliceKey, peersFile)
+	bob = connect(t, srv, "bob")
+	joinAll(t, "g", alice, bob)
+	return alice, bob, connect(t, srv, "carol")
 }
