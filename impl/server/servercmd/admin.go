@@ -41,7 +41,8 @@ back, and pruning releases the names nobody has used for a while (spec INV-7).
 
 While the relay runs, the commands go through its administration socket (admin.sock in the data
 directory, mode 0600: the relay's user only) and the relay keeps serving. When it is stopped,
-they open the directory file directly.`,
+they open the directory file directly. With --cluster nats://… they work on the cluster's
+directory in NATS, whichever relays run.`,
 		Example: `  blindpost-server users list --data /var/lib/blindpost
   blindpost-server users show alice
   blindpost-server users remove alice bob
@@ -133,6 +134,9 @@ reports what the directory holds.`,
 
 // do runs req on the running relay's socket, or, when no relay serves it, on the directory file.
 func (o *options) do(ctx context.Context, req admin.Request, readOnly bool) (admin.Response, error) {
+	if o.cluster.urls != "" {
+		return o.doCluster(ctx, req)
+	}
 	if path := server.AdminSocketPath(o.cfg); path != "" {
 		ctx, cancel := context.WithTimeout(ctx, adminWait)
 		defer cancel()

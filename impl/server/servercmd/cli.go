@@ -72,6 +72,7 @@ type options struct {
 	logFormat string
 	logLevel  string
 	gcPercent int
+	cluster   clusterOptions
 	lookup    LookupEnv
 	stdout    io.Writer
 	stderr    io.Writer
@@ -108,6 +109,8 @@ Every flag can also be set in the environment: BLINDPOST_ and the flag name in u
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return configError{err} })
 	o.locationFlags(root.PersistentFlags())
 	o.serveFlags(root.Flags())
+	o.cluster.connectFlags(root.PersistentFlags())
+	o.cluster.serveFlags(root.Flags())
 	root.AddCommand(o.pinCommand(), o.usersCommand())
 	root.AddCommand(o.invitesCommand(), o.statusCommand())
 	return root
@@ -145,7 +148,17 @@ const examples = `  # Start a relay for local use: wss://127.0.0.1:8443/, data i
 
   # While it serves: its status, and the names unused for 30 days released
   blindpost-server status
-  blindpost-server users prune --unused-since 720h`
+  blindpost-server users prune --unused-since 720h
+
+  # A cluster of three relays with NATS inside them (on each machine, its own --node-name and
+  # address; the same certificate on all three, so one pin): README "Running a cluster"
+  blindpost-server --listen 0.0.0.0:8443 --tls-cert cluster.pem --tls-key cluster-key.pem \
+      --cluster-embedded --node-name r1 --cluster-route-listen 10.0.0.1:6222 \
+      --cluster-routes 10.0.0.1:6222,10.0.0.2:6222,10.0.0.3:6222
+
+  # A relay joining existing NATS servers; the cluster's users from any machine that reaches NATS
+  blindpost-server --cluster nats://nats1:4222,nats://nats2:4222 --cluster-creds relay.creds --node-name r4
+  blindpost-server users list --cluster nats://127.0.0.1:4222`
 
 // locationFlags are the flags every subcommand shares: where the data and certificate live.
 func (o *options) locationFlags(fs *pflag.FlagSet) {
@@ -226,6 +239,11 @@ func (o *options) prepare(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return configError{fmt.Errorf("configuration:\n  %s", indent(err))}
 	}
+	if cmd != cmd.Root() { // the relay validates its cluster flags with the others
+		if problems := o.cluster.validateConnect(cmd.Flags(), src); len(problems) > 0 {
+			return configError{fmt.Errorf("%d configuration error(s):\n  %s", len(problems), strings.Join(problems, "\n  "))}
+		}
+	}
 	return nil
 }
 
@@ -252,6 +270,7 @@ func (o *options) validate(fs *pflag.FlagSet) (*slog.Logger, error) {
 	if o.gcPercent < 10 || o.gcPercent > 1000 {
 		problems = append(problems, o.src.of(fs, "gc-percent")+": must be between 10 and 1000")
 	}
+	problems = append(problems, o.cluster.validate(fs, o.src)...)
 	for _, err := range o.cfg.Validate() {
 		var ce *server.ConfigError
 		if errors.As(err, &ce) {
@@ -273,12 +292,19 @@ func (o *options) serve(ctx context.Context, fs *pflag.FlagSet) error {
 		return err
 	}
 	o.cfg.Logger = log
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if o.cluster.active() {
+		leave, err := o.joinCluster(ctx, log)
+		if err != nil {
+			return err
+		}
+		defer leave()
+	}
 	srv, err := server.New(o.cfg)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if t := o.gcTuner(); t != nil {
 		go t.Run(ctx)
 	}
