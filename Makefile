@@ -54,5 +54,9 @@ demo: ## a server and two clients, alice and bob, chatting; plaintext vs what th
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 	./.ci/fuzz $(or $(FUZZTIME),30s)
 
+.PHONY: cluster
+cluster: ## three relays with NATS inside on loopback, data in ./blindpost-cluster: prints their URLs and the one pin; Ctrl-C stops them
+	$(GO) run ./impl/cmd/blindpost-cluster
+
 screenshots: ## retake impl/client/gui/screenshots/*.png from the browser tests (needs chromium)
 	$(GO) test ./impl/client/gui -run 'TestBrowser' -count=1 -args -screenshots

@@ -212,6 +212,14 @@ type clusterConn struct {
 	Server   *embedded.Server
 }
 
+// describe says which NATS the node uses.
+func (cc *clusterConn) describe() string {
+	if cc.Server != nil {
+		return "embedded NATS, clients on " + cc.Server.ClientURL()
+	}
+	return "NATS " + cc.Conn.ConnectedUrlRedacted()
+}
+
 // Close closes the connection (after flushing what it sends), then the embedded server.
 func (cc *clusterConn) Close() error {
 	err := cc.Conn.Drain()
@@ -231,7 +239,11 @@ func (c *clusterOptions) connect(ctx context.Context, dataDir string, log *slog.
 		nats.Name("blindpost-relay " + cc.NodeName),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("cluster: lost NATS", "err", err) }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil: closed by this relay
+				log.Warn("cluster: lost NATS", "err", err)
+			}
+		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("cluster: NATS reconnected", "url", nc.ConnectedUrlRedacted()) }),
 	}
 	var err error
@@ -296,7 +308,7 @@ func (o *options) joinCluster(ctx context.Context, log *slog.Logger) (leave func
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(o.stdout, "cluster node %s: NATS %s, directory in bucket %q (R%d)\n", cc.NodeName, cc.Conn.ConnectedUrlRedacted(), cc.Bucket, cc.Replicas)
+	fmt.Fprintf(o.stdout, "cluster node %s: %s, directory in bucket %q (R%d)\n", cc.NodeName, cc.describe(), cc.Bucket, cc.Replicas)
 	// The relay's cluster mode plugs in here (package cluster; server.Config.Cluster):
 	//	node, err := cluster.Join(ctx, cluster.Options{Conn: cc.Conn, Bucket: cc.Bucket,
 	//		Replicas: cc.Replicas, NodeName: cc.NodeName, Logger: log})

@@ -64,7 +64,8 @@ type Options struct {
 	// Wait bounds the wait for the JetStream meta leader (the other nodes must start within
 	// it); 0 means DefaultWait.
 	Wait time.Duration
-	// Logger receives the server's log lines (notices at Info); nil discards them.
+	// Logger receives the server's log lines; nil discards them. Its notices (some forty lines
+	// at start, each route made or lost) are logged at Debug, its warnings and errors as such.
 	Logger *slog.Logger
 }
 
@@ -324,7 +325,7 @@ func (l *logger) logf(level slog.Level, format string, v []any) {
 	}
 }
 
-func (l *logger) Noticef(format string, v ...any) { l.logf(slog.LevelInfo, format, v) }
+func (l *logger) Noticef(format string, v ...any) { l.logf(slog.LevelDebug, format, v) }
 func (l *logger) Warnf(format string, v ...any)   { l.logf(slog.LevelWarn, format, v) }
 func (l *logger) Errorf(format string, v ...any)  { l.logf(slog.LevelError, format, v) }
 func (l *logger) Debugf(format string, v ...any)  { l.logf(slog.LevelDebug, format, v) }
