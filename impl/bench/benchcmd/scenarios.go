@@ -42,17 +42,35 @@ func runScenario[R figured](o *options, name string, run func(context.Context, s
 func (o *options) relayCommand() *cobra.Command {
 	ro := scenario.RelayOptions{}
 	sequential := false
+	nodes := 0
+	plain := runScenario(o, "relay", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.RelayComparison, error) {
+		ro.Common = c
+		if sequential || o.profile != "" {
+			return scenario.RunRelaySequential(ctx, ro, prov)
+		}
+		return scenario.RunRelay(ctx, ro, prov)
+	})
 	cmd := &cobra.Command{
 		Use:   "relay",
 		Short: "Pairs relaying fixed-size ciphertexts, pipelined, on ours, both forwarders and NATS: msgs/s, server CPU per message, latency",
-		Args:  cobra.NoArgs,
-		RunE: runScenario(o, "relay", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.RelayComparison, error) {
-			ro.Common = c
-			if sequential || o.profile != "" {
-				return scenario.RunRelaySequential(ctx, ro, prov)
+		Long: `relay opens --pairs pairs, each connection sending to its partner as fast as --window allows (or at
+--rate), on the reference relay, the coalescing forwarder (the baseline), the typical forwarder
+and NATS over wss, in alternating slices, and reports throughput, server CPU per message and
+latency.
+
+With --cluster N it compares a cluster of N reference relays with NATS inside them
+(--cluster-embedded, routed on loopback, one certificate) against one reference relay instead,
+in alternating slices: every pair has one connection on one node and the other on the next, so
+every message crosses NATS; the cluster's CPU is that of all its nodes.
+
+  blindpost-bench relay --cluster 3 --pairs 20 --duration 10s`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if nodes != 0 {
+				return o.runRelayCluster(cmd, ro, nodes)
 			}
-			return scenario.RunRelay(ctx, ro, prov)
-		}),
+			return plain(cmd, args)
+		},
 	}
 	f := cmd.Flags()
 	f.IntVar(&ro.Pairs, "pairs", 20, "connected pairs")
@@ -60,7 +78,33 @@ func (o *options) relayCommand() *cobra.Command {
 	f.Float64Var(&ro.Rate, "rate", 0, "offered messages per second over all connections (0: as fast as --window allows)")
 	f.IntVar(&ro.Window, "window", 32, "messages a connection may have in flight")
 	f.BoolVar(&sequential, "sequential", false, "measure each system in turn, in one run each, rather than in alternating slices (--profile implies it)")
+	f.IntVar(&nodes, "cluster", 0, "compare a cluster of N reference relays started here (pairs across nodes) with one reference relay, instead of the other systems")
 	return cmd
+}
+
+// runRelayCluster runs the relay scenario on a cluster of nodes reference relays against one.
+func (o *options) runRelayCluster(cmd *cobra.Command, ro scenario.RelayOptions, nodes int) error {
+	if err := checkClusterNodes(o, nodes); err != nil {
+		return err
+	}
+	return runScenario(o, "relay-cluster", func(ctx context.Context, c scenario.Common, prov *target.Provider, _ *bench.Report) (scenario.ClusterRelayComparison, error) {
+		ro.Common = c
+		return scenario.RunRelayCluster(ctx, ro, nodes, scenario.ClusterStarter(prov.Launcher, nodes, prov.Server), prov.Ours)
+	})(cmd, nil)
+}
+
+// maxClusterNodes bounds --cluster: every node is a relay process with a NATS server inside.
+const maxClusterNodes = 9
+
+// checkClusterNodes refuses a --cluster this tool cannot start.
+func checkClusterNodes(o *options, nodes int) error {
+	switch {
+	case nodes < 2 || nodes > maxClusterNodes:
+		return usageError{fmt.Errorf("--cluster %d: from 2 to %d nodes", nodes, maxClusterNodes)}
+	case o.url != "":
+		return usageError{fmt.Errorf("--cluster starts its relays here; --url measures one relay running elsewhere: give one")}
+	}
+	return nil
 }
 
 func (o *options) idleCommand() *cobra.Command {
@@ -88,8 +132,9 @@ relay load runs on the side throughout, and its latency and errors are reported 
 One process holds at most RLIMIT_NOFILE descriptors (each connection takes one in the relay
 and one in the load generator). With --procs N the connections are held by N child load
 processes instead (--conns/N each), spread over --urls (the URLs of a relay system, such as the
-nodes of a cluster, trusted by one --pin or --ca) or over --relays M reference relays started
-here; connection g goes to URL g mod the number of URLs. The report gives the connections held
+nodes of a cluster, trusted by one --pin or --ca), over --relays M reference relays started
+here, or over the nodes of a --cluster M started here (reference relays with NATS inside);
+connection g goes to URL g mod the number of URLs. The report gives the connections held
 and the errors, per node and in all, the background pairs' latency, and the relays' memory when
 they are processes this program started (for --urls it is unknown, and the report says so).
 The forwarders are single processes and not run; with --compare-single the baseline column is
@@ -98,6 +143,9 @@ background pairs) on a reference relay started here, run after the spread run.
 
   # 100,000 connections over six local reference relays (independent, not a cluster)
   blindpost-bench idle --conns 100000 --procs 6 --relays 6 --background-pairs 50 --duration 60s --compare-single
+
+  # 100,000 connections over a cluster of six reference relays started here (make scale)
+  blindpost-bench idle --cluster 6 --procs 6 --conns 100000 --background-pairs 50 --cross-node --duration 60s --compare-single
 
   # A cluster's three nodes, the background pairs across nodes
   blindpost-bench idle --urls wss://10.0.0.1:8443/,wss://10.0.0.2:8443/,wss://10.0.0.3:8443/ --pin sha256:… \

@@ -22,6 +22,7 @@ type spreadFlags struct {
 	relays    int
 	crossNode bool
 	single    bool
+	cluster   int
 }
 
 func (s *spreadFlags) register(f *pflag.FlagSet) {
@@ -30,11 +31,14 @@ func (s *spreadFlags) register(f *pflag.FlagSet) {
 	f.IntVar(&s.relays, "relays", 0, "without --urls: start M reference relays here and spread the connections over them (independent relays, not a cluster)")
 	f.BoolVar(&s.single, "compare-single", false, "then run the single-node idle run of the same size per node (--conns divided by the nodes, the same background pairs) "+
 		"on a reference relay started here: the baseline column")
+	f.IntVar(&s.cluster, "cluster", 0, "without --urls: start N reference relays here as one cluster (NATS inside them, routed on loopback) and spread the connections over them")
 	f.BoolVar(&s.crossNode, "cross-node", false, "put the two connections of each background pair on different URLs (a cluster's nodes; independent relays cannot relay between them)")
 }
 
 // active reports whether the flags ask for a spread run.
-func (s *spreadFlags) active() bool { return s.procs > 0 || len(s.urls) > 0 || s.relays > 0 }
+func (s *spreadFlags) active() bool {
+	return s.procs > 0 || len(s.urls) > 0 || s.relays > 0 || s.cluster != 0
+}
 
 // runSpread runs the idle scenario spread over URLs and child load processes.
 func (o *options) runSpread(cmd *cobra.Command, io scenario.IdleOptions, s spreadFlags) error {
@@ -51,12 +55,8 @@ func (o *options) runSpread(cmd *cobra.Command, io scenario.IdleOptions, s sprea
 			c.Sources = nil // loopback source addresses reach only loopback URLs
 		}
 	}
-	nodes, err := o.spreadNodes(cmd, prov, s)
-	defer func() {
-		for _, n := range nodes {
-			n.Close()
-		}
-	}()
+	nodes, cleanup, err := o.spreadNodes(cmd, prov, s)
+	defer cleanup()
 	if err != nil {
 		return err
 	}
@@ -116,6 +116,8 @@ func (s spreadFlags) check(o *options, io scenario.IdleOptions) error {
 		return usageError{fmt.Errorf("--procs and --relays spread over --urls (or relays started here), not --url: give --urls %s", o.url)}
 	case len(s.urls) > 0 && s.relays > 0:
 		return usageError{fmt.Errorf("--relays starts relays here; --urls names relays already running: give one")}
+	case s.cluster != 0 && (len(s.urls) > 0 || s.relays > 0):
+		return usageError{fmt.Errorf("--cluster starts a cluster of relays here; --relays independent ones, --urls names relays already running: give one")}
 	case s.procs < 0 || s.relays < 0 || io.Conns < max(s.procs, 1):
 		return usageError{fmt.Errorf("--procs %d, --relays %d, --conns %d: at least one connection per process", s.procs, s.relays, io.Conns)}
 	}
@@ -124,7 +126,7 @@ func (s spreadFlags) check(o *options, io scenario.IdleOptions) error {
 			return usageError{fmt.Errorf("--urls: %q is not a wss:// URL", u)}
 		}
 	}
-	limit, err := sysstat.RaiseOpenFiles()
+	limit, err := raiseOpenFiles()
 	if err != nil {
 		return nil
 	}
@@ -140,8 +142,13 @@ func (s spreadFlags) check(o *options, io scenario.IdleOptions) error {
 				io.Conns, len(s.urls), perNode, limit)}
 		}
 	}
+	if s.cluster != 0 {
+		if err := checkClusterNodes(o, s.cluster); err != nil {
+			return err
+		}
+	}
 	if len(s.urls) == 0 {
-		relays := max(s.relays, 1)
+		relays := max(s.relays, s.cluster, 1)
 		perRelay := (io.Conns+relays-1)/relays + 2*io.BackgroundPairs
 		if fit := int(limit) - openFilesMargin; perRelay > fit {
 			return usageError{fmt.Errorf("--conns %d over --relays %d is about %d connections per relay, but RLIMIT_NOFILE is %d here: give --relays %d or more",
@@ -151,29 +158,46 @@ func (s spreadFlags) check(o *options, io scenario.IdleOptions) error {
 	return nil
 }
 
-// spreadNodes returns the relays of a spread run: --urls, trusted by --pin or --ca, or
-// --relays reference relays started here (1 by default), which the caller closes.
-func (o *options) spreadNodes(cmd *cobra.Command, prov *target.Provider, s spreadFlags) ([]*target.System, error) {
+// raiseOpenFiles is sysstat.RaiseOpenFiles; a test gives the limit of the machine a command
+// is meant for (make scale: 20,000).
+var raiseOpenFiles = sysstat.RaiseOpenFiles
+
+// spreadNodes returns the relays of a spread run: --urls, trusted by --pin or --ca, the nodes
+// of a --cluster started here, or --relays reference relays started here (1 by default), and
+// the function that stops those started here, which the caller calls even on an error.
+func (o *options) spreadNodes(cmd *cobra.Command, prov *target.Provider, s spreadFlags) ([]*target.System, func(), error) {
 	if len(s.urls) > 0 {
 		trust, err := o.trust()
 		if err != nil {
-			return nil, err
+			return nil, func() {}, err
 		}
 		var nodes []*target.System
 		for _, u := range s.urls {
 			nodes = append(nodes, target.Remote(u, trust, 0))
 		}
-		return nodes, nil
+		return nodes, func() {}, nil
+	}
+	if s.cluster != 0 {
+		c, err := prov.Launcher.StartCluster(cmd.Context(), s.cluster, prov.Server)
+		if err != nil {
+			return nil, func() {}, err
+		}
+		return c.Members, func() { c.Close() }, nil
 	}
 	var nodes []*target.System
+	cleanup := func() {
+		for _, n := range nodes {
+			n.Close()
+		}
+	}
 	for range max(s.relays, 1) {
 		n, err := prov.Launcher.StartServer(cmd.Context(), prov.Server)
 		if err != nil {
-			return nodes, err
+			return nodes, cleanup, err
 		}
 		nodes = append(nodes, n)
 	}
-	return nodes, nil
+	return nodes, cleanup, nil
 }
 
 // idleLoadCommand is a child load process of a spread idle run: it reads its job on standard

@@ -61,6 +61,9 @@ type pairConn struct {
 
 // openPairs dials and (on a Blindpost relay) registers n pairs, without sending yet.
 func openPairs(ctx context.Context, c Common, sys *target.System, n, size, window int, tag string) (*pairs, error) {
+	if len(sys.Members) > 0 { // a cluster: every pair across two nodes, every message crosses NATS
+		return openPairsOn(ctx, c, sys.Members, true, n, size, window, tag)
+	}
 	return openPairsOn(ctx, c, []*target.System{sys}, false, n, size, window, tag)
 }
 

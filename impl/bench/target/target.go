@@ -58,17 +58,30 @@ type System struct {
 	PID     int    // the relay's process on this machine; 0 when unknown
 	Metrics string // http://HOST:PORT of its metrics and pprof listener, when known
 	Command string // how it was started, for the report; "" when not started here
+	// Members are the nodes of a cluster started here (StartCluster); the System is then the
+	// cluster as a whole.
+	Members []*System
 
 	cmd  *exec.Cmd
 	done chan struct{}
 	dir  string // temporary data directory, removed by Close
 }
 
-// Local reports whether the relay's process can be measured.
-func (s *System) Local() bool { return s.PID > 0 }
+// Local reports whether the relay's process (every node's, for a cluster) can be measured.
+func (s *System) Local() bool {
+	for _, m := range s.Members {
+		if !m.Local() {
+			return false
+		}
+	}
+	return s.PID > 0 || len(s.Members) > 0
+}
 
 // Sample reads the relay process's CPU time and memory.
 func (s *System) Sample() (sysstat.Sample, error) {
+	if len(s.Members) > 0 {
+		return s.sampleMembers()
+	}
 	if s.PID <= 0 {
 		return sysstat.Sample{}, errors.New("target: the relay's process is not known (give --server-pid)")
 	}
@@ -78,6 +91,9 @@ func (s *System) Sample() (sysstat.Sample, error) {
 // Close stops a relay started here (SIGTERM, then SIGKILL after 10 s) and removes its data
 // directory; for a remote relay it does nothing.
 func (s *System) Close() error {
+	if s.Members != nil {
+		return s.closeMembers()
+	}
 	if s.cmd == nil {
 		return nil
 	}

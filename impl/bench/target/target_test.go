@@ -32,6 +32,9 @@ func child(args []string) int {
 	ctx := context.Background()
 	switch args[0] {
 	case "server":
+		if os.Getenv(fakeClusterEnv) == "1" {
+			return fakeClusterNode(args[1:])
+		}
 		return servercmd.Main(ctx, args[1:], os.Stdout, os.Stderr, func(string) (string, bool) { return "", false })
 	case "forwarder", "coalesce", "nats":
 		sys, err := startChild(args[0], args[2], args[4])

@@ -1,0 +1,120 @@
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/blindpost/blindpost/impl/bench/sysstat"
+	"github.com/blindpost/blindpost/internal/tlspin"
+)
+
+// ClusterName names a cluster of reference relays in the figures (blindpost-bench relay
+// --cluster N, idle --cluster N).
+const ClusterName = "cluster"
+
+// ClusterArgs are the flags that make a reference relay node i of a cluster whose nodes listen
+// for routes on routes (host:port each): NATS inside the relay (--cluster-embedded), routed to
+// the others, serving the cluster's one certificate (README "Running a cluster").
+func ClusterArgs(i int, routes []string, cert, key string) []string {
+	return []string{"--tls-cert", cert, "--tls-key", key,
+		"--cluster-embedded", "--node-name", fmt.Sprintf("b%d", i+1), "--cluster-listen", "127.0.0.1:0",
+		"--cluster-route-listen", routes[i], "--cluster-routes", strings.Join(routes, ",")}
+}
+
+// StartCluster starts n reference relays as one cluster on loopback (ClusterArgs, the
+// benchmark's limits of StartServer, then o.Extra), all at once since each waits for a majority
+// of the others before it listens. The System returned is the cluster as a whole: its Members
+// are the nodes, its Sample sums theirs, and Close stops them all.
+func (l Launcher) StartCluster(ctx context.Context, n int, o ServerOptions) (*System, error) {
+	if n < 1 {
+		return nil, errors.New("target: a cluster needs a node")
+	}
+	dir, err := os.MkdirTemp("", "blindpost-bench-cluster-")
+	if err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	c := &System{Name: ClusterName, Kind: Blindpost, dir: dir}
+	if _, err := tlspin.LoadOrCreate(dir); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("target: the cluster's certificate: %w", err)
+	}
+	routes, err := loopbackPorts(n)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.Members = make([]*System, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		extra := append(ClusterArgs(i, routes, filepath.Join(dir, tlspin.CertFile), filepath.Join(dir, tlspin.KeyFile)), o.Extra...)
+		wg.Go(func() { c.Members[i], errs[i] = l.StartServer(ctx, ServerOptions{Extra: extra}) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("target: start a cluster of %d relays: %w", n, err)
+	}
+	first := c.Members[0]
+	c.URL, c.Trust, c.Metrics = first.URL, first.Trust, first.Metrics
+	c.Command = fmt.Sprintf("%d × %s", n, first.Command)
+	return c, nil
+}
+
+// loopbackPorts returns n loopback addresses on ports the kernel just handed out and released:
+// every node's route list must name all of them before any node starts.
+func loopbackPorts(n int) ([]string, error) {
+	var addrs []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("target: reserve a route port: %w", err)
+		}
+		defer ln.Close()
+		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)))
+	}
+	return addrs, nil
+}
+
+// sampleMembers sums the members' CPU time and memory.
+func (s *System) sampleMembers() (sysstat.Sample, error) {
+	sum := sysstat.Sample{At: time.Now()}
+	for _, m := range s.Members {
+		if m == nil {
+			continue
+		}
+		x, err := m.Sample()
+		if err != nil {
+			return sysstat.Sample{}, err
+		}
+		sum.CPU += x.CPU
+		sum.RSS += x.RSS
+		sum.HWM += x.HWM
+		sum.Thread += x.Thread
+	}
+	return sum, nil
+}
+
+// closeMembers stops the members at once (a node waits for none of the others to stop) and
+// removes the cluster's directory.
+func (s *System) closeMembers() error {
+	errs := make([]error, len(s.Members))
+	var wg sync.WaitGroup
+	for i, m := range s.Members {
+		if m != nil {
+			wg.Go(func() { errs[i] = m.Close() })
+		}
+	}
+	wg.Wait()
+	s.Members = nil
+	errs = append(errs, os.RemoveAll(s.dir))
+	return errors.Join(errs...)
+}
