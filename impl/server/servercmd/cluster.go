@@ -220,9 +220,30 @@ func (cc *clusterConn) describe() string {
 	return "NATS " + cc.Conn.ConnectedUrlRedacted()
 }
 
-// Close closes the connection (after flushing what it sends), then the embedded server.
+// drainWait bounds Close's wait for the connection to drain.
+const drainWait = 5 * time.Second
+
+// Close closes the connection after flushing what it sends and waits until it has closed, then
+// stops the embedded server. Drain works in the background, and the closed handler may be the
+// cluster mode's, so Close polls the connection's state.
 func (cc *clusterConn) Close() error {
 	err := cc.Conn.Drain()
+	if err != nil {
+		cc.Conn.Close()
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(drainWait)
+	for !cc.Conn.IsClosed() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			cc.Conn.Close()
+		}
+	}
+	if errors.Is(err, nats.ErrConnectionClosed) {
+		err = nil
+	}
 	if cc.Server != nil {
 		err = errors.Join(err, cc.Server.Close())
 	}
