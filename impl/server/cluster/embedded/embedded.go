@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -143,7 +144,7 @@ func (o Options) serverOptions() (*server.Options, error) {
 				problems = append(problems, err.Error())
 				continue
 			}
-			opts.Routes = append(opts.Routes, server.RoutesFromStr(u)...)
+			opts.Routes = append(opts.Routes, u)
 		}
 	}
 	if o.RouteTLS != nil {
@@ -195,19 +196,23 @@ func hostPort(addr string) (string, int, error) {
 	return cmp.Or(host, "0.0.0.0"), port, nil
 }
 
-// routeURL accepts host:port or nats-route://host:port.
-func routeURL(r string) (string, error) {
+// routeURL accepts host:port or nats-route://host:port, with a host and a port from 1 to 65535.
+func routeURL(r string) (*url.URL, error) {
 	addr := r
 	if i := strings.Index(r, "://"); i >= 0 {
 		if scheme := r[:i]; scheme != "nats-route" && scheme != "nats" {
-			return "", fmt.Errorf("route %q: the scheme must be nats-route://", r)
+			return nil, fmt.Errorf("route %q: the scheme must be nats-route://", r)
 		}
 		addr = r[i+3:]
 	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return "", fmt.Errorf("route %q: %v", r, err)
+	host, ps, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("route %q: %v", r, err)
 	}
-	return "nats-route://" + addr, nil
+	if port, err := strconv.Atoi(ps); err != nil || port < 1 || port > 65535 || host == "" {
+		return nil, fmt.Errorf("route %q: a host and a port from 1 to 65535 are needed", r)
+	}
+	return &url.URL{Scheme: "nats-route", Host: net.JoinHostPort(host, ps)}, nil
 }
 
 // waitReady waits for the client listener, then, on a cluster, for a meta leader.
