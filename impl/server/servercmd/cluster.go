@@ -60,7 +60,7 @@ func (c *clusterOptions) connectFlags(fs *pflag.FlagSet) {
 func (c *clusterOptions) serveFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.replicas, "cluster-replicas", 0, "copies of the directory kept by JetStream (0: 3 on a NATS cluster, 1 on a single NATS server); set when the bucket is first created")
 	fs.BoolVar(&c.embedded, "cluster-embedded", false, "run a NATS server with JetStream inside this relay, routed to the other nodes by --cluster-routes: a cluster with nothing else installed")
-	fs.StringVar(&c.listen, "cluster-listen", embedded.DefaultListen, "with --cluster-embedded: the embedded NATS server's client address, for the administration commands (--cluster nats://…); keep it private")
+	fs.StringVar(&c.listen, "cluster-listen", embedded.DefaultListen, "with --cluster-embedded: the embedded NATS server's client address, for the administration commands (--cluster nats://…); a loopback address: it authenticates no client")
 	fs.StringVar(&c.routeListen, "cluster-route-listen", "", "with --cluster-embedded: the address the other nodes route to, HOST:6222 (needs --cluster-routes)")
 	fs.StringSliceVar(&c.routes, "cluster-routes", nil, "with --cluster-embedded: the route addresses of the nodes, nats-route://HOST:6222 or HOST:6222, comma-separated or repeated (this node's own may be listed)")
 	fs.StringVar(&c.dir, "cluster-dir", "", "with --cluster-embedded: JetStream's storage, this node's copy of the directory: back it up (default: nats under --data)")
@@ -162,6 +162,14 @@ func (c *clusterOptions) validate(fs *pflag.FlagSet, src sources) []string {
 			if _, _, err := net.SplitHostPort(v); err != nil {
 				problems = append(problems, src.of(fs, name)+": "+err.Error())
 			}
+		}
+	}
+	// The embedded server's clients are not authenticated: whoever reaches the port can
+	// rewrite the directory. Only this machine's processes may.
+	if host, _, err := net.SplitHostPort(c.listen); err == nil {
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			problems = append(problems, src.of(fs, "cluster-listen")+": must be a loopback address, such as 127.0.0.1:4222: "+
+				"the embedded NATS server does not authenticate its clients (administer the cluster from a node, or run NATS apart with --cluster and credentials)")
 		}
 	}
 	if c.wait < time.Second {
@@ -273,6 +281,8 @@ func (c *clusterOptions) connect(ctx context.Context, dataDir string, log *slog.
 			StoreDir: cmp.Or(c.dir, filepath.Join(dataDir, "nats")), Wait: c.wait, Logger: log}
 		if c.routeCert != "" {
 			eo.RouteTLS = &embedded.RouteTLS{Cert: c.routeCert, Key: c.routeKey, CA: c.ca}
+		} else if len(c.routes) > 0 {
+			log.Warn("cluster: the routes between the nodes are neither encrypted nor authenticated: keep them on a private network, or give --cluster-route-cert, --cluster-route-key and --cluster-ca")
 		}
 		if cc.Server, err = embedded.Start(ctx, eo); err != nil {
 			return nil, fmt.Errorf("cluster: %w", err)

@@ -51,6 +51,7 @@ func TestClusterFlagErrors(t *testing.T) {
 		{"CA without route cert", nil, []string{"--cluster-embedded", "--cluster-ca", creds}, []string{"CA of the route certificates"}},
 		{"replicas on one embedded node", nil, []string{"--cluster-embedded", "--cluster-replicas", "3"}, []string{"a single embedded node (no --cluster-routes) keeps one copy"}},
 		{"replicas out of range", nil, []string{"--cluster", "nats://a:4222", "--cluster-replicas", "7"}, []string{"must be between 1 and 5"}},
+		{"client port not on loopback", nil, []string{"--cluster-embedded", "--cluster-listen", "0.0.0.0:4222"}, []string{"--cluster-listen=0.0.0.0:4222 (command line): must be a loopback address"}},
 		{"short wait", nil, []string{"--cluster-embedded", "--cluster-wait", "10ms"}, []string{"--cluster-wait=10ms (command line): at least 1s"}},
 		{"bad bucket", nil, []string{"--cluster", "nats://a:4222", "--cluster-bucket", "a.b"}, []string{"--cluster-bucket=a.b (command line): letters"}},
 		{"admin command, bad URL", nil, []string{"users", "list", "--cluster", "ftp://x"}, []string{"a NATS URL is"}},
