@@ -197,9 +197,18 @@ func (o *options) usersList() error {
 	w := tabwriter.NewWriter(o.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "USER\tFINGERPRINT\tBOUND\tLAST SEEN\tONLINE")
 	for _, u := range resp.Users {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\n", u.User, u.Fingerprint, stamp(u.BoundAt), stamp(u.LastSeen), u.Online)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", u.User, u.Fingerprint, stamp(u.BoundAt), stamp(u.LastSeen), o.online(u.Online))
 	}
 	return w.Flush()
+}
+
+// online shows whether a user is online: unknown ("?") when the command read the cluster's
+// bucket, which records no connection.
+func (o *options) online(on bool) string {
+	if o.cluster.urls != "" {
+		return "?"
+	}
+	return fmt.Sprint(on)
 }
 
 func (o *options) usersShow(name string) error {
@@ -218,7 +227,7 @@ func (o *options) usersShow(name string) error {
 	fmt.Fprintf(w, "bound:\t%s\n", stamp(u.BoundAt))
 	fmt.Fprintf(w, "updated:\t%s\n", stamp(u.UpdatedAt))
 	fmt.Fprintf(w, "last seen:\t%s\n", stamp(u.LastSeen))
-	fmt.Fprintf(w, "online:\t%v\n", u.Online)
+	fmt.Fprintf(w, "online:\t%s\n", o.online(u.Online))
 	return w.Flush()
 }
 
@@ -313,6 +322,8 @@ func (o *options) status() error {
 		fmt.Fprintf(w, "new names per minute:\t%d (this minute so far: %d)\n", st.NewNamesLastMinute, st.NewNamesThisMinute)
 		fmt.Fprintf(w, "groups with members:\t%d\n", st.Groups)
 		fmt.Fprintf(w, "name ttl:\t%s\n", st.NameTTL)
+	} else if o.cluster.urls != "" {
+		fmt.Fprintf(w, "relays:\tnot asked (read from the cluster's bucket %q)\n", o.cluster.bucket)
 	} else {
 		fmt.Fprintf(w, "relay:\tnot running (read from the directory file)\n")
 	}

@@ -217,6 +217,9 @@ func TestAdminOnCluster(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "alice") || strings.Index(out, "alice") > strings.Index(out, "bob") {
 		t.Fatalf("users list on the cluster: %d %q %q", code, out, stderr)
 	}
+	if !strings.Contains(out, "?") || strings.Contains(out, "false") {
+		t.Errorf("users list on the cluster claims to know who is online:\n%s", out)
+	}
 	if code, out, stderr := run(t, nil, "users", "show", "alice", "--cluster", nc.URLs()); code != ExitOK || !strings.Contains(out, "fingerprint:") {
 		t.Fatalf("users show on the cluster: %d %q %q", code, out, stderr)
 	}
@@ -234,7 +237,8 @@ func TestAdminOnCluster(t *testing.T) {
 	if invs, err := store.Invites(); err != nil || len(invs) != 1 || invs[0].ID != id {
 		t.Fatalf("the bucket's invites: %v %v, want %s", invs, err, id)
 	}
-	if code, out, _ := run(t, e, "status"); code != ExitOK || !strings.Contains(out, "bound names:") || !strings.Contains(out, "usable invites:       1") {
+	if code, out, _ := run(t, e, "status"); code != ExitOK || !strings.Contains(out, `not asked (read from the cluster's bucket "blindpost")`) ||
+		!strings.Contains(out, "bound names:") || !strings.Contains(out, "usable invites:       1") {
 		t.Fatalf("status on the cluster: %d\n%s", code, out)
 	}
 	if code, out, _ := run(t, e, "invites", "revoke", id); code != ExitOK || !strings.Contains(out, "revoked "+id) {
