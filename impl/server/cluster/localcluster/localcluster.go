@@ -198,6 +198,11 @@ func (p *Plan) summary(w io.Writer) {
 		fmt.Fprintf(w, "       go run ./impl/cmd/blindpost chat --user bob --server %s --server-pin %s\n", p.Nodes[len(p.Nodes)-1].URL, p.Pin)
 	}
 	fmt.Fprintf(w, "users: go run ./impl/cmd/blindpost-server users list --cluster %s\n", p.NATSURLs)
+	var urls []string
+	for _, n := range p.Nodes {
+		urls = append(urls, n.URL)
+	}
+	fmt.Fprintf(w, "check: go run ./conformance/cmd/blindpost-conform server %s --pin %s\n", strings.Join(urls, " "), p.Pin)
 	fmt.Fprintln(w, "Ctrl-C stops them all.")
 }
 

@@ -196,7 +196,7 @@ func TestRun(t *testing.T) {
 		f.allExited(t)
 		got := out.String()
 		for _, w := range []string{"wss://127.0.0.1:8443/  (node r1", "wss://127.0.0.1:8445/  (node r3", "server pin (the same on every node): " + p.Pin.String(),
-			"users list --cluster nats://127.0.0.1:4222,", "[r2] listening on wss://127.0.0.1:8444/", "[r1] shutting down"} {
+			"users list --cluster nats://127.0.0.1:4222,", "blindpost-conform server wss://127.0.0.1:8443/ wss://127.0.0.1:8444/ wss://127.0.0.1:8445/ --pin " + p.Pin.String(), "[r2] listening on wss://127.0.0.1:8444/", "[r1] shutting down"} {
 			if !strings.Contains(got, w) {
 				t.Errorf("output lacks %q:\n%s", w, got)
 			}
