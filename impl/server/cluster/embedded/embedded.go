@@ -77,9 +77,10 @@ type RouteTLS struct {
 
 // Server is a running embedded NATS server.
 type Server struct {
-	ns    *server.Server
-	fatal <-chan error
-	once  sync.Once
+	ns      *server.Server
+	fatal   <-chan error
+	started chan struct{} // closed when ns.Start has returned
+	once    sync.Once
 }
 
 // Start starts the server and waits until it is ready (see the package comment). On ctx's end
@@ -95,8 +96,11 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	}
 	fatal := make(chan error, 1)
 	ns.SetLoggerV2(&logger{log: o.Logger, fatal: fatal}, false, false, false)
-	s := &Server{ns: ns, fatal: fatal}
-	go ns.Start()
+	s := &Server{ns: ns, fatal: fatal, started: make(chan struct{})}
+	go func() {
+		defer close(s.started)
+		ns.Start()
+	}()
 	if err := s.waitReady(ctx, o, opts); err != nil {
 		s.Close()
 		return nil, err
@@ -309,8 +313,11 @@ func (s *Server) Connect(opts ...nats.Option) (*nats.Conn, error) {
 }
 
 // Close shuts the server down and waits until it has stopped. It may be called more than once.
+// It first lets Start finish: a server shut down while it is still starting goes on writing
+// its storage directory afterwards.
 func (s *Server) Close() error {
 	s.once.Do(func() {
+		<-s.started
 		s.ns.Shutdown()
 		s.ns.WaitForShutdown()
 	})
