@@ -110,6 +110,11 @@ type conn struct {
 	// them is owed (WS-8) and free, any other pong is charged (spec §5.10 [ABU-5]).
 	pingsOut atomic.Int32
 
+	// Used by the reader goroutine only: the relay's fast path (fastpath.go).
+	lent      []byte            // the pooled frame handleRelay is handing to the hub (lends)
+	session   [16]byte          // the session id of the relay handleRelay is delivering
+	peerNames map[string]string // the names this connection relayed to, as strings (peerName)
+
 	// Used by the holder of the writer's role only (queue.go).
 	whdr [ws.MaxHeaderSize]byte // scratch for the header of the frame being written
 

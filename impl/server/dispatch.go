@@ -14,6 +14,9 @@ import (
 func (c *conn) handle(data []byte, received time.Time) {
 	defer c.recoverInternal()
 	c.inSize, c.inData = len(data), data
+	if c.handleRelay(data, received) {
+		return // the fast path (fastpath.go)
+	}
 	msg, err := wire.Decode(wire.FromClient, data)
 	id, typ := requestOf(msg)
 	c.countIn(typ, len(data))
