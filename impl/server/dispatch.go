@@ -14,11 +14,18 @@ import (
 func (c *conn) handle(data []byte, received time.Time) {
 	defer c.recoverInternal()
 	c.inSize, c.inData = len(data), data
-	if c.handleRelay(data, received) {
-		return // the fast path (fastpath.go)
+	// The fast path (fastpath.go) takes a relay that it forwards spliced; the rest is decoded.
+	v, fast := c.fastRelay(data)
+	var (
+		msg wire.Message
+		err error
+		id  string
+		typ = wire.RequestTypeRelay
+	)
+	if !fast {
+		msg, err = wire.Decode(wire.FromClient, data)
+		id, typ = requestOf(msg)
 	}
-	msg, err := wire.Decode(wire.FromClient, data)
-	id, typ := requestOf(msg)
 	c.countIn(typ, len(data))
 	if err != nil {
 		// spec §5.1 [MSG-5], §5.7: the error echoes the id and names the type when readable.
@@ -26,7 +33,14 @@ func (c *conn) handle(data []byte, received time.Time) {
 	}
 	// spec §5.8 [LIM-3]: over the rate, the message is answered rate_limited and dropped.
 	if !c.flow.allow(received) {
+		if fast {
+			id = string(v.ID)
+		}
 		c.rateLimited(id, typ, received)
+		return
+	}
+	if fast {
+		c.forwardView(&v, received)
 		return
 	}
 	if err != nil {

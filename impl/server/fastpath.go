@@ -11,50 +11,50 @@ import (
 // pass over the received bytes that keeps no value (wire.ScanRelay), its forwarded form is
 // spliced from those bytes into a pooled buffer (framepool.go) and its ack built into another;
 // the recipient's name is looked up without being converted to a string. Relaying a message
-// allocates nothing. Anything else takes handle's way: decode, then dispatch.
+// allocates nothing. Anything else takes handle's way: decode, then dispatch. Both ways share
+// the counting and the rate limit (handle).
 
-// handleRelay handles data on the fast path when it is a relay request of a registered
+// fastRelay reports whether the fast path takes data: a relay request of a registered
 // connection, written as senders write (wire.RelayView.Plain), that is not addressed to its
-// sender and whose forwarded form fits max_message. It reports false, having done nothing,
-// for anything else; handle then decodes data and answers it as the rest of spec §5 says,
-// which for such a relay is what the fast path answers too.
-func (c *conn) handleRelay(data []byte, received time.Time) bool {
+// sender and whose forwarded form fits max_message; v is where its members are. Anything else
+// handle decodes and answers as the rest of spec §5 says, which for such a relay is what the
+// fast path answers too. It has no effect.
+func (c *conn) fastRelay(data []byte) (v wire.RelayView, ok bool) {
 	if c.state != stateRegistered {
-		return false
+		return v, false
 	}
 	v, isRelay, err := wire.ScanRelay(data)
 	if !isRelay || err != nil || !v.Plain {
-		return false
+		return v, false
 	}
 	from := c.registeredName()
-	size := splicedSize(&v, from)
-	// spec §5.5 [SRV-9] [SRV-11]: refused the slow way, with the same answers.
-	if string(v.To) == from || size > c.s.cfg.MaxMessage {
-		return false
+	// spec §5.5 [SRV-9] [SRV-11]: refused the decoding way, with the same answers.
+	if string(v.To) == from || splicedSize(&v, from) > c.s.cfg.MaxMessage {
+		return v, false
 	}
+	return v, true
+}
+
+// forwardView forwards the relay v, which fastRelay took and the rate limit let through, and
+// answers it: from stamped into the forwarded form, spliced into a pooled buffer.
+func (c *conn) forwardView(v *wire.RelayView, received time.Time) {
 	typ := wire.RequestTypeRelay
-	c.countIn(typ, len(data))
-	// spec §5.8 [LIM-3]: over the rate, the message is answered rate_limited and dropped.
-	if !c.flow.allow(received) {
-		c.rateLimited(string(v.ID), typ, received)
-		return true
-	}
+	from := c.registeredName()
 	to := c.peerName(v.To)
 	// spec §5.5 [SRV-1] [SRV-6]: from stamped, the session and the payload as they came.
-	frame := spliceView(relayFrames.get(size), &v, from)
-	c.lent = frame
+	frame := spliceView(relayFrames.get(splicedSize(v, from)), v, from)
 	c.session = v.Session // held by the connection: v stays on the stack
+	c.lent = frame
 	d := c.s.hub.deliver(c, chatMsg{typ: typ, to: to, session: c.session[:]}, frame)
 	c.lent = nil
 	if d != delivered {
 		relayFrames.put(frame) // not queued
 		c.answerDelivery(d, string(v.ID), typ, to, len(frame), received)
-		return true
+		return
 	}
 	c.s.metrics.Relayed(string(typ), len(frame), received)
 	// spec §5.6 [SRV-8]: ack only once the message is queued for the recipient.
 	c.ackRelay(v.ID)
-	return true
 }
 
 // lends reports whether frame is the pooled frame that handleRelay is handing to the hub: the
