@@ -2,7 +2,7 @@ package server
 
 import (
 	"errors"
-	"net"
+	"os"
 	"time"
 )
 
@@ -34,11 +34,10 @@ func (c *conn) probe() bool {
 	c.deadlineMu.Unlock()
 	err := c.frames.in.fill()
 	c.restoreReadDeadline()
-	var ne net.Error
 	switch {
 	case err == nil:
 		return c.frames.in.buffered() == 0 && c.frames.in.err == nil
-	case errors.As(err, &ne) && ne.Timeout():
+	case errors.Is(err, os.ErrDeadlineExceeded): // the past deadline (errors.As costs a reflection per wait)
 		return true
 	default:
 		c.frames.in.err = err // the end, or a failure: for the next read to find

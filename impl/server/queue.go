@@ -28,6 +28,12 @@ type sendQueue struct {
 	wakeWriter      chan struct{} // wakes a lingering writer; made by the writer, dropped when it exits
 	writeDeadlineAt time.Time     // the write deadline in use (writeDeadline); the writer's own
 	owed            []share       // scratch for owedOf; the writer's own
+
+	// The storage of the batch last written, for the queue to fill next (reuseLocked): a
+	// busy connection's queue and its owners alternate between two arrays instead of
+	// growing new ones for every batch. Guarded by qmu.
+	spare       [][]byte
+	spareOwners []uint64
 }
 
 // pooledFrame marks, in owners, a frame that came from the frame pool (framepool.go): it goes
@@ -89,6 +95,9 @@ func (c *conn) fitsLocked(n int) bool {
 
 // addLocked counts frame into the queue. Callers hold qmu.
 func (c *conn) addLocked(frame []byte) {
+	if c.queue == nil && c.spare != nil {
+		c.queue, c.spare = c.spare, nil
+	}
 	c.queue = append(c.queue, frame)
 	if c.owners != nil {
 		c.owners = append(c.owners, 0)
@@ -131,7 +140,14 @@ func (c *conn) shareFitsLocked(sender uint64, n int) bool {
 // and that pooled says came from the frame pool. Callers hold qmu.
 func (c *conn) addFromLocked(frame []byte, sender uint64, pooled bool) {
 	if c.owners == nil {
-		c.owners = make([]uint64, len(c.queue), cap(c.queue)+1)
+		owners := c.spareOwners[:0]
+		if owners == nil {
+			owners = make([]uint64, 0, cap(c.queue)+1)
+		}
+		for range c.queue {
+			owners = append(owners, 0)
+		}
+		c.owners, c.spareOwners = owners, nil
 	}
 	c.addLocked(frame)
 	if pooled {
@@ -400,6 +416,7 @@ func (c *conn) releaseLocked(err error) {
 		go c.writer() // c.writing stays true: the writer takes over
 	} else {
 		c.writing = false
+		c.spare, c.spareOwners = nil, nil // an idle connection holds no queue storage
 	}
 	c.qmu.Unlock()
 	if err != nil {
@@ -448,7 +465,7 @@ func (c *conn) writer() {
 			if c.lingering { // nothing came: exit
 				c.lingering, c.writing, c.wakeWriter = false, false, nil
 				if len(c.queue) == 0 { // an idle connection holds no queue storage
-					c.queue, c.owners, c.owed = nil, nil, nil
+					c.queue, c.owners, c.owed, c.spare, c.spareOwners = nil, nil, nil, nil, nil
 				}
 				c.qmu.Unlock()
 				return
@@ -493,15 +510,14 @@ func recycle(batch [][]byte, owners []uint64) {
 	}
 }
 
-// reuseLocked keeps the storage of a written batch for the next one, unless something was
-// queued meanwhile (in storage of its own). Callers hold qmu.
+// reuseLocked keeps the storage of a written batch for a next one (spare). Callers hold qmu.
 func (c *conn) reuseLocked(batch [][]byte, owners []uint64) {
 	clear(batch) // what was written is not kept alive
-	if c.queue == nil && c.owners == nil {
-		c.queue = batch[:0]
-		if owners != nil {
-			c.owners = owners[:0]
-		}
+	if cap(batch) > 0 {
+		c.spare = batch[:0]
+	}
+	if cap(owners) > 0 {
+		c.spareOwners = owners[:0]
 	}
 }
 

@@ -130,8 +130,8 @@ func b64Canonical(s []byte, pad int) bool {
 		full--
 	}
 	var bad uint8
-	for i := 0; i < full*4; i++ {
-		bad |= b64Value[s[i]]
+	for i := 0; i < full*4; i += 4 {
+		bad |= b64Value[s[i]] | b64Value[s[i+1]] | b64Value[s[i+2]] | b64Value[s[i+3]]
 	}
 	if pad > 0 {
 		i := full * 4
