@@ -223,12 +223,12 @@ func (c *conn) readLoop() (code int, text string, park bool) {
 		if escaped {
 			continue // a ping or pong was handled (and extended the deadline)
 		}
-		c.lastData = time.Now()
-		c.extendReadDeadline()
+		received := time.Now() // one clock read for the three (a third of the reader's)
+		c.lastData = received
+		c.extendReadDeadlineAt(received)
 		if c.isClosing() {
 			continue // discard until the client's close frame, so that it reads ours (no RST)
 		}
-		received := time.Now()
 		switch {
 		case op != ws.OpText:
 			// spec §4.2 [WS-3]: binary messages close with 1003, after the error (ERR-2).
@@ -293,8 +293,10 @@ func (c *conn) drain() {
 // it moves at most once per keepaliveSlack, to PongTimeout+keepaliveSlack from then: the
 // connection still closes between PongTimeout and PongTimeout+keepaliveSlack after its last
 // frame, never before. It runs on the reader goroutine (the ping and pong handlers too).
-func (c *conn) extendReadDeadline() {
-	now := time.Now()
+func (c *conn) extendReadDeadline() { c.extendReadDeadlineAt(time.Now()) }
+
+// extendReadDeadlineAt is extendReadDeadline at now.
+func (c *conn) extendReadDeadlineAt(now time.Time) {
 	if now.Before(c.nextExtend) {
 		return
 	}
