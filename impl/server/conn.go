@@ -110,6 +110,10 @@ type conn struct {
 	// them is owed (WS-8) and free, any other pong is charged (spec §5.10 [ABU-5]).
 	pingsOut atomic.Int32
 
+	// Used by the reader goroutine only: the read deadline is in the past since a probe that
+	// found bytes, and must be restored before a read that may wait (idle.go probe).
+	restoreOwed bool
+
 	// Used by the reader goroutine only: the relay's fast path (fastpath.go).
 	lent      []byte            // the pooled frame handleRelay is handing to the hub (lends)
 	session   [16]byte          // the session id of the relay handleRelay is delivering
@@ -138,7 +142,7 @@ func newConn(s *Server, cork *corkConn, early []byte, remote string) *conn {
 		quit:   make(chan struct{}),
 	}
 	c.frames.in.src = cork
-	c.frames.in.beforeRead = c.flushOwn
+	c.frames.in.beforeRead = c.beforeRead
 	c.frames.in.hold(early)
 	c.writerDone.Add(1)
 	c.flow.init(&s.cfg)
