@@ -8,9 +8,10 @@ import (
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
-// handle runs one text message through the state machine of spec §5. The codec decodes it
-// before anything else looks at it (MSG-1 to MSG-4); every request gets exactly one answer, in
-// order (SRV-13), except where the connection closes.
+// handle runs one text message through the state machine of spec §5. The codec checks it
+// before anything else looks at it (MSG-1 to MSG-4): it decodes it, or, for a relay on the fast
+// path, scans it as strictly without decoding (wire.ScanRelay); every request gets exactly one
+// answer, in order (SRV-13), except where the connection closes.
 func (c *conn) handle(data []byte, received time.Time) {
 	defer c.recoverInternal()
 	c.inSize, c.inData = len(data), data
