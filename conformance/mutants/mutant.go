@@ -16,9 +16,9 @@ import (
 // Role is the implementation a mutant changes, and so the suite that must kill it.
 type Role string
 
-// The two roles: the reference server (impl/server and the key checks it shares with the
-// client, impl/e2ee/identity) and the reference client (impl/client and the crypto it uses,
-// impl/e2ee).
+// The two roles: the reference server (impl/server, the key checks it shares with the
+// client, impl/e2ee/identity, and the codec, impl/wire, whose relay scanner only it uses) and
+// the reference client (impl/client and the crypto it uses, impl/e2ee).
 const (
 	Server Role = "server"
 	Client Role = "client"
@@ -26,7 +26,7 @@ const (
 
 // roleDirs are the directories a mutant of each role may change.
 var roleDirs = map[Role][]string{
-	Server: {"impl/server/", "impl/e2ee/identity/"},
+	Server: {"impl/server/", "impl/e2ee/identity/", "impl/wire/"},
 	Client: {"impl/client/", "impl/e2ee/"},
 }
 

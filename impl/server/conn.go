@@ -110,6 +110,15 @@ type conn struct {
 	// them is owed (WS-8) and free, any other pong is charged (spec §5.10 [ABU-5]).
 	pingsOut atomic.Int32
 
+	// Used by the reader goroutine only: the read deadline is in the past since a probe that
+	// found bytes, and must be restored before a read that may wait (idle.go probe).
+	restoreOwed bool
+
+	// Used by the reader goroutine only: the relay's fast path (fastpath.go).
+	lent      []byte            // the pooled frame handleRelay is handing to the hub (lends)
+	session   [16]byte          // the session id of the relay handleRelay is delivering
+	peerNames map[string]string // the names this connection relayed to, as strings (peerName)
+
 	// Used by the holder of the writer's role only (queue.go).
 	whdr [ws.MaxHeaderSize]byte // scratch for the header of the frame being written
 
@@ -133,7 +142,7 @@ func newConn(s *Server, cork *corkConn, early []byte, remote string) *conn {
 		quit:   make(chan struct{}),
 	}
 	c.frames.in.src = cork
-	c.frames.in.beforeRead = c.flushOwn
+	c.frames.in.beforeRead = c.beforeRead
 	c.frames.in.hold(early)
 	c.writerDone.Add(1)
 	c.flow.init(&s.cfg)
@@ -218,12 +227,12 @@ func (c *conn) readLoop() (code int, text string, park bool) {
 		if escaped {
 			continue // a ping or pong was handled (and extended the deadline)
 		}
-		c.lastData = time.Now()
-		c.extendReadDeadline()
+		received := time.Now() // one clock read for the three (a third of the reader's)
+		c.lastData = received
+		c.extendReadDeadlineAt(received)
 		if c.isClosing() {
 			continue // discard until the client's close frame, so that it reads ours (no RST)
 		}
-		received := time.Now()
 		switch {
 		case op != ws.OpText:
 			// spec §4.2 [WS-3]: binary messages close with 1003, after the error (ERR-2).
@@ -288,8 +297,10 @@ func (c *conn) drain() {
 // it moves at most once per keepaliveSlack, to PongTimeout+keepaliveSlack from then: the
 // connection still closes between PongTimeout and PongTimeout+keepaliveSlack after its last
 // frame, never before. It runs on the reader goroutine (the ping and pong handlers too).
-func (c *conn) extendReadDeadline() {
-	now := time.Now()
+func (c *conn) extendReadDeadline() { c.extendReadDeadlineAt(time.Now()) }
+
+// extendReadDeadlineAt is extendReadDeadline at now.
+func (c *conn) extendReadDeadlineAt(now time.Time) {
 	if now.Before(c.nextExtend) {
 		return
 	}

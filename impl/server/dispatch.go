@@ -8,14 +8,25 @@ import (
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
-// handle runs one text message through the state machine of spec §5. The codec decodes it
-// before anything else looks at it (MSG-1 to MSG-4); every request gets exactly one answer, in
-// order (SRV-13), except where the connection closes.
+// handle runs one text message through the state machine of spec §5. The codec checks it
+// before anything else looks at it (MSG-1 to MSG-4): it decodes it, or, for a relay on the fast
+// path, scans it as strictly without decoding (wire.ScanRelay); every request gets exactly one
+// answer, in order (SRV-13), except where the connection closes.
 func (c *conn) handle(data []byte, received time.Time) {
 	defer c.recoverInternal()
 	c.inSize, c.inData = len(data), data
-	msg, err := wire.Decode(wire.FromClient, data)
-	id, typ := requestOf(msg)
+	// The fast path (fastpath.go) takes a relay that it forwards spliced; the rest is decoded.
+	v, fast := c.fastRelay(data)
+	var (
+		msg wire.Message
+		err error
+		id  string
+		typ = wire.RequestTypeRelay
+	)
+	if !fast {
+		msg, err = wire.Decode(wire.FromClient, data)
+		id, typ = requestOf(msg)
+	}
 	c.countIn(typ, len(data))
 	if err != nil {
 		// spec §5.1 [MSG-5], §5.7: the error echoes the id and names the type when readable.
@@ -23,7 +34,14 @@ func (c *conn) handle(data []byte, received time.Time) {
 	}
 	// spec §5.8 [LIM-3]: over the rate, the message is answered rate_limited and dropped.
 	if !c.flow.allow(received) {
+		if fast {
+			id = string(v.ID)
+		}
 		c.rateLimited(id, typ, received)
+		return
+	}
+	if fast {
+		c.forwardView(&v, received)
 		return
 	}
 	if err != nil {

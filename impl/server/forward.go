@@ -52,7 +52,13 @@ func (c *conn) deliverForwarded(id string, typ wire.RequestType, to string, sess
 		c.failf(id, typ, errTooLarge, "the forwarded message would exceed %d bytes", c.s.cfg.MaxMessage)
 		return
 	}
-	switch c.s.hub.deliver(c, chatMsg{typ: typ, to: to, session: session, accepted: accepted}, frame) {
+	c.answerDelivery(c.s.hub.deliver(c, chatMsg{typ: typ, to: to, session: session, accepted: accepted}, frame), id, typ, to, len(frame), received)
+}
+
+// answerDelivery answers a forwarded request of size bytes by what became of it, d: ack or
+// error (spec §5.5, §5.6).
+func (c *conn) answerDelivery(d delivery, id string, typ wire.RequestType, to string, size int, received time.Time) {
+	switch d {
 	case deliverGone:
 		return // replaced or closing: the connection no longer acts for its user
 	case deliverAbsent:
@@ -73,7 +79,7 @@ func (c *conn) deliverForwarded(id string, typ wire.RequestType, to string, sess
 		// keeps flooding is closed with 4003 (LIM-4), the recipient keeps its connection.
 		c.rateLimited(id, typ, received)
 	default:
-		c.s.metrics.Relayed(string(typ), len(frame), received)
+		c.s.metrics.Relayed(string(typ), size, received)
 		// spec §5.6 [SRV-8]: ack only once the message is queued for the recipient.
 		c.queueOwn(c.ackFrame(id, typ))
 	}

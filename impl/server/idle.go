@@ -2,7 +2,7 @@ package server
 
 import (
 	"errors"
-	"net"
+	"os"
 	"time"
 )
 
@@ -28,17 +28,25 @@ func (c *corkConn) Read(p []byte) (n int, err error) {
 // socket. It reads under a read deadline in the past: a read that would wait for the socket
 // fails at once with a timeout, which a net.Conn (tls.Conn included: only a write timeout
 // corrupts its state) lets the next read, under a later deadline, go on from.
+//
+// When it finds bytes, the read deadline stays in the past until the reader next reads from the
+// connection (restoreOwed, beforeRead): a busy connection, whose probes find its next messages,
+// moves its deadline once per probe rather than twice.
 func (c *conn) probe() bool {
 	c.deadlineMu.Lock()
 	_ = c.cork.SetReadDeadline(time.Unix(1, 0))
 	c.deadlineMu.Unlock()
+	c.restoreOwed = false // the probe's own read must not wait
 	err := c.frames.in.fill()
+	if err == nil && (c.frames.in.buffered() > 0 || c.frames.in.err != nil) {
+		c.restoreOwed = true
+		return false
+	}
 	c.restoreReadDeadline()
-	var ne net.Error
 	switch {
 	case err == nil:
-		return c.frames.in.buffered() == 0 && c.frames.in.err == nil
-	case errors.As(err, &ne) && ne.Timeout():
+		return true
+	case errors.Is(err, os.ErrDeadlineExceeded): // the past deadline (errors.As costs a reflection per wait)
 		return true
 	default:
 		c.frames.in.err = err // the end, or a failure: for the next read to find
@@ -73,4 +81,14 @@ func (c *conn) awaitMessage() error {
 	c.beginWait()
 	err := c.cork.raw.waitReadable()
 	return c.endWait(err)
+}
+
+// beforeRead runs before every read from the connection (inBuffer.beforeRead): the held
+// answers go out (flushOwn), and a read deadline a probe left in the past is restored.
+func (c *conn) beforeRead() {
+	c.flushOwn()
+	if c.restoreOwed {
+		c.restoreOwed = false
+		c.restoreReadDeadline()
+	}
 }

@@ -14,7 +14,7 @@ import (
 type sendQueue struct {
 	qmu      sync.Mutex
 	queue    [][]byte      // encoded messages waiting, oldest first
-	owners   []uint64      // with queue once a sender's share is counted: the sending connection's id, 0 for none
+	owners   []uint64      // with queue once a sender's share is counted or a frame is pooled: the sending connection's id, 0 for none, with pooledFrame for a frame from the frame pool
 	shares   []share       // per sending connection with something queued or being written (spec §5.5 [SES-5])
 	pending  int           // messages queued or being written: at most Config.Queue
 	pendingB int           // their bytes: at most Config.QueueBytes, unless pending is 1
@@ -27,7 +27,18 @@ type sendQueue struct {
 	lingering       bool          // the writer goroutine waits for more (writerLinger)
 	wakeWriter      chan struct{} // wakes a lingering writer; made by the writer, dropped when it exits
 	writeDeadlineAt time.Time     // the write deadline in use (writeDeadline); the writer's own
+	owed            []share       // scratch for owedOf; the writer's own
+
+	// The storage of the batch last written, for the queue to fill next (reuseLocked): a
+	// busy connection's queue and its owners alternate between two arrays instead of
+	// growing new ones for every batch. Guarded by qmu.
+	spare       [][]byte
+	spareOwners []uint64
 }
+
+// pooledFrame marks, in owners, a frame that came from the frame pool (framepool.go): it goes
+// back once written. Connection ids never reach it.
+const pooledFrame = 1 << 63
 
 // controls are the control frames a batch carries after its messages: a keepalive ping (spec
 // §4.2 [WS-7]) and the pong owed for the client's latest ping, which is the only one that needs
@@ -84,6 +95,9 @@ func (c *conn) fitsLocked(n int) bool {
 
 // addLocked counts frame into the queue. Callers hold qmu.
 func (c *conn) addLocked(frame []byte) {
+	if c.queue == nil && c.spare != nil {
+		c.queue, c.spare = c.spare, nil
+	}
 	c.queue = append(c.queue, frame)
 	if c.owners != nil {
 		c.owners = append(c.owners, 0)
@@ -122,13 +136,28 @@ func (c *conn) shareFitsLocked(sender uint64, n int) bool {
 	return sh.n < max(1, cfg.Queue*cfg.QueueShare/100) && sh.b+n <= cfg.QueueBytes*cfg.QueueShare/100
 }
 
-// addFromLocked is addLocked for a message whose sender's share is counted. Callers hold qmu.
-func (c *conn) addFromLocked(frame []byte, sender uint64) {
+// addFromLocked is addLocked for a message whose sender's share is counted (sender 0: none),
+// and that pooled says came from the frame pool. Callers hold qmu.
+func (c *conn) addFromLocked(frame []byte, sender uint64, pooled bool) {
 	if c.owners == nil {
-		c.owners = make([]uint64, len(c.queue), cap(c.queue)+1)
+		owners := c.spareOwners[:0]
+		if owners == nil {
+			owners = make([]uint64, 0, cap(c.queue)+1)
+		}
+		for range c.queue {
+			owners = append(owners, 0)
+		}
+		c.owners, c.spareOwners = owners, nil
 	}
 	c.addLocked(frame)
-	c.owners[len(c.owners)-1] = sender
+	if pooled {
+		c.owners[len(c.owners)-1] = sender | pooledFrame
+	} else {
+		c.owners[len(c.owners)-1] = sender
+	}
+	if sender == 0 {
+		return
+	}
 	if i := c.shareOfLocked(sender); i >= 0 {
 		c.shares[i].n++
 		c.shares[i].b += len(frame)
@@ -156,10 +185,12 @@ func (c *conn) unshareLocked(owed []share) {
 	}
 }
 
-// owedOf sums the shares of a batch by sender; nil when no message of it is counted.
-func owedOf(batch [][]byte, owners []uint64) []share {
-	var owed []share
+// owedOf sums the shares of a batch by sender, appending them to owed[:0]; empty when no
+// message of it is counted.
+func owedOf(owed []share, batch [][]byte, owners []uint64) []share {
+	owed = owed[:0]
 	for i, id := range owners {
+		id &^= pooledFrame
 		if id == 0 {
 			continue
 		}
@@ -238,7 +269,7 @@ func (c *conn) enqueueFrom(frame []byte, sender *conn) delivery {
 		return deliverShare
 	}
 	if sender != nil {
-		c.addFromLocked(frame, sender.id)
+		c.addFromLocked(frame, sender.id, sender.lends(frame))
 	} else {
 		c.addLocked(frame)
 	}
@@ -251,8 +282,12 @@ func (c *conn) enqueueFrom(frame []byte, sender *conn) delivery {
 // connections use and which never waits, it waits up to WriteTimeout for the writer to make
 // room: a client that sends requests faster than it reads the answers slows down only itself
 // (spec §5.8 [LIM-1]); one that stops reading is closed with 4002 (LIM-2).
-func (c *conn) queueOwn(frame []byte) {
-	if c.holdOwn(frame) {
+func (c *conn) queueOwn(frame []byte) { c.queueOwnFrame(frame, false) }
+
+// queueOwnFrame is queueOwn for a frame that pooled says came from the frame pool: it goes
+// back once written.
+func (c *conn) queueOwnFrame(frame []byte, pooled bool) {
+	if c.holdOwn(frame, pooled) {
 		return
 	}
 	var timer *time.Timer
@@ -268,11 +303,11 @@ func (c *conn) queueOwn(frame []byte) {
 			// for its socket, up to WriteTimeout).
 			c.writing, c.pending, c.pendingB = true, 1, len(frame)
 			c.qmu.Unlock()
-			c.writeOwn(frame)
+			c.writeOwn(frame, pooled)
 			return
 		}
 		if c.fitsLocked(len(frame)) {
-			c.addLocked(frame)
+			c.addOwnLocked(frame, pooled)
 			c.kickLocked()
 			c.qmu.Unlock()
 			return
@@ -302,7 +337,7 @@ func (c *conn) queueOwn(frame []byte) {
 // already (or holds back answers to earlier ones): their answers then leave together, in one TLS record and one system call with
 // whatever else is queued for this connection, when the reader has handled them and is about to
 // read again (flushOwn). It reports false when the response must take queueOwn's way.
-func (c *conn) holdOwn(frame []byte) bool {
+func (c *conn) holdOwn(frame []byte, pooled bool) bool {
 	if c.frames.in.buffered() == 0 && !c.ownHeld {
 		return false
 	}
@@ -311,13 +346,22 @@ func (c *conn) holdOwn(frame []byte) bool {
 	if c.isQuit() || c.finished || !c.fitsLocked(len(frame)) {
 		return false
 	}
-	c.addLocked(frame)
+	c.addOwnLocked(frame, pooled)
 	if c.writing {
 		c.kickLocked() // a writer runs or lingers: it takes the response with the rest
 	} else {
 		c.ownHeld = true
 	}
 	return true
+}
+
+// addOwnLocked adds a response of this connection's own, pooled or not. Callers hold qmu.
+func (c *conn) addOwnLocked(frame []byte, pooled bool) {
+	if pooled {
+		c.addFromLocked(frame, 0, true)
+	} else {
+		c.addLocked(frame)
+	}
 }
 
 // flushOwn writes the responses holdOwn queued, on the reader's goroutine as writeOwn does,
@@ -343,18 +387,23 @@ func (c *conn) flushOwn() {
 	for _, frame := range batch {
 		size += len(frame)
 	}
-	owed := owedOf(batch, owners)
+	c.owed = owedOf(c.owed, batch, owners)
 	err := c.writeBatch(batch, ctl, c.writeDeadline())
+	recycle(batch, owners)
 	c.qmu.Lock()
 	c.doneLocked(len(batch), size)
-	c.unshareLocked(owed)
+	c.unshareLocked(c.owed)
+	c.reuseLocked(batch, owners)
 	c.releaseLocked(err)
 }
 
 // writeOwn writes frame on the calling goroutine, which has taken the writer's role, then
 // hands over to a writer goroutine if something was queued meanwhile.
-func (c *conn) writeOwn(frame []byte) {
+func (c *conn) writeOwn(frame []byte, pooled bool) {
 	err := c.writeBatch([][]byte{frame}, controls{}, c.writeDeadline())
+	if pooled {
+		relayFrames.put(frame)
+	}
 	c.qmu.Lock()
 	c.doneLocked(1, len(frame))
 	c.releaseLocked(err)
@@ -367,6 +416,7 @@ func (c *conn) releaseLocked(err error) {
 		go c.writer() // c.writing stays true: the writer takes over
 	} else {
 		c.writing = false
+		c.spare, c.spareOwners = nil, nil // an idle connection holds no queue storage
 	}
 	c.qmu.Unlock()
 	if err != nil {
@@ -414,6 +464,9 @@ func (c *conn) writer() {
 			c.qmu.Lock()
 			if c.lingering { // nothing came: exit
 				c.lingering, c.writing, c.wakeWriter = false, false, nil
+				if len(c.queue) == 0 { // an idle connection holds no queue storage
+					c.queue, c.owners, c.owed, c.spare, c.spareOwners = nil, nil, nil, nil, nil
+				}
 				c.qmu.Unlock()
 				return
 			}
@@ -426,11 +479,13 @@ func (c *conn) writer() {
 		for _, frame := range batch {
 			size += len(frame)
 		}
-		owed := owedOf(batch, owners)
+		c.owed = owedOf(c.owed, batch, owners)
 		err := c.writeBatch(batch, ctl, c.writeDeadline())
+		recycle(batch, owners)
 		c.qmu.Lock()
 		c.doneLocked(len(batch), size)
-		c.unshareLocked(owed)
+		c.unshareLocked(c.owed)
+		c.reuseLocked(batch, owners)
 		c.qmu.Unlock()
 		if err != nil {
 			c.abort() // the next round finishes
@@ -445,8 +500,29 @@ func (c *conn) takeControlsLocked() controls {
 	return ctl
 }
 
+// recycle gives the pooled frames of a written batch back to the frame pool; owners is the
+// batch's (nil when no frame of it is pooled or counted).
+func recycle(batch [][]byte, owners []uint64) {
+	for i, o := range owners {
+		if o&pooledFrame != 0 {
+			relayFrames.put(batch[i])
+		}
+	}
+}
+
+// reuseLocked keeps the storage of a written batch for a next one (spare). Callers hold qmu.
+func (c *conn) reuseLocked(batch [][]byte, owners []uint64) {
+	clear(batch) // what was written is not kept alive
+	if cap(batch) > 0 {
+		c.spare = batch[:0]
+	}
+	if cap(owners) > 0 {
+		c.spareOwners = owners[:0]
+	}
+}
+
 // writeBatch writes frames and control frames corked, so that they leave in as few TLS records
-// and system calls as fit.
+// and system calls as fit. It keeps no reference to frames: the caller may reuse them.
 func (c *conn) writeBatch(frames [][]byte, ctl controls, deadline time.Time) error {
 	_ = c.cork.SetWriteDeadline(deadline)
 	c.cork.cork()
@@ -467,7 +543,6 @@ func (c *conn) writeBatch(frames [][]byte, ctl controls, deadline time.Time) err
 	if uerr := c.cork.uncork(); err == nil {
 		err = uerr
 	}
-	clear(frames)
 	return err
 }
 

@@ -191,3 +191,97 @@ func (m *Relay) decode(d *decoder) *ValidationError {
 	}
 	return nil
 }
+
+// scanRelay checks the object at the cursor exactly as (*Relay).decode does, keeping nothing, so
+// without allocating. When at is not nil (it has len(membersOfRelay) elements), at[i] is set to the
+// span of the text of the value of member membersOfRelay[i], or left as it is when the member is
+// absent.
+func scanRelay(d *decoder, at []span) *ValidationError {
+	if err := d.openObject(); err != nil {
+		return err
+	}
+	var seen uint64
+	for first := true; ; first = false {
+		key, more, err := d.member(first)
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+		start := d.valueStart()
+		switch string(key) {
+		case "type":
+			if seen&0x1 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x1
+			if err := d.constString("relay"); err != nil {
+				return err.at("/type")
+			}
+			d.mark(at, 0, start)
+		case "id":
+			if seen&0x2 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x2
+			{
+				s, err := d.str()
+				if err == nil {
+					err = checkID(s)
+				}
+				if err != nil {
+					return err.at("/id")
+				}
+			}
+			d.mark(at, 1, start)
+		case "to":
+			if seen&0x4 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x4
+			{
+				s, err := d.str()
+				if err == nil {
+					err = checkUsername(s)
+				}
+				if err != nil {
+					return err.at("/to")
+				}
+			}
+			d.mark(at, 2, start)
+		case "session":
+			if seen&0x8 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x8
+			{
+				s, err := d.str()
+				if err == nil {
+					err = scanB64Fixed(s, 16, `^[A-Za-z0-9+/]{21}[AQgw]==$`)
+				}
+				if err != nil {
+					return err.at("/session")
+				}
+			}
+			d.mark(at, 3, start)
+		case "payload":
+			if seen&0x10 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x10
+			{
+				if err := scanPayload(d); err != nil {
+					return err.at("/payload")
+				}
+			}
+			d.mark(at, 4, start)
+		default:
+			return errUnknown(key)
+		}
+	}
+	if seen&0x1d != 0x1d {
+		return errMissing(membersOfRelay, seen, 0x1d)
+	}
+	return nil
+}

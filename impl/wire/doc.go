@@ -25,6 +25,10 @@
 // second time, to report a fault of the text itself (see MaxDepth and the Keyword constants)
 // before a schema fault found earlier in it, as the schema oracle does.
 //
+// ScanRelay is the relay's fast path (spec §5.5 [SRV-6]): for a relay request it checks the text
+// exactly as Decode does, with scanners that wiregen generates next to the decoders and that keep
+// no value, and returns where the members lie instead of a decoded message, without allocating.
+//
 // Encoding writes the canonical form: members in schema order with type or kind first, optional
 // members omitted when absent, canonical padded base64 (ENC-5), plain decimal integers (ENC-7),
 // and no HTML escaping. Encode validates first, so a sender cannot emit an invalid message (MSG-6).

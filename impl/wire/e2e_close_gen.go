@@ -139,3 +139,67 @@ func (m *CloseRecord) decode(d *decoder) *ValidationError {
 	}
 	return nil
 }
+
+// scanCloseRecord checks the object at the cursor exactly as (*CloseRecord).decode does, keeping
+// nothing, so without allocating. When at is not nil (it has len(membersOfCloseRecord) elements),
+// at[i] is set to the span of the text of the value of member membersOfCloseRecord[i], or left as
+// it is when the member is absent.
+func scanCloseRecord(d *decoder, at []span) *ValidationError {
+	if err := d.openObject(); err != nil {
+		return err
+	}
+	var seen uint64
+	for first := true; ; first = false {
+		key, more, err := d.member(first)
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+		start := d.valueStart()
+		switch string(key) {
+		case "kind":
+			if seen&0x1 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x1
+			if err := d.constString("close"); err != nil {
+				return err.at("/kind")
+			}
+			d.mark(at, 0, start)
+		case "n":
+			if seen&0x2 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x2
+			{
+				if _, err := d.integer(0, 16777215); err != nil {
+					return err.at("/n")
+				}
+			}
+			d.mark(at, 1, start)
+		case "ct":
+			if seen&0x4 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x4
+			{
+				s, err := d.str()
+				if err == nil {
+					err = scanB64Fixed(s, 16, `^[A-Za-z0-9+/]{21}[AQgw]==$`)
+				}
+				if err != nil {
+					return err.at("/ct")
+				}
+			}
+			d.mark(at, 2, start)
+		default:
+			return errUnknown(key)
+		}
+	}
+	if seen&0x7 != 0x7 {
+		return errMissing(membersOfCloseRecord, seen, 0x7)
+	}
+	return nil
+}

@@ -181,3 +181,98 @@ func (m *HS1) decode(d *decoder) *ValidationError {
 	}
 	return nil
 }
+
+// scanHS1 checks the object at the cursor exactly as (*HS1).decode does, keeping nothing, so
+// without allocating. When at is not nil (it has len(membersOfHS1) elements), at[i] is set to the
+// span of the text of the value of member membersOfHS1[i], or left as it is when the member is
+// absent.
+func scanHS1(d *decoder, at []span) *ValidationError {
+	if err := d.openObject(); err != nil {
+		return err
+	}
+	var seen uint64
+	for first := true; ; first = false {
+		key, more, err := d.member(first)
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+		start := d.valueStart()
+		switch string(key) {
+		case "kind":
+			if seen&0x1 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x1
+			if err := d.constString("hs1"); err != nil {
+				return err.at("/kind")
+			}
+			d.mark(at, 0, start)
+		case "suites":
+			if seen&0x2 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x2
+			{
+				var items [8][]byte
+				if err := d.openArray(); err != nil {
+					return err.at("/suites")
+				}
+				n := 0
+				for i, first := 0, true; ; i, first = i+1, false {
+					more, err := d.element(first)
+					if err != nil {
+						return err.at("/suites")
+					}
+					if !more {
+						break
+					}
+					if i == 8 {
+						return errMaxItems(8).at("/suites")
+					}
+					n++
+					{
+						s, err := d.str()
+						if err == nil {
+							err = checkSuite(s)
+						}
+						if err != nil {
+							return err.atIndex(i).at("/suites")
+						}
+						items[i] = d.keep(s)
+					}
+				}
+				if n < 1 {
+					return errMinItems(n, 1).at("/suites")
+				}
+				if i, j := uniqueBytes(items[:n]); i >= 0 {
+					return errUnique(i, j).at("/suites")
+				}
+			}
+			d.mark(at, 1, start)
+		case "e":
+			if seen&0x4 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x4
+			{
+				s, err := d.str()
+				if err == nil {
+					err = scanB64Fixed(s, 32, `^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$`)
+				}
+				if err != nil {
+					return err.at("/e")
+				}
+			}
+			d.mark(at, 2, start)
+		default:
+			return errUnknown(key)
+		}
+	}
+	if seen&0x7 != 0x7 {
+		return errMissing(membersOfHS1, seen, 0x7)
+	}
+	return nil
+}

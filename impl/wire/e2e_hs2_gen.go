@@ -178,3 +178,101 @@ func (m *HS2) decode(d *decoder) *ValidationError {
 	}
 	return nil
 }
+
+// scanHS2 checks the object at the cursor exactly as (*HS2).decode does, keeping nothing, so
+// without allocating. When at is not nil (it has len(membersOfHS2) elements), at[i] is set to the
+// span of the text of the value of member membersOfHS2[i], or left as it is when the member is
+// absent.
+func scanHS2(d *decoder, at []span) *ValidationError {
+	if err := d.openObject(); err != nil {
+		return err
+	}
+	var seen uint64
+	for first := true; ; first = false {
+		key, more, err := d.member(first)
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+		start := d.valueStart()
+		switch string(key) {
+		case "kind":
+			if seen&0x1 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x1
+			if err := d.constString("hs2"); err != nil {
+				return err.at("/kind")
+			}
+			d.mark(at, 0, start)
+		case "suite":
+			if seen&0x2 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x2
+			{
+				s, err := d.str()
+				if err == nil {
+					err = checkSuite(s)
+				}
+				if err != nil {
+					return err.at("/suite")
+				}
+			}
+			d.mark(at, 1, start)
+		case "e":
+			if seen&0x4 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x4
+			{
+				s, err := d.str()
+				if err == nil {
+					err = scanB64Fixed(s, 32, `^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$`)
+				}
+				if err != nil {
+					return err.at("/e")
+				}
+			}
+			d.mark(at, 2, start)
+		case "sig":
+			if seen&0x8 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x8
+			{
+				s, err := d.str()
+				if err == nil {
+					err = scanB64Fixed(s, 64, `^[A-Za-z0-9+/]{85}[AQgw]==$`)
+				}
+				if err != nil {
+					return err.at("/sig")
+				}
+			}
+			d.mark(at, 3, start)
+		case "fin":
+			if seen&0x10 != 0 {
+				return duplicate(key)
+			}
+			seen |= 0x10
+			{
+				s, err := d.str()
+				if err == nil {
+					err = scanB64Fixed(s, 32, `^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$`)
+				}
+				if err != nil {
+					return err.at("/fin")
+				}
+			}
+			d.mark(at, 4, start)
+		default:
+			return errUnknown(key)
+		}
+	}
+	if seen&0x1f != 0x1f {
+		return errMissing(membersOfHS2, seen, 0x1f)
+	}
+	return nil
+}

@@ -65,3 +65,24 @@ func decodePayload(d *decoder) (Payload, *ValidationError) {
 	}
 	return nil, errEnum(valuesOfPayload).at("/kind")
 }
+
+// scanPayload checks the value at the cursor exactly as decodePayload does, keeping nothing.
+func scanPayload(d *decoder) *ValidationError {
+	v, err := d.discriminator("kind")
+	if err != nil {
+		return err
+	}
+	switch string(v) {
+	case "hs1":
+		return scanHS1(d, nil)
+	case "hs2":
+		return scanHS2(d, nil)
+	case "hs3":
+		return scanHS3(d, nil)
+	case "msg":
+		return scanMsgRecord(d, nil)
+	case "close":
+		return scanCloseRecord(d, nil)
+	}
+	return errEnum(valuesOfPayload).at("/kind")
+}

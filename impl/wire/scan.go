@@ -16,6 +16,8 @@ type decoder struct {
 	pos     int
 	scratch []byte // the unescaped text of the last string that had escapes
 	arena   []byte // room for decoded base64, allocated once per decode (see bytes)
+	escaped bool   // some string read had an escape (for RelayView.Plain)
+	inexact bool   // some number read was not a plain decimal integer (for RelayView.Plain)
 }
 
 // bytes returns n bytes for a decoded base64 value. All the values of one decode share one
@@ -234,6 +236,7 @@ func hasZero(w uint64) uint64 {
 // An escaped surrogate that is not part of a high-low pair is an error (spec ENC-10).
 func (d *decoder) readEscaped(start, i int) ([]byte, *ValidationError) {
 	data := d.data
+	d.escaped = true
 	b := append(d.scratch[:0], data[start:i]...)
 	for i < len(data) {
 		c := data[i]
@@ -471,6 +474,8 @@ func (d *decoder) number(minimum, maximum int64) (int64, *ValidationError) {
 		}
 	}
 	d.pos = i
+	// Written otherwise than as a sender must (spec §2.4 [ENC-7]): a fraction, an exponent, -0.
+	d.inexact = d.inexact || i != intEnd || neg && data[intStart] == '0'
 
 	// The reference validator computes with math/big.Rat, which gives up (and so calls the
 	// number "not an integer") when the exponent does not fit in 64 bits, or when, for a

@@ -24,6 +24,10 @@ func runeCount[T text](s T) int {
 
 // checkLength checks minLength and maxLength (negative: absent) in code points.
 func checkLength[T text](s T, minLen, maxLen int) *ValidationError {
+	// A code point is 1 to 4 bytes: bounds that the byte length satisfies either way need no count.
+	if (maxLen < 0 || len(s) <= maxLen) && (minLen < 0 || len(s) >= 4*minLen) {
+		return nil
+	}
 	n := runeCount(s)
 	if minLen >= 0 && n < minLen {
 		return errMinLength(n, minLen)

@@ -15,6 +15,10 @@ import (
 // generate returns the generated files of impl/wire, by file name.
 func generate(m *model) (map[string][]byte, error) {
 	used := m.used()
+	scan, err := m.scanned()
+	if err != nil {
+		return nil, err
+	}
 	out := map[string][]byte{}
 	for _, p := range m.paths {
 		var body bytes.Buffer
@@ -47,6 +51,16 @@ func generate(m *model) (map[string][]byte, error) {
 		for _, st := range m.structList {
 			if st.file == p {
 				w.structType(st)
+			}
+		}
+		for _, u := range m.unionList {
+			if u.file == p && scan.unions[u] {
+				w.scanDispatch(u)
+			}
+		}
+		for _, st := range m.structList {
+			if st.file == p && scan.structs[st] {
+				w.scanner(st)
 			}
 		}
 		if body.Len() == 0 {

@@ -18,7 +18,8 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/golden")
 
 // TestGolden generates the code of each testdata/golden/NAME/schemas and compares it with the
-// files NAME/*.go.golden (go test -run TestGolden -update rewrites them).
+// files NAME/*.go.golden (go test -run TestGolden -update rewrites them). A file NAME/scan-roots
+// lists the schemas that get scanners there, in place of scanRoots.
 func TestGolden(t *testing.T) {
 	cases, err := filepath.Glob("testdata/golden/*")
 	if err != nil || len(cases) == 0 {
@@ -26,6 +27,11 @@ func TestGolden(t *testing.T) {
 	}
 	for _, dir := range cases {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
+			if roots, err := os.ReadFile(filepath.Join(dir, "scan-roots")); err == nil {
+				saved := scanRoots
+				scanRoots = strings.Fields(string(roots))
+				defer func() { scanRoots = saved }()
+			}
 			files, err := Generate(os.DirFS(filepath.Join(dir, "schemas")))
 			if err != nil {
 				t.Fatal(err)

@@ -1,0 +1,172 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/blindpost/blindpost/impl/wire"
+	"pgregory.net/rapid"
+)
+
+// drain returns copies of the frames queued for c, and empties its queue (take).
+func drain(c *conn) [][]byte {
+	c.qmu.Lock()
+	var out [][]byte
+	for _, f := range c.queue {
+		out = append(out, bytes.Clone(f))
+	}
+	c.qmu.Unlock()
+	c.take()
+	return out
+}
+
+// fastPathServer is a server with alice and bob in the chat of benchSession, and carol, who
+// is registered and in no chat.
+func fastPathServer(t *testing.T) (alice, bob, carol *conn) {
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.Rate, cfg.Burst = t.TempDir(), 1000000, 1000000
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	alice, bob, carol = benchConn(t, s, "alice"), benchConn(t, s, "bob"), benchConn(t, s, "carol")
+	benchChat(t, alice, bob)
+	return alice, bob, carol
+}
+
+// TestFastPathAnswers checks that the fast path answers every relay as the decoding path does
+// (dispatch after wire.Decode): the same frames queued for the recipient and the sender, for a
+// relay forwarded with and without id, to a user in no chat with the sender (SES-2), to an
+// unknown user (SRV-9), to the sender itself (SRV-9), and written in forms
+// the fast path leaves to the decoding path.
+func TestFastPathAnswers(t *testing.T) {
+	alice, bob, carol := fastPathServer(t)
+	payload := `{"kind":"msg","n":7,"ct":"AAAAAAAAAAAAAAAAAAAAAA=="}`
+	relay := func(extra, to string) []byte {
+		return fmt.Appendf(nil, `{"type":"relay",%s"to":%q,"session":%q,"payload":%s}`, extra, to, benchSession, payload)
+	}
+	cases := map[string][]byte{
+		"with id":            relay(`"id":"a.b:c-9",`, "bob"),
+		"without id":         relay("", "bob"),
+		"no chat":            relay(`"id":"1",`, "carol"),
+		"unknown user":       relay(`"id":"2",`, "nobody"),
+		"to its sender":      relay(`"id":"4",`, "alice"),
+		"spaces":             []byte(` { "type" : "relay" , "id" : "5" , "to" : "bob" , "session" : "` + benchSession + `" , "payload" : { "kind" : "close" } } `),
+		"escaped id":         relay(`"id":"\u0035",`, "bob"),
+		"escaped recipient":  relay(`"id":"6",`, `bo\u0062`),
+		"number not plain":   []byte(`{"type":"relay","to":"bob","session":"` + benchSession + `","payload":{"kind":"msg","n":7.0,"ct":"AAAAAAAAAAAAAAAAAAAAAA=="}}`),
+		"payload first":      []byte(`{"payload":` + payload + `,"to":"bob","type":"relay","session":"` + benchSession + `"}`),
+		"invalid session":    []byte(`{"type":"relay","id":"7","to":"bob","session":"2ssslZEny/S/y5gWIrZ4Th==","payload":` + payload + `}`),
+		"unknown member":     []byte(`{"type":"relay","id":"8","to":"bob","x":1,"session":"` + benchSession + `","payload":` + payload + `}`),
+		"invalid recipient":  relay(`"id":"9",`, "Bob"),
+		"trailing data":      append(relay("", "bob"), " {}"...),
+		"duplicate member":   []byte(`{"type":"relay","to":"bob","to":"bob","session":"` + benchSession + `","payload":` + payload + `}`),
+		"another request":    []byte(`{"type":"list_users","id":"10"}`),
+		"not json":           []byte(`{"type":"relay",`),
+		"payload kind wrong": []byte(`{"type":"relay","to":"bob","session":"` + benchSession + `","payload":{"kind":"hs9"}}`),
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			alice.handle(data, time.Now())
+			gotBob, gotAlice, gotCarol := drain(bob), drain(alice), drain(carol)
+			msg, err := wire.Decode(wire.FromClient, data)
+			if err != nil {
+				id, typ := peekRequest(data)
+				alice.badMessage(err, id, typ)
+			} else {
+				id, typ := requestOf(msg)
+				alice.dispatch(msg, id, typ, time.Now())
+			}
+			wantBob, wantAlice, wantCarol := drain(bob), drain(alice), drain(carol)
+			for _, q := range []struct {
+				who       string
+				got, want [][]byte
+			}{{"bob", gotBob, wantBob}, {"alice", gotAlice, wantAlice}, {"carol", gotCarol, wantCarol}} {
+				if fmt.Sprintf("%q", q.got) != fmt.Sprintf("%q", q.want) {
+					t.Errorf("queued for %s:\n  handle:          %q\n  decode+dispatch: %q", q.who, q.got, q.want)
+				}
+			}
+			if len(gotAlice) != 1 {
+				t.Errorf("alice got %d answers, want 1 (SRV-13)", len(gotAlice))
+			}
+		})
+	}
+}
+
+// TestRelayAckEncoding checks the acks the fast path builds against the codec's encoding, for
+// any id a client may send (spec §5.1).
+func TestRelayAckEncoding(t *testing.T) {
+	alice, _, _ := fastPathServer(t)
+	rapid.Check(t, func(rt *rapid.T) {
+		id := rapid.StringMatching(`[A-Za-z0-9._:-]{1,64}`).Draw(rt, "id")
+		alice.ackRelay([]byte(id))
+		got := drain(alice)
+		want, err := wire.Encode(&wire.Ack{ID: id, For: ackedType(wire.RequestTypeRelay)})
+		if err != nil {
+			rt.Fatal(err)
+		}
+		if len(got) != 1 || !bytes.Equal(got[0], want) {
+			rt.Fatalf("ack of id %q: %q, want %q", id, got, want)
+		}
+	})
+}
+
+// TestPooledFrameMarking checks that a queue marks as pooled exactly the frame its sender lends
+// (the one the fast path hands to the hub), and that only those go back to the pool once
+// written: a frame queued for several connections (a group message) must never be reused.
+func TestPooledFrameMarking(t *testing.T) {
+	alice, bob, _ := fastPathServer(t)
+	lent := relayFrames.get(100)
+	lent = append(lent, "lent"...)
+	shared := make([]byte, 0, minPooled) // a class's size, but not lent
+	shared = append(shared, "shared"...)
+	alice.lent = lent
+	if bob.enqueueFrom(shared, alice) != delivered || bob.enqueueFrom(lent, alice) != delivered {
+		t.Fatal("not queued")
+	}
+	alice.lent = nil
+	bob.qmu.Lock()
+	owners := append([]uint64(nil), bob.owners...)
+	bob.qmu.Unlock()
+	if len(owners) != 2 || owners[0]&pooledFrame != 0 || owners[1]&pooledFrame == 0 || owners[1]&^pooledFrame != alice.id {
+		t.Fatalf("owners %x: want the shared frame unmarked, the lent one marked and alice's (%x)", owners, alice.id)
+	}
+	// Drain the pool's class of small buffers, then write: only the lent frame comes back.
+	k := class(cap(lent))
+	for len(relayFrames.classes[k]) > 0 {
+		<-relayFrames.classes[k]
+	}
+	bob.take()
+	if n := len(relayFrames.classes[k]); n != 1 {
+		t.Fatalf("%d buffers went back to the pool, want 1 (the lent frame)", n)
+	}
+	if b := <-relayFrames.classes[k]; &b[:1][0] != &lent[0] {
+		t.Fatal("a buffer that was not lent went back to the pool")
+	}
+	if string(shared) != "shared" {
+		t.Fatalf("the shared frame changed: %q", shared)
+	}
+}
+
+// TestFramePoolClasses checks the size classes: get gives room for n bytes, in the smallest
+// class that holds it; put keeps only buffers of a class's exact size.
+func TestFramePoolClasses(t *testing.T) {
+	p := newFramePool()
+	for _, n := range []int{0, 1, 63, 64, 65, 200, 1024, 1025, 64 << 10, 64<<10 + 1, 1 << 20} {
+		b := p.get(n)
+		if len(b) != 0 || cap(b) < n {
+			t.Fatalf("get(%d): len %d cap %d", n, len(b), cap(b))
+		}
+		if k := class(n); k < poolClasses && (cap(b) != minPooled<<k || k > 0 && minPooled<<(k-1) >= n) {
+			t.Fatalf("get(%d): cap %d, not the smallest class that holds it", n, cap(b))
+		}
+	}
+	p.put(make([]byte, 0, 100)) // not a class's size
+	p.put(make([]byte, 0, 128))
+	if len(p.classes[class(100)]) != 1 {
+		t.Fatalf("class of 128 holds %d buffers, want 1", len(p.classes[class(100)]))
+	}
+}
