@@ -2,11 +2,13 @@ package serversuite
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/big"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -92,33 +94,46 @@ func init() {
 		Run: serverFull})
 }
 
-// racingRegistrations registers fresh names at once, every register sent before the first
-// answer is read: however the server batches them, it accepts no more than limit (REG-13). It
-// returns the names bound and whether a server_full came.
+// racingRegistrations registers fresh names at once: however the server batches its directory
+// writes, it accepts no more than limit (REG-13). A server that binds names in batches is
+// caught only when many bindings reach one batch, so the case makes them reach the server's
+// directory together. Every connection has its hello answered and all of its register frame
+// but the last byte sent before anything is released, so the server holds incomplete messages
+// only. Then decoys are released first: registrations with a bad proof, which the server must
+// verify and refuse (REG-3) and which keep it busy while the last bytes of the racing
+// registrations arrive behind them; the racing registrations are then verified back to back
+// instead of one by one as their bytes come in. It returns the names bound and whether a
+// server_full came.
 func racingRegistrations(t *harness.T, limit int) (bound []string, full bool) {
-	n := 60 // enough for a batching server to take several at once, few enough for any server
-	clients := make([]*Client, n)
-	ids := make([]string, n)
-	for i := range clients {
-		c := Dial(t, "race")
-		c.Hello(Name(t, fmt.Sprintf("race%d", i)))
-		c.Key = Key(t, c.Name, 0)
-		clients[i], ids[i] = c, c.ID()
+	const (
+		decoys = 20 // about a millisecond of a server's signature checks
+		n      = 60 // enough for a batching server to take several at once, few enough for any server
+	)
+	decoy := make([]*pending, decoys)
+	for i := range decoy {
+		decoy[i] = pendingRegister(t, "decoy", fmt.Sprintf("decoy%d", i), corruptProof)
 	}
-	for i, c := range clients {
-		c.Send(RegisterMsg(ids[i], c.Key, c.Name, c.Challenge, c.Pin))
+	racers := make([]*pending, n)
+	for i := range racers {
+		racers[i] = pendingRegister(t, "race", fmt.Sprintf("race%d", i), nil)
 	}
-	for i, c := range clients {
+	releaseAll(t, decoy)
+	releaseAll(t, racers)
+	for _, p := range decoy {
+		p.c.ExpectErrorThenClose("REG-3", p.id, "bad_proof", websocket.ClosePolicyViolation)
+	}
+	for _, p := range racers {
+		c := p.c
 		f := c.Response("register_ack or error server_full")
 		switch {
 		case f.Type == "register_ack":
 			bound = append(bound, c.Name)
 		case f.Type == "error" && f.Str("code") == "server_full":
-			c.checkID(ids[i], f)
+			c.checkID(p.id, f)
 			c.ExpectClose("REG-13", websocket.ClosePolicyViolation)
 			full = true
 		default:
-			t.FatalMismatch("REG-13", describe("register_ack or error server_full", ids[i]), f.Short())
+			t.FatalMismatch("REG-13", describe("register_ack or error server_full", p.id), f.Short())
 		}
 		c.Close()
 	}
@@ -127,6 +142,68 @@ func racingRegistrations(t *harness.T, limit int) (bound []string, full bool) {
 			fmt.Sprintf("%d accepted", len(bound)))
 	}
 	return bound, full
+}
+
+// pending is a register whose frame is on its way but for its last byte.
+type pending struct {
+	c     *Client
+	id    string
+	frame []byte
+}
+
+// pendingRegister opens a connection for a fresh name, has its hello answered and sends its
+// register, changed by corrupt when not nil, all but the frame's last byte. Until release
+// writes that byte, the client holds the pongs it owes (Client.halfWritten).
+func pendingRegister(t *harness.T, role, label string, corrupt func(*harness.T, *Client, *wire.Register)) *pending {
+	c := Dial(t, role)
+	c.Hello(Name(t, label))
+	c.Key = Key(t, c.Name, 0)
+	p := &pending{c: c, id: c.ID()}
+	m := RegisterMsg(p.id, c.Key, c.Name, c.Challenge, c.Pin)
+	if corrupt != nil {
+		corrupt(t, c, m)
+	}
+	data, err := wire.Encode(m)
+	if err != nil {
+		t.Fatalf("the suite built an invalid register: %v", err)
+	}
+	t.Transcript().Add(c.label, harness.Out, "text", data)
+	c.remember(data)
+	p.frame = maskedTextFrame(data)
+	c.halfWritten.Lock()
+	if err := c.writeRaw(p.frame[:len(p.frame)-1]); err != nil {
+		c.halfWritten.Unlock()
+		t.Fatalf("%s: cannot send its register: %v", c.label, err)
+	}
+	return p
+}
+
+// releaseAll sends the last byte of every pending frame at once, from one goroutine each, all
+// waiting on one channel, so that they leave within a fraction of a millisecond; it returns
+// when all are written. Each register is its connection's only message: within any burst.
+func releaseAll(t *harness.T, ps []*pending) {
+	release := make(chan struct{})
+	errs := make([]error, len(ps))
+	var parked, sent sync.WaitGroup
+	for i, p := range ps {
+		parked.Add(1)
+		sent.Add(1)
+		go func() {
+			defer sent.Done()
+			parked.Done()
+			<-release
+			errs[i] = p.c.writeRaw(p.frame[len(p.frame)-1:])
+			p.c.halfWritten.Unlock()
+		}()
+	}
+	parked.Wait()
+	close(release)
+	sent.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("%s: cannot send its register: %v", ps[i].c.label, err)
+		}
+	}
 }
 
 func serverFull(t *harness.T) {
@@ -482,4 +559,25 @@ func outOfOrderAfter(t *harness.T) {
 	c.Send(RegisterMsg(id, c.Key, c.Name, Random(t, 32), c.Pin))
 	c.ExpectError("REG-9", id, "out_of_order", "register")
 	c.Alive("REG-9")
+}
+
+// maskedTextFrame frames data as one masked text frame, as a client sends it (RFC 6455 §5.2),
+// for a case that writes its frames beneath the WebSocket library.
+func maskedTextFrame(data []byte) []byte {
+	key := [4]byte{0x5b, 0x1d, 0xe2, 0x97}
+	f := []byte{0x81}
+	switch n := len(data); {
+	case n < 126:
+		f = append(f, 0x80|byte(n))
+	case n <= 0xffff:
+		f = append(f, 0x80|126, byte(n>>8), byte(n))
+	default:
+		f = append(f, 0x80|127)
+		f = binary.BigEndian.AppendUint64(f, uint64(n))
+	}
+	f = append(f, key[:]...)
+	for i, b := range data {
+		f = append(f, b^key[i%4])
+	}
+	return f
 }

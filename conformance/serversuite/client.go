@@ -49,11 +49,14 @@ type Client struct {
 	gateMu sync.Mutex
 	gate   chan struct{} // when not nil, the reader waits for it to close before reading on
 	pings  atomic.Int64
-	pongs  chan pongSeen // pongs received, for PingPong and AwaitPong; full: dropped
-	texts  atomic.Int64  // text messages read so far
-	sentMu sync.Mutex
-	sent   []string // values this client sent that an error must not echo (ERR-4)
-	nextID atomic.Int64
+	// held while a frame is half written beneath the library (pendingRegister), so that the
+	// pong to a ping does not land inside it
+	halfWritten sync.Mutex
+	pongs       chan pongSeen // pongs received, for PingPong and AwaitPong; full: dropped
+	texts       atomic.Int64  // text messages read so far
+	sentMu      sync.Mutex
+	sent        []string // values this client sent that an error must not echo (ERR-4)
+	nextID      atomic.Int64
 }
 
 // DialOptions change how a connection is opened.
@@ -201,6 +204,8 @@ func (c *Client) onPing(data string) error {
 	if c.silent.Load() {
 		return nil
 	}
+	c.halfWritten.Lock()
+	defer c.halfWritten.Unlock()
 	err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
 	if err == nil {
 		c.chargeControl()
