@@ -49,14 +49,15 @@ type Client struct {
 	gateMu sync.Mutex
 	gate   chan struct{} // when not nil, the reader waits for it to close before reading on
 	pings  atomic.Int64
-	// held while a frame is half written beneath the library (pendingRegister), so that the
-	// pong to a ping does not land inside it
+	pongs  chan pongSeen // pongs received, for PingPong and AwaitPong; full: dropped
+	texts  atomic.Int64  // text messages read so far
+	sentMu sync.Mutex
+	sent   []string // values this client sent that an error must not echo (ERR-4)
+	nextID atomic.Int64
+
+	// halfWritten is held while a frame is half written beneath the library (pendingRegister),
+	// so that the pong to a ping does not land inside it.
 	halfWritten sync.Mutex
-	pongs       chan pongSeen // pongs received, for PingPong and AwaitPong; full: dropped
-	texts       atomic.Int64  // text messages read so far
-	sentMu      sync.Mutex
-	sent        []string // values this client sent that an error must not echo (ERR-4)
-	nextID      atomic.Int64
 }
 
 // DialOptions change how a connection is opened.
