@@ -19,8 +19,8 @@ func init() {
 				"(pinned, trusted) and a session works",
 			Run: keyChangedInitiator},
 		harness.Case{ID: "client/trust/key-changed-responder", Rules: []string{"TRUST-2", "HS-2"},
-			Description: "bob, whose directory key changed, asks for a session: accept is refused with key_changed and no " +
-				"acceptance leaves; after trust a session works",
+			Description: "bob, whose directory key changed, asks for a session: accept is refused with key_changed and neither " +
+				"acceptance nor decline leaves (the request waits); after trust a session works",
 			Run: keyChangedResponder},
 	)
 }
@@ -75,8 +75,13 @@ func keyChangedResponder(t *harness.T) {
 		t.Mismatch("TRUST-2", "accept refused while bob's key differs from the pin", resp.String())
 	}
 	for _, m := range bob.Pending() {
-		if cr, ok := m.(*wire.ChatResponse); ok && cr.Accepted {
+		cr, ok := m.(*wire.ChatResponse)
+		switch {
+		case ok && cr.Accepted:
 			t.Mismatch("HS-2", "no acceptance of a session with a peer whose key changed", "chat_response accepted")
+		case ok:
+			// spec §6.1 [HS-2]: the refusal sends nothing; the request waits for the user.
+			t.Mismatch("HS-2", "no decline of a request whose acceptance was refused for key_changed", "chat_response declined")
 		}
 	}
 	w.D.OK("trust", "peer", bob.Name)

@@ -93,7 +93,7 @@ directory may be filled, such as a test instance (the reference server: blindpos
 	fs.StringVar(&cfg.Registration, "registration", "", "the server's registration policy, open, invite or closed (INV-1, INV-2): "+
 		"server/registration/policy checks it (default: not known, the case is skipped)")
 	fs.StringVar(&cfg.Invite, "invite", "", "a single-use invite the server issued (blindpost-server invites create): server/registration/policy uses it up (INV-4)")
-	fs.IntVar(&cfg.RegisterBurst, "register-burst", 0, "the server's burst of new names per address, with a refill too slow to matter (such as blindpost-server "+
+	fs.IntVar(&cfg.RegisterBurst, "register-burst", 0, "the server's burst of new names from one address, the smaller of its per-address and global bursts, with a refill too slow to matter (such as blindpost-server "+
 		"--register-burst 5 --register-rate 0.001): server/registration/rate exhausts it, after every other case (INV-5)")
 	return cmd
 }

@@ -2,11 +2,14 @@ package serversuite
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"fmt"
 	"math/big"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -85,48 +88,153 @@ func init() {
 		Description: "hello and register after registration get error out_of_order and the connection stays open",
 		Run:         outOfOrderAfter})
 	add(harness.Case{ID: "registration/server-full", Rules: []string{"REG-13", "REG-14", "ERR-2", "LIM-5"}, Final: true,
-		Description: "with --max-users N, fresh usernames are registered at once and then one by one until the directory is full: no more than N are " +
+		Description: "with --max-users N, fresh usernames are registered at once (released together, behind registrations with a bad proof that must get bad_proof) " +
+			"and then one by one until the directory is full: no more than N are " +
 			"accepted, the next gets error server_full then close 1008, another key for a bound name gets identity_mismatch (REG-14), " +
 			"and a name already bound still registers; " +
 			"it runs last, because the names stay bound",
 		Run: serverFull})
 }
 
-// racingRegistrations registers fresh names at once, every register sent before the first
-// answer is read: however the server batches them, it accepts no more than limit (REG-13). It
-// returns the names bound and whether a server_full came.
+// racingRegistrations registers fresh names at once: however the server batches its directory
+// writes, it accepts no more than limit (REG-13). A server that binds names in batches is
+// caught only when many bindings reach one batch, so the case makes them reach the server's
+// directory together. Every connection has its hello answered and all of its register frame
+// but the last byte sent before anything is released, so the server holds incomplete messages
+// only. Then decoys are released first: registrations with a bad proof, which the server must
+// verify and refuse (REG-3) and which keep it busy while the last bytes of the racing
+// registrations arrive behind them; the racing registrations are then verified back to back
+// instead of one by one as their bytes come in. It returns the names bound and whether a
+// server_full came.
 func racingRegistrations(t *harness.T, limit int) (bound []string, full bool) {
-	n := 60 // enough for a batching server to take several at once, few enough for any server
-	clients := make([]*Client, n)
-	ids := make([]string, n)
-	for i := range clients {
-		c := Dial(t, "race")
-		c.Hello(Name(t, fmt.Sprintf("race%d", i)))
-		c.Key = Key(t, c.Name, 0)
-		clients[i], ids[i] = c, c.ID()
+	const (
+		decoys = 20 // about a millisecond of a server's signature checks
+		n      = 60 // enough for a batching server to take several at once, few enough for any server
+	)
+	// Every connection must be released well within the registration deadline (WS-9) of the
+	// first one: on a slow machine fewer connections race. One in four is a decoy, so a cut
+	// keeps the proportion.
+	start := time.Now()
+	budget := time.Duration(0)
+	var decoy, racers []*pending
+	defer func() { // a case that stops early leaves no frame half written
+		for _, ps := range [][]*pending{decoy, racers} {
+			for _, p := range ps {
+				p.finish()
+			}
+		}
+	}()
+	for i := 0; len(decoy) < decoys || len(racers) < n; i++ {
+		if budget > 0 && time.Since(start) > budget && len(racers) >= 2 {
+			t.Logf("%d racing registrations and %d decoys made within half the registration deadline", len(racers), len(decoy))
+			break
+		}
+		if i%4 == 0 && len(decoy) < decoys {
+			decoy = append(decoy, pendingRegister(t, "decoy", fmt.Sprintf("decoy%d", len(decoy)), corruptProof))
+		} else {
+			racers = append(racers, pendingRegister(t, "race", fmt.Sprintf("race%d", len(racers)), nil))
+		}
+		if budget == 0 {
+			budget = time.Duration(cmp.Or(decoy[0].c.Limits.RegisterTimeoutMs, 10000)) * time.Millisecond / 2
+		}
 	}
-	for i, c := range clients {
-		c.Send(RegisterMsg(ids[i], c.Key, c.Name, c.Challenge, c.Pin))
+	releaseAll(t, decoy)
+	releaseAll(t, racers)
+	for _, p := range decoy {
+		p.c.ExpectErrorThenClose("REG-3", p.id, "bad_proof", websocket.ClosePolicyViolation)
 	}
-	for i, c := range clients {
+	for _, p := range racers {
+		c := p.c
 		f := c.Response("register_ack or error server_full")
 		switch {
 		case f.Type == "register_ack":
 			bound = append(bound, c.Name)
 		case f.Type == "error" && f.Str("code") == "server_full":
-			c.checkID(ids[i], f)
+			c.checkID(p.id, f)
 			c.ExpectClose("REG-13", websocket.ClosePolicyViolation)
 			full = true
 		default:
-			t.FatalMismatch("REG-13", describe("register_ack or error server_full", ids[i]), f.Short())
+			t.FatalMismatch("REG-13", describe("register_ack or error server_full", p.id), f.Short())
 		}
 		c.Close()
 	}
 	if len(bound) > limit {
-		t.FatalMismatch("REG-13", fmt.Sprintf("at most %d of %d racing registrations of fresh names accepted", limit, n),
+		t.FatalMismatch("REG-13", fmt.Sprintf("at most %d of %d racing registrations of fresh names accepted", limit, len(racers)),
 			fmt.Sprintf("%d accepted", len(bound)))
 	}
 	return bound, full
+}
+
+// pending is a register whose frame is on its way but for its last byte.
+type pending struct {
+	c     *Client
+	id    string
+	frame []byte
+	held  bool // c.halfWritten is held until the last byte is written
+}
+
+// finish lets the client answer pings again, once.
+func (p *pending) finish() {
+	if p.held {
+		p.held = false
+		p.c.halfWritten.Unlock()
+	}
+}
+
+// pendingRegister opens a connection for a fresh name, has its hello answered and sends its
+// register, changed by corrupt when not nil, all but the frame's last byte. Until release
+// writes that byte, the client holds the pongs it owes (Client.halfWritten).
+func pendingRegister(t *harness.T, role, label string, corrupt func(*harness.T, *Client, *wire.Register)) *pending {
+	c := Dial(t, role)
+	c.Hello(Name(t, label))
+	c.Key = Key(t, c.Name, 0)
+	p := &pending{c: c, id: c.ID()}
+	m := RegisterMsg(p.id, c.Key, c.Name, c.Challenge, c.Pin)
+	if corrupt != nil {
+		corrupt(t, c, m)
+	}
+	data, err := wire.Encode(m)
+	if err != nil {
+		t.Fatalf("the suite built an invalid register: %v", err)
+	}
+	t.Transcript().Add(c.label, harness.Out, "text", data)
+	c.remember(data)
+	p.frame = maskedTextFrame(data)
+	c.halfWritten.Lock()
+	if err := c.writeRaw(p.frame[:len(p.frame)-1]); err != nil {
+		c.halfWritten.Unlock()
+		t.Fatalf("%s: cannot send its register: %v", c.label, err)
+	}
+	p.held = true
+	return p
+}
+
+// releaseAll sends the last byte of every pending frame at once, from one goroutine each, all
+// waiting on one channel, so that they leave within a fraction of a millisecond; it returns
+// when all are written. Each register is its connection's only message: within any burst.
+func releaseAll(t *harness.T, ps []*pending) {
+	release := make(chan struct{})
+	errs := make([]error, len(ps))
+	var parked, sent sync.WaitGroup
+	for i, p := range ps {
+		parked.Add(1)
+		sent.Add(1)
+		go func() {
+			defer sent.Done()
+			parked.Done()
+			<-release
+			errs[i] = p.c.writeRaw(p.frame[len(p.frame)-1:])
+			p.finish()
+		}()
+	}
+	parked.Wait()
+	close(release)
+	sent.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("%s: cannot send its register: %v", ps[i].c.label, err)
+		}
+	}
 }
 
 func serverFull(t *harness.T) {
@@ -482,4 +590,25 @@ func outOfOrderAfter(t *harness.T) {
 	c.Send(RegisterMsg(id, c.Key, c.Name, Random(t, 32), c.Pin))
 	c.ExpectError("REG-9", id, "out_of_order", "register")
 	c.Alive("REG-9")
+}
+
+// maskedTextFrame frames data as one masked text frame, as a client sends it (RFC 6455 §5.2),
+// for a case that writes its frames beneath the WebSocket library.
+func maskedTextFrame(data []byte) []byte {
+	key := [4]byte{0x5b, 0x1d, 0xe2, 0x97}
+	f := []byte{0x81}
+	switch n := len(data); {
+	case n < 126:
+		f = append(f, 0x80|byte(n))
+	case n <= 0xffff:
+		f = append(f, 0x80|126, byte(n>>8), byte(n))
+	default:
+		f = append(f, 0x80|127)
+		f = binary.BigEndian.AppendUint64(f, uint64(n))
+	}
+	f = append(f, key[:]...)
+	for i, b := range data {
+		f = append(f, b^key[i%4])
+	}
+	return f
 }

@@ -54,6 +54,10 @@ type Client struct {
 	sentMu sync.Mutex
 	sent   []string // values this client sent that an error must not echo (ERR-4)
 	nextID atomic.Int64
+
+	// halfWritten is held while a frame is half written beneath the library (pendingRegister),
+	// so that the pong to a ping does not land inside it.
+	halfWritten sync.Mutex
 }
 
 // DialOptions change how a connection is opened.
@@ -201,6 +205,8 @@ func (c *Client) onPing(data string) error {
 	if c.silent.Load() {
 		return nil
 	}
+	c.halfWritten.Lock()
+	defer c.halfWritten.Unlock()
 	err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
 	if err == nil {
 		c.chargeControl()

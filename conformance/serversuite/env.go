@@ -84,8 +84,9 @@ type Config struct {
 
 	// Registration is the server's registration policy (INV-1, INV-2): "", open, invite or
 	// closed. Invite is a single-use invite the server issued, for INV-4. RegisterBurst is the
-	// server's per-address burst of new names (INV-5), for a server whose refill is too slow to
-	// matter during the case; 0: not known, and that case is skipped.
+	// server's burst of new names from one address (INV-5: the smaller of its per-address and
+	// global bursts), for a server whose refill is too slow to matter during the case; 0: not
+	// known, and that case is skipped.
 	Registration  string
 	Invite        string
 	RegisterBurst int

@@ -204,8 +204,10 @@ var configuredCases = []string{serversuite.Suite + "/registration/policy", serve
 
 // TestConformServerRegistration runs the registration cases that need their own relay: a closed
 // one and an invite-only one (INV-1, INV-2, INV-4, with an invite made over the administration
-// socket) for server/registration/policy, and one with a small burst of new names and a refill
-// too slow to matter (INV-5) for server/registration/rate.
+// socket) for server/registration/policy, two with a small burst of new names and a refill
+// too slow to matter (INV-5), per address and over all addresses, for
+// server/registration/rate, and one whose directory holds a
+// single name for server/registration/server-full (REG-13).
 func TestConformServerRegistration(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -225,6 +227,13 @@ func TestConformServerRegistration(t *testing.T) {
 			}},
 		{"rate", configuredCases[1], func(c *server.Config) { c.RegisterBurst, c.RegisterRate = 3, 0.001 },
 			func(c *serversuite.Config, _ *servertest.Server) { c.RegisterBurst = 3 }},
+		// INV-5 over all addresses: from one host the global bucket is the one that empties.
+		{"rate-global", configuredCases[1], func(c *server.Config) { c.RegisterBurstGlobal, c.RegisterRateGlobal = 3, 0.001 },
+			func(c *serversuite.Config, _ *servertest.Server) { c.RegisterBurst = 3 }},
+		// REG-13: a directory of one name, which the racing registrations of server-full fill
+		// at once (the curated mutant 250 overfills it).
+		{"full", serversuite.Suite + "/registration/server-full", func(c *server.Config) { c.MaxUsers = 1 },
+			func(c *serversuite.Config, _ *servertest.Server) { c.MaxUsers = 1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := servertest.Start(t, func(c *server.Config) {
