@@ -231,9 +231,14 @@ func rateLimited(t *harness.T) {
 	// over the bucket.
 	n := burst + Lim4Floor - 4
 	sid := Chat(t, alice, bob)
-	start := time.Now()
+	// Encoded before the clock starts: the bucket refills while they are sent, so the faster
+	// they go, the more of them the relay must refuse.
+	frames := make([][]byte, n)
 	for i := range n {
-		data := enc(&wire.Relay{ID: fmt.Sprintf("x%d", i), To: bob.Name, Session: sid, Payload: msgPayload(t, int64(i), 16)})
+		frames[i] = enc(&wire.Relay{ID: fmt.Sprintf("x%d", i), To: bob.Name, Session: sid, Payload: msgPayload(t, int64(i), 16)})
+	}
+	start := time.Now()
+	for i, data := range frames {
 		if err := alice.SendNow(data); err != nil {
 			t.Fatalf("sending relay %d: %v", i, err)
 		}
@@ -262,8 +267,11 @@ func rateLimited(t *harness.T) {
 	if float64(len(accepted)) > allowed {
 		t.Mismatch("LIM-3", fmt.Sprintf("at most %.0f relays accepted (the burst plus the rate over the time taken)", allowed), fmt.Sprintf("%d accepted", len(accepted)))
 	}
-	if limited == 0 {
-		t.Mismatch("LIM-3", fmt.Sprintf("rate_limited for the relays beyond a burst of %d", burst), fmt.Sprintf("all %d relays accepted in %s", n, elapsed.Round(time.Millisecond)))
+	// The relays the bucket cannot have covered, however the refill fell, must be refused. On a
+	// machine so slow that the refill covered them all, nothing is owed (the bound above still
+	// holds).
+	if owed := float64(n) - allowed; owed >= 1 && float64(limited) < owed {
+		t.Mismatch("LIM-3", fmt.Sprintf("rate_limited for at least %.0f of the relays beyond a burst of %d", owed, burst), fmt.Sprintf("%d rate_limited of %d sent in %s", limited, n, elapsed.Round(time.Millisecond)))
 	}
 	for _, i := range accepted {
 		f := bob.Expect("LIM-3", "relay")
