@@ -54,12 +54,29 @@ func (s *Server) now() time.Time {
 type adminRelay struct{ s *Server }
 
 func (a adminRelay) Online(user string) bool {
+	if cl := a.s.cfg.Cluster; cl != nil {
+		return cl.IsOnline(user) // spec §5.11 [CLU-1]: online on any relay of the cluster
+	}
 	a.s.hub.mu.RLock()
 	defer a.s.hub.mu.RUnlock()
 	return a.s.hub.users[user] != nil
 }
 
 func (a adminRelay) OnlineNow() map[string]bool {
+	if cl := a.s.cfg.Cluster; cl != nil {
+		// spec §5.11 [CLU-1]: a name online on any relay of the cluster is kept.
+		ctx, cancel := clusterCtx()
+		defer cancel()
+		names, err := cl.Online(ctx)
+		if err != nil {
+			return nil // not known: nothing may be released (releaseNames)
+		}
+		out := make(map[string]bool, len(names))
+		for _, u := range names {
+			out[u] = true
+		}
+		return out
+	}
 	a.s.hub.mu.RLock()
 	defer a.s.hub.mu.RUnlock()
 	out := make(map[string]bool, len(a.s.hub.users))
@@ -105,6 +122,10 @@ func (s *Server) releaseNames() int {
 	// The hub is read before the directory is locked for writing, never inside: a commit holds
 	// the hub's lock while it writes to the directory (GSV-20).
 	online := adminRelay{s}.OnlineNow()
+	if online == nil {
+		s.log.Warn("releasing unused names skipped: the cluster's online users are not known")
+		return 0
+	}
 	removed, err := s.dir.Prune(s.now().Add(-s.cfg.NameTTL), func(u string) bool { return online[u] })
 	if err != nil {
 		s.log.Error("releasing unused names failed", "err", err)

@@ -93,6 +93,9 @@ type conn struct {
 	reg      atomic.Int32
 	regTimer *time.Timer            // the registration deadline (WS-9); nil once registered
 	name     atomic.Pointer[string] // the registered username, set once at registration
+	// presenceRev is the revision of the cluster's presence entry this connection claimed
+	// (spec §5.11 [CLU-2]); 0 on a single relay, before the claim and once released.
+	presenceRev atomic.Uint64
 	bg       sync.WaitGroup         // the early hub exit started by requestClose
 
 	// Used by the reader goroutine only.

@@ -16,8 +16,14 @@ import (
 type group struct {
 	name    string
 	epoch   int64
-	members map[string]*conn // by username
+	members map[string]*conn // by username; in a cluster, the members on this relay
 	last    *wire.Commit     // nil while epoch is 0
+
+	// In a cluster (spec §5.11 [CLU-6]): every member's name, sorted, the other relays that
+	// hold members, and the revision of the member list they come from.
+	all    []string
+	remote []string
+	rev    uint64
 }
 
 func (g *group) sortedMembers() []string { return slices.Sorted(maps.Keys(g.members)) }
@@ -144,6 +150,9 @@ func (c *conn) answer(id string, typ wire.RequestType, r *refusal) {
 
 // join adds c to group name (spec §5.9 [GSV-1] [GSV-7]).
 func (h *hub) join(c *conn, name string, ack []byte) *refusal {
+	if h.cl != nil {
+		return h.joinCluster(c, name, ack)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.currentLocked(c) {
@@ -204,6 +213,9 @@ func (h *hub) loadGroupLocked(name string) (*group, *refusal) {
 
 // leave removes c from group name (spec §5.9 [GSV-3]).
 func (h *hub) leave(c *conn, name string, ack []byte) *refusal {
+	if h.cl != nil {
+		return h.leaveCluster(c, name, ack)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.currentLocked(c) {
@@ -219,11 +231,14 @@ func (h *hub) leave(c *conn, name string, ack []byte) *refusal {
 	return nil
 }
 
-// leaveAllLocked removes c from every group it is in (spec §5.9 [GSV-3]).
-func (h *hub) leaveAllLocked(c *conn) {
-	for _, name := range slices.Sorted(maps.Keys(c.groups)) {
+// leaveAllLocked removes c from every group it is in (spec §5.9 [GSV-3]) and returns their
+// names; in a cluster the caller then takes c out of their member lists (leaveClusterGroups).
+func (h *hub) leaveAllLocked(c *conn) []string {
+	names := slices.Sorted(maps.Keys(c.groups))
+	for _, name := range names {
 		h.removeLocked(c.groups[name], c)
 	}
+	return names
 }
 
 // removeLocked removes member c from g, then forgets g when it is empty or announces the new
@@ -245,6 +260,9 @@ func (h *hub) removeLocked(g *group, c *conn) {
 		delete(h.groups, g.name)
 		h.s.metrics.Groups.Set(float64(len(h.groups)))
 		return
+	}
+	if h.cl != nil {
+		return // the member list is the cluster's: announced once it has changed there
 	}
 	h.announceLocked(g, nil)
 }
@@ -279,6 +297,9 @@ func (h *hub) announceLocked(g *group, joiner *conn) {
 
 // commit sequences a group_commit (spec §5.9 [GSV-4] [GSV-5]).
 func (h *hub) commit(c *conn, cm *wire.Commit, ack, fwd []byte, received time.Time) *refusal {
+	if h.cl != nil {
+		return h.commitCluster(c, cm, ack, fwd, received)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.currentLocked(c) {
@@ -294,7 +315,7 @@ func (h *hub) commit(c *conn, cm *wire.Commit, ack, fwd []byte, received time.Ti
 		// spec §5.9 [GSV-4] [GSV-5]: only the next epoch; the loser of a race lands here.
 		return &refusal{errStaleEpoch, "the commit is not for the next epoch of " + cm.Group}
 	}
-	if r := checkCommitMembers(g, cm, user); r != nil {
+	if r := checkCommitMembers(g.name, g.sortedMembers(), cm, user); r != nil {
 		return r
 	}
 	if r := c.checkCommitKeys(cm); r != nil {
@@ -333,17 +354,16 @@ func (h *hub) saveCommitLocked(g *group, cm *wire.Commit) *refusal {
 
 // checkCommitMembers applies the membership checks of spec §5.9 [GSV-4]: the committer is the
 // sender and the usernames of members and of wraps, in order, equal the sorted members.
-func checkCommitMembers(g *group, cm *wire.Commit, user string) *refusal {
+func checkCommitMembers(group string, names []string, cm *wire.Commit, user string) *refusal {
 	if cm.Committer != user {
 		return &refusal{errBadMembers, "the committer must be the sender"}
 	}
-	names := g.sortedMembers()
 	if len(cm.Members) != len(names) || len(cm.Wraps) != len(names) {
-		return &refusal{errBadMembers, "the commit must list exactly the current members of " + g.name}
+		return &refusal{errBadMembers, "the commit must list exactly the current members of " + group}
 	}
 	for i, name := range names {
 		if cm.Members[i].User != name || cm.Wraps[i].User != name {
-			return &refusal{errBadMembers, "the commit must list exactly the current members of " + g.name + ", sorted"}
+			return &refusal{errBadMembers, "the commit must list exactly the current members of " + group + ", sorted"}
 		}
 	}
 	return nil
@@ -371,6 +391,9 @@ func (c *conn) checkCommitKeys(cm *wire.Commit) *refusal {
 
 // message forwards a group_message to the other members (spec §5.9 [GSV-6]).
 func (h *hub) message(c *conn, gm *wire.GroupMsg, ack, fwd []byte, received time.Time) *refusal {
+	if h.cl != nil {
+		return h.messageCluster(c, gm, ack, fwd, received)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.currentLocked(c) {

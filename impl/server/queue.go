@@ -219,6 +219,16 @@ func (c *conn) enqueue(frame []byte) bool { return c.enqueueFrom(frame, nil) == 
 // (spec §5.5 [SES-5]). A full queue closes this connection with 4002 (deliverFull). It never
 // blocks, and may run under the hub's lock.
 func (c *conn) enqueueFrom(frame []byte, sender *conn) delivery {
+	var id uint64
+	if sender != nil {
+		id = sender.id
+	}
+	return c.enqueueFromID(frame, id)
+}
+
+// enqueueFromID is enqueueFrom for the sender whose share is counted under id (0: none); a
+// sender on another relay of a cluster has an id of its own (remoteSenderID).
+func (c *conn) enqueueFromID(frame []byte, sender uint64) delivery {
 	c.qmu.Lock()
 	if c.isQuit() {
 		c.qmu.Unlock()
@@ -233,12 +243,12 @@ func (c *conn) enqueueFrom(frame []byte, sender *conn) delivery {
 	}
 	// spec §5.5 [SES-5]: one sender alone never fills the queue, so it cannot get its
 	// recipient closed; it is refused instead.
-	if sender != nil && !c.shareFitsLocked(sender.id, len(frame)) {
+	if sender != 0 && !c.shareFitsLocked(sender, len(frame)) {
 		c.qmu.Unlock()
 		return deliverShare
 	}
-	if sender != nil {
-		c.addFromLocked(frame, sender.id)
+	if sender != 0 {
+		c.addFromLocked(frame, sender)
 	} else {
 		c.addLocked(frame)
 	}

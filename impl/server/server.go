@@ -108,7 +108,7 @@ func New(cfg Config) (*Server, error) {
 		// spec §4.1 [TLS-6]: behind a TLS-terminating proxy, proofs carry the proxy's pin.
 		pin, _ = tlspin.Parse(cfg.PublicPin) // validated above
 	}
-	dir, err := directory.Open(filepath.Join(cfg.DataDir, directory.FileName), directory.Options{MaxUsers: cfg.MaxUsers, Now: cfg.Clock})
+	dir, err := openStore(&cfg)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -130,6 +130,17 @@ func New(cfg Config) (*Server, error) {
 	// Origin is checked by handleUpgrade before the upgrade runs (WS-2).
 	s.upgrader = newUpgrader(cfg.RegisterTimeout)
 	return s, nil
+}
+
+// openStore opens the directory: the cluster's when the relay is a node of one (spec §5.11),
+// otherwise the bbolt file in the data directory.
+func openStore(cfg *Config) (directory.Store, error) {
+	if cfg.Cluster != nil {
+		ctx, cancel := clusterCtx()
+		defer cancel()
+		return cfg.Cluster.StoreFor(ctx, cfg.MaxUsers, cfg.Clock)
+	}
+	return directory.Open(filepath.Join(cfg.DataDir, directory.FileName), directory.Options{MaxUsers: cfg.MaxUsers, Now: cfg.Clock})
 }
 
 func loadTLS(cfg *Config) (*tlspin.Identity, error) {
@@ -203,6 +214,13 @@ func (s *Server) Start() error {
 			s.serveWG.Go(func() { s.parkIdle(s.stopIdle) })
 		} else {
 			s.log.Info("idle connections will not park", "err", err)
+		}
+	}
+	if s.cfg.Cluster != nil {
+		if err := s.cfg.Cluster.Attach(s.hub); err != nil {
+			s.closeAdmin()
+			ln.Close()
+			return fmt.Errorf("server: %w", err)
 		}
 	}
 	s.stopBG = make(chan struct{})
@@ -294,6 +312,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 		}
 		<-done
 		errs = append(errs, fmt.Errorf("server: connections did not close in time: %w", ctx.Err()))
+	}
+	if s.cfg.Cluster != nil {
+		s.cfg.Cluster.Detach() // every connection has ended and left the cluster's lists
 	}
 	if s.mSrv != nil {
 		if err := s.mSrv.Shutdown(ctx); err != nil {
