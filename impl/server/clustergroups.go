@@ -33,6 +33,7 @@ var (
 // announcement is the body of an announce: a group's member names and epoch.
 type announcement struct {
 	Members []string `json:"members"`
+	Nodes   []string `json:"nodes"` // the relays holding members
 	Epoch   int64    `json:"epoch"`
 }
 
@@ -144,16 +145,22 @@ func (h *hub) leaveCluster(c *conn, name string, ack []byte) *refusal {
 		h.mu.Unlock()
 		return &refusal{errNotMember, "not a member of " + name}
 	}
-	c.enqueue(ack)
 	h.removeLocked(g, c)
 	h.mu.Unlock()
-	h.leaveClusterGroups(c, []string{name})
+	// spec §5.9 [GSV-3]: acked once the member list no longer holds c, then announced.
+	h.leaveClusterGroupsThen(c, []string{name}, func() { c.enqueue(ack) })
 	return nil
 }
 
 // leaveClusterGroups takes c, which has left groups on this relay, out of their member lists
 // and announces the new lists (spec §5.9 [GSV-3]). It does nothing on a single relay.
 func (h *hub) leaveClusterGroups(c *conn, groups []string) {
+	h.leaveClusterGroupsThen(c, groups, nil)
+}
+
+// leaveClusterGroupsThen is leaveClusterGroups, calling then (when not nil) under the hub's
+// lock before each announcement.
+func (h *hub) leaveClusterGroupsThen(c *conn, groups []string, then func()) {
 	if h.cl == nil || len(groups) == 0 {
 		return
 	}
@@ -167,11 +174,15 @@ func (h *hub) leaveClusterGroups(c *conn, groups []string) {
 			}
 			return nil
 		})
+		h.mu.Lock()
+		if then != nil {
+			then()
+		}
 		if err != nil {
+			h.mu.Unlock()
 			h.s.log.Error("cluster: leave", "group", name, "err", err)
 			continue
 		}
-		h.mu.Lock()
 		h.announceClusterLocked(name, ms, rev, nil)
 		h.mu.Unlock()
 	}
@@ -187,7 +198,7 @@ func (h *hub) announceClusterLocked(name string, ms cluster.Members, rev uint64,
 		epoch = g.epoch
 		h.announceLocalLocked(g, joiner)
 	}
-	body, err := json.Marshal(announcement{Members: slices.Sorted(maps.Keys(ms)), Epoch: epoch})
+	body, err := json.Marshal(announcement{Members: slices.Sorted(maps.Keys(ms)), Nodes: ms.Nodes(""), Epoch: epoch})
 	if err != nil {
 		return
 	}
@@ -243,6 +254,7 @@ func (h *hub) onAnnounce(m *nats.Msg) {
 		return // no member here, or a later list was announced already
 	}
 	g.rev, g.all = rev, a.Members
+	g.remote = slices.DeleteFunc(a.Nodes, func(n string) bool { return n == h.cl.ID() })
 	g.epoch = max(g.epoch, a.Epoch)
 	h.announceLocalLocked(g, nil)
 }

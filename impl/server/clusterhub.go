@@ -95,6 +95,7 @@ func (h *hub) claim(c *conn) bool {
 	prev, had, rev, err := h.cl.Claim(ctx, name, c.id)
 	if err != nil {
 		h.s.log.Error("cluster: claim", "user", name, "err", err)
+		c.log.Error("cluster: claim failed", "user", name, "err", err)
 		return false
 	}
 	c.presenceRev.Store(rev)
@@ -184,6 +185,11 @@ func (h *hub) deliverRemote(c *conn, m chatMsg, frame []byte) delivery {
 	mode, d := h.planLocked(c, m, target)
 	h.mu.Unlock()
 	if d != delivered {
+		// A chat ended because the recipient went offline: user_offline, as on one relay,
+		// where the recipient is looked up first. Its relay withdrew it before ending the chat.
+		if _, ok, err := h.cl.LocateFresh(ctx, m.to); err == nil && !ok {
+			return deliverAbsent
+		}
 		return d
 	}
 	hdr := nats.Header{

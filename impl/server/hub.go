@@ -57,6 +57,9 @@ func (h *hub) unregister(c *conn) {
 	if name == "" {
 		return
 	}
+	// In a cluster, offline for every relay before the peers hear of it: a message sent after
+	// the notice is answered user_offline, as on one relay.
+	h.release(c)
 	h.mu.Lock()
 	if h.users[name] == c {
 		delete(h.users, name)
@@ -65,7 +68,6 @@ func (h *hub) unregister(c *conn) {
 	left := h.leaveAllLocked(c)
 	h.endChatsLocked(c, wire.TerminateReasonPeerOffline) // spec §5.5 [SES-3]
 	h.mu.Unlock()
-	h.release(c)
 	h.leaveClusterGroups(c, left)
 }
 

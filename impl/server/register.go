@@ -101,7 +101,7 @@ func (c *conn) register(m *wire.Register) {
 	if !c.s.hub.claim(c) {
 		// spec §5.11 [CLU-2]: a registration the cluster did not record is not answered.
 		c.s.metrics.Registrations.WithLabelValues("internal").Inc()
-		c.failAndClose(m.ID, wire.RequestTypeRegister, errInternal, "the server could not record the registration; try again", closeInternal)
+		c.failAndClose(m.ID, wire.RequestTypeRegister, errInternal, "the relay could not record the connection in its cluster; try again", closeInternal)
 		if old != nil {
 			old.requestClose(CloseReplaced, "replaced by a newer connection")
 		}

@@ -203,3 +203,12 @@ func (n *Node) Release(ctx context.Context, user string, rev uint64) error {
 	}
 	return nil
 }
+
+// LocateFresh is Locate after Sync: a user who went offline before it was called is not found.
+func (n *Node) LocateFresh(ctx context.Context, user string) (Location, bool, error) {
+	if err := n.Sync(ctx); err != nil {
+		return Location{}, false, err
+	}
+	loc, ok := n.lookup(user)
+	return loc, ok, nil
+}
