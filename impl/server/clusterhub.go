@@ -23,10 +23,10 @@ import (
 
 // The headers of the messages between relays.
 const (
-	hdrOp       = "Bp-Op"       // what the message asks (op*)
-	hdrType     = "Bp-Type"     // the request type forwarded
-	hdrMode     = "Bp-Mode"     // what the sender's relay decided for the table of chats (mode*)
-	hdrFrom     = "Bp-From"     // the sender's username
+	hdrOp       = "Bp-Op"   // what the message asks (op*)
+	hdrType     = "Bp-Type" // the request type forwarded
+	hdrMode     = "Bp-Mode" // what the sender's relay decided for the table of chats (mode*)
+	hdrFrom     = "Bp-From" // the sender's username
 	hdrFromNode = "Bp-From-Node"
 	hdrFromConn = "Bp-From-Conn"
 	hdrTo       = "Bp-To" // the recipient's username
@@ -192,13 +192,7 @@ func (h *hub) deliverRemote(c *conn, m chatMsg, frame []byte) delivery {
 		}
 		return d
 	}
-	hdr := nats.Header{
-		hdrOp: {opDeliver}, hdrType: {string(m.typ)}, hdrMode: {mode},
-		hdrFrom: {c.registeredName()}, hdrFromNode: {h.cl.ID()}, hdrFromConn: {strconv.FormatUint(c.id, 10)},
-		hdrTo: {m.to}, hdrToConn: {strconv.FormatUint(loc.Conn, 10)},
-		hdrSession: {hex.EncodeToString(m.session)}, hdrAccepted: {strconv.FormatBool(m.accepted)},
-	}
-	reply, err := h.cl.Request(ctx, loc.Node, hdr, frame)
+	reply, err := h.cl.Request(ctx, loc.Node, h.deliverHeader(c, m, mode, loc), frame)
 	if errors.Is(err, cluster.ErrNodeGone) {
 		// spec §5.11 [CLU-5]: the relay is gone, and the recipient's connection with it.
 		_ = h.cl.Release(ctx, m.to, loc.Rev)
@@ -218,6 +212,16 @@ func (h *hub) deliverRemote(c *conn, m chatMsg, frame []byte) delivery {
 		h.mu.Unlock()
 	}
 	return d
+}
+
+// deliverHeader returns the headers of a 1:1 message from c for the connection at loc.
+func (h *hub) deliverHeader(c *conn, m chatMsg, mode string, loc cluster.Location) nats.Header {
+	return nats.Header{
+		hdrOp: {opDeliver}, hdrType: {string(m.typ)}, hdrMode: {mode},
+		hdrFrom: {c.registeredName()}, hdrFromNode: {h.cl.ID()}, hdrFromConn: {strconv.FormatUint(c.id, 10)},
+		hdrTo: {m.to}, hdrToConn: {strconv.FormatUint(loc.Conn, 10)},
+		hdrSession: {hex.EncodeToString(m.session)}, hdrAccepted: {strconv.FormatBool(m.accepted)},
+	}
 }
 
 // chatWith returns c's chat with the connection peer for session key, or nil.

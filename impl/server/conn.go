@@ -96,7 +96,7 @@ type conn struct {
 	// presenceRev is the revision of the cluster's presence entry this connection claimed
 	// (spec §5.11 [CLU-2]); 0 on a single relay, before the claim and once released.
 	presenceRev atomic.Uint64
-	bg       sync.WaitGroup         // the early hub exit started by requestClose
+	bg          sync.WaitGroup // the early hub exit started by requestClose
 
 	// Used by the reader goroutine only.
 	frames     frameState // what was read and not yet handled (frames.go)
@@ -104,6 +104,7 @@ type conn struct {
 	nextExtend time.Time  // when the keepalive deadline is next moved (extendReadDeadline)
 	inSize     int        // the size of the message being handled
 	inData     []byte     // the message being handled, for spliceRelay; nil between messages
+	inflight   []inflight // relays sent to other relays of the cluster, not answered yet (pipeline.go)
 	lastData   time.Time  // when the last data message arrived (or the connection began)
 	state      connState
 	user       string // from hello; the registered name once state is stateRegistered
@@ -136,7 +137,7 @@ func newConn(s *Server, cork *corkConn, early []byte, remote string) *conn {
 		quit:   make(chan struct{}),
 	}
 	c.frames.in.src = cork
-	c.frames.in.beforeRead = c.flushOwn
+	c.frames.in.beforeRead = c.beforeRead
 	c.frames.in.hold(early)
 	c.writerDone.Add(1)
 	c.flow.init(&s.cfg)
@@ -181,6 +182,7 @@ func (c *conn) end(code int, text string) {
 		c.regTimer.Stop()
 	}
 	c.requestClose(code, text)
+	c.inflight = nil // closing: the relays sent are not answered
 	c.writerDone.Wait()
 	c.cork.Close()
 	c.frames.in.release()

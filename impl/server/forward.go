@@ -52,7 +52,16 @@ func (c *conn) deliverForwarded(id string, typ wire.RequestType, to string, sess
 		c.failf(id, typ, errTooLarge, "the forwarded message would exceed %d bytes", c.s.cfg.MaxMessage)
 		return
 	}
-	switch c.s.hub.deliver(c, chatMsg{typ: typ, to: to, session: session, accepted: accepted}, frame) {
+	m := chatMsg{typ: typ, to: to, session: session, accepted: accepted}
+	if c.pipeline(id, m, frame, received) {
+		return // answered in order once the recipient's relay has answered (pipeline.go)
+	}
+	c.answerDelivery(id, typ, to, c.s.hub.deliver(c, m, frame), len(frame), received)
+}
+
+// answerDelivery answers a forwarded request with ack or error, by what became of it.
+func (c *conn) answerDelivery(id string, typ wire.RequestType, to string, d delivery, size int, received time.Time) {
+	switch d {
 	case deliverGone:
 		return // replaced or closing: the connection no longer acts for its user
 	case deliverAbsent:
@@ -73,7 +82,7 @@ func (c *conn) deliverForwarded(id string, typ wire.RequestType, to string, sess
 		// keeps flooding is closed with 4003 (LIM-4), the recipient keeps its connection.
 		c.rateLimited(id, typ, received)
 	default:
-		c.s.metrics.Relayed(string(typ), len(frame), received)
+		c.s.metrics.Relayed(string(typ), size, received)
 		// spec §5.6 [SRV-8]: ack only once the message is queued for the recipient.
 		c.queueOwn(c.ackFrame(id, typ))
 	}

@@ -262,6 +262,7 @@ func (c *conn) enqueueFromID(frame []byte, sender uint64) delivery {
 // room: a client that sends requests faster than it reads the answers slows down only itself
 // (spec §5.8 [LIM-1]); one that stops reading is closed with 4002 (LIM-2).
 func (c *conn) queueOwn(frame []byte) {
+	c.awaitInflight() // spec §5.5 [SRV-13]: earlier relays are answered first (pipeline.go)
 	if c.holdOwn(frame) {
 		return
 	}

@@ -85,6 +85,7 @@ type Node struct {
 	pstream  jetstream.Stream
 	members  jetstream.KeyValue
 	view     *view
+	replies  *replies
 
 	mu      sync.Mutex
 	handler Handler
@@ -130,10 +131,14 @@ func Join(ctx context.Context, opts Options) (*Node, error) {
 	if n.members, _, err = openBucket(ctx, js, opts.Bucket+"-members", "blindpost relay group members", opts.Replicas); err != nil {
 		return nil, fmt.Errorf("cluster: members bucket: %w", err)
 	}
+	if err := n.startReplies(); err != nil {
+		return nil, err
+	}
 	wctx, stop := context.WithCancel(context.Background())
 	n.stop, n.done = stop, make(chan struct{})
 	if n.view, err = watchPresence(ctx, wctx, n); err != nil {
 		stop()
+		_ = n.replies.sub.Unsubscribe()
 		return nil, fmt.Errorf("cluster: watch presence: %w", err)
 	}
 	opts.Conn.SetClosedHandler(func(*nats.Conn) { n.lost() })
@@ -292,6 +297,7 @@ func (n *Node) Close() error {
 	if sub != nil {
 		_ = sub.Unsubscribe()
 	}
+	_ = n.replies.sub.Unsubscribe()
 	n.stop()
 	<-n.done
 	return nil

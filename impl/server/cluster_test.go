@@ -1,0 +1,94 @@
+package server_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/blindpost/blindpost/impl/server"
+	"github.com/blindpost/blindpost/impl/server/cluster/clustertest"
+)
+
+// The relay in a cluster (spec §5.11), from the clients' side: users on different relays chat
+// as on one relay.
+
+// TestClusterCrossNodeChat: a pair on two relays opens a chat and relays both ways, in order
+// (spec §5.11 [CLU-3], [CLU-4]); list_users on a third relay lists both (CLU-1).
+func TestClusterCrossNodeChat(t *testing.T) {
+	c := clustertest.Start(t, 3, 3)
+	alice := connect(t, c.Relays[0], "alice")
+	bob := connect(t, c.Relays[1], "bob")
+	carol := connect(t, c.Relays[2], "carol")
+	if got := carol.sync()["users"]; !sameJSON(got, []string{"alice", "bob", "carol"}) {
+		t.Fatalf("list_users on the third relay: %v", got)
+	}
+	sid := chat(alice, bob)
+	const n = 50
+	for i := range n {
+		alice.send(msg{"type": "relay", "id": fmt.Sprint("a", i), "to": "bob", "session": sid, "payload": msgPayload(i, 32)})
+	}
+	for i := range n {
+		alice.expectAck(fmt.Sprint("a", i), "relay")
+	}
+	for i := range n {
+		m := bob.expect("relay")
+		if got := m["payload"].(msg)["n"]; got != float64(i) {
+			t.Fatalf("bob got relay n=%v, want %d: order from one sender is kept (CLU-3)", got, i)
+		}
+	}
+	bob.send(msg{"type": "relay", "id": "b0", "to": "alice", "session": sid, "payload": msgPayload(0, 32)})
+	bob.expectAck("b0", "relay")
+	alice.expect("relay")
+	// spec §5.5 [SES-2]: the chat's session only.
+	alice.send(msg{"type": "relay", "id": "x", "to": "bob", "session": session(), "payload": msgPayload(0, 32)})
+	alice.expectError("not_in_session", "x")
+	// spec §5.5 [SES-1]: either side ends it; the other relay forgets it too.
+	bob.send(msg{"type": "chat_terminate", "id": "t", "to": "alice", "session": sid})
+	bob.expectAck("t", "chat_terminate")
+	alice.expect("chat_terminate")
+	alice.send(msg{"type": "relay", "id": "y", "to": "bob", "session": sid, "payload": msgPayload(0, 32)})
+	alice.expectError("not_in_session", "y")
+}
+
+// TestClusterReplaceAcrossNodes: a user registering on another relay replaces its connection
+// there with 4001, and its chat peer hears chat_terminate peer_replaced (spec §5.2 [REG-7],
+// §5.5 [SES-3], §5.11 [CLU-2]).
+func TestClusterReplaceAcrossNodes(t *testing.T) {
+	c := clustertest.Start(t, 3, 3)
+	alice := connect(t, c.Relays[0], "alice")
+	bob := connect(t, c.Relays[1], "bob")
+	sid := chat(alice, bob)
+	again := dial(t, c.Relays[2], "alice")
+	again.key = alice.key
+	again.register()
+	alice.expectClose(server.CloseReplaced)
+	m := bob.expect("chat_terminate")
+	if m["session"] != sid || m["reason"] != "peer_replaced" || m["from"] != "alice" {
+		t.Fatalf("bob got %s, want chat_terminate of %s from alice, peer_replaced", compact(m), sid)
+	}
+	// The new connection is the user's: bob reaches it, not the old one.
+	sid = chat(bob, again)
+	bob.send(msg{"type": "relay", "id": "r", "to": "alice", "session": sid, "payload": msgPayload(0, 32)})
+	bob.expectAck("r", "relay")
+	again.expect("relay")
+	if got := bob.sync()["users"]; !sameJSON(got, []string{"alice", "bob"}) {
+		t.Fatalf("list_users: %v", got)
+	}
+}
+
+// TestClusterOffline: a user gone from another relay is user_offline for its chat peer, who
+// heard peer_offline (spec §5.5 [SES-3], [SRV-9]).
+func TestClusterOffline(t *testing.T) {
+	c := clustertest.Start(t, 3, 2)
+	alice := connect(t, c.Relays[0], "alice")
+	bob := connect(t, c.Relays[1], "bob")
+	sid := chat(alice, bob)
+	bob.close()
+	m := alice.expect("chat_terminate")
+	if m["reason"] != "peer_offline" {
+		t.Fatalf("alice got %s, want peer_offline", compact(m))
+	}
+	alice.send(msg{"type": "relay", "id": "r", "to": "bob", "session": sid, "payload": msgPayload(0, 32)})
+	alice.expectError("user_offline", "r")
+	alice.send(msg{"type": "chat_request", "id": "q", "to": "nobody", "session": session()})
+	alice.expectError("unknown_user", "q")
+}
