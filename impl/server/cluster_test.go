@@ -2,7 +2,11 @@ package server_test
 
 import (
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
+
+	"pgregory.net/rapid"
 
 	"github.com/blindpost/blindpost/impl/server"
 	"github.com/blindpost/blindpost/impl/server/cluster/clustertest"
@@ -91,4 +95,71 @@ func TestClusterOffline(t *testing.T) {
 	alice.expectError("user_offline", "r")
 	alice.send(msg{"type": "chat_request", "id": "q", "to": "nobody", "session": session()})
 	alice.expectError("unknown_user", "q")
+}
+
+// TestClusterConcurrentCommits: members on three relays race for each epoch; exactly one commit
+// is acked, the others get stale_epoch, and the winner's commit reaches every other member
+// (spec §5.9 [GSV-5], §5.11 [CLU-6]). rapid draws which members race for each epoch.
+func TestClusterConcurrentCommits(t *testing.T) {
+	c := clustertest.Start(t, 3, 3)
+	names := []string{"alice", "bob", "carol"}
+	var clients []*client
+	for i, name := range names {
+		cl := connect(t, c.Relays[i], name)
+		cl.join("room")
+		for _, earlier := range clients {
+			earlier.expect("group_members")
+		}
+		clients = append(clients, cl)
+	}
+	epoch := 0
+	rapid.Check(t, func(rt *rapid.T) {
+		racers := rapid.SliceOfNDistinct(rapid.IntRange(0, 2), 2, 3, rapid.ID[int]).Draw(rt, "racers")
+		epoch++
+		var wg sync.WaitGroup
+		for _, i := range racers {
+			cl := clients[i]
+			wg.Go(func() {
+				cl.send(msg{"type": "group_commit", "id": fmt.Sprint(epoch), "commit": commitFor("room", epoch, cl.name, names...)})
+			})
+		}
+		wg.Wait()
+		// Each racer gets its own answer; every member but the winner gets the winning commit:
+		// the fan-out is acked only once every relay has queued it (CLU-6).
+		winner := ""
+		var senders []string // of the commits forwarded
+		acked := 0
+		for i, cl := range clients {
+			racer := slices.Contains(racers, i)
+			answered, commits := !racer, 0
+			var from string
+			for !answered || (commits == 0 && from != cl.name) {
+				switch m := cl.nextMsg(); {
+				case m["type"] == "ack" && !answered:
+					answered, from = true, cl.name
+					acked++
+					winner = cl.name
+				case m["type"] == "error" && m["code"] == "stale_epoch" && !answered:
+					answered = true
+				case m["type"] == "group_commit" && m["commit"].(msg)["epoch"] == float64(epoch):
+					commits++
+					from = m["from"].(string)
+					senders = append(senders, from)
+				default:
+					rt.Fatalf("epoch %d: %s got %s", epoch, cl.name, compact(m))
+				}
+			}
+		}
+		if acked != 1 {
+			rt.Fatalf("epoch %d: %d commits acked among %v, want 1", epoch, acked, racers)
+		}
+		for _, s := range senders {
+			if s != winner {
+				rt.Fatalf("epoch %d: a commit of %s was forwarded, but %s's was acked", epoch, s, winner)
+			}
+		}
+		for _, cl := range clients {
+			cl.quiet() // no second commit for the epoch, nothing else
+		}
+	})
 }

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/blindpost/blindpost/impl/server"
 	"github.com/blindpost/blindpost/impl/server/cluster"
 	"github.com/blindpost/blindpost/impl/server/cluster/natstest"
@@ -26,6 +28,7 @@ type Cluster struct {
 	t      testing.TB
 	NATS   *natstest.Cluster
 	Nodes  []*cluster.Node
+	Conns  []*nats.Conn         // relay i's NATS connection
 	Relays []*servertest.Server // nil once stopped
 	opts   []servertest.Option
 	certs  string // the data directory whose certificate every relay presents
@@ -63,6 +66,7 @@ func (c *Cluster) StartRelay(natsIndex int) int {
 	}
 	srv := servertest.StartIn(c.t, dir, append([]servertest.Option{func(cfg *server.Config) { cfg.Cluster = n }}, c.opts...)...)
 	c.Nodes = append(c.Nodes, n)
+	c.Conns = append(c.Conns, nc)
 	c.Relays = append(c.Relays, srv)
 	return i
 }
