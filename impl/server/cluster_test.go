@@ -163,3 +163,76 @@ func TestClusterConcurrentCommits(t *testing.T) {
 		}
 	})
 }
+
+// TestClusterRelayStops: a relay that stops closes its clients with 1001 (spec §5.11 [CLU-5]);
+// they register again on another relay with their names; pairs on the other relays keep
+// relaying without an error meanwhile, and the chat peer of a user of the stopped relay hears
+// peer_offline.
+func TestClusterRelayStops(t *testing.T) {
+	c := clustertest.Start(t, 3, 3)
+	alice := connect(t, c.Relays[0], "alice")
+	bob := connect(t, c.Relays[1], "bob")
+	carol := connect(t, c.Relays[1], "carol")
+	dave := connect(t, c.Relays[2], "dave")
+	sidAB := chat(alice, bob)
+	sidCD := chat(carol, dave)
+	const n = 60 // within the burst: no rate_limited
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range n {
+			carol.send(msg{"type": "relay", "id": fmt.Sprint("c", i), "to": "dave", "session": sidCD, "payload": msgPayload(i, 32)})
+		}
+	}()
+	c.StopRelay(0)
+	alice.expectClose(1001)
+	<-done
+	for i := range n {
+		carol.expectAck(fmt.Sprint("c", i), "relay")
+		if m := dave.expect("relay"); m["payload"].(msg)["n"] != float64(i) {
+			t.Fatalf("dave got %s, want relay %d", compact(m), i)
+		}
+	}
+	if m := bob.expect("chat_terminate"); m["session"] != sidAB || m["reason"] != "peer_offline" {
+		t.Fatalf("bob got %s, want chat_terminate peer_offline", compact(m))
+	}
+	back := dial(t, c.Relays[2], "alice")
+	back.key = alice.key
+	back.register()
+	sid := chat(bob, back)
+	bob.send(msg{"type": "relay", "id": "r", "to": "alice", "session": sid, "payload": msgPayload(0, 32)})
+	bob.expectAck("r", "relay")
+	back.expect("relay")
+}
+
+// TestClusterLosesNATS: a relay whose NATS connection closes for good leaves the cluster and
+// closes its clients with 1001, so that they reconnect to another relay (spec §5.11 [CLU-5]).
+func TestClusterLosesNATS(t *testing.T) {
+	c := clustertest.Start(t, 3, 2)
+	alice := connect(t, c.Relays[0], "alice")
+	bob := connect(t, c.Relays[1], "bob")
+	c.Conns[0].Close()
+	alice.expectClose(1001)
+	back := dial(t, c.Relays[1], "alice")
+	back.key = alice.key
+	back.register()
+	chat(bob, back)
+}
+
+// TestClusterNATSNodeStops: with one of three NATS servers gone, the buckets (three replicas)
+// stay readable and writable: new names register on every relay, and users on two relays chat
+// (spec §5.11 [CLU-5]).
+func TestClusterNATSNodeStops(t *testing.T) {
+	c := clustertest.Start(t, 3, 3)
+	alice := connect(t, c.Relays[0], "alice")
+	c.NATS.Stop(0) // relay 0's server: its connection fails over to another one
+	c.NATS.WaitReady()
+	c.WaitBuckets()
+	for i := range 3 {
+		u := connect(t, c.Relays[i], fmt.Sprint("new", i))
+		sid := chat(u, alice)
+		u.send(msg{"type": "relay", "id": "r", "to": "alice", "session": sid, "payload": msgPayload(0, 32)})
+		u.expectAck("r", "relay")
+		alice.expect("relay")
+	}
+}

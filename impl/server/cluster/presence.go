@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -113,17 +114,31 @@ func (n *Node) Sync(ctx context.Context) error {
 	}
 }
 
-// Locate returns where user is online. A user the view does not hold is looked for again
-// after Sync, so that one who registered just now on another node is found.
+// Locate returns where user is online. A user the view does not hold is read from the
+// bucket (at its leader), so that one who registered just now on another node is found even
+// while the view lags (a watcher catching up after its NATS server was lost).
 func (n *Node) Locate(ctx context.Context, user string) (Location, bool, error) {
 	if loc, ok := n.lookup(user); ok {
 		return loc, true, nil
 	}
-	if err := n.Sync(ctx); err != nil {
-		return Location{}, false, err
+	return n.read(ctx, user)
+}
+
+// read returns the presence entry of user as the bucket holds it now.
+func (n *Node) read(ctx context.Context, user string) (Location, bool, error) {
+	e, err := n.presence.Get(ctx, presenceKey(user))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Location{}, false, nil
 	}
-	loc, ok := n.lookup(user)
-	return loc, ok, nil
+	if err != nil {
+		return Location{}, false, fmt.Errorf("cluster: locate %s: %w", user, err)
+	}
+	var loc Location
+	if err := json.Unmarshal(e.Value(), &loc); err != nil {
+		return Location{}, false, fmt.Errorf("cluster: locate %s: %w", user, err)
+	}
+	loc.Rev = e.Revision()
+	return loc, true, nil
 }
 
 func (n *Node) lookup(user string) (Location, bool) {
@@ -141,8 +156,12 @@ func (n *Node) IsOnline(user string) bool {
 
 // Online returns the users online on any node, sorted by byte value, after Sync.
 func (n *Node) Online(ctx context.Context) ([]string, error) {
-	if err := n.Sync(ctx); err != nil {
-		return nil, err
+	sctx, cancel := context.WithTimeout(ctx, syncWait)
+	err := n.Sync(sctx)
+	cancel()
+	if err != nil {
+		// The view lags (its watcher is catching up): list the bucket's keys instead.
+		return n.listOnline(ctx)
 	}
 	n.view.mu.Lock()
 	defer n.view.mu.Unlock()
@@ -204,11 +223,26 @@ func (n *Node) Release(ctx context.Context, user string, rev uint64) error {
 	return nil
 }
 
-// LocateFresh is Locate after Sync: a user who went offline before it was called is not found.
+// LocateFresh returns where user is online as the bucket holds it now: a user who went
+// offline before it was called is not found.
 func (n *Node) LocateFresh(ctx context.Context, user string) (Location, bool, error) {
-	if err := n.Sync(ctx); err != nil {
-		return Location{}, false, err
+	return n.read(ctx, user)
+}
+
+// syncWait is how long Online waits for the view before it lists the bucket instead.
+const syncWait = time.Second
+
+func (n *Node) listOnline(ctx context.Context) ([]string, error) {
+	keys, err := n.presence.ListKeys(ctx, jetstream.MetaOnly())
+	if err != nil {
+		return nil, fmt.Errorf("cluster: online users: %w", err)
 	}
-	loc, ok := n.lookup(user)
-	return loc, ok, nil
+	var names []string
+	for k := range keys.Keys() {
+		if raw, err := hex.DecodeString(k); err == nil {
+			names = append(names, string(raw))
+		}
+	}
+	slices.Sort(names)
+	return names, nil
 }

@@ -13,8 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/blindpost/blindpost/impl/server"
 	"github.com/blindpost/blindpost/impl/server/cluster"
@@ -51,12 +53,16 @@ func (c *Cluster) StartRelay(natsIndex int) int {
 	c.t.Helper()
 	i := len(c.Relays)
 	nc := c.NATS.Connect(natsIndex)
-	n, err := cluster.Join(context.Background(), cluster.Options{
-		Conn: nc, NodeName: fmt.Sprintf("r%d", i+1), Logger: servertest.Logger(c.t),
+	// The first relay creates the buckets, which JetStream may refuse to place until it has
+	// heard from every server ("no suitable peers"): joining is tried again until it works.
+	var n *cluster.Node
+	var err error
+	c.NATS.WaitFor(fmt.Sprintf("relay %d joining the cluster", i+1), func() bool {
+		n, err = cluster.Join(context.Background(), cluster.Options{
+			Conn: nc, NodeName: fmt.Sprintf("r%d", i+1), Logger: servertest.Logger(c.t),
+		})
+		return err == nil
 	})
-	if err != nil {
-		c.t.Fatalf("clustertest: join relay %d: %v", i+1, err)
-	}
 	c.t.Cleanup(func() { _ = n.Close() })
 	dir := c.t.TempDir()
 	if c.certs == "" {
@@ -108,4 +114,37 @@ func (c *Cluster) StopRelay(i int) {
 	}
 	_ = c.Nodes[i].Close()
 	c.Relays[i] = nil
+}
+
+// WaitBuckets waits until every bucket of the cluster has a stream leader, after a NATS server
+// was stopped: until then the relays' reads and writes wait for the election.
+func (c *Cluster) WaitBuckets() {
+	c.t.Helper()
+	var nc *nats.Conn
+	for i, r := range c.Relays {
+		if r != nil {
+			nc = c.Conns[i]
+			break
+		}
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		c.t.Fatalf("clustertest: %v", err)
+	}
+	streams := []string{"KV_" + cluster.DefaultBucket, "KV_" + cluster.DefaultBucket + "-presence", "KV_" + cluster.DefaultBucket + "-members"}
+	c.NATS.WaitFor("a leader for every bucket", func() bool {
+		for _, name := range streams {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			st, err := js.Stream(ctx, name)
+			var info *jetstream.StreamInfo
+			if err == nil {
+				info, err = st.Info(ctx)
+			}
+			cancel()
+			if err != nil || info.Cluster == nil || info.Cluster.Leader == "" {
+				return false
+			}
+		}
+		return true
+	})
 }
