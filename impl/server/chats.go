@@ -32,7 +32,7 @@ func newChatKey(session []byte, a, b string) chatKey {
 }
 
 // chat is one chat between two connections. In a cluster the two may be on two relays: each
-// relay keeps the chat for the side it holds (spec §5.11 [CLU-4]).
+// relay keeps the chat for the side it holds (spec §5.11 [CLU-1]).
 type chat struct {
 	key       chatKey
 	initiator side // sent the chat_request
@@ -249,7 +249,7 @@ func (h *hub) endChatsLocked(c *conn, reason wire.TerminateReason) {
 		if peer := ch.peerOf(c); peer.c != nil {
 			peer.c.enqueue(frame)
 		} else {
-			h.endRemoteChat(peer.ref, c, key, frame) // spec §5.11 [CLU-4]
+			h.endRemoteChat(peer.ref, c, key, frame) // spec §5.11 [CLU-1]
 		}
 	}
 }

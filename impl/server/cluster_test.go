@@ -15,8 +15,9 @@ import (
 // The relay in a cluster (spec §5.11), from the clients' side: users on different relays chat
 // as on one relay.
 
-// TestClusterCrossNodeChat: a pair on two relays opens a chat and relays both ways, in order
-// (spec §5.11 [CLU-3], [CLU-4]); list_users on a third relay lists both (CLU-1).
+// TestClusterCrossNodeChat: a pair on two relays opens a chat and relays both ways, acked and in
+// order (spec §5.11 [CLU-3]); list_users on a third relay lists both, and the chat's rules hold
+// across the two relays (CLU-1).
 func TestClusterCrossNodeChat(t *testing.T) {
 	c := clustertest.Start(t, 3, 3)
 	alice := connect(t, c.Relays[0], "alice")
@@ -164,7 +165,7 @@ func TestClusterConcurrentCommits(t *testing.T) {
 	})
 }
 
-// TestClusterRelayStops: a relay that stops closes its clients with 1001 (spec §5.11 [CLU-5]);
+// TestClusterRelayStops: a relay that stops closes its clients with 1001 (spec §5.11 [CLU-4]);
 // they register again on another relay with their names; pairs on the other relays keep
 // relaying without an error meanwhile, and the chat peer of a user of the stopped relay hears
 // peer_offline.
@@ -206,7 +207,7 @@ func TestClusterRelayStops(t *testing.T) {
 }
 
 // TestClusterLosesNATS: a relay whose NATS connection closes for good leaves the cluster and
-// closes its clients with 1001, so that they reconnect to another relay (spec §5.11 [CLU-5]).
+// closes its clients with 1001, so that they reconnect to another relay (spec §5.11 [CLU-4]).
 func TestClusterLosesNATS(t *testing.T) {
 	c := clustertest.Start(t, 3, 2)
 	alice := connect(t, c.Relays[0], "alice")
@@ -220,8 +221,8 @@ func TestClusterLosesNATS(t *testing.T) {
 }
 
 // TestClusterNATSNodeStops: with one of three NATS servers gone, the buckets (three replicas)
-// stay readable and writable: new names register on every relay, and users on two relays chat
-// (spec §5.11 [CLU-5]).
+// stay readable and writable: the binding made before is still there (alice is reached), new
+// names register on every relay, and users on two relays chat (spec §5.11 [CLU-5]).
 func TestClusterNATSNodeStops(t *testing.T) {
 	c := clustertest.Start(t, 3, 3)
 	alice := connect(t, c.Relays[0], "alice")

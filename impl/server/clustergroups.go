@@ -384,7 +384,7 @@ func (h *hub) fanOutRemote(ctx context.Context, op, group string, epoch int64, n
 }
 
 // forgetNode takes the members of a relay that is gone out of group's member list and
-// announces the new list (spec §5.11 [CLU-5]).
+// announces the new list (spec §5.11 [CLU-4]).
 func (h *hub) forgetNode(group, node string) {
 	ctx, cancel := clusterCtx()
 	defer cancel()

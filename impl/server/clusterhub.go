@@ -163,7 +163,7 @@ func (h *hub) onlineCluster() ([]string, bool) {
 }
 
 // deliverRemote forwards a 1:1 message to a user with no connection on this relay (spec
-// §5.11 [CLU-3] [CLU-4]): it applies the sender's side of the table of chats, asks the relay
+// §5.11 [CLU-1] [CLU-3]): it applies the sender's side of the table of chats, asks the relay
 // holding the recipient to apply the recipient's side and queue the frame, and, once that relay
 // has queued it, records the sender's side of the change.
 func (h *hub) deliverRemote(c *conn, m chatMsg, frame []byte) delivery {
@@ -194,7 +194,7 @@ func (h *hub) deliverRemote(c *conn, m chatMsg, frame []byte) delivery {
 	}
 	reply, err := h.cl.Request(ctx, loc.Node, h.deliverHeader(c, m, mode, loc), frame)
 	if errors.Is(err, cluster.ErrNodeGone) {
-		// spec §5.11 [CLU-5]: the relay is gone, and the recipient's connection with it.
+		// spec §5.11 [CLU-4]: the relay is gone, and the recipient's connection with it.
 		_ = h.cl.Release(ctx, m.to, loc.Rev)
 		return deliverAbsent
 	}
@@ -336,7 +336,7 @@ func (h *hub) receiveLocked(t *conn, from connRef, fromName string, session []by
 
 // endRemoteChat tells the relay of peer that c, the other side of chat key, is gone; frame is
 // the chat_terminate for peer when the chat was accepted, nil otherwise (spec §5.5 [SES-3],
-// §5.11 [CLU-4]). It does not wait: it may run under the hub's lock.
+// §5.11 [CLU-1]). It does not wait: it may run under the hub's lock.
 func (h *hub) endRemoteChat(peer connRef, c *conn, key chatKey, frame []byte) {
 	if h.cl == nil {
 		return
@@ -477,7 +477,7 @@ func (h *hub) HandlePresence(user string, loc cluster.Location, ok bool) {
 
 // HandleLost implements cluster.Handler: a relay that has lost NATS for good is no longer part
 // of the cluster, so it shuts down and closes its clients with 1001, and they reconnect to
-// another relay (spec §5.11 [CLU-5]).
+// another relay (spec §5.11 [CLU-4]).
 func (h *hub) HandleLost() {
 	go func() { _ = h.s.Close() }()
 }

@@ -119,7 +119,7 @@ func (h *hub) sendRelay(c *conn, m chatMsg, frame []byte) (*cluster.Pending, clu
 func (h *hub) relayAnswered(ctx context.Context, f *inflight) delivery {
 	reply, err := f.p.Wait(ctx)
 	if errors.Is(err, cluster.ErrNodeGone) {
-		_ = h.cl.Release(ctx, f.to, f.loc.Rev) // spec §5.11 [CLU-5]
+		_ = h.cl.Release(ctx, f.to, f.loc.Rev) // spec §5.11 [CLU-4]
 		return deliverAbsent
 	}
 	if err != nil {
