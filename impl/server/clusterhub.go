@@ -173,6 +173,21 @@ func (h *hub) deliverRemote(c *conn, m chatMsg, frame []byte) delivery {
 	if err != nil {
 		h.s.log.Warn("cluster: locate", "user", m.to, "err", err)
 	}
+	d := h.deliverAt(ctx, c, m, frame, loc, ok)
+	if d != deliverAbsent {
+		return d
+	}
+	// The view may lag the bucket (a user who registered again elsewhere a moment ago, or a
+	// watcher catching up): where the bucket says otherwise, try there once.
+	fresh, ok, err := h.cl.LocateFresh(ctx, m.to)
+	if err != nil || !ok || fresh == loc {
+		return deliverAbsent
+	}
+	return h.deliverAt(ctx, c, m, frame, fresh, true)
+}
+
+// deliverAt is deliverRemote to the connection at loc (ok: there is one).
+func (h *hub) deliverAt(ctx context.Context, c *conn, m chatMsg, frame []byte, loc cluster.Location, ok bool) delivery {
 	if !ok || loc.Node == h.cl.ID() {
 		return deliverAbsent
 	}
