@@ -107,10 +107,14 @@ func (a adminRelay) Status() admin.RelayStatus {
 	if s.cfg.NameTTL > 0 {
 		ttl = s.cfg.NameTTL.String()
 	}
-	return admin.RelayStatus{
+	st := admin.RelayStatus{
 		Running: true, Started: s.started, Connections: s.adm.open(), Online: online, MaxUsers: s.cfg.MaxUsers,
 		Registration: s.policy.String(), NewNamesLastMinute: last, NewNamesThisMinute: cur, Groups: groups, NameTTL: ttl,
 	}
+	if cl := s.cfg.Cluster; cl != nil {
+		st.Node, st.ClusterOnline = cl.ID(), cl.OnlineCount()
+	}
+	return st
 }
 
 // releaseNames releases the names not registered within the name TTL, except those online
