@@ -123,8 +123,7 @@ func (s *Server) releaseNames() int {
 	if s.cfg.NameTTL <= 0 {
 		return 0
 	}
-	// The hub is read before the directory is locked for writing, never inside: a commit holds
-	// the hub's lock while it writes to the directory (GSV-20).
+	// The hub is read before the directory is locked for writing, never inside it.
 	online := adminRelay{s}.OnlineNow()
 	if online == nil {
 		s.log.Warn("releasing unused names skipped: the cluster's online users are not known")

@@ -127,7 +127,7 @@ func (h *hub) release(c *conn) {
 // replace ends old, replaced by a connection on another relay, as hub.register does for one
 // on this relay (spec §5.2 [REG-7], §5.5 [SES-3], §5.9 [GSV-3]).
 func (h *hub) replace(old *conn) {
-	h.mu.Lock()
+	h.lockIdle(func() []*group { return groupsOf(old) })
 	if !h.currentLocked(old) {
 		h.mu.Unlock()
 		return

@@ -18,6 +18,9 @@ type group struct {
 	epoch   int64
 	members map[string]*conn // by username; in a cluster, the members on this relay
 	last    *wire.Commit     // nil while epoch is 0
+	// committing is open while a commit of the group is being recorded in the directory
+	// (hub.commit, one relay): its members and epoch change only once it is closed.
+	committing chan struct{}
 
 	// In a cluster (spec §5.11 [CLU-6]): every member's name, sorted, the other relays that
 	// hold members, and the revision of the member list they come from.
@@ -153,7 +156,7 @@ func (h *hub) join(c *conn, name string, ack []byte) *refusal {
 	if h.cl != nil {
 		return h.joinCluster(c, name, ack)
 	}
-	h.mu.Lock()
+	h.lockIdle(func() []*group { return h.groupsNamed(name) })
 	defer h.mu.Unlock()
 	if !h.currentLocked(c) {
 		return gone
@@ -216,7 +219,7 @@ func (h *hub) leave(c *conn, name string, ack []byte) *refusal {
 	if h.cl != nil {
 		return h.leaveCluster(c, name, ack)
 	}
-	h.mu.Lock()
+	h.lockIdle(func() []*group { return h.groupsNamed(name) })
 	defer h.mu.Unlock()
 	if !h.currentLocked(c) {
 		return gone
@@ -300,7 +303,8 @@ func (h *hub) commit(c *conn, cm *wire.Commit, ack, fwd []byte, received time.Ti
 	if h.cl != nil {
 		return h.commitCluster(c, cm, ack, fwd, received)
 	}
-	h.mu.Lock()
+	// Sequenced per group: a commit waits for one being recorded in the same group.
+	h.lockIdle(func() []*group { return h.groupsNamed(cm.Group) })
 	defer h.mu.Unlock()
 	if !h.currentLocked(c) {
 		return gone
@@ -322,9 +326,16 @@ func (h *hub) commit(c *conn, cm *wire.Commit, ack, fwd []byte, received time.Ti
 		return r
 	}
 	// spec §5.9 [GSV-20]: on disk before anyone learns of the epoch, so that it never goes back.
-	// The write holds the hub's lock: commits are rare next to messages, and the epoch must
-	// not move on without it.
-	if r := h.saveCommitLocked(g, cm); r != nil {
+	// The write (an fsync) runs without the hub's lock; meanwhile the group is marked
+	// committing, and whatever would change its members or epoch waits for it (lockIdle).
+	done := make(chan struct{})
+	g.committing = done
+	h.mu.Unlock()
+	r := h.saveCommit(g.name, cm)
+	h.mu.Lock()
+	g.committing = nil
+	close(done)
+	if r != nil {
 		return r
 	}
 	// spec §5.9 [GSV-5]: accept, keep, forward to every other member, ack.
@@ -334,19 +345,59 @@ func (h *hub) commit(c *conn, cm *wire.Commit, ack, fwd []byte, received time.Ti
 	return nil
 }
 
-// saveCommitLocked records cm as the last accepted commit of g (spec §5.9 [GSV-20]).
-func (h *hub) saveCommitLocked(g *group, cm *wire.Commit) *refusal {
+// lockIdle takes h.mu for writing once none of the groups that groups returns (called under
+// h.mu) has a commit being recorded (commit), waiting for each such commit without the lock.
+func (h *hub) lockIdle(groups func() []*group) {
+	h.mu.Lock()
+	for {
+		var busy chan struct{}
+		for _, g := range groups() {
+			if g.committing != nil {
+				busy = g.committing
+				break
+			}
+		}
+		if busy == nil {
+			return
+		}
+		h.mu.Unlock()
+		<-busy
+		h.mu.Lock()
+	}
+}
+
+// groupsNamed returns the groups of these names that exist. Callers hold h.mu.
+func (h *hub) groupsNamed(names ...string) []*group {
+	var out []*group
+	for _, name := range names {
+		if g := h.groups[name]; g != nil {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// groupsOf returns the groups c is in. Callers hold h.mu.
+func groupsOf(c *conn) []*group {
+	if c == nil {
+		return nil
+	}
+	return slices.Collect(maps.Values(c.groups))
+}
+
+// saveCommit records cm as the last accepted commit of group name (spec §5.9 [GSV-20]).
+func (h *hub) saveCommit(name string, cm *wire.Commit) *refusal {
 	raw, err := cm.MarshalJSON()
 	if err == nil {
 		var kept bool
-		kept, err = h.s.dir.SaveGroup(g.name, directory.Group{Epoch: cm.Epoch, LastCommit: raw, Updated: h.s.now()}, h.s.cfg.MaxKeptGroups)
+		kept, err = h.s.dir.SaveGroup(name, directory.Group{Epoch: cm.Epoch, LastCommit: raw, Updated: h.s.now()}, h.s.cfg.MaxKeptGroups)
 		if err == nil && !kept {
-			h.s.log.Warn("group kept in memory only: --max-kept-groups reached", "group", g.name)
+			h.s.log.Warn("group kept in memory only: --max-kept-groups reached", "group", name)
 		}
 	}
 	if err != nil {
 		h.s.metrics.DirectoryFailures.Inc()
-		h.s.log.Error("save group commit", "group", g.name, "err", err)
+		h.s.log.Error("save group commit", "group", name, "err", err)
 		return &refusal{errInternal, "the server could not record the commit; try again"}
 	}
 	return nil

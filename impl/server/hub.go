@@ -33,7 +33,8 @@ func newHub(s *Server) *hub {
 // [REG-7], §5.9 [GSV-3], §5.5 [SES-3]).
 func (h *hub) register(c *conn, name string) (old *conn) {
 	var left []string
-	h.mu.Lock()
+	// The replaced connection leaves its groups: none of them may be recording a commit.
+	h.lockIdle(func() []*group { return groupsOf(h.users[name]) })
 	c.name.Store(&name)
 	old = h.users[name]
 	if old != nil {
@@ -60,7 +61,7 @@ func (h *hub) unregister(c *conn) {
 	// In a cluster, offline for every relay before the peers hear of it: a message sent after
 	// the notice is answered user_offline, as on one relay.
 	h.release(c)
-	h.mu.Lock()
+	h.lockIdle(func() []*group { return groupsOf(c) }) // it leaves its groups
 	if h.users[name] == c {
 		delete(h.users, name)
 		h.s.metrics.OnlineUsers.Set(float64(len(h.users)))
