@@ -496,3 +496,27 @@ func (h *hub) HandlePresence(user string, loc cluster.Location, ok bool) {
 func (h *hub) HandleLost() {
 	go func() { _ = h.s.Close() }()
 }
+
+// sweepEvery is how often a relay in a cluster withdraws the users of nodes that are gone
+// (cluster.Node.Sweep).
+const sweepEvery = 30 * time.Second
+
+// runSweep sweeps the presence of the cluster every sweepEvery until stop is closed, so that
+// users of a node that stopped without withdrawing them are not listed online for long (spec
+// §5.4 [SRV-4], §5.11 [CLU-4]).
+func (s *Server) runSweep(stop <-chan struct{}) {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			ctx, cancel := clusterCtx()
+			if _, err := s.cfg.Cluster.Sweep(ctx); err != nil {
+				s.log.Warn("cluster: sweep", "err", err)
+			}
+			cancel()
+		}
+	}
+}

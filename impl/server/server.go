@@ -225,6 +225,9 @@ func (s *Server) Start() error {
 	}
 	s.stopBG = make(chan struct{})
 	s.serveWG.Go(func() { s.runRelease(s.stopBG) })
+	if s.cfg.Cluster != nil {
+		s.serveWG.Go(func() { s.runSweep(s.stopBG) })
+	}
 	s.httpSrv.SetKeepAlivesEnabled(false)
 	s.serveWG.Go(func() { _ = s.httpSrv.Serve(s.ln) })
 	s.log.Info("listening", "url", s.URL(), "pin", s.pin.String(), "metrics", s.cfg.MetricsListen)

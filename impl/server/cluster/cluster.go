@@ -217,7 +217,13 @@ func (n *Node) Attach(h Handler) error {
 	if n.handler != nil {
 		return errors.New("cluster: the node already serves a relay")
 	}
-	sub, err := n.nc.Subscribe(n.subject(n.id), h.HandleMessage)
+	sub, err := n.nc.Subscribe(n.subject(n.id), func(m *nats.Msg) {
+		if m.Header.Get(opHeader) == opPing {
+			_ = m.Respond(nil) // Sweep: this node is alive
+			return
+		}
+		h.HandleMessage(m)
+	})
 	if err != nil {
 		return fmt.Errorf("cluster: subscribe: %w", err)
 	}

@@ -15,10 +15,14 @@ import (
 // join joins a node on NATS server i of c.
 func join(t *testing.T, c *natstest.Cluster, i int, name string) *cluster.Node {
 	t.Helper()
-	n, err := cluster.Join(t.Context(), cluster.Options{Conn: c.Connect(i), NodeName: name})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc := c.Connect(i)
+	var n *cluster.Node
+	// JetStream may refuse to place the buckets until it has heard from every server.
+	c.WaitFor("node "+name+" joining", func() bool {
+		var err error
+		n, err = cluster.Join(t.Context(), cluster.Options{Conn: nc, NodeName: name})
+		return err == nil
+	})
 	t.Cleanup(func() { _ = n.Close() })
 	return n
 }
@@ -131,3 +135,35 @@ type echo struct{}
 func (echo) HandleMessage(m *nats.Msg)                     { _ = m.Respond(m.Data) }
 func (echo) HandlePresence(string, cluster.Location, bool) {}
 func (echo) HandleLost()                                   {}
+
+// TestSweep: the users of a node that stopped without withdrawing them are withdrawn by a
+// sweep of another node; those of live nodes stay (spec §5.11 [CLU-4]).
+func TestSweep(t *testing.T) {
+	c := natstest.Start(t, 3)
+	a, b, live := join(t, c, 0, "a"), join(t, c, 1, "b"), join(t, c, 2, "live")
+	if err := live.Attach(echo{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for _, claim := range []struct {
+		n    *cluster.Node
+		user string
+	}{{a, "alice"}, {b, "bob"}, {b, "bert"}, {live, "lea"}} {
+		if _, _, _, err := claim.n.Claim(ctx, claim.user, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Close(); err != nil { // b never attached a relay: it answers no ping
+		t.Fatal(err)
+	}
+	if err := a.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := a.Sweep(ctx)
+	if err != nil || removed != 2 {
+		t.Fatalf("sweep removed %d entries (%v), want bob and bert", removed, err)
+	}
+	if names, err := a.Online(ctx); err != nil || !slices.Equal(names, []string{"alice", "lea"}) {
+		t.Fatalf("online after the sweep: %v %v", names, err)
+	}
+}
