@@ -100,12 +100,27 @@ func (h *hub) claim(c *conn) bool {
 	}
 	c.presenceRev.Store(rev)
 	if had && prev.Node != h.cl.ID() {
-		hdr := nats.Header{hdrOp: {opKick}, hdrTo: {name}, hdrToConn: {strconv.FormatUint(prev.Conn, 10)}}
-		if _, err := h.cl.Request(ctx, prev.Node, hdr, nil); err != nil && !errors.Is(err, cluster.ErrNodeGone) {
-			h.s.log.Warn("cluster: replace", "user", name, "node", prev.Node, "err", err)
-		}
+		h.kick(name, prev)
 	}
 	return true
+}
+
+// kick has the node at prev close the connection a claim replaced, and waits until it has:
+// the newer connection's register_ack follows, and a message sent after it must not reach the
+// older one (spec §5.2 [REG-7]). A node that does not answer in time is asked once more; the
+// presence watch of that node replaces the connection too (HandlePresence).
+func (h *hub) kick(name string, prev cluster.Location) {
+	hdr := nats.Header{hdrOp: {opKick}, hdrTo: {name}, hdrToConn: {strconv.FormatUint(prev.Conn, 10)}}
+	var err error
+	for range 2 {
+		ctx, cancel := clusterCtx()
+		_, err = h.cl.Request(ctx, prev.Node, hdr, nil)
+		cancel()
+		if err == nil || errors.Is(err, cluster.ErrNodeGone) {
+			return
+		}
+	}
+	h.s.log.Warn("cluster: replace", "user", name, "node", prev.Node, "err", err)
 }
 
 // release removes c's presence entry, unless a later connection claimed the name.
