@@ -237,3 +237,34 @@ func TestClusterNATSNodeStops(t *testing.T) {
 		alice.expect("relay")
 	}
 }
+
+// TestClusterAnswersInOrder: relays to a user on another relay are answered later than they
+// are read (pipelined), yet every request of a connection is answered in the order it arrived
+// (spec §5.6 [SRV-13], §5.11 [CLU-3]), whatever the requests between them.
+func TestClusterAnswersInOrder(t *testing.T) {
+	c := clustertest.Start(t, 3, 2)
+	alice := connect(t, c.Relays[0], "alice")
+	bob := connect(t, c.Relays[1], "bob")
+	sid := chat(alice, bob)
+	var want []string
+	for i := range 30 {
+		id := fmt.Sprint("q", i)
+		switch i % 5 {
+		case 0, 1, 3:
+			alice.send(msg{"type": "relay", "id": id, "to": "bob", "session": sid, "payload": msgPayload(i, 32)})
+			want = append(want, "ack")
+		case 2:
+			alice.send(msg{"type": "list_users", "id": id})
+			want = append(want, "user_list")
+		case 4:
+			alice.send(msg{"type": "relay", "id": id, "to": "bob", "session": session(), "payload": msgPayload(i, 32)})
+			want = append(want, "error") // not_in_session
+		}
+	}
+	for i, typ := range want {
+		m := alice.nextMsg()
+		if m["type"] != typ || m["id"] != fmt.Sprint("q", i) {
+			t.Fatalf("answer %d: got %s, want %s with id q%d", i, compact(m), typ, i)
+		}
+	}
+}
