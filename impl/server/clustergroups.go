@@ -79,6 +79,7 @@ func (h *hub) joinCluster(c *conn, name string, ack []byte) *refusal {
 		ms[user] = me // a member's earlier connection is replaced
 		return nil
 	})
+	added := err == nil // c is in the member list: a failure from here on takes it out again
 	var st directory.Group
 	var found bool
 	if err == nil {
@@ -101,6 +102,9 @@ func (h *hub) joinCluster(c *conn, name string, ack []byte) *refusal {
 	case err != nil:
 		h.s.metrics.DirectoryFailures.Inc()
 		h.s.log.Error("cluster: join", "group", name, "err", err)
+		if added {
+			go h.leaveClusterGroups(c, []string{name})
+		}
 		return &refusal{errInternal, "the server could not join " + name + "; try again"}
 	case !h.currentLocked(c):
 		go h.leaveClusterGroups(c, []string{name})
