@@ -63,7 +63,9 @@ const (
 //	under the hub's lock)
 //
 // corkConn.mu is taken alone, by writes and deadline changes; qmu, readerMu and deadlineMu are
-// never held while a frame is read or written.
+// never held while a frame is read or written. hub.mu is never held while a group commit is
+// recorded (hub.lockIdle waits for it without the lock) or while another node of a cluster is
+// asked anything.
 type conn struct {
 	s      *Server
 	cork   *corkConn // the client's TLS connection, which gathers the writer's frames

@@ -21,6 +21,11 @@
 // gives its goroutine up to the server's epoll set until the socket, the keepalive or a close
 // needs it again (park.go, poller_linux.go). Nothing of this changes what a client sees.
 //
+// In a cluster (Config.Cluster, package cluster; spec §5.11) the relay is one node of several
+// that share the directory: the hub holds this node's connections, and users, chats and groups
+// span every node through NATS (clusterhub.go, clustergroups.go; relays to other nodes are
+// pipelined, pipeline.go). Nothing of it changes what a client sees.
+//
 // Origin policy (spec §4.2 [WS-2]): an upgrade request without an Origin header (native clients)
 // is accepted; one with an Origin is accepted only when that origin is in Config.AllowOrigins
 // (--allow-origin), compared as scheme://host[:port] without regard to case or a trailing slash,
