@@ -506,7 +506,11 @@ func (c *conn) finish(batch [][]byte) {
 			return
 		}
 	}
-	_ = c.cork.SetWriteDeadline(deadline)
+	// spec §5.9 [GSV-3], §5.5 [SES-3]: the connection has left its groups and chats (in a
+	// cluster, every node's lists) before the client reads the close frame, so that what it
+	// does next already finds it gone.
+	c.bg.Wait()
+	_ = c.cork.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
 	c.cork.cork() // the header and the body in one record
 	_ = c.writeControlFrame(ws.OpClose, closeFrameBody(c.closeCode, c.closeText))
 	_ = c.cork.uncork()
