@@ -30,6 +30,10 @@ var NotObservable = []Unobservable{
 	{"SRV-5", "the refresh follows the user list shown to the user, which the driver protocol has no notion of"},
 	{"SRV-12", "what a server writes to its logs and its disk cannot be seen over the network; the cases check only " +
 		"that nothing reaches another client or an error (SRV-10, ERR-4)"},
+	{"CLU-4", "a node that loses its broker for good has to be made to lose it: a runner reaches the relay's URLs over " +
+		"the network and cannot stop a node or its broker (impl/server/cluster_test.go stops both)"},
+	{"CLU-5", "that nothing acknowledged is lost when a node or a store server fails needs the failure caused, which a " +
+		"runner that reaches the relay over the network cannot do (impl/server/cluster_test.go stops both)"},
 	{"GRP-18", "the limit is 2^24 group messages from one sender in one epoch: reaching it through the driver takes " +
 		"16,777,216 group_send commands, far beyond the time of a conformance run"},
 	{"CLI-24", "the history file is on the client's machine: no protocol message and no driver command shows how it " +

@@ -21,7 +21,7 @@ func init() {
 	add(harness.Case{ID: "groups/commit-checks", Rules: []string{"GSV-4", "GSV-5", "ERR-1"},
 		Description: "commits from a non-member (not_member), for a wrong epoch (stale_epoch), with another committer, missing, unsorted or extra members, or mismatched wraps (bad_members) are refused and not forwarded; a valid one is acked and forwarded unchanged to the others",
 		Run:         commitChecks})
-	add(harness.Case{ID: "groups/commit-race", Rules: []string{"GSV-5"},
+	add(harness.Case{ID: "groups/commit-race", Rules: []string{"GSV-5", "CLU-6"},
 		Description: "two members commit the same next epoch at once, repeatedly: exactly one is acked, the other gets stale_epoch, and every other member receives only the winner",
 		Run:         commitRace})
 	add(harness.Case{ID: "groups/message-fanout", Rules: []string{"GSV-6", "ERR-1"},

@@ -54,12 +54,29 @@ func (s *Server) now() time.Time {
 type adminRelay struct{ s *Server }
 
 func (a adminRelay) Online(user string) bool {
+	if cl := a.s.cfg.Cluster; cl != nil {
+		return cl.IsOnline(user) // spec §5.11 [CLU-1]: online on any relay of the cluster
+	}
 	a.s.hub.mu.RLock()
 	defer a.s.hub.mu.RUnlock()
 	return a.s.hub.users[user] != nil
 }
 
 func (a adminRelay) OnlineNow() map[string]bool {
+	if cl := a.s.cfg.Cluster; cl != nil {
+		// spec §5.11 [CLU-1]: a name online on any relay of the cluster is kept.
+		ctx, cancel := clusterCtx()
+		defer cancel()
+		names, err := cl.Online(ctx)
+		if err != nil {
+			return nil // not known: nothing may be released (releaseNames)
+		}
+		out := make(map[string]bool, len(names))
+		for _, u := range names {
+			out[u] = true
+		}
+		return out
+	}
 	a.s.hub.mu.RLock()
 	defer a.s.hub.mu.RUnlock()
 	out := make(map[string]bool, len(a.s.hub.users))
@@ -90,10 +107,14 @@ func (a adminRelay) Status() admin.RelayStatus {
 	if s.cfg.NameTTL > 0 {
 		ttl = s.cfg.NameTTL.String()
 	}
-	return admin.RelayStatus{
+	st := admin.RelayStatus{
 		Running: true, Started: s.started, Connections: s.adm.open(), Online: online, MaxUsers: s.cfg.MaxUsers,
 		Registration: s.policy.String(), NewNamesLastMinute: last, NewNamesThisMinute: cur, Groups: groups, NameTTL: ttl,
 	}
+	if cl := s.cfg.Cluster; cl != nil {
+		st.Node, st.ClusterOnline = cl.ID(), cl.OnlineCount()
+	}
+	return st
 }
 
 // releaseNames releases the names not registered within the name TTL, except those online
@@ -102,9 +123,12 @@ func (s *Server) releaseNames() int {
 	if s.cfg.NameTTL <= 0 {
 		return 0
 	}
-	// The hub is read before the directory is locked for writing, never inside: a commit holds
-	// the hub's lock while it writes to the directory (GSV-20).
+	// The hub is read before the directory is locked for writing, never inside it.
 	online := adminRelay{s}.OnlineNow()
+	if online == nil {
+		s.log.Warn("releasing unused names skipped: the cluster's online users are not known")
+		return 0
+	}
 	removed, err := s.dir.Prune(s.now().Add(-s.cfg.NameTTL), func(u string) bool { return online[u] })
 	if err != nil {
 		s.log.Error("releasing unused names failed", "err", err)

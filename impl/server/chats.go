@@ -31,20 +31,48 @@ func newChatKey(session []byte, a, b string) chatKey {
 	return k
 }
 
-// chat is one chat between two connections.
+// chat is one chat between two connections. In a cluster the two may be on two relays: each
+// relay keeps the chat for the side it holds (spec §5.11 [CLU-1]).
 type chat struct {
 	key       chatKey
-	initiator *conn // sent the chat_request
-	responder *conn // received it
-	accepted  bool  // the responder answered accepted true
+	initiator side // sent the chat_request
+	responder side // received it
+	accepted  bool // the responder answered accepted true
 }
 
-// peerOf returns the other connection of the chat.
-func (ch *chat) peerOf(c *conn) *conn {
-	if ch.initiator == c {
+// side is one connection of a chat: c on this relay, or only ref on another relay of the
+// cluster.
+type side struct {
+	c   *conn
+	ref connRef
+}
+
+// connRef names a connection across the relays of a cluster: its relay's node id ("" on a
+// single relay) and its id there.
+type connRef struct {
+	node string
+	id   uint64
+}
+
+func localSide(c *conn) side { return side{c: c, ref: c.ref()} }
+
+// peerOf returns the other side of the chat.
+func (ch *chat) peerOf(c *conn) side {
+	if ch.initiator.c == c {
 		return ch.responder
 	}
 	return ch.initiator
+}
+
+// sides returns the connections of the chat on this relay.
+func (ch *chat) sides() []*conn {
+	var out []*conn
+	for _, s := range []side{ch.initiator, ch.responder} {
+		if s.c != nil {
+			out = append(out, s.c)
+		}
+	}
+	return out
 }
 
 // chatState is a connection's part of the table. Guarded by hub.mu; the map is made at the
@@ -81,6 +109,14 @@ type chatMsg struct {
 // deliver routes a chat_request, chat_response, chat_terminate or relay from c, applying and
 // updating the table of chats, and queues frame for the recipient when it may go.
 func (h *hub) deliver(c *conn, m chatMsg, frame []byte) delivery {
+	if h.cl != nil {
+		h.mu.RLock()
+		local := h.users[m.to] != nil
+		h.mu.RUnlock()
+		if !local {
+			return h.deliverRemote(c, m, frame) // spec §5.11 [CLU-3]
+		}
+	}
 	if m.typ == wire.RequestTypeRelay {
 		// The hot path only reads the table.
 		h.mu.RLock()
@@ -97,10 +133,7 @@ func (h *hub) deliver(c *conn, m chatMsg, frame []byte) delivery {
 		return deliverAbsent
 	}
 	key := newChatKey(m.session, c.registeredName(), m.to)
-	ch := c.chat.chats[key]
-	if ch != nil && ch.peerOf(c) != target {
-		ch = nil // a chat with an earlier connection of the recipient: ended with it
-	}
+	ch := chatWith(c, key, target.ref())
 	switch m.typ {
 	case wire.RequestTypeRelay:
 		// spec §5.5 [SES-2]: relay only inside a chat the recipient accepted.
@@ -118,11 +151,11 @@ func (h *hub) deliver(c *conn, m chatMsg, frame []byte) delivery {
 		}
 		d := target.enqueueFrom(frame, c)
 		if d == delivered {
-			h.openChatLocked(&chat{key: key, initiator: c, responder: target})
+			h.openChatLocked(&chat{key: key, initiator: localSide(c), responder: localSide(target)})
 		}
 		return d
 	case wire.RequestTypeChatResponse:
-		if ch == nil || ch.accepted || ch.responder != c {
+		if ch == nil || ch.accepted || ch.responder.c != c {
 			return target.enqueueFrom(frame, c) // answers no request of the table: nothing changes
 		}
 		if m.accepted && (c.chat.accepted >= h.s.cfg.MaxChats || target.chat.accepted >= h.s.cfg.MaxChats) {
@@ -146,38 +179,55 @@ func (h *hub) deliver(c *conn, m chatMsg, frame []byte) delivery {
 	}
 }
 
-// openChatLocked adds a pending chat to both connections. Callers hold h.mu for writing.
+// openChatLocked adds a pending chat to its connections on this relay. Callers hold h.mu for
+// writing.
 func (h *hub) openChatLocked(ch *chat) {
-	for _, c := range []*conn{ch.initiator, ch.responder} {
+	for _, c := range ch.sides() {
 		if c.chat.chats == nil {
 			c.chat.chats = make(map[chatKey]*chat)
 		}
 		c.chat.chats[ch.key] = ch
 	}
-	ch.initiator.chat.pendingOut++
-	ch.responder.chat.pendingIn++
+	if c := ch.initiator.c; c != nil {
+		c.chat.pendingOut++
+	}
+	if c := ch.responder.c; c != nil {
+		c.chat.pendingIn++
+	}
 }
 
 // acceptChatLocked marks a pending chat accepted. Callers hold h.mu for writing.
 func (h *hub) acceptChatLocked(ch *chat) {
-	ch.initiator.chat.pendingOut--
-	ch.responder.chat.pendingIn--
+	if c := ch.initiator.c; c != nil {
+		c.chat.pendingOut--
+	}
+	if c := ch.responder.c; c != nil {
+		c.chat.pendingIn--
+	}
 	ch.accepted = true
-	ch.initiator.chat.accepted++
-	ch.responder.chat.accepted++
+	for _, c := range ch.sides() {
+		c.chat.accepted++
+	}
 }
 
-// closeChatLocked removes a chat from both connections. Callers hold h.mu for writing.
+// closeChatLocked removes a chat from its connections on this relay. Callers hold h.mu for
+// writing.
 func (h *hub) closeChatLocked(ch *chat) {
 	if ch.accepted {
-		ch.initiator.chat.accepted--
-		ch.responder.chat.accepted--
+		for _, c := range ch.sides() {
+			c.chat.accepted--
+		}
 	} else {
-		ch.initiator.chat.pendingOut--
-		ch.responder.chat.pendingIn--
+		if c := ch.initiator.c; c != nil {
+			c.chat.pendingOut--
+		}
+		if c := ch.responder.c; c != nil {
+			c.chat.pendingIn--
+		}
 	}
-	delete(ch.initiator.chat.chats, ch.key)
-	delete(ch.responder.chat.chats, ch.key)
+	for _, c := range ch.sides() {
+		delete(c.chat.chats, ch.key)
+	}
 }
 
 // endChatsLocked ends every chat of c, whose connection has ended or been replaced, and tells
@@ -196,7 +246,11 @@ func (h *hub) endChatsLocked(c *conn, reason wire.TerminateReason) {
 			h.s.log.Error("encode chat_terminate", "err", err)
 			continue
 		}
-		ch.peerOf(c).enqueue(frame)
+		if peer := ch.peerOf(c); peer.c != nil {
+			peer.c.enqueue(frame)
+		} else {
+			h.endRemoteChat(peer.ref, c, key, frame) // spec §5.11 [CLU-1]
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blindpost/blindpost/impl/server/cluster"
 	"github.com/blindpost/blindpost/impl/server/directory"
 	"github.com/blindpost/blindpost/internal/tlspin"
 )
@@ -81,6 +82,12 @@ type Config struct {
 	// Clock is the directory's clock (when names were last seen, when invites expire); nil
 	// means time.Now. Tests move it to age names.
 	Clock func() time.Time
+
+	// Cluster, when not nil, makes the relay one node of a cluster (spec §5.11): its directory
+	// is the cluster's (Cluster.StoreFor, with MaxUsers and Clock) instead of a bbolt file in
+	// DataDir, and users, chats and groups span every node. DataDir still holds the certificate
+	// and the administration socket. nil: one relay, as before.
+	Cluster *cluster.Node
 
 	// Logger receives the relay's logs; nil discards them. It never receives payloads, ciphertexts,
 	// commits, proofs or key material (spec §5.5 [SRV-12]).

@@ -63,7 +63,9 @@ const (
 //	under the hub's lock)
 //
 // corkConn.mu is taken alone, by writes and deadline changes; qmu, readerMu and deadlineMu are
-// never held while a frame is read or written.
+// never held while a frame is read or written. hub.mu is never held while a group commit is
+// recorded (hub.lockIdle waits for it without the lock) or while another node of a cluster is
+// asked anything.
 type conn struct {
 	s      *Server
 	cork   *corkConn // the client's TLS connection, which gathers the writer's frames
@@ -93,7 +95,10 @@ type conn struct {
 	reg      atomic.Int32
 	regTimer *time.Timer            // the registration deadline (WS-9); nil once registered
 	name     atomic.Pointer[string] // the registered username, set once at registration
-	bg       sync.WaitGroup         // the early hub exit started by requestClose
+	// presenceRev is the revision of the cluster's presence entry this connection claimed
+	// (spec §5.11 [CLU-2]); 0 on a single relay, before the claim and once released.
+	presenceRev atomic.Uint64
+	bg          sync.WaitGroup // the early hub exit started by requestClose
 
 	// Used by the reader goroutine only.
 	frames     frameState // what was read and not yet handled (frames.go)
@@ -101,6 +106,7 @@ type conn struct {
 	nextExtend time.Time  // when the keepalive deadline is next moved (extendReadDeadline)
 	inSize     int        // the size of the message being handled
 	inData     []byte     // the message being handled, for spliceRelay; nil between messages
+	inflight   []inflight // relays sent to other relays of the cluster, not answered yet (pipeline.go)
 	lastData   time.Time  // when the last data message arrived (or the connection began)
 	state      connState
 	user       string // from hello; the registered name once state is stateRegistered
@@ -187,6 +193,7 @@ func (c *conn) end(code int, text string) {
 		c.regTimer.Stop()
 	}
 	c.requestClose(code, text)
+	c.inflight = nil // closing: the relays sent are not answered
 	c.writerDone.Wait()
 	c.cork.Close()
 	c.frames.in.release()

@@ -25,6 +25,9 @@ func (c *conn) handle(data []byte, received time.Time) {
 	)
 	if !fast {
 		msg, err = wire.Decode(wire.FromClient, data)
+		if _, relay := msg.(*wire.Relay); !relay {
+			c.awaitInflight() // spec §5.5 [SRV-13]: the answers to earlier relays go first
+		}
 		id, typ = requestOf(msg)
 	}
 	c.countIn(typ, len(data))

@@ -44,12 +44,19 @@ func (c *conn) forwardView(v *wire.RelayView, received time.Time) {
 	// spec §5.5 [SRV-1] [SRV-6]: from stamped, the session and the payload as they came.
 	frame := spliceView(relayFrames.get(splicedSize(v, from)), v, from)
 	c.session = v.Session // held by the connection: v stays on the stack
+	m := chatMsg{typ: typ, to: to, session: c.session[:]}
+	// In a cluster, a recipient on another relay is sent to without waiting (pipeline.go);
+	// publishing copies the frame, so it goes back to the pool at once.
+	if c.s.hub.cl != nil && c.pipeline(string(v.ID), m, frame, received) {
+		relayFrames.put(frame)
+		return
+	}
 	c.lent = frame
-	d := c.s.hub.deliver(c, chatMsg{typ: typ, to: to, session: c.session[:]}, frame)
+	d := c.s.hub.deliver(c, m, frame)
 	c.lent = nil
 	if d != delivered {
 		relayFrames.put(frame) // not queued
-		c.answerDelivery(d, string(v.ID), typ, to, len(frame), received)
+		c.answerDelivery(string(v.ID), typ, to, d, len(frame), received)
 		return
 	}
 	c.s.metrics.Relayed(string(typ), len(frame), received)

@@ -52,12 +52,15 @@ func (c *conn) deliverForwarded(id string, typ wire.RequestType, to string, sess
 		c.failf(id, typ, errTooLarge, "the forwarded message would exceed %d bytes", c.s.cfg.MaxMessage)
 		return
 	}
-	c.answerDelivery(c.s.hub.deliver(c, chatMsg{typ: typ, to: to, session: session, accepted: accepted}, frame), id, typ, to, len(frame), received)
+	m := chatMsg{typ: typ, to: to, session: session, accepted: accepted}
+	if c.pipeline(id, m, frame, received) {
+		return // answered in order once the recipient's relay has answered (pipeline.go)
+	}
+	c.answerDelivery(id, typ, to, c.s.hub.deliver(c, m, frame), len(frame), received)
 }
 
-// answerDelivery answers a forwarded request of size bytes by what became of it, d: ack or
-// error (spec §5.5, §5.6).
-func (c *conn) answerDelivery(d delivery, id string, typ wire.RequestType, to string, size int, received time.Time) {
+// answerDelivery answers a forwarded request with ack or error, by what became of it.
+func (c *conn) answerDelivery(id string, typ wire.RequestType, to string, d delivery, size int, received time.Time) {
 	switch d {
 	case deliverGone:
 		return // replaced or closing: the connection no longer acts for its user

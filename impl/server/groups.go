@@ -16,8 +16,17 @@ import (
 type group struct {
 	name    string
 	epoch   int64
-	members map[string]*conn // by username
+	members map[string]*conn // by username; in a cluster, the members on this relay
 	last    *wire.Commit     // nil while epoch is 0
+	// committing is open while a commit of the group is being recorded in the directory
+	// (hub.commit, one relay): its members and epoch change only once it is closed.
+	committing chan struct{}
+
+	// In a cluster (spec §5.11 [CLU-6]): every member's name, sorted, the other relays that
+	// hold members, and the revision of the member list they come from.
+	all    []string
+	remote []string
+	rev    uint64
 }
 
 func (g *group) sortedMembers() []string { return slices.Sorted(maps.Keys(g.members)) }
@@ -144,7 +153,10 @@ func (c *conn) answer(id string, typ wire.RequestType, r *refusal) {
 
 // join adds c to group name (spec §5.9 [GSV-1] [GSV-7]).
 func (h *hub) join(c *conn, name string, ack []byte) *refusal {
-	h.mu.Lock()
+	if h.cl != nil {
+		return h.joinCluster(c, name, ack)
+	}
+	h.lockIdle(func() []*group { return h.groupsNamed(name) })
 	defer h.mu.Unlock()
 	if !h.currentLocked(c) {
 		return gone
@@ -204,7 +216,10 @@ func (h *hub) loadGroupLocked(name string) (*group, *refusal) {
 
 // leave removes c from group name (spec §5.9 [GSV-3]).
 func (h *hub) leave(c *conn, name string, ack []byte) *refusal {
-	h.mu.Lock()
+	if h.cl != nil {
+		return h.leaveCluster(c, name, ack)
+	}
+	h.lockIdle(func() []*group { return h.groupsNamed(name) })
 	defer h.mu.Unlock()
 	if !h.currentLocked(c) {
 		return gone
@@ -219,11 +234,14 @@ func (h *hub) leave(c *conn, name string, ack []byte) *refusal {
 	return nil
 }
 
-// leaveAllLocked removes c from every group it is in (spec §5.9 [GSV-3]).
-func (h *hub) leaveAllLocked(c *conn) {
-	for _, name := range slices.Sorted(maps.Keys(c.groups)) {
+// leaveAllLocked removes c from every group it is in (spec §5.9 [GSV-3]) and returns their
+// names; in a cluster the caller then takes c out of their member lists (leaveClusterGroups).
+func (h *hub) leaveAllLocked(c *conn) []string {
+	names := slices.Sorted(maps.Keys(c.groups))
+	for _, name := range names {
 		h.removeLocked(c.groups[name], c)
 	}
+	return names
 }
 
 // removeLocked removes member c from g, then forgets g when it is empty or announces the new
@@ -245,6 +263,9 @@ func (h *hub) removeLocked(g *group, c *conn) {
 		delete(h.groups, g.name)
 		h.s.metrics.Groups.Set(float64(len(h.groups)))
 		return
+	}
+	if h.cl != nil {
+		return // the member list is the cluster's: announced once it has changed there
 	}
 	h.announceLocked(g, nil)
 }
@@ -279,7 +300,11 @@ func (h *hub) announceLocked(g *group, joiner *conn) {
 
 // commit sequences a group_commit (spec §5.9 [GSV-4] [GSV-5]).
 func (h *hub) commit(c *conn, cm *wire.Commit, ack, fwd []byte, received time.Time) *refusal {
-	h.mu.Lock()
+	if h.cl != nil {
+		return h.commitCluster(c, cm, ack, fwd, received)
+	}
+	// Sequenced per group: a commit waits for one being recorded in the same group.
+	h.lockIdle(func() []*group { return h.groupsNamed(cm.Group) })
 	defer h.mu.Unlock()
 	if !h.currentLocked(c) {
 		return gone
@@ -294,16 +319,23 @@ func (h *hub) commit(c *conn, cm *wire.Commit, ack, fwd []byte, received time.Ti
 		// spec §5.9 [GSV-4] [GSV-5]: only the next epoch; the loser of a race lands here.
 		return &refusal{errStaleEpoch, "the commit is not for the next epoch of " + cm.Group}
 	}
-	if r := checkCommitMembers(g, cm, user); r != nil {
+	if r := checkCommitMembers(g.name, g.sortedMembers(), cm, user); r != nil {
 		return r
 	}
 	if r := c.checkCommitKeys(cm); r != nil {
 		return r
 	}
 	// spec §5.9 [GSV-20]: on disk before anyone learns of the epoch, so that it never goes back.
-	// The write holds the hub's lock: commits are rare next to messages, and the epoch must
-	// not move on without it.
-	if r := h.saveCommitLocked(g, cm); r != nil {
+	// The write (an fsync) runs without the hub's lock; meanwhile the group is marked
+	// committing, and whatever would change its members or epoch waits for it (lockIdle).
+	done := make(chan struct{})
+	g.committing = done
+	h.mu.Unlock()
+	r := h.saveCommit(g.name, cm)
+	h.mu.Lock()
+	g.committing = nil
+	close(done)
+	if r != nil {
 		return r
 	}
 	// spec §5.9 [GSV-5]: accept, keep, forward to every other member, ack.
@@ -313,19 +345,59 @@ func (h *hub) commit(c *conn, cm *wire.Commit, ack, fwd []byte, received time.Ti
 	return nil
 }
 
-// saveCommitLocked records cm as the last accepted commit of g (spec §5.9 [GSV-20]).
-func (h *hub) saveCommitLocked(g *group, cm *wire.Commit) *refusal {
+// lockIdle takes h.mu for writing once none of the groups that groups returns (called under
+// h.mu) has a commit being recorded (commit), waiting for each such commit without the lock.
+func (h *hub) lockIdle(groups func() []*group) {
+	h.mu.Lock()
+	for {
+		var busy chan struct{}
+		for _, g := range groups() {
+			if g.committing != nil {
+				busy = g.committing
+				break
+			}
+		}
+		if busy == nil {
+			return
+		}
+		h.mu.Unlock()
+		<-busy
+		h.mu.Lock()
+	}
+}
+
+// groupsNamed returns the groups of these names that exist. Callers hold h.mu.
+func (h *hub) groupsNamed(names ...string) []*group {
+	var out []*group
+	for _, name := range names {
+		if g := h.groups[name]; g != nil {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// groupsOf returns the groups c is in. Callers hold h.mu.
+func groupsOf(c *conn) []*group {
+	if c == nil {
+		return nil
+	}
+	return slices.Collect(maps.Values(c.groups))
+}
+
+// saveCommit records cm as the last accepted commit of group name (spec §5.9 [GSV-20]).
+func (h *hub) saveCommit(name string, cm *wire.Commit) *refusal {
 	raw, err := cm.MarshalJSON()
 	if err == nil {
 		var kept bool
-		kept, err = h.s.dir.SaveGroup(g.name, directory.Group{Epoch: cm.Epoch, LastCommit: raw, Updated: h.s.now()}, h.s.cfg.MaxKeptGroups)
+		kept, err = h.s.dir.SaveGroup(name, directory.Group{Epoch: cm.Epoch, LastCommit: raw, Updated: h.s.now()}, h.s.cfg.MaxKeptGroups)
 		if err == nil && !kept {
-			h.s.log.Warn("group kept in memory only: --max-kept-groups reached", "group", g.name)
+			h.s.log.Warn("group kept in memory only: --max-kept-groups reached", "group", name)
 		}
 	}
 	if err != nil {
 		h.s.metrics.DirectoryFailures.Inc()
-		h.s.log.Error("save group commit", "group", g.name, "err", err)
+		h.s.log.Error("save group commit", "group", name, "err", err)
 		return &refusal{errInternal, "the server could not record the commit; try again"}
 	}
 	return nil
@@ -333,17 +405,16 @@ func (h *hub) saveCommitLocked(g *group, cm *wire.Commit) *refusal {
 
 // checkCommitMembers applies the membership checks of spec §5.9 [GSV-4]: the committer is the
 // sender and the usernames of members and of wraps, in order, equal the sorted members.
-func checkCommitMembers(g *group, cm *wire.Commit, user string) *refusal {
+func checkCommitMembers(group string, names []string, cm *wire.Commit, user string) *refusal {
 	if cm.Committer != user {
 		return &refusal{errBadMembers, "the committer must be the sender"}
 	}
-	names := g.sortedMembers()
 	if len(cm.Members) != len(names) || len(cm.Wraps) != len(names) {
-		return &refusal{errBadMembers, "the commit must list exactly the current members of " + g.name}
+		return &refusal{errBadMembers, "the commit must list exactly the current members of " + group}
 	}
 	for i, name := range names {
 		if cm.Members[i].User != name || cm.Wraps[i].User != name {
-			return &refusal{errBadMembers, "the commit must list exactly the current members of " + g.name + ", sorted"}
+			return &refusal{errBadMembers, "the commit must list exactly the current members of " + group + ", sorted"}
 		}
 	}
 	return nil
@@ -371,6 +442,9 @@ func (c *conn) checkCommitKeys(cm *wire.Commit) *refusal {
 
 // message forwards a group_message to the other members (spec §5.9 [GSV-6]).
 func (h *hub) message(c *conn, gm *wire.GroupMsg, ack, fwd []byte, received time.Time) *refusal {
+	if h.cl != nil {
+		return h.messageCluster(c, gm, ack, fwd, received)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.currentLocked(c) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/blindpost/blindpost/impl/server/cluster"
 	"github.com/blindpost/blindpost/impl/wire"
 )
 
@@ -16,6 +17,7 @@ const maxListedUsers = 1000
 // and non-blocking (enqueue never waits), so no connection can stall another through it.
 type hub struct {
 	s      *Server
+	cl     *cluster.Node // nil: one relay; otherwise users and groups hold this relay's part
 	mu     sync.RWMutex
 	users  map[string]*conn
 	groups map[string]*group
@@ -23,23 +25,28 @@ type hub struct {
 }
 
 func newHub(s *Server) *hub {
-	return &hub{s: s, users: make(map[string]*conn), groups: make(map[string]*group), joins: make(map[netip.Addr]int)}
+	return &hub{s: s, cl: s.cfg.Cluster, users: make(map[string]*conn), groups: make(map[string]*group), joins: make(map[netip.Addr]int)}
 }
 
 // register makes c the connection of its registered name and returns the connection it
 // replaces, if any, after removing that one from its groups and ending its chats (spec §5.2
 // [REG-7], §5.9 [GSV-3], §5.5 [SES-3]).
 func (h *hub) register(c *conn, name string) (old *conn) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	var left []string
+	// The replaced connection leaves its groups: none of them may be recording a commit.
+	h.lockIdle(func() []*group { return groupsOf(h.users[name]) })
 	c.name.Store(&name)
 	old = h.users[name]
 	if old != nil {
-		h.leaveAllLocked(old)
+		left = h.leaveAllLocked(old)
 		h.endChatsLocked(old, wire.TerminateReasonPeerReplaced) // spec §5.5 [SES-3]
 	}
 	h.users[name] = c
 	h.s.metrics.OnlineUsers.Set(float64(len(h.users)))
+	h.mu.Unlock()
+	if old != nil {
+		h.leaveClusterGroups(old, left)
+	}
 	return old
 }
 
@@ -51,14 +58,18 @@ func (h *hub) unregister(c *conn) {
 	if name == "" {
 		return
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	// In a cluster, offline for every relay before the peers hear of it: a message sent after
+	// the notice is answered user_offline, as on one relay.
+	h.release(c)
+	h.lockIdle(func() []*group { return groupsOf(c) }) // it leaves its groups
 	if h.users[name] == c {
 		delete(h.users, name)
 		h.s.metrics.OnlineUsers.Set(float64(len(h.users)))
 	}
-	h.leaveAllLocked(c)
+	left := h.leaveAllLocked(c)
 	h.endChatsLocked(c, wire.TerminateReasonPeerOffline) // spec §5.5 [SES-3]
+	h.mu.Unlock()
+	h.leaveClusterGroups(c, left)
 }
 
 // current reports whether c is still the registered connection of its name; a replaced or
@@ -79,6 +90,9 @@ func (h *hub) lookup(from *conn, user string) (to *conn, current bool) {
 // online returns the registered usernames sorted by byte value, at most maxListedUsers of them,
 // and whether some were left out (spec §5.4 [SRV-4]).
 func (h *hub) online() (names []string, truncated bool) {
+	if h.cl != nil {
+		return h.onlineCluster()
+	}
 	h.mu.RLock()
 	names = make([]string, 0, len(h.users))
 	for name := range h.users {

@@ -83,9 +83,13 @@ func (c *conn) awaitMessage() error {
 	return c.endWait(err)
 }
 
-// beforeRead runs before every read from the connection (inBuffer.beforeRead): the held
-// answers go out (flushOwn), and a read deadline a probe left in the past is restored.
+// beforeRead runs before every read from the connection (inBuffer.beforeRead): the relays sent
+// to other relays of a cluster are answered unless more is to be read already (pipeline.go),
+// the held answers go out (flushOwn), and a read deadline a probe left in the past is restored.
 func (c *conn) beforeRead() {
+	if len(c.inflight) > 0 && !c.moreToRead() {
+		c.awaitInflight()
+	}
 	c.flushOwn()
 	if c.restoreOwed {
 		c.restoreOwed = false

@@ -250,6 +250,16 @@ func (c *conn) enqueue(frame []byte) bool { return c.enqueueFrom(frame, nil) == 
 // (spec §5.5 [SES-5]). A full queue closes this connection with 4002 (deliverFull). It never
 // blocks, and may run under the hub's lock.
 func (c *conn) enqueueFrom(frame []byte, sender *conn) delivery {
+	if sender == nil {
+		return c.enqueueFromID(frame, 0, false)
+	}
+	return c.enqueueFromID(frame, sender.id, sender.lends(frame))
+}
+
+// enqueueFromID is enqueueFrom for the sender whose share is counted under id (0: none); a
+// sender on another relay of a cluster has an id of its own (remoteSenderID). pooled says that
+// frame is a pooled frame the sender lends (lends): it goes back to the pool once written.
+func (c *conn) enqueueFromID(frame []byte, sender uint64, pooled bool) delivery {
 	c.qmu.Lock()
 	if c.isQuit() {
 		c.qmu.Unlock()
@@ -264,12 +274,12 @@ func (c *conn) enqueueFrom(frame []byte, sender *conn) delivery {
 	}
 	// spec §5.5 [SES-5]: one sender alone never fills the queue, so it cannot get its
 	// recipient closed; it is refused instead.
-	if sender != nil && !c.shareFitsLocked(sender.id, len(frame)) {
+	if sender != 0 && !c.shareFitsLocked(sender, len(frame)) {
 		c.qmu.Unlock()
 		return deliverShare
 	}
-	if sender != nil {
-		c.addFromLocked(frame, sender.id, sender.lends(frame))
+	if sender != 0 {
+		c.addFromLocked(frame, sender, pooled)
 	} else {
 		c.addLocked(frame)
 	}
@@ -287,6 +297,7 @@ func (c *conn) queueOwn(frame []byte) { c.queueOwnFrame(frame, false) }
 // queueOwnFrame is queueOwn for a frame that pooled says came from the frame pool: it goes
 // back once written.
 func (c *conn) queueOwnFrame(frame []byte, pooled bool) {
+	c.awaitInflight() // spec §5.5 [SRV-13]: earlier relays are answered first (pipeline.go)
 	if c.holdOwn(frame, pooled) {
 		return
 	}
@@ -570,7 +581,11 @@ func (c *conn) finish(batch [][]byte) {
 			return
 		}
 	}
-	_ = c.cork.SetWriteDeadline(deadline)
+	// spec §5.9 [GSV-3], §5.5 [SES-3]: the connection has left its groups and chats (in a
+	// cluster, every node's lists) before the client reads the close frame, so that what it
+	// does next already finds it gone.
+	c.bg.Wait()
+	_ = c.cork.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
 	c.cork.cork() // the header and the body in one record
 	_ = c.writeControlFrame(ws.OpClose, closeFrameBody(c.closeCode, c.closeText))
 	_ = c.cork.uncork()

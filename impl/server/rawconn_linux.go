@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 // rawConn is the TCP connection beneath a client's TLS connection. waitReadable waits for the
@@ -123,4 +124,22 @@ func (r *rawConn) waitReadable() error {
 		return nil
 	}
 	return r.sc.Read(r.waitFn)
+}
+
+// buffered reports whether bytes wait to be read: read ahead already, or in the socket's
+// receive queue (FIONREAD). Unlike readAhead it reads nothing, so it may run under any read
+// deadline.
+func (r *rawConn) buffered() bool {
+	if r.aheadBuf != nil {
+		return true
+	}
+	n := 0
+	err := r.control(func(fd int) error {
+		_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TIOCINQ, uintptr(unsafe.Pointer(&n)))
+		if errno != 0 {
+			return errno
+		}
+		return nil
+	})
+	return err == nil && n > 0
 }

@@ -18,4 +18,7 @@ func (r *rawConn) waitReadable() error { return nil }
 
 func (r *rawConn) readAhead() bool { return true }
 
+// buffered reports false: what waits in the socket is not known here.
+func (r *rawConn) buffered() bool { return false }
+
 func (r *rawConn) control(func(fd int) error) error { return errNoPoller }

@@ -98,6 +98,15 @@ func (c *conn) register(m *wire.Register) {
 	c.regTimer.Stop() // the deadline lost the race (reg is claimed); drop the timer
 	c.regTimer = nil
 	old := c.s.hub.register(c, c.user)
+	if !c.s.hub.claim(c) {
+		// spec §5.11 [CLU-2]: a registration the cluster did not record is not answered.
+		c.s.metrics.Registrations.WithLabelValues("internal").Inc()
+		c.failAndClose(m.ID, wire.RequestTypeRegister, errInternal, "the relay could not record the connection in its cluster; try again", closeInternal)
+		if old != nil {
+			old.requestClose(CloseReplaced, "replaced by a newer connection")
+		}
+		return
+	}
 	c.s.metrics.Registrations.WithLabelValues("ok").Inc()
 	c.log.Info("registered", "user", c.user, "replaced", old != nil)
 	c.reply(&wire.RegisterAck{ID: m.ID, User: c.user, Fingerprint: identity.Fingerprint(m.IdentityKey)})

@@ -21,6 +21,11 @@
 // gives its goroutine up to the server's epoll set until the socket, the keepalive or a close
 // needs it again (park.go, poller_linux.go). Nothing of this changes what a client sees.
 //
+// In a cluster (Config.Cluster, package cluster; spec §5.11) the relay is one node of several
+// that share the directory: the hub holds this node's connections, and users, chats and groups
+// span every node through NATS (clusterhub.go, clustergroups.go; relays to other nodes are
+// pipelined, pipeline.go). Nothing of it changes what a client sees.
+//
 // Origin policy (spec §4.2 [WS-2]): an upgrade request without an Origin header (native clients)
 // is accepted; one with an Origin is accepted only when that origin is in Config.AllowOrigins
 // (--allow-origin), compared as scheme://host[:port] without regard to case or a trailing slash,
@@ -108,7 +113,7 @@ func New(cfg Config) (*Server, error) {
 		// spec §4.1 [TLS-6]: behind a TLS-terminating proxy, proofs carry the proxy's pin.
 		pin, _ = tlspin.Parse(cfg.PublicPin) // validated above
 	}
-	dir, err := directory.Open(filepath.Join(cfg.DataDir, directory.FileName), directory.Options{MaxUsers: cfg.MaxUsers, Now: cfg.Clock})
+	dir, err := openStore(&cfg)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -130,6 +135,17 @@ func New(cfg Config) (*Server, error) {
 	// Origin is checked by handleUpgrade before the upgrade runs (WS-2).
 	s.upgrader = newUpgrader(cfg.RegisterTimeout)
 	return s, nil
+}
+
+// openStore opens the directory: the cluster's when the relay is a node of one (spec §5.11),
+// otherwise the bbolt file in the data directory.
+func openStore(cfg *Config) (directory.Store, error) {
+	if cfg.Cluster != nil {
+		ctx, cancel := clusterCtx()
+		defer cancel()
+		return cfg.Cluster.StoreFor(ctx, cfg.MaxUsers, cfg.Clock)
+	}
+	return directory.Open(filepath.Join(cfg.DataDir, directory.FileName), directory.Options{MaxUsers: cfg.MaxUsers, Now: cfg.Clock})
 }
 
 func loadTLS(cfg *Config) (*tlspin.Identity, error) {
@@ -205,8 +221,18 @@ func (s *Server) Start() error {
 			s.log.Info("idle connections will not park", "err", err)
 		}
 	}
+	if s.cfg.Cluster != nil {
+		if err := s.cfg.Cluster.Attach(s.hub); err != nil {
+			s.closeAdmin()
+			ln.Close()
+			return fmt.Errorf("server: %w", err)
+		}
+	}
 	s.stopBG = make(chan struct{})
 	s.serveWG.Go(func() { s.runRelease(s.stopBG) })
+	if s.cfg.Cluster != nil {
+		s.serveWG.Go(func() { s.runSweep(s.stopBG) })
+	}
 	s.httpSrv.SetKeepAlivesEnabled(false)
 	s.serveWG.Go(func() { _ = s.httpSrv.Serve(s.ln) })
 	s.log.Info("listening", "url", s.URL(), "pin", s.pin.String(), "metrics", s.cfg.MetricsListen)
@@ -294,6 +320,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 		}
 		<-done
 		errs = append(errs, fmt.Errorf("server: connections did not close in time: %w", ctx.Err()))
+	}
+	if s.cfg.Cluster != nil {
+		s.cfg.Cluster.Detach() // every connection has ended and left the cluster's lists
 	}
 	if s.mSrv != nil {
 		if err := s.mSrv.Shutdown(ctx); err != nil {

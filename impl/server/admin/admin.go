@@ -65,6 +65,10 @@ type RelayStatus struct {
 	GroupsWithEpoch    int       `json:"groups_with_epoch"`
 	NameTTL            string    `json:"name_ttl"`
 	InvitesOutstanding int       `json:"invites_outstanding"`
+	// In a cluster (spec §5.11): this relay's node id, and the users online on every node
+	// (Online counts this node's).
+	Node          string `json:"node,omitempty"`
+	ClusterOnline int    `json:"cluster_online,omitempty"`
 }
 
 // Response is the answer to a Request: Error, or the fields of its command.

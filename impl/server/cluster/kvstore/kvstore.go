@@ -60,6 +60,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -288,7 +289,10 @@ func (s *Store) release(ctx context.Context, key string) error {
 }
 
 func (s *Store) addCount(ctx context.Context, key string, delta, bound int) error {
-	for range maxAttempts {
+	for attempt := range maxAttempts {
+		if err := backoff(ctx, attempt); err != nil {
+			return fmt.Errorf("kvstore: %s: %w", key, err)
+		}
 		e, err := s.get(ctx, key)
 		if err != nil {
 			return err
@@ -317,4 +321,22 @@ func encode(v any) ([]byte, error) {
 		return nil, fmt.Errorf("kvstore: encode: %w", err)
 	}
 	return raw, nil
+}
+
+// backoff waits before the attempt-th try of a compare-and-set (none before the first): a
+// random time below 100µs·2^attempt, at most 20 ms, so that relays that lost to one another on
+// one key (every new name writes "m.users") do not all retry at once and lose again.
+func backoff(ctx context.Context, attempt int) error {
+	if attempt == 0 {
+		return nil
+	}
+	limit := min(100*time.Microsecond<<min(attempt, 8), 20*time.Millisecond)
+	t := time.NewTimer(rand.N(limit))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

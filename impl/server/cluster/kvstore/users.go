@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/blindpost/blindpost/impl/server/directory"
@@ -238,13 +239,22 @@ func (s *Store) List() ([]directory.Entry, error) {
 	return out, nil
 }
 
-// Count implements directory.Store: the bindings listed, not the counter (which may be one too
-// high for each relay that died in the middle of a registration; see the package doc).
+// Count implements directory.Store with one read of the counter "m.users", rather than a
+// listing of every binding (a cluster holds many): it counts the bound names, plus a place
+// reserved by a registration in progress, and one for each relay that died between its
+// reservation and its Create (see the package doc): never fewer than are bound.
 func (s *Store) Count() (int, error) {
 	ctx, cancel := s.ctx()
 	defer cancel()
-	es, err := s.scan(ctx, prefixUser)
-	return len(es), err
+	e, err := s.get(ctx, keyUsers)
+	if err != nil || e == nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(string(e.Value()))
+	if err != nil {
+		return 0, fmt.Errorf("kvstore: corrupt counter %s: %w", keyUsers, err)
+	}
+	return n, nil
 }
 
 // Remove implements directory.Store.
