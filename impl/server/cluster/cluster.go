@@ -122,14 +122,8 @@ func Join(ctx context.Context, opts Options) (*Node, error) {
 	}
 	n := &Node{nc: opts.Conn, js: js, prefix: opts.Bucket, opts: opts, id: nodeID(opts.NodeName)}
 	n.log = opts.Logger.With("node", n.id)
-	if n.store, err = kvstore.Open(ctx, js, kvstore.Options{Bucket: opts.Bucket, Replicas: opts.Replicas}); err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
-	}
-	if n.presence, n.pstream, err = openBucket(ctx, js, opts.Bucket+"-presence", "blindpost relay presence: user to node", opts.Replicas); err != nil {
-		return nil, fmt.Errorf("cluster: presence bucket: %w", err)
-	}
-	if n.members, _, err = openBucket(ctx, js, opts.Bucket+"-members", "blindpost relay group members", opts.Replicas); err != nil {
-		return nil, fmt.Errorf("cluster: members bucket: %w", err)
+	if err := n.openBuckets(ctx); err != nil {
+		return nil, err
 	}
 	if err := n.startReplies(); err != nil {
 		return nil, err
@@ -144,6 +138,67 @@ func Join(ctx context.Context, opts Options) (*Node, error) {
 	opts.Conn.SetClosedHandler(func(*nats.Conn) { n.lost() })
 	n.log.Info("joined the cluster", "bucket", opts.Bucket, "replicas", opts.Replicas)
 	return n, nil
+}
+
+// JoinWait bounds how long Join waits for JetStream to place the cluster's buckets: nodes that
+// start together find a meta leader before every server has reported itself to it, and until
+// then an R3 bucket has "no suitable peers".
+const JoinWait = time.Minute
+
+// joinAttempt bounds one attempt at opening the buckets.
+const joinAttempt = 5 * time.Second
+
+// openBuckets opens or creates the directory, presence and members buckets, trying again while
+// the cluster cannot place them yet (transient), up to JoinWait.
+func (n *Node) openBuckets(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, JoinWait)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		err := n.openBucketsOnce(ctx)
+		if err == nil || !transient(err) || ctx.Err() != nil {
+			return err
+		}
+		n.log.Info("cluster: the buckets cannot be placed yet; trying again", "attempt", attempt, "err", err)
+		t := time.NewTimer(250 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w (gave up after %s: are the other NATS servers of the cluster running and routed?)", err, JoinWait)
+		case <-t.C:
+		}
+	}
+}
+
+func (n *Node) openBucketsOnce(parent context.Context) error {
+	ctx, cancel := context.WithTimeout(parent, joinAttempt)
+	defer cancel()
+	var err error
+	opts := n.opts
+	if n.store, err = kvstore.Open(ctx, n.js, kvstore.Options{Bucket: opts.Bucket, Replicas: opts.Replicas}); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	if n.presence, n.pstream, err = openBucket(ctx, n.js, opts.Bucket+"-presence", "blindpost relay presence: user to node", opts.Replicas); err != nil {
+		return fmt.Errorf("cluster: presence bucket: %w", err)
+	}
+	if n.members, _, err = openBucket(ctx, n.js, opts.Bucket+"-members", "blindpost relay group members", opts.Replicas); err != nil {
+		return fmt.Errorf("cluster: members bucket: %w", err)
+	}
+	return nil
+}
+
+// jsErrNoSuitablePeers is JetStream's error code for a stream it cannot place on enough servers
+// (not among the client library's named codes).
+const jsErrNoSuitablePeers jetstream.ErrorCode = 10005
+
+// transient reports whether err may go away while the cluster forms: no servers to place a
+// bucket on yet, no JetStream answer yet, or an attempt that ran out of time.
+func transient(err error) bool {
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode == jsErrNoSuitablePeers || api.Code == 503
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrJetStreamNotEnabled)
 }
 
 // nodeID returns name followed by a random suffix, so that a restarted node is a new node:

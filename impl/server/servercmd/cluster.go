@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/blindpost/blindpost/impl/server/admin"
+	"github.com/blindpost/blindpost/impl/server/cluster"
 	"github.com/blindpost/blindpost/impl/server/cluster/embedded"
 	"github.com/blindpost/blindpost/impl/server/cluster/kvstore"
 )
@@ -327,10 +328,6 @@ func dial(urls, creds, ca string, opts ...nats.Option) (*nats.Conn, error) {
 	return nc, nil
 }
 
-// errNoClusterMode is what serve answers to the cluster flags while this build has no cluster
-// mode in the relay (server.Config.Cluster).
-var errNoClusterMode = errors.New("cluster: this build of the relay has no cluster mode yet: the NATS connection works, but the relay cannot join a cluster; run it without --cluster and --cluster-embedded")
-
 // joinCluster connects this relay to its cluster and makes it a node of it; leave closes both.
 // It runs after the configuration is validated and before server.New, which takes the node in
 // its configuration.
@@ -340,17 +337,14 @@ func (o *options) joinCluster(ctx context.Context, log *slog.Logger) (leave func
 		return nil, err
 	}
 	fmt.Fprintf(o.stdout, "cluster node %s: %s, directory in bucket %q (R%d)\n", cc.NodeName, cc.describe(), cc.Bucket, cc.Replicas)
-	// The relay's cluster mode plugs in here (package cluster; server.Config.Cluster):
-	//	node, err := cluster.Join(ctx, cluster.Options{Conn: cc.Conn, Bucket: cc.Bucket,
-	//		Replicas: cc.Replicas, NodeName: cc.NodeName, Logger: log})
-	//	if err != nil {
-	//		cc.Close()
-	//		return nil, err
-	//	}
-	//	o.cfg.Cluster = node
-	//	return func() { node.Close(); cc.Close() }, nil
-	cc.Close()
-	return nil, errNoClusterMode
+	node, err := cluster.Join(ctx, cluster.Options{Conn: cc.Conn, Bucket: cc.Bucket,
+		Replicas: cc.Replicas, NodeName: cc.NodeName, Logger: log})
+	if err != nil {
+		cc.Close()
+		return nil, err
+	}
+	o.cfg.Cluster = node
+	return func() { node.Close(); cc.Close() }, nil
 }
 
 // clusterAdminWait bounds connecting to the cluster and one administration command on it.
