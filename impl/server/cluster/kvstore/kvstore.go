@@ -64,6 +64,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/blindpost/blindpost/impl/server/directory"
@@ -246,19 +247,28 @@ func isConflict(err error) bool {
 // cas writes value at key when its revision is still rev (0: the key is absent), and reports
 // false when another writer came first.
 func (s *Store) cas(ctx context.Context, key string, value []byte, rev uint64) (bool, error) {
-	var err error
+	_, ok, err := s.casRev(ctx, key, value, rev)
+	return ok, err
+}
+
+// casRev is cas that also returns the revision it wrote.
+func (s *Store) casRev(ctx context.Context, key string, value []byte, rev uint64) (uint64, bool, error) {
+	var (
+		next uint64
+		err  error
+	)
 	if rev == 0 {
-		_, err = s.kv.Create(ctx, key, value)
+		next, err = s.kv.Create(ctx, key, value)
 	} else {
-		_, err = s.kv.Update(ctx, key, value, rev)
+		next, err = s.kv.Update(ctx, key, value, rev)
 	}
 	if isConflict(err) {
-		return false, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("kvstore: write %s: %w", key, err)
+		return 0, false, fmt.Errorf("kvstore: write %s: %w", key, err)
 	}
-	return true, nil
+	return next, true, nil
 }
 
 // casDelete deletes key when its revision is still rev, and reports false when another writer
@@ -288,31 +298,78 @@ func (s *Store) release(ctx context.Context, key string) error {
 	return s.addCount(ctx, key, -1, 0)
 }
 
+// counterCache holds, per counter (bucket and key) of this process, a lock and the value and
+// revision last read or written. The registrations a relay admits at once take turns on their
+// counter here, so that compare-and-set contends only with the other relays of the cluster, not
+// with hundreds of this relay's own registrations (which exhausted maxAttempts: "too many
+// concurrent writers" for new names); and while no other relay writes it, one update is one
+// round trip (the update on the revision known) instead of two (read, then update).
+var counterCache sync.Map // string → *counter
+
+type cachedCounter struct {
+	mu    sync.Mutex
+	known bool // n and rev are what the bucket held at some point
+	n     int
+	rev   uint64
+}
+
+func (s *Store) counter(key string) *cachedCounter {
+	c, _ := counterCache.LoadOrStore(s.subjects+key, new(cachedCounter))
+	return c.(*cachedCounter)
+}
+
 func (s *Store) addCount(ctx context.Context, key string, delta, bound int) error {
+	c := s.counter(key)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fresh := false // c was read in this call
 	for attempt := range maxAttempts {
 		if err := backoff(ctx, attempt); err != nil {
 			return fmt.Errorf("kvstore: %s: %w", key, err)
 		}
-		e, err := s.get(ctx, key)
-		if err != nil {
-			return err
-		}
-		n, rev := 0, uint64(0)
-		if e != nil {
-			if n, err = strconv.Atoi(string(e.Value())); err != nil {
-				return fmt.Errorf("kvstore: corrupt counter %s: %w", key, err)
+		if !c.known {
+			if err := s.readCounter(ctx, key, c); err != nil {
+				return err
 			}
-			rev = e.Revision()
+			fresh = true
 		}
-		if delta > 0 && bound > 0 && n >= bound {
+		if delta > 0 && bound > 0 && c.n >= bound {
+			if !fresh { // another relay may have released places since: refuse only on a fresh read
+				c.known = false
+				continue
+			}
 			return errFull
 		}
-		ok, err := s.cas(ctx, key, []byte(strconv.Itoa(max(n+delta, 0))), rev)
-		if err != nil || ok {
+		n := max(c.n+delta, 0)
+		rev, ok, err := s.casRev(ctx, key, []byte(strconv.Itoa(n)), c.rev)
+		if err != nil {
+			c.known = false
 			return err
 		}
+		if ok {
+			c.n, c.rev = n, rev
+			return nil
+		}
+		c.known, fresh = false, false // another relay wrote it: read again
 	}
 	return fmt.Errorf("%w (%s)", ErrContention, key)
+}
+
+// readCounter reads the counter at key into c (0 at revision 0 when it does not exist).
+func (s *Store) readCounter(ctx context.Context, key string, c *cachedCounter) error {
+	e, err := s.get(ctx, key)
+	if err != nil {
+		return err
+	}
+	c.n, c.rev = 0, 0
+	if e != nil {
+		if c.n, err = strconv.Atoi(string(e.Value())); err != nil {
+			return fmt.Errorf("kvstore: corrupt counter %s: %w", key, err)
+		}
+		c.rev = e.Revision()
+	}
+	c.known = true
+	return nil
 }
 
 func encode(v any) ([]byte, error) {

@@ -234,3 +234,30 @@ func TestNATSNodeLoss(t *testing.T) {
 		t.Fatalf("after the loss of a node: Count = %d, %v", n, err)
 	}
 }
+
+// TestManyBindsAtOnce: a relay admitting hundreds of new names at once (a crowd reconnecting,
+// the scale run) binds every one. Every new name adds one to the same counter; before its
+// updates took turns within the process, 300 at once exhausted the compare-and-set retries
+// ("too many concurrent writers on one key").
+func TestManyBindsAtOnce(t *testing.T) {
+	c := natstest.Start(t, 3)
+	bucket := newBucket()
+	stores := []*Store{openOn(t, c, 0, bucket, 1000, nil), openOn(t, c, 1, bucket, 1000, nil)}
+	const n = 300
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = stores[i%len(stores)].Bind(storetest.Entry(fmt.Sprintf("crowd%d", i), byte(i), byte(i>>8)), directory.Admission{})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("bind %d of %d at once: %v", i, n, err)
+		}
+	}
+	if got, err := stores[0].Count(); err != nil || got != n {
+		t.Fatalf("Count() = %d, %v; want %d", got, err, n)
+	}
+}
