@@ -50,7 +50,7 @@ func init() {
 		Description: "with --registration closed a new name gets server_full, with --registration invite it gets invite_required without an invite; " +
 			"with --invite CODE it registers once with the code and the next new name with it gets bad_invite; each refusal closes 1008",
 		Run: registrationPolicy})
-	add(harness.Case{ID: "registration/rate", Rules: []string{"INV-5"}, Final: true,
+	add(harness.Case{ID: "registration/rate", Rules: []string{"INV-5", "CLU-7"}, Final: true,
 		Description: "with --register-burst N, new names from one address are refused with rate_limited and close 1008 by the N+1-th, " +
 			"and a name already bound still registers; it runs last, because the names stay bound",
 		Run: registrationRate})

@@ -87,7 +87,7 @@ func init() {
 	add(harness.Case{ID: "registration/out-of-order-after", Rules: []string{"REG-9"},
 		Description: "hello and register after registration get error out_of_order and the connection stays open",
 		Run:         outOfOrderAfter})
-	add(harness.Case{ID: "registration/server-full", Rules: []string{"REG-13", "REG-14", "ERR-2", "LIM-5"}, Final: true,
+	add(harness.Case{ID: "registration/server-full", Rules: []string{"REG-13", "REG-14", "ERR-2", "LIM-5", "CLU-7"}, Final: true,
 		Description: "with --max-users N, fresh usernames are registered at once (released together, behind registrations with a bad proof that must get bad_proof) " +
 			"and then one by one until the directory is full: no more than N are " +
 			"accepted, the next gets error server_full then close 1008, another key for a bound name gets identity_mismatch (REG-14), " +

@@ -2,8 +2,10 @@ package serversuite_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/blindpost/blindpost/conformance/harness"
+	"github.com/blindpost/blindpost/conformance/serversuite"
 	"github.com/blindpost/blindpost/impl/server"
 	"github.com/blindpost/blindpost/impl/server/cluster/clustertest"
 )
@@ -31,5 +33,49 @@ func TestConformServerCluster(t *testing.T) {
 			t.Errorf("no case connected to %s: the connections were not spread", tg.URL)
 		}
 		t.Logf("%s: %d connections", tg.URL, tg.Connections)
+	}
+}
+
+// TestConformServerClusterLimits runs the cases of the limits over the whole relay against a
+// cluster of three relays, their connections spread over the three URLs: the directory's bound
+// (REG-13) and the registration limit over all addresses (INV-5) are one limit for the cluster,
+// not one per relay (spec §5.11 [CLU-7]). Three relays each with its own bound would let three
+// times as many names in.
+func TestConformServerClusterLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		caseID string
+		relay  func(*server.Config)
+		suite  func(*serversuite.Config)
+	}{
+		{"rate-global", configuredCases[1], func(c *server.Config) { c.RegisterBurstGlobal, c.RegisterRateGlobal = 3, 0.001 },
+			func(c *serversuite.Config) { c.RegisterBurst = 3 }},
+		{"full", serversuite.Suite + "/registration/server-full", func(c *server.Config) { c.MaxUsers = 2 },
+			func(c *serversuite.Config) { c.MaxUsers = 2 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := clustertest.Start(t, 3, 3, func(cfg *server.Config) {
+				cfg.RegisterTimeout, cfg.PingInterval, cfg.PongTimeout = registerTimeout, pingInterval, pongTimeout
+				tc.relay(cfg)
+			})
+			cfg := serversuite.Config{URLs: c.URLs(), Pin: c.Relays[0].Pin.String(),
+				RegisterTimeout: registerTimeout, PingInterval: pingInterval, PongTimeout: pongTimeout,
+				Wait: 4 * time.Second, Slack: time.Second}
+			tc.suite(&cfg)
+			env, err := serversuite.NewEnv(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cases []harness.Case
+			for _, cs := range harness.SuiteCases(serversuite.Suite) {
+				if cs.ID == tc.caseID {
+					cases = append(cases, cs)
+				}
+			}
+			if len(cases) != 1 {
+				t.Fatalf("no case %s", tc.caseID)
+			}
+			harness.RunTests(t, cases, harness.Options{Seed: seed(), Env: env, TimeoutFor: env.TimeoutFor})
+		})
 	}
 }

@@ -1,12 +1,15 @@
 package server
 
 import (
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/blindpost/blindpost/impl/server/directory"
 )
 
 // maxRateAddrs bounds the source addresses whose registration buckets are remembered (about
@@ -18,6 +21,8 @@ const maxRateAddrs = 1 << 16
 // registration of a new name draws from, one per source address and one for the whole relay.
 type regLimiter struct {
 	global      *rate.Limiter
+	shared      sharedTokens // in a cluster, the bucket over all addresses instead of global
+	log         *slog.Logger
 	rate        rate.Limit
 	burst       int
 	mu          sync.Mutex
@@ -26,13 +31,28 @@ type regLimiter struct {
 	minuteStart time.Time
 }
 
-func newRegLimiter(cfg *Config) *regLimiter {
-	return &regLimiter{
+func newRegLimiter(cfg *Config, dir directory.Store, log *slog.Logger) *regLimiter {
+	l := &regLimiter{
 		global: rate.NewLimiter(rate.Limit(cfg.RegisterRateGlobal), cfg.RegisterBurstGlobal),
 		rate:   rate.Limit(cfg.RegisterRate), burst: cfg.RegisterBurst,
 		addrs: make(map[netip.Prefix]*rate.Limiter),
+		log:   log,
 	}
+	if shared, ok := dir.(sharedTokens); ok {
+		l.shared = shared
+	}
+	return l
 }
+
+// sharedTokens is a directory shared by the relays of a cluster that also keeps token buckets
+// they share (kvstore.Store): the limit over all addresses is then one limit for the cluster,
+// however many relays admit registrations (spec §5.2.1 [INV-5], §5.11).
+type sharedTokens interface {
+	TakeToken(name string, perSecond float64, burst int, now time.Time) (bool, error)
+}
+
+// sharedBucket names the cluster's bucket over all addresses.
+const sharedBucket = "register-global"
 
 // sourcePrefix is the unit of the per-address limit: the IPv4 address, or the /64 of an IPv6
 // address (one host commonly holds a whole /64).
@@ -72,12 +92,34 @@ func (l *regLimiter) allow(remote string, now time.Time) bool {
 		r.CancelAt(now)
 		return false
 	}
-	if !l.global.AllowN(now, 1) {
+	if l.shared != nil {
+		// The cluster's bucket is a round trip away: asked without the lock, the address's
+		// token given back if it refuses.
+		l.mu.Unlock()
+		ok := l.takeShared(now)
+		l.mu.Lock()
+		if !ok {
+			r.CancelAt(now)
+			return false
+		}
+	} else if !l.global.AllowN(now, 1) {
 		r.CancelAt(now)
 		return false
 	}
 	l.countLocked(now)
 	return true
+}
+
+// takeShared takes a token of the cluster's bucket over all addresses. A bucket that cannot
+// be reached admits nobody: the directory behind it is the same store, so the registration
+// could not be recorded either.
+func (l *regLimiter) takeShared(now time.Time) bool {
+	ok, err := l.shared.TakeToken(sharedBucket, float64(l.global.Limit()), l.global.Burst(), now)
+	if err != nil {
+		l.log.Error("the cluster's registration limit cannot be read; new names are refused meanwhile", "err", err)
+		return false
+	}
+	return ok
 }
 
 // forgetFullLocked forgets the buckets that have refilled; it reports whether any was.

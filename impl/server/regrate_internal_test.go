@@ -1,9 +1,13 @@
 package server
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/blindpost/blindpost/impl/server/directory"
 )
 
 // TestRegLimiter checks the buckets of INV-5: one per IPv4 address and per IPv6 /64, one for
@@ -11,7 +15,7 @@ import (
 func TestRegLimiter(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.RegisterRate, cfg.RegisterBurst, cfg.RegisterRateGlobal, cfg.RegisterBurstGlobal = 1, 2, 100, 5
-	l := newRegLimiter(&cfg)
+	l := newRegLimiter(&cfg, nil, slog.Default())
 	now := time.Unix(1_700_000_000, 0)
 	steps := []struct {
 		remote string
@@ -45,7 +49,7 @@ func TestRegLimiter(t *testing.T) {
 func TestRegLimiterBound(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.RegisterRate, cfg.RegisterBurst, cfg.RegisterRateGlobal, cfg.RegisterBurstGlobal = 0.001, 1, 1e6, 1000000
-	l := newRegLimiter(&cfg)
+	l := newRegLimiter(&cfg, nil, slog.Default())
 	now := time.Unix(1_700_000_000, 0)
 	for i := range maxRateAddrs {
 		if !l.allow(fmt.Sprintf("10.%d.%d.%d:1", i>>16, i>>8&255, i&255), now) {
@@ -61,5 +65,54 @@ func TestRegLimiterBound(t *testing.T) {
 	now = now.Add(time.Hour) // every bucket has refilled
 	if !l.allow("192.0.2.1:1", now) || len(l.addrs) > maxRateAddrs {
 		t.Fatalf("after the refill: %d addresses remembered", len(l.addrs))
+	}
+}
+
+// fakeShared is a cluster's shared bucket that admits a given number of tokens, or fails.
+type fakeShared struct {
+	left  int
+	err   error
+	asked []string
+}
+
+func (f *fakeShared) TakeToken(name string, perSecond float64, burst int, now time.Time) (bool, error) {
+	f.asked = append(f.asked, fmt.Sprintf("%s %g/s burst %d", name, perSecond, burst))
+	if f.err != nil || f.left == 0 {
+		return false, f.err
+	}
+	f.left--
+	return true, nil
+}
+
+// sharedDir is a directory whose store keeps shared token buckets, as the cluster's does.
+type sharedDir struct {
+	directory.Store
+	*fakeShared
+}
+
+// TestRegLimiterShared: in a cluster the limit over all addresses is the cluster's bucket, with
+// the relay's global rate and burst (spec §5.2.1 [INV-5], §5.11): the relay's own global bucket is
+// not drawn, and an address whose registration the cluster refuses keeps its token.
+func TestRegLimiterShared(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.RegisterRate, cfg.RegisterBurst, cfg.RegisterRateGlobal, cfg.RegisterBurstGlobal = 1, 2, 3, 1
+	shared := &fakeShared{left: 2}
+	l := newRegLimiter(&cfg, sharedDir{nil, shared}, slog.Default())
+	now := time.Unix(1_700_000_000, 0)
+	for i, want := range []bool{true, true, false} { // the relay's own burst of 1 would stop the second
+		if got := l.allow(fmt.Sprintf("192.0.2.%d:1", i), now); got != want {
+			t.Fatalf("registration %d: allow = %v, want %v", i, got, want)
+		}
+	}
+	if want := "register-global 3/s burst 1"; len(shared.asked) != 3 || shared.asked[0] != want {
+		t.Fatalf("the cluster's bucket was asked %q, want %q three times", shared.asked, want)
+	}
+	shared.left = 1
+	if !l.allow("192.0.2.2:1", now) {
+		t.Fatal("the address refused by the cluster lost its own token")
+	}
+	shared.err = errors.New("nats: timeout")
+	if l.allow("192.0.2.9:1", now) {
+		t.Fatal("a cluster bucket that cannot be read admitted a new name")
 	}
 }

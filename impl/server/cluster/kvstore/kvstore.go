@@ -298,56 +298,65 @@ func (s *Store) release(ctx context.Context, key string) error {
 	return s.addCount(ctx, key, -1, 0)
 }
 
-// counterCache holds, per counter (bucket and key) of this process, a lock and the value and
-// revision last read or written. The registrations a relay admits at once take turns on their
-// counter here, so that compare-and-set contends only with the other relays of the cluster, not
-// with hundreds of this relay's own registrations (which exhausted maxAttempts: "too many
-// concurrent writers" for new names); and while no other relay writes it, one update is one
-// round trip (the update on the revision known) instead of two (read, then update).
-var counterCache sync.Map // string → *counter
+// cachedKeys holds, per key (bucket and key) that every new name or registration updates, a
+// lock and the value and revision last read or written in this process. The registrations a
+// relay admits at once take turns on such a key here, so that compare-and-set contends only
+// with the other relays of the cluster, not with hundreds of this relay's own registrations
+// (which exhausted maxAttempts: "too many concurrent writers" for new names); and while no other
+// relay writes it, one update is one round trip (the update on the revision known) instead of
+// two (read, then update).
+var cachedKeys sync.Map // string → *cachedKey
 
-type cachedCounter struct {
+type cachedKey struct {
 	mu    sync.Mutex
-	known bool // n and rev are what the bucket held at some point
-	n     int
+	known bool // val and rev are what the bucket held at some point
+	val   []byte
 	rev   uint64
 }
 
-func (s *Store) counter(key string) *cachedCounter {
-	c, _ := counterCache.LoadOrStore(s.subjects+key, new(cachedCounter))
-	return c.(*cachedCounter)
-}
+// errStale is what an update function returns to decide on a fresh read instead of the value
+// known in this process (it must not when fresh is true).
+var errStale = errors.New("kvstore: decide on a fresh read")
 
-func (s *Store) addCount(ctx context.Context, key string, delta, bound int) error {
-	c := s.counter(key)
+// updateCached replaces the value of key (nil: none yet) by f's by compare-and-set, starting
+// from the value known in this process; fresh says that cur was read in this call. An error of
+// f other than errStale ends it, writing nothing.
+func (s *Store) updateCached(ctx context.Context, key string, f func(cur []byte, fresh bool) ([]byte, error)) error {
+	v, _ := cachedKeys.LoadOrStore(s.subjects+key, new(cachedKey))
+	c := v.(*cachedKey)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	fresh := false // c was read in this call
+	fresh := false
 	for attempt := range maxAttempts {
 		if err := backoff(ctx, attempt); err != nil {
 			return fmt.Errorf("kvstore: %s: %w", key, err)
 		}
 		if !c.known {
-			if err := s.readCounter(ctx, key, c); err != nil {
+			e, err := s.get(ctx, key)
+			if err != nil {
 				return err
 			}
-			fresh = true
-		}
-		if delta > 0 && bound > 0 && c.n >= bound {
-			if !fresh { // another relay may have released places since: refuse only on a fresh read
-				c.known = false
-				continue
+			c.val, c.rev = nil, 0
+			if e != nil {
+				c.val, c.rev = e.Value(), e.Revision()
 			}
-			return errFull
+			c.known, fresh = true, true
 		}
-		n := max(c.n+delta, 0)
-		rev, ok, err := s.casRev(ctx, key, []byte(strconv.Itoa(n)), c.rev)
+		next, err := f(c.val, fresh)
+		if errors.Is(err, errStale) && !fresh {
+			c.known = false
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		rev, ok, err := s.casRev(ctx, key, next, c.rev)
 		if err != nil {
 			c.known = false
 			return err
 		}
 		if ok {
-			c.n, c.rev = n, rev
+			c.val, c.rev = next, rev
 			return nil
 		}
 		c.known, fresh = false, false // another relay wrote it: read again
@@ -355,21 +364,23 @@ func (s *Store) addCount(ctx context.Context, key string, delta, bound int) erro
 	return fmt.Errorf("%w (%s)", ErrContention, key)
 }
 
-// readCounter reads the counter at key into c (0 at revision 0 when it does not exist).
-func (s *Store) readCounter(ctx context.Context, key string, c *cachedCounter) error {
-	e, err := s.get(ctx, key)
-	if err != nil {
-		return err
-	}
-	c.n, c.rev = 0, 0
-	if e != nil {
-		if c.n, err = strconv.Atoi(string(e.Value())); err != nil {
-			return fmt.Errorf("kvstore: corrupt counter %s: %w", key, err)
+func (s *Store) addCount(ctx context.Context, key string, delta, bound int) error {
+	return s.updateCached(ctx, key, func(cur []byte, fresh bool) ([]byte, error) {
+		n := 0
+		if cur != nil {
+			var err error
+			if n, err = strconv.Atoi(string(cur)); err != nil {
+				return nil, fmt.Errorf("kvstore: corrupt counter %s: %w", key, err)
+			}
 		}
-		c.rev = e.Revision()
-	}
-	c.known = true
-	return nil
+		if delta > 0 && bound > 0 && n >= bound {
+			if !fresh {
+				return nil, errStale // another relay may have released places since
+			}
+			return nil, errFull
+		}
+		return []byte(strconv.Itoa(max(n+delta, 0))), nil
+	})
 }
 
 func encode(v any) ([]byte, error) {

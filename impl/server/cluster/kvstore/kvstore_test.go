@@ -261,3 +261,50 @@ func TestManyBindsAtOnce(t *testing.T) {
 		t.Fatalf("Count() = %d, %v; want %d", got, err, n)
 	}
 }
+
+// TestTakeTokenShared: the registration limit over all addresses is one bucket for the whole
+// cluster (spec §5.2.1 [INV-5], §5.11): relays taking at once through two nodes get exactly its
+// burst between them, and tokens accrue at its rate from the time recorded.
+func TestTakeTokenShared(t *testing.T) {
+	c := natstest.Start(t, 3)
+	bucket := newBucket()
+	stores := []*Store{openOn(t, c, 0, bucket, 0, nil), openOn(t, c, 1, bucket, 0, nil)}
+	const burst, tries = 7, 40
+	now := time.Unix(1_900_000_000, 0)
+	var (
+		wg    sync.WaitGroup
+		taken atomic.Int64
+	)
+	for i := range tries {
+		wg.Go(func() {
+			ok, err := stores[i%2].TakeToken("register", 2, burst, now)
+			if err != nil {
+				t.Errorf("take %d: %v", i, err)
+			}
+			if ok {
+				taken.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := taken.Load(); got != burst {
+		t.Fatalf("%d tries at once through two relays took %d tokens; want the burst, %d", tries, got, burst)
+	}
+	for _, tc := range []struct {
+		after time.Duration
+		s     *Store
+		want  bool
+	}{
+		{0, stores[0], false},                      // empty
+		{400 * time.Millisecond, stores[1], false}, // 0.8 token accrued
+		{500 * time.Millisecond, stores[0], true},  // 1.0
+		{500 * time.Millisecond, stores[1], false}, // taken already, through the other relay
+		{-time.Hour, stores[1], false},             // a clock behind adds nothing
+		{2 * time.Second, stores[1], true},         // 3 more
+	} {
+		ok, err := tc.s.TakeToken("register", 2, burst, now.Add(tc.after))
+		if err != nil || ok != tc.want {
+			t.Fatalf("at +%s: TakeToken = %v, %v; want %v", tc.after, ok, err, tc.want)
+		}
+	}
+}
