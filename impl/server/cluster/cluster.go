@@ -191,13 +191,16 @@ func (n *Node) openBucketsOnce(parent context.Context) error {
 const jsErrNoSuitablePeers jetstream.ErrorCode = 10005
 
 // transient reports whether err may go away while the cluster forms: no servers to place a
-// bucket on yet, no JetStream answer yet, or an attempt that ran out of time.
+// bucket on yet, a bucket being created by another node, no JetStream answer yet, or an attempt
+// that ran out of time.
 func transient(err error) bool {
 	var api *jetstream.APIError
 	if errors.As(err, &api) {
-		return api.ErrorCode == jsErrNoSuitablePeers || api.Code == 503
+		// A bucket another node is creating at the same moment may not be found yet.
+		return api.ErrorCode == jsErrNoSuitablePeers || api.ErrorCode == jetstream.JSErrCodeStreamNotFound || api.Code == 503
 	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrBucketNotFound) ||
 		errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrJetStreamNotEnabled)
 }
 

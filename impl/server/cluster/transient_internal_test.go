@@ -22,6 +22,7 @@ func TestTransient(t *testing.T) {
 		{"unavailable", &jetstream.APIError{Code: 503, ErrorCode: 10008}, true},
 		{"attempt timed out", fmt.Errorf("open: %w", context.DeadlineExceeded), true},
 		{"no responders", nats.ErrNoResponders, true},
+		{"being created elsewhere", fmt.Errorf("members bucket: %w", &jetstream.APIError{Code: 404, ErrorCode: jetstream.JSErrCodeStreamNotFound}), true},
 		{"bad request", &jetstream.APIError{Code: 400, ErrorCode: jetstream.JSErrCodeBadRequest}, false},
 		{"cancelled", context.Canceled, false},
 		{"other", errors.New("invalid bucket name"), false},

@@ -55,6 +55,7 @@
 package kvstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -290,51 +291,94 @@ var errFull = errors.New("kvstore: counter at its bound")
 // reserve adds one to the counter at key by compare-and-set, unless it is already at bound
 // (0: no bound), and then returns errFull.
 func (s *Store) reserve(ctx context.Context, key string, bound int) error {
-	return s.addCount(ctx, key, 1, bound)
+	return s.addCount(key, 1, bound)
 }
 
 // release takes one from the counter at key (never below 0).
 func (s *Store) release(ctx context.Context, key string) error {
-	return s.addCount(ctx, key, -1, 0)
+	return s.addCount(key, -1, 0)
 }
 
-// cachedKeys holds, per key (bucket and key) that every new name or registration updates, a
-// lock and the value and revision last read or written in this process. The registrations a
-// relay admits at once take turns on such a key here, so that compare-and-set contends only
-// with the other relays of the cluster, not with hundreds of this relay's own registrations
-// (which exhausted maxAttempts: "too many concurrent writers" for new names); and while no other
-// relay writes it, one update is one round trip (the update on the revision known) instead of
-// two (read, then update).
+// cachedKeys holds, per key (bucket and key) that every new name or registration updates, the
+// updates waiting in this process and the value and revision last read or written. The updates a
+// relay makes at once are applied together, in the order they came, by one compare-and-set
+// (group commit): hundreds of registrations admitted at once cost one round trip to the store,
+// not one each (each its own compare-and-set, they exhausted maxAttempts against one another:
+// "too many concurrent writers"; taking turns, they waited past their time limit). The
+// compare-and-set contends only with other relays; while no other relay writes the key, the
+// update starts from the value known (no read).
 var cachedKeys sync.Map // string → *cachedKey
 
 type cachedKey struct {
-	mu    sync.Mutex
+	mu      sync.Mutex
+	waiting []*keyUpdate
+	leading bool // a goroutine is applying updates; it takes the waiting ones when it is done
+
+	// Only the leading goroutine uses these.
 	known bool // val and rev are what the bucket held at some point
 	val   []byte
 	rev   uint64
+}
+
+// keyUpdate is one caller's update of a cached key: f gives the next value from the current one
+// (nil: none yet); fresh says that the current one was read for this batch.
+type keyUpdate struct {
+	f    func(cur []byte, fresh bool) ([]byte, error)
+	err  error
+	done chan struct{}
 }
 
 // errStale is what an update function returns to decide on a fresh read instead of the value
 // known in this process (it must not when fresh is true).
 var errStale = errors.New("kvstore: decide on a fresh read")
 
-// updateCached replaces the value of key (nil: none yet) by f's by compare-and-set, starting
-// from the value known in this process; fresh says that cur was read in this call. An error of
-// f other than errStale ends it, writing nothing.
-func (s *Store) updateCached(ctx context.Context, key string, f func(cur []byte, fresh bool) ([]byte, error)) error {
+// updateCached applies f to the value of key by compare-and-set, together with the other
+// updates of key waiting in this process. An error of f other than errStale is f's result, and
+// f's update is then left out. f must depend on nothing but its arguments: it may be called
+// again when another relay wrote the key meanwhile.
+func (s *Store) updateCached(key string, f func(cur []byte, fresh bool) ([]byte, error)) error {
 	v, _ := cachedKeys.LoadOrStore(s.subjects+key, new(cachedKey))
 	c := v.(*cachedKey)
+	u := &keyUpdate{f: f, done: make(chan struct{})}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.waiting = append(c.waiting, u)
+	if c.leading {
+		c.mu.Unlock()
+		<-u.done // the leader answers within its own time limits
+		return u.err
+	}
+	c.leading = true
+	for len(c.waiting) > 0 {
+		batch := c.waiting
+		c.waiting = nil
+		c.mu.Unlock()
+		s.applyBatch(key, c, batch)
+		for _, b := range batch {
+			close(b.done)
+		}
+		c.mu.Lock()
+	}
+	c.leading = false
+	c.mu.Unlock()
+	return u.err
+}
+
+// applyBatch applies the updates of batch, in order, by one compare-and-set of their result,
+// again from a fresh read while another relay wins; each update's err is set.
+func (s *Store) applyBatch(key string, c *cachedKey, batch []*keyUpdate) {
+	ctx, cancel := s.ctx()
+	defer cancel()
 	fresh := false
 	for attempt := range maxAttempts {
 		if err := backoff(ctx, attempt); err != nil {
-			return fmt.Errorf("kvstore: %s: %w", key, err)
+			setAll(batch, fmt.Errorf("kvstore: %s: %w", key, err))
+			return
 		}
 		if !c.known {
 			e, err := s.get(ctx, key)
 			if err != nil {
-				return err
+				setAll(batch, err)
+				return
 			}
 			c.val, c.rev = nil, 0
 			if e != nil {
@@ -342,30 +386,47 @@ func (s *Store) updateCached(ctx context.Context, key string, f func(cur []byte,
 			}
 			c.known, fresh = true, true
 		}
-		next, err := f(c.val, fresh)
-		if errors.Is(err, errStale) && !fresh {
+		next, stale := c.val, false
+		for _, u := range batch {
+			v, err := u.f(next, fresh)
+			if errors.Is(err, errStale) && !fresh {
+				stale = true
+				break
+			}
+			if u.err = err; err == nil {
+				next = v
+			}
+		}
+		if stale {
 			c.known = false
 			continue
 		}
-		if err != nil {
-			return err
+		if bytes.Equal(next, c.val) {
+			return // nothing to write: every update refused
 		}
 		rev, ok, err := s.casRev(ctx, key, next, c.rev)
 		if err != nil {
 			c.known = false
-			return err
+			setAll(batch, err)
+			return
 		}
 		if ok {
 			c.val, c.rev = next, rev
-			return nil
+			return
 		}
 		c.known, fresh = false, false // another relay wrote it: read again
 	}
-	return fmt.Errorf("%w (%s)", ErrContention, key)
+	setAll(batch, fmt.Errorf("%w (%s)", ErrContention, key))
 }
 
-func (s *Store) addCount(ctx context.Context, key string, delta, bound int) error {
-	return s.updateCached(ctx, key, func(cur []byte, fresh bool) ([]byte, error) {
+func setAll(batch []*keyUpdate, err error) {
+	for _, u := range batch {
+		u.err = err
+	}
+}
+
+func (s *Store) addCount(key string, delta, bound int) error {
+	return s.updateCached(key, func(cur []byte, fresh bool) ([]byte, error) {
 		n := 0
 		if cur != nil {
 			var err error

@@ -23,9 +23,7 @@ var errNoToken = errors.New("kvstore: no token")
 // a relay whose clock is behind the time recorded adds nothing for the difference, so clocks
 // that disagree never add tokens that did not accrue.
 func (s *Store) TakeToken(name string, perSecond float64, burst int, now time.Time) (bool, error) {
-	ctx, cancel := s.ctx()
-	defer cancel()
-	err := s.updateCached(ctx, prefixTokens+name, func(cur []byte, fresh bool) ([]byte, error) {
+	err := s.updateCached(prefixTokens+name, func(cur []byte, fresh bool) ([]byte, error) {
 		tokens, at := float64(burst), now
 		if cur != nil {
 			var err error
