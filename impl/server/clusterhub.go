@@ -73,13 +73,18 @@ func (c *conn) ref() connRef {
 	return connRef{id: c.id}
 }
 
+// remoteSender marks the id of a sender on another relay (remoteSenderID): local connection
+// ids, a counter, never reach it.
+const remoteSender = 1 << 62
+
 // remoteSenderID is the id under which a sender on another relay is counted in a queue's
-// shares (spec §5.5 [SES-5]): the top bit set, so that it never equals a local connection's id.
+// shares (spec §5.5 [SES-5]): remoteSender set, so that it never equals a local connection's
+// id, and the queue's pooledFrame mark clear, so that the share is given back once written.
 func remoteSenderID(r connRef) uint64 {
 	f := fnv.New64a()
 	f.Write([]byte(r.node))
 	f.Write([]byte(strconv.FormatUint(r.id, 10)))
-	return f.Sum64() | 1<<63
+	return f.Sum64()&^pooledFrame | remoteSender
 }
 
 // claim records in the cluster that c holds its user, and has the relay holding the replaced

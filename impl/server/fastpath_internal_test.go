@@ -170,3 +170,23 @@ func TestFramePoolClasses(t *testing.T) {
 		t.Fatalf("class of 128 holds %d buffers, want 1", len(p.classes[class(100)]))
 	}
 }
+
+// TestRemoteSenderShareReleased: the share of a sender on another relay of a cluster (SES-5) is
+// given back as its messages are written, as a local sender's is, so that a steady stream of
+// 1:1 messages across relays never fills it. Its id once carried the bit that marks a pooled
+// frame, which the writer strips: after a share's worth of messages every relay from that
+// sender was refused rate_limited.
+func TestRemoteSenderShareReleased(t *testing.T) {
+	_, bob, _ := fastPathServer(t)
+	sender := remoteSenderID(connRef{node: "n2-0a1b2c3d", id: 7})
+	if sender&pooledFrame != 0 || sender&remoteSender == 0 {
+		t.Fatalf("remote sender id %x: want the remote mark and not the pooled one", sender)
+	}
+	limit := bob.s.cfg.Queue * bob.s.cfg.QueueShare / 100
+	for i := range 3*limit + 1 {
+		if d := bob.enqueueFromID([]byte(`{"type":"relay"}`), sender, false); d != delivered {
+			t.Fatalf("message %d from a remote sender, each written before the next: %v", i, d)
+		}
+		bob.take()
+	}
+}
