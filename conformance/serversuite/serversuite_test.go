@@ -73,16 +73,18 @@ func seed() uint64 {
 // short timers, which the runner reads from hello_ack. The suite runs twice against each relay (once under -short), the second run with
 // the seed of the first, as the repro command replays it: names bound by the first run must not
 // break the second (REG-5 keeps them).
+//
+// The tests that run the whole suite mostly wait (on the relays' timers and rate limits), so
+// each relay's runs go on in parallel with the other relays' (go test -parallel, GOMAXPROCS by
+// default): the smallest relay, paced by its rate, first.
 func TestConformServer(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		limits func(*server.Config)
 		// mayskip lists the cases these limits put out of reach, each with why.
 		mayskip map[string]string
 	}{
-		{"defaults", func(*server.Config) {}, map[string]string{
-			"server/relay/too-large": "with max_message 65536 no valid relay reaches the limit (SRV-11)",
-		}},
 		{"smallest", func(c *server.Config) {
 			c.MaxMessage, c.Rate, c.Burst, c.MaxGroups, c.MaxGroupMembers = 1024, server.MinRate, server.MinBurst, 1, 1
 			c.QueueBytes = 4 * c.MaxMessage
@@ -98,8 +100,12 @@ func TestConformServer(t *testing.T) {
 			"server/groups/commit-keys-from-directory": "a group of one member (max_group_members 1)",
 			"server/chats/queue-share":                 "one sender moves under 10 KB/s (rate 10, max_message 1024): the relay's socket buffers outlast the case's deadline",
 		}},
+		{"defaults", func(*server.Config) {}, map[string]string{
+			"server/relay/too-large": "with max_message 65536 no valid relay reaches the limit (SRV-11)",
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			srv := servertest.Start(t, func(c *server.Config) {
 				c.RegisterTimeout, c.PingInterval, c.PongTimeout = registerTimeout, pingInterval, pongTimeout
 				c.MaxUsers = maxUsers
@@ -134,6 +140,7 @@ func TestConformServer(t *testing.T) {
 // in-process relays would not do, as they share no state; the cluster's own test runs the suite
 // against real nodes.
 func TestConformServerSpread(t *testing.T) {
+	t.Parallel()
 	srv := servertest.Start(t, func(c *server.Config) {
 		c.RegisterTimeout, c.PingInterval, c.PongTimeout = registerTimeout, pingInterval, pongTimeout
 		c.MaxUsers = maxUsers
@@ -279,6 +286,7 @@ func echoServer(t *testing.T) (url, pin string) {
 // TestConformServerAgainstEcho runs the suite against a server that ignores the spec: the run
 // must end in bounded time, fail, and say why in terms of the spec.
 func TestConformServerAgainstEcho(t *testing.T) {
+	t.Parallel()
 	url, pin := echoServer(t)
 	env, err := serversuite.NewEnv(serversuite.Config{
 		URL: url, Pin: pin, RegisterTimeout: time.Second, PingInterval: 300 * time.Millisecond, PongTimeout: time.Second,
