@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -19,7 +20,8 @@ import (
 type Options struct {
 	Root     string       // the module root (ModuleRoot)
 	Go       string       // the go command; "" means "go"
-	Jobs     int          // mutants built and run at once; 0 means 1
+	Jobs     int          // mutants in hand at once (being built, waiting or run); 0 means 1
+	Builds   int          // of those, compiled at once; 0 means the number of CPUs
 	Seed     uint64       // the seed of every blindpost-conform run; 0 is refused
 	Baseline bool         // first run the same cases against the unmutated reference: all must pass
 	Keep     bool         // keep the work directory (binaries, mutated files) and say where it is
@@ -88,6 +90,11 @@ type runner struct {
 	build  *builder
 	suites *suites
 	logMu  sync.Mutex // serialises Options.Log
+
+	// baselineDone is closed once the baseline has run, or at once without one; baselineErr is
+	// set before. Mutants are built meanwhile, but none is run before the reference has passed.
+	baselineDone chan struct{}
+	baselineErr  error
 }
 
 // Run builds every mutant, runs the suite of its role against it and classifies it. It returns
@@ -112,35 +119,70 @@ func Run(ctx context.Context, ms []*Mutant, opts Options) (*Report, error) {
 	if opts.Keep {
 		rep.Work = work
 	}
-	r := &runner{opts: opts, build: &builder{root: opts.Root, work: work, goCmd: opts.Go}}
-	if err := r.prepare(ctx, ms); err != nil {
+	// Compiling is CPU-bound, a suite mostly waits on timers and the loopback: the builds are
+	// bounded by the cores apart from the mutants in hand, so that suites run beside them.
+	builds := opts.Builds
+	if builds <= 0 {
+		builds = runtime.NumCPU()
+	}
+	r := &runner{
+		opts:         opts,
+		build:        &builder{root: opts.Root, work: work, goCmd: opts.Go, slots: make(chan struct{}, builds)},
+		baselineDone: make(chan struct{}),
+	}
+	if err := r.prepare(ctx); err != nil {
 		return nil, err
 	}
+	go r.baselines(ctx, ms)
 	rep.Results = r.runAll(ctx, ms)
+	<-r.baselineDone
+	if r.baselineErr != nil {
+		return nil, r.baselineErr
+	}
 	rep.Duration = time.Since(rep.Started)
 	return rep, nil
 }
 
-// prepare builds blindpost-conform and, with Baseline, checks that the unmutated reference of
-// every role passes the cases the mutants will run.
-func (r *runner) prepare(ctx context.Context, ms []*Mutant) error {
+// prepare builds blindpost-conform.
+func (r *runner) prepare(ctx context.Context) error {
 	r.note("building blindpost-conform")
 	conformBin := filepath.Join(r.build.work, "blindpost-conform")
 	if err := r.build.build(ctx, nil, pkgConform, conformBin); err != nil {
 		return err
 	}
 	r.suites = &suites{conform: conformBin, seed: r.opts.Seed, xfail: r.xfailFile()}
+	return nil
+}
+
+// baselines, with Baseline, checks that the unmutated reference of every role passes the cases
+// the mutants will run, and then closes baselineDone. The reference command of each role is built
+// once and serves every setup of that role.
+func (r *runner) baselines(ctx context.Context, ms []*Mutant) {
+	defer close(r.baselineDone)
 	if !r.opts.Baseline {
-		return nil
+		return
+	}
+	setups := rolePatterns(ms)
+	refs := map[Role]string{}
+	for key := range setups {
+		if _, ok := refs[key.role]; ok {
+			continue
+		}
+		bin, _, err := r.buildTarget(ctx, nil, key.role, filepath.Join(r.build.work, "reference-"+string(key.role)))
+		if err != nil {
+			r.baselineErr = err
+			return
+		}
+		refs[key.role] = bin
 	}
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errs []error
 	)
-	for key, patterns := range rolePatterns(ms) {
+	for key, patterns := range setups {
 		wg.Go(func() {
-			if err := r.baseline(ctx, key, patterns); err != nil {
+			if err := r.baseline(ctx, key, refs[key.role], patterns); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -148,7 +190,7 @@ func (r *runner) prepare(ctx context.Context, ms []*Mutant) error {
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	r.baselineErr = errors.Join(errs...)
 }
 
 // setup is how a suite runs: the role, and the flags of a server mutant that needs its relay
@@ -196,16 +238,15 @@ func (r *runner) xfailFile() string {
 	return p
 }
 
-// baseline builds the unmutated command of role and runs the selected cases against it: a case
-// that fails there would "kill" every mutant without proving anything.
-func (r *runner) baseline(ctx context.Context, key setup, patterns []string) error {
+// baseline runs the selected cases against bin, the unmutated command of the setup's role: a
+// case that fails there would "kill" every mutant without proving anything.
+func (r *runner) baseline(ctx context.Context, key setup, bin string, patterns []string) error {
 	role := key.role
 	start := time.Now()
 	r.note(fmt.Sprintf("baseline: the reference %s %s against --run %s", role, key.serverFlags, strings.Join(patterns, ",")))
 	dir := filepath.Join(r.build.work, "reference-"+key.name())
-	bin, err := r.buildTarget(ctx, nil, role, dir)
-	if err != nil {
-		return err
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("mutants: %w", err)
 	}
 	rep, err := r.runSuite(ctx, key, bin, dir, patterns)
 	if err != nil {
@@ -225,13 +266,21 @@ func (r *runner) baseline(ctx context.Context, key setup, patterns []string) err
 	return nil
 }
 
-// buildTarget builds the command of role, mutated by m unless m is nil, into dir.
-func (r *runner) buildTarget(ctx context.Context, m *Mutant, role Role, dir string) (string, error) {
+// buildTarget builds the command of role, mutated by m unless m is nil, into dir, once a build
+// slot is free; it returns the binary and how long the build took, without the wait.
+func (r *runner) buildTarget(ctx context.Context, m *Mutant, role Role, dir string) (string, time.Duration, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("mutants: %w", err)
+		return "", 0, fmt.Errorf("mutants: %w", err)
 	}
+	release, err := r.build.acquire(ctx)
+	if err != nil {
+		return "", 0, err
+	}
+	defer release()
+	start := time.Now()
 	bin := filepath.Join(dir, filepath.Base(rolePackage[role]))
-	return bin, r.build.build(ctx, m, rolePackage[role], bin)
+	err = r.build.build(ctx, m, rolePackage[role], bin)
+	return bin, time.Since(start), err
 }
 
 // runSuite runs the cases of patterns of the suite of role against bin, working in dir.
@@ -279,14 +328,22 @@ func (r *runner) runAll(ctx context.Context, ms []*Mutant) []Result {
 func (r *runner) runOne(ctx context.Context, m *Mutant) Result {
 	res := Result{Mutant: m, Repro: repro(m, r.opts.Seed)}
 	dir := filepath.Join(r.build.work, m.ID)
-	start := time.Now()
-	bin, err := r.buildTarget(ctx, m, m.Role, dir)
-	res.Build = time.Since(start)
+	bin, took, err := r.buildTarget(ctx, m, m.Role, dir)
+	res.Build = took
 	if err != nil {
 		res.Status, res.Error = Broken, err.Error()
 		return res
 	}
-	start = time.Now()
+	// A mutant is judged only once the reference has passed the same cases.
+	select {
+	case <-r.baselineDone:
+	case <-ctx.Done():
+	}
+	if r.baselineErr != nil {
+		res.Status, res.Error = Broken, "mutants: not run: the unmutated reference failed the baseline"
+		return res
+	}
+	start := time.Now()
 	rep, err := r.runSuite(ctx, setupOf(m), bin, dir, m.Patterns())
 	res.Suite = time.Since(start)
 	if err != nil {

@@ -200,9 +200,11 @@ func TestQueueShare(t *testing.T) {
 	flood.expectClose(server.CloseRateLimited)
 
 	// slow was never closed: it reads every acknowledged relay, then the relay's notice that
-	// the flooder is gone (SES-3), and its connection still answers.
-	slow.SetReadDeadline(time.Now().Add(wait))
+	// the flooder is gone (SES-3), and its connection still answers. Each read has its own
+	// deadline: the relay writes about 3 MB here, which under the race detector on a loaded
+	// machine can take longer than one wait.
 	for n := range acked + 1 {
+		slow.SetReadDeadline(time.Now().Add(wait))
 		_, data, err := slow.ReadMessage()
 		if err != nil {
 			t.Fatalf("slow, after %d of %d relays: %v", n, acked, err)

@@ -27,7 +27,7 @@ checks its rule, 1 when one survives, is killed off-rule or does not apply or bu
 usage error.
 
 Examples:
-  make mutants                                        # every mutant, as many at once as CPUs
+  make mutants                                        # every mutant, as many building at once as CPUs
   go run ./conformance/mutants/cmd/mutants --list     # the mutants: id, role, rule, bug
   go run ./conformance/mutants/cmd/mutants --run 03-reg-group-key-sig-unchecked --seed 42
   go run ./conformance/mutants/cmd/mutants --run client,REG-6 -j 1 --json > mutants.json
@@ -47,6 +47,7 @@ func main() {
 type flags struct {
 	run        string
 	jobs       int
+	builds     int
 	seed       uint64
 	json       bool
 	list       bool
@@ -65,9 +66,11 @@ func parse(args []string, stderr io.Writer) (*flags, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.run, "run", "", "run only the mutants whose id starts with one of these comma-separated `PATTERNS`, or whose rule or role is one of them")
-	// A mutant's run mostly waits, on the relay's timers and the loopback, so two per core keep
-	// the cores busy: 1.5 times as fast as one per core on two cores, and more gains nothing.
-	fs.IntVar(&f.jobs, "j", 2*runtime.NumCPU(), "mutants built and run at once")
+	// A mutant's suite mostly waits, on the relay's timers and the loopback, while its build is
+	// CPU-bound: builds are bounded by the cores, and the mutants in hand beyond them run their
+	// suites meanwhile.
+	fs.IntVar(&f.jobs, "j", 2*runtime.NumCPU(), "mutants in hand at once: being built, waiting for the baseline or run")
+	fs.IntVar(&f.builds, "builds", runtime.NumCPU(), "of those, mutants compiled at once")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed of every blindpost-conform run (default: a fresh one, printed)")
 	fs.BoolVar(&f.json, "json", false, "write the report as JSON on standard output")
 	fs.BoolVar(&f.list, "list", false, "list the selected mutants and exit")
@@ -131,7 +134,7 @@ func execute(ctx context.Context, f *flags, sel []*mutants.Mutant, stdout, stder
 	if f.seed == 0 {
 		f.seed = harness.FreshSeed()
 	}
-	opts := mutants.Options{Root: root, Jobs: f.jobs, Seed: f.seed, Baseline: !f.noBaseline, Keep: f.keep}
+	opts := mutants.Options{Root: root, Jobs: f.jobs, Builds: f.builds, Seed: f.seed, Baseline: !f.noBaseline, Keep: f.keep}
 	if !f.quiet {
 		var done int
 		opts.Log = func(s string) { fmt.Fprintf(stderr, "mutants: %s\n", s) }
@@ -140,7 +143,7 @@ func execute(ctx context.Context, f *flags, sel []*mutants.Mutant, stdout, stder
 			fmt.Fprintf(stderr, "[%d/%d] %s\n", done, len(sel), r.Line())
 		}
 	}
-	fmt.Fprintf(stderr, "mutants: %d mutants, %d at once, seed %d\n", len(sel), f.jobs, f.seed)
+	fmt.Fprintf(stderr, "mutants: %d mutants, %d at once (%d building), seed %d\n", len(sel), f.jobs, min(f.builds, f.jobs), f.seed)
 	rep, err := mutants.Run(ctx, sel, opts)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
