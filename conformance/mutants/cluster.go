@@ -98,11 +98,7 @@ func freePorts(n int) ([]int, error) {
 // cluster starts bin as n relays forming one cluster, with their data under dir, and runs the
 // server suite's cases that match patterns against all their URLs, then stops them all.
 func (s *suites) cluster(ctx context.Context, bin, dir string, n int, patterns, serverExtra, suiteExtra []string) (*harness.Report, error) {
-	plan, err := planCluster(dir, n, serverExtra)
-	if err != nil {
-		return nil, err
-	}
-	nodes, err := startCluster(ctx, bin, plan)
+	plan, nodes, err := startFreshCluster(ctx, bin, dir, n, serverExtra)
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +120,37 @@ func (s *suites) cluster(ctx context.Context, bin, dir string, n int, patterns, 
 		return nil, fmt.Errorf("%w%s", err, b.String())
 	}
 	return rep, nil
+}
+
+// clusterStartAttempts is how many times a cluster is started before its mutant is reported as
+// an error. Nodes started together race to create the directory's bucket, and the loser
+// sometimes exits before it listens ("stream not found") on a loaded machine; a second start,
+// in fresh directories, judges the mutant instead of the race. Both errors are reported when
+// the second fails too.
+const clusterStartAttempts = 2
+
+// startFreshCluster plans and starts n relays under dir (dir/try2 for a second attempt).
+func startFreshCluster(ctx context.Context, bin, dir string, n int, extra []string) (*clusterPlan, []*relay, error) {
+	var errs []error
+	for i := range clusterStartAttempts {
+		at := dir
+		if i > 0 {
+			at = filepath.Join(dir, fmt.Sprintf("try%d", i+1))
+		}
+		plan, err := planCluster(at, n, extra)
+		if err != nil {
+			return nil, nil, err
+		}
+		nodes, err := startCluster(ctx, bin, plan)
+		if err == nil {
+			return plan, nodes, nil
+		}
+		errs = append(errs, fmt.Errorf("start %d of %d: %w", i+1, clusterStartAttempts, err))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, nil, errors.Join(errs...)
 }
 
 // startCluster starts every node of plan at once (each waits for a majority of the others

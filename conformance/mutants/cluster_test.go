@@ -16,8 +16,11 @@ import (
 
 // fakeRelayEnv makes the test binary act as a relay for startCluster: it prints the lines
 // blindpost-server prints once it listens, with the pin the variable gives ("" for the
-// certificate of its --tls-cert), and exits on an interrupt.
+// certificate of its --tls-cert), and exits on an interrupt. With the value failFirst, the
+// nodes of a first start exit at once, as a node that lost the race for the bucket does.
 const fakeRelayEnv = "BLINDPOST_MUTANTS_FAKE_RELAY"
+
+const failFirst = "fail-first"
 
 func TestMain(m *testing.M) {
 	if pin, ok := os.LookupEnv(fakeRelayEnv); ok {
@@ -32,6 +35,13 @@ func fakeRelay(pin string, args []string) int {
 	interrupt := make(chan os.Signal, 1)
 	signal.Notify(interrupt, os.Interrupt)
 	node, cert := argValue(args, "--node-name"), argValue(args, "--tls-cert")
+	if pin == failFirst {
+		if !strings.Contains(argValue(args, "--data"), string(filepath.Separator)+"try2"+string(filepath.Separator)) {
+			fmt.Fprintln(os.Stderr, "stream not found")
+			return 1
+		}
+		pin = ""
+	}
 	if pin == "" {
 		p, err := tlspin.PinOfFile(cert)
 		if err != nil {
@@ -198,5 +208,31 @@ func TestStartClusterOtherPin(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "not the cluster's "+plan.pin.String()) {
 		t.Errorf("error %v, want one naming the cluster's pin", err)
+	}
+}
+
+// TestStartFreshClusterRetries checks that a cluster whose first start fails is started once
+// more in fresh directories, and that a cluster that never starts reports both attempts.
+func TestStartFreshClusterRetries(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	t.Setenv(fakeRelayEnv, failFirst)
+	dir := t.TempDir()
+	plan, nodes, err := startFreshCluster(ctx, self, dir, 3, nil)
+	if err != nil {
+		t.Fatalf("the second start: %v", err)
+	}
+	stopRelays(nodes)
+	if want := filepath.Join(dir, "try2", "r1"); plan.nodes[0].data != want {
+		t.Errorf("node r1's data in %s, want %s", plan.nodes[0].data, want)
+	}
+	t.Setenv(fakeRelayEnv, "sha256:00")
+	_, _, err = startFreshCluster(ctx, self, t.TempDir(), 2, nil)
+	if err == nil || !strings.Contains(err.Error(), "start 1 of 2") || !strings.Contains(err.Error(), "start 2 of 2") {
+		t.Errorf("error %v, want both starts reported", err)
 	}
 }
