@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,10 +124,10 @@ func (s *suites) cluster(ctx context.Context, bin, dir string, n int, patterns, 
 }
 
 // clusterStartAttempts is how many times a cluster is started before its mutant is reported as
-// an error. Nodes started together race to create the directory's bucket, and the loser
-// sometimes exits before it listens ("stream not found") on a loaded machine; a second start,
-// in fresh directories, judges the mutant instead of the race. Both errors are reported when
-// the second fails too.
+// an error: a start that fails although its nodes were started again (a route port picked free
+// and taken by another process before its node bound it, nodes that keep losing the race for
+// the buckets) is tried once more in fresh directories, so that the mutant is judged rather than
+// the machine's load. Both errors are reported when the second fails too.
 const clusterStartAttempts = 2
 
 // startFreshCluster plans and starts n relays under dir (dir/try2 for a second attempt).
@@ -153,32 +154,84 @@ func startFreshCluster(ctx context.Context, bin, dir string, n int, extra []stri
 	return nil, nil, errors.Join(errs...)
 }
 
+// nodeRestarts is how many times a node that exits before it listens is started again while
+// the others wait for it (they wait up to a minute for a majority). Nodes started together race
+// to create the cluster's buckets, and on a loaded machine the loser sometimes exits with
+// "stream not found"; started again, it finds the buckets made.
+const nodeRestarts = 2
+
+// nodeEvent is what became of a starting node: it listens, or it exited first.
+type nodeEvent struct {
+	i     int
+	r     *relay
+	ready bool
+}
+
+// watchNode reports on events whether r listens or exits first.
+func watchNode(i int, r *relay, events chan<- nodeEvent) {
+	select {
+	case <-r.out.ready:
+		events <- nodeEvent{i, r, true}
+	case <-r.exited:
+		events <- nodeEvent{i, r, false}
+	}
+}
+
 // startCluster starts every node of plan at once (each waits for a majority of the others
-// before it listens) and waits until all have printed their URL and the plan's pin. On failure
-// it stops those it started.
+// before it listens), starts again a node that exits before it listens (nodeRestarts times at
+// most), and waits until all have printed their URL and the plan's pin. On failure it stops
+// those it started.
 func startCluster(ctx context.Context, bin string, plan *clusterPlan) ([]*relay, error) {
-	var nodes []*relay
-	for _, node := range plan.nodes {
+	nodes := make([]*relay, len(plan.nodes))
+	restarts := make([]int, len(plan.nodes))
+	events := make(chan nodeEvent, len(plan.nodes)*(nodeRestarts+1))
+	started := func() []*relay {
+		return slices.DeleteFunc(slices.Clone(nodes), func(r *relay) bool { return r == nil })
+	}
+	fail := func(err error) ([]*relay, error) {
+		stopRelays(started())
+		return nil, err
+	}
+	for i, node := range plan.nodes {
 		r, err := launch(bin, node.args)
 		if err != nil {
-			stopRelays(nodes)
-			return nil, err
+			return fail(err)
 		}
-		nodes = append(nodes, r)
+		nodes[i] = r
+		go watchNode(i, r, events)
 	}
-	var errs []error
-	for i, r := range nodes {
-		if err := r.waitReady(ctx, clusterStartWait); err != nil {
-			errs = append(errs, fmt.Errorf("relay %s: %w", plan.nodes[i].name, err))
-			continue
+	timer := time.NewTimer(clusterStartWait)
+	defer timer.Stop()
+	var earlier []string // why restarted nodes exited, for the error if the start fails
+	for ready := 0; ready < len(nodes); {
+		select {
+		case e := <-events:
+			name := plan.nodes[e.i].name
+			switch {
+			case e.ready:
+				e.r.url, e.r.pin = e.r.out.values()
+				if e.r.pin != plan.pin.String() {
+					return fail(fmt.Errorf("mutants: relay %s serves pin %s, not the cluster's %s", name, e.r.pin, plan.pin))
+				}
+				ready++
+			case restarts[e.i] == nodeRestarts:
+				return fail(fmt.Errorf("mutants: relay %s exited before listening, %d times (%v):\n%s%s",
+					name, nodeRestarts+1, e.r.waitErr, indented(e.r.stderr), strings.Join(earlier, "")))
+			default:
+				restarts[e.i]++
+				earlier = append(earlier, fmt.Sprintf("\nearlier, relay %s exited before listening (%v):\n%s", name, e.r.waitErr, indented(e.r.stderr)))
+				r, err := launch(bin, plan.nodes[e.i].args)
+				if err != nil {
+					return fail(err)
+				}
+				nodes[e.i] = r
+				go watchNode(e.i, r, events)
+			}
+		case <-timer.C:
+			return fail(fmt.Errorf("mutants: the %d relays of the cluster did not all listen within %s%s", len(nodes), clusterStartWait, strings.Join(earlier, "")))
+		case <-ctx.Done():
+			return fail(ctx.Err())
 		}
-		if r.pin != plan.pin.String() {
-			errs = append(errs, fmt.Errorf("mutants: relay %s serves pin %s, not the cluster's %s", plan.nodes[i].name, r.pin, plan.pin))
-		}
-	}
-	if len(errs) > 0 {
-		stopRelays(nodes)
-		return nil, errors.Join(errs...)
 	}
 	return nodes, nil
 }

@@ -16,11 +16,17 @@ import (
 
 // fakeRelayEnv makes the test binary act as a relay for startCluster: it prints the lines
 // blindpost-server prints once it listens, with the pin the variable gives ("" for the
-// certificate of its --tls-cert), and exits on an interrupt. With the value failFirst, the
-// nodes of a first start exit at once, as a node that lost the race for the bucket does.
+// certificate of its --tls-cert), and exits on an interrupt, or fails as failFirst or failOnce
+// say.
 const fakeRelayEnv = "BLINDPOST_MUTANTS_FAKE_RELAY"
 
-const failFirst = "fail-first"
+// The fake relay's failures: failFirst, every node of a first start exits at once (a start
+// that fails however often its nodes are started again); failOnce, each node exits at once the
+// first time it is started, as a node that lost the race for the buckets does.
+const (
+	failFirst = "fail-first"
+	failOnce  = "fail-once"
+)
 
 func TestMain(m *testing.M) {
 	if pin, ok := os.LookupEnv(fakeRelayEnv); ok {
@@ -35,6 +41,15 @@ func fakeRelay(pin string, args []string) int {
 	interrupt := make(chan os.Signal, 1)
 	signal.Notify(interrupt, os.Interrupt)
 	node, cert := argValue(args, "--node-name"), argValue(args, "--tls-cert")
+	if pin == failOnce {
+		marker := filepath.Join(argValue(args, "--data"), "started-once")
+		if _, err := os.Stat(marker); err != nil {
+			_ = os.WriteFile(marker, nil, 0o600)
+			fmt.Fprintln(os.Stderr, "stream not found")
+			return 1
+		}
+		pin = ""
+	}
 	if pin == failFirst {
 		if !strings.Contains(argValue(args, "--data"), string(filepath.Separator)+"try2"+string(filepath.Separator)) {
 			fmt.Fprintln(os.Stderr, "stream not found")
@@ -234,5 +249,31 @@ func TestStartFreshClusterRetries(t *testing.T) {
 	_, _, err = startFreshCluster(ctx, self, t.TempDir(), 2, nil)
 	if err == nil || !strings.Contains(err.Error(), "start 1 of 2") || !strings.Contains(err.Error(), "start 2 of 2") {
 		t.Errorf("error %v, want both starts reported", err)
+	}
+}
+
+// TestStartClusterRestartsNode checks that a node that exits before it listens is started
+// again, in the same directory, while the others wait.
+func TestStartClusterRestartsNode(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := planCluster(t.TempDir(), 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(fakeRelayEnv, failOnce)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	nodes, err := startCluster(ctx, self, plan)
+	if err != nil {
+		t.Fatalf("nodes that fail once: %v", err)
+	}
+	defer stopRelays(nodes)
+	for i, r := range nodes {
+		if want := fmt.Sprintf("wss://r%d.invalid/", i+1); r.url != want {
+			t.Errorf("node %d: url %q, want %q", i, r.url, want)
+		}
 	}
 }
