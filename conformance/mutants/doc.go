@@ -29,6 +29,11 @@
 // catch yet, each a documented gap (conformance/README.md); Pending loads them, and they move up
 // once the missing case exists.
 //
+// A "cluster: N" line runs a server mutant of the cluster code (spec §5.11) as N relay
+// processes that form one cluster, each with an embedded NATS server on free loopback ports,
+// all serving one certificate, and gives the server suite all their URLs (conformance/README.md,
+// "A relay system at several URLs").
+//
 // # Mechanism
 //
 // Production code carries no build tag or hook. Run builds each mutant with `go build -overlay`:

@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/blindpost/blindpost/impl/wire"
@@ -50,7 +51,16 @@ type Mutant struct {
 	// invite code the relay issues once it runs (blindpost-server invites create).
 	ServerFlags []string `json:"server_flags,omitempty"`
 	SuiteFlags  []string `json:"suite_flags,omitempty"`
+
+	// Cluster, for a server mutant of the cluster code (spec §5.11), is how many relay
+	// processes form one cluster with embedded NATS; the suite is given all their URLs. Zero:
+	// one relay, the default.
+	Cluster int `json:"cluster,omitempty"`
 }
+
+// maxCluster bounds the cluster directive: each node is a process with its own NATS server, and
+// CI runs the mutants on two cores.
+const maxCluster = 5
 
 // Patterns returns the --run patterns of the cases run against the mutant: its Run lines, or
 // else the area of its rule ("REG-" for "REG-3").
@@ -224,8 +234,14 @@ func (m *Mutant) parseHeader(header string) error {
 			m.ServerFlags = strings.Fields(value)
 		case "suite-flags":
 			m.SuiteFlags = strings.Fields(value)
+		case "cluster":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 2 || n > maxCluster {
+				return fmt.Errorf("line %d: cluster %q: want a number of relays from 2 to %d", i+1, value, maxCluster)
+			}
+			m.Cluster = n
 		default:
-			return fmt.Errorf("line %d: unknown key %q (want role, rule, bug, file, run, server-flags or suite-flags)", i+1, key)
+			return fmt.Errorf("line %d: unknown key %q (want role, rule, bug, file, run, server-flags, suite-flags or cluster)", i+1, key)
 		}
 	}
 	return nil
@@ -263,6 +279,9 @@ func (m *Mutant) check() error {
 	}
 	if ok && !validFile(m.File, dirs) {
 		errs = append(errs, fmt.Errorf("file %q: want a .go file (not a test) under %s", m.File, strings.Join(dirs, " or ")))
+	}
+	if m.Cluster > 0 && m.Role != Server {
+		errs = append(errs, fmt.Errorf("cluster: %d: only a server mutant runs as a cluster of relays", m.Cluster))
 	}
 	if strings.TrimSpace(m.Find) == "" {
 		errs = append(errs, errors.New("the find section is empty"))

@@ -193,25 +193,31 @@ func (r *runner) baselines(ctx context.Context, ms []*Mutant) {
 	r.baselineErr = errors.Join(errs...)
 }
 
-// setup is how a suite runs: the role, and the flags of a server mutant that needs its relay
-// configured otherwise (joined by spaces, so that a setup can be a map key).
+// setup is how a suite runs: the role, the flags of a server mutant that needs its relay
+// configured otherwise (joined by spaces, so that a setup can be a map key), and how many
+// relays form its cluster (0: one relay).
 type setup struct {
 	role        Role
 	serverFlags string
 	suiteFlags  string
+	cluster     int
 }
 
 func setupOf(m *Mutant) setup {
-	return setup{m.Role, strings.Join(m.ServerFlags, " "), strings.Join(m.SuiteFlags, " ")}
+	return setup{m.Role, strings.Join(m.ServerFlags, " "), strings.Join(m.SuiteFlags, " "), m.Cluster}
 }
 
 // name names a setup's directory of the work tree.
 func (s setup) name() string {
-	if s.serverFlags == "" && s.suiteFlags == "" {
-		return string(s.role)
+	name := string(s.role)
+	if s.serverFlags != "" || s.suiteFlags != "" {
+		h := sha256.Sum256([]byte(s.serverFlags + "\x00" + s.suiteFlags))
+		name = fmt.Sprintf("%s-%x", name, h[:4])
 	}
-	h := sha256.Sum256([]byte(s.serverFlags + "\x00" + s.suiteFlags))
-	return fmt.Sprintf("%s-%x", s.role, h[:4])
+	if s.cluster > 0 {
+		name = fmt.Sprintf("%s-cluster%d", name, s.cluster)
+	}
+	return name
 }
 
 // rolePatterns returns, for each setup, the union of the --run patterns of its mutants.
@@ -243,7 +249,7 @@ func (r *runner) xfailFile() string {
 func (r *runner) baseline(ctx context.Context, key setup, bin string, patterns []string) error {
 	role := key.role
 	start := time.Now()
-	r.note(fmt.Sprintf("baseline: the reference %s %s against --run %s", role, key.serverFlags, strings.Join(patterns, ",")))
+	r.note(fmt.Sprintf("baseline: the reference %s %s against --run %s", key.name(), key.serverFlags, strings.Join(patterns, ",")))
 	dir := filepath.Join(r.build.work, "reference-"+key.name())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("mutants: %w", err)
@@ -286,6 +292,9 @@ func (r *runner) buildTarget(ctx context.Context, m *Mutant, role Role, dir stri
 // runSuite runs the cases of patterns of the suite of role against bin, working in dir.
 func (r *runner) runSuite(ctx context.Context, key setup, bin, dir string, patterns []string) (*harness.Report, error) {
 	role := key.role
+	if role == Server && key.cluster > 0 {
+		return r.suites.cluster(ctx, bin, filepath.Join(dir, "cluster"), key.cluster, patterns, strings.Fields(key.serverFlags), strings.Fields(key.suiteFlags))
+	}
 	if role == Server {
 		return r.suites.server(ctx, bin, filepath.Join(dir, "data"), patterns, strings.Fields(key.serverFlags), strings.Fields(key.suiteFlags))
 	}

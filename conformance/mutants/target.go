@@ -55,7 +55,23 @@ func (s *suites) server(ctx context.Context, bin, dir string, patterns, serverEx
 		return nil, err
 	}
 	defer srv.stop()
-	args := append([]string{"server", srv.url, "--pin", srv.pin}, serverSuiteFlags...)
+	args, err := suiteArgs(ctx, bin, dir, []string{srv.url}, srv.pin, suiteExtra)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := s.run(ctx, args, patterns)
+	if err != nil {
+		return nil, fmt.Errorf("%w\nthe relay's standard error ends with:\n%s", err, indented(srv.stderr))
+	}
+	return rep, nil
+}
+
+// suiteArgs returns the server suite's command line for a relay system at urls with one pin,
+// with suiteExtra after the quick settings; {invite} becomes an invite that the relay whose
+// data is in dir issues.
+func suiteArgs(ctx context.Context, bin, dir string, urls []string, pin string, suiteExtra []string) ([]string, error) {
+	args := append(append([]string{"server"}, urls...), "--pin", pin)
+	args = append(args, serverSuiteFlags...)
 	for _, f := range suiteExtra {
 		if f == "{invite}" {
 			code, err := createInvite(ctx, bin, dir)
@@ -66,11 +82,7 @@ func (s *suites) server(ctx context.Context, bin, dir string, patterns, serverEx
 		}
 		args = append(args, f)
 	}
-	rep, err := s.run(ctx, args, patterns)
-	if err != nil {
-		return nil, fmt.Errorf("%w\nthe relay's standard error ends with:\n%s", err, indented(srv.stderr))
-	}
-	return rep, nil
+	return args, nil
 }
 
 // client runs the client suite's cases that match patterns with `bin driver` as the driver,
@@ -110,7 +122,9 @@ func (s *suites) run(ctx context.Context, args, patterns []string) (*harness.Rep
 
 // relay is a running blindpost-server.
 type relay struct {
+	bin     string
 	cmd     *exec.Cmd
+	out     *startup // its standard output, watched for the URL and pin
 	url     string
 	pin     string
 	stderr  *harness.Tail
@@ -136,11 +150,21 @@ func createInvite(ctx context.Context, bin, dir string) (string, error) {
 // startServer starts bin on 127.0.0.1:0 with its data in dir, serverFlags and extra, and waits
 // until it has printed its URL and pin.
 func startServer(ctx context.Context, bin, dir string, extra []string) (*relay, error) {
-	out := &startup{ready: make(chan struct{})}
-	r := &relay{stderr: harness.NewTail(8 << 10), exited: make(chan struct{})}
-	args := append(append([]string{"--data", dir}, serverFlags...), extra...)
+	r, err := launch(bin, append(append([]string{"--data", dir}, serverFlags...), extra...))
+	if err != nil {
+		return nil, err
+	}
+	if err := r.waitReady(ctx, serverStartWait); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// launch starts bin with args, without waiting for it to listen.
+func launch(bin string, args []string) (*relay, error) {
+	r := &relay{bin: bin, out: &startup{ready: make(chan struct{})}, stderr: harness.NewTail(8 << 10), exited: make(chan struct{})}
 	r.cmd = exec.Command(bin, args...)
-	r.cmd.Stdout, r.cmd.Stderr = out, r.stderr
+	r.cmd.Stdout, r.cmd.Stderr = r.out, r.stderr
 	if err := r.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("mutants: start %s: %w", bin, err)
 	}
@@ -148,20 +172,25 @@ func startServer(ctx context.Context, bin, dir string, extra []string) (*relay, 
 		r.waitErr = r.cmd.Wait()
 		close(r.exited)
 	}()
-	timer := time.NewTimer(serverStartWait)
+	return r, nil
+}
+
+// waitReady waits until the relay has printed its URL and pin; on failure it stops the relay.
+func (r *relay) waitReady(ctx context.Context, wait time.Duration) error {
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
-	case <-out.ready:
-		r.url, r.pin = out.values()
-		return r, nil
+	case <-r.out.ready:
+		r.url, r.pin = r.out.values()
+		return nil
 	case <-r.exited:
-		return nil, fmt.Errorf("mutants: %s exited before listening (%v):\n%s", bin, r.waitErr, indented(r.stderr))
+		return fmt.Errorf("mutants: %s exited before listening (%v):\n%s", r.bin, r.waitErr, indented(r.stderr))
 	case <-timer.C:
 		r.stop()
-		return nil, fmt.Errorf("mutants: %s printed no URL and pin within %s:\n%s", bin, serverStartWait, indented(r.stderr))
+		return fmt.Errorf("mutants: %s printed no URL and pin within %s:\n%s", r.bin, wait, indented(r.stderr))
 	case <-ctx.Done():
 		r.stop()
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 }
 
