@@ -256,8 +256,7 @@ func (m *model) actConnect(rt *statemachine.T) {
 	}
 	// REG-7: the older connection is closed with 4001 and leaves its groups (GSV-3).
 	m.next(rt, old, "close 4001", func(f Frame) bool { return f.Kind == KindClose && f.Code == 4001 })
-	m.leaveAll(rt, u)
-	m.endChats(rt, u, "peer_replaced")
+	m.gone(rt, u, "peer_replaced")
 }
 
 func (m *model) actDisconnect(rt *statemachine.T) {
@@ -266,14 +265,66 @@ func (m *model) actDisconnect(rt *statemachine.T) {
 	c := u.conn
 	u.conn = nil
 	c.CloseAndWait()
-	m.leaveAll(rt, u)
-	m.endChats(rt, u, "peer_offline")
+	m.gone(rt, u, "peer_offline")
 	m.awaitOffline(rt, u)
 }
 
-// endChats ends the chats of u, whose connection ended or was replaced: the peer of each gets
-// a chat_terminate of the relay's own with reason, in the order of the session ids (SES-3).
-func (m *model) endChats(rt *statemachine.T, u *vuser, reason string) {
+// owed is a frame the server owes a connection, and how to recognise it.
+type owed struct {
+	conn *Client
+	what string
+	ok   func(Frame) bool
+}
+
+// gone checks what the server owes the others when u's connection ended or was replaced: the
+// announcements of the groups it left (GSV-3) and a chat_terminate with reason for each of its
+// accepted chats (SES-3). The spec orders neither against the other (on a relay made of
+// several nodes they come from different places, §5.11), so each connection may read its
+// notices in any order.
+func (m *model) gone(rt *statemachine.T, u *vuser, reason string) {
+	notices := append(m.leaveAll(u), m.endChats(u, reason)...)
+	for _, c := range uniqueConns(notices) {
+		var mine []owed
+		for _, o := range notices {
+			if o.conn == c {
+				mine = append(mine, o)
+			}
+		}
+		m.nextAnyOrder(rt, c, mine)
+	}
+}
+
+// uniqueConns returns the connections of notices, each once, in the order they first appear.
+func uniqueConns(notices []owed) []*Client {
+	var cs []*Client
+	for _, o := range notices {
+		if !slices.Contains(cs, o.conn) {
+			cs = append(cs, o.conn)
+		}
+	}
+	return cs
+}
+
+// nextAnyOrder reads len(want) frames from c and matches each to one of want, in any order.
+func (m *model) nextAnyOrder(rt *statemachine.T, c *Client, want []owed) {
+	left := slices.Clone(want)
+	for len(left) > 0 {
+		var whats []string
+		for _, o := range left {
+			whats = append(whats, o.what)
+		}
+		what := strings.Join(whats, " and ")
+		f := m.next(rt, c, what, func(f Frame) bool {
+			return slices.ContainsFunc(left, func(o owed) bool { return o.ok(f) })
+		})
+		i := slices.IndexFunc(left, func(o owed) bool { return o.ok(f) })
+		left = slices.Delete(left, i, i+1)
+	}
+}
+
+// endChats ends the chats of u, whose connection ended or was replaced, and returns what the
+// peer of each is owed: a chat_terminate of the relay's own with reason (SES-3).
+func (m *model) endChats(u *vuser, reason string) []owed {
 	var ended []*vchat
 	m.chats = slices.DeleteFunc(m.chats, func(ch *vchat) bool {
 		if ch.a == u || ch.b == u {
@@ -283,15 +334,18 @@ func (m *model) endChats(rt *statemachine.T, u *vuser, reason string) {
 		return false
 	})
 	slices.SortFunc(ended, func(x, y *vchat) int { return bytes.Compare(x.sid, y.sid) })
+	var notices []owed
 	for _, ch := range ended {
 		peer := ch.a
 		if peer == u {
 			peer = ch.b
 		}
-		m.next(rt, peer.conn, "chat_terminate from "+u.label+" with reason "+reason, func(f Frame) bool {
-			return f.Type == "chat_terminate" && f.Str("from") == u.name && f.Str("session") == b64(ch.sid) && f.Str("reason") == reason
-		})
+		sid := b64(ch.sid)
+		notices = append(notices, owed{peer.conn, "chat_terminate from " + u.label + " with reason " + reason, func(f Frame) bool {
+			return f.Type == "chat_terminate" && f.Str("from") == u.name && f.Str("session") == sid && f.Str("reason") == reason
+		}})
 	}
+	return notices
 }
 
 // actChat has one online virtual client ask another, which accepts or declines (SES-1).
@@ -342,14 +396,16 @@ func (m *model) actChatRelay(rt *statemachine.T) {
 }
 
 // leaveAll removes u from its groups, as the server must on disconnection or replacement, and
-// checks the announcements to the remaining members (GSV-3).
-func (m *model) leaveAll(rt *statemachine.T, u *vuser) {
+// returns the announcements the remaining members are owed (GSV-3).
+func (m *model) leaveAll(u *vuser) []owed {
+	var notices []owed
 	for _, g := range m.groups {
 		if slices.Contains(g.members, u) {
 			m.remove(g, u)
-			m.announce(rt, g, nil)
+			notices = append(notices, m.announcements(g, nil)...)
 		}
 	}
+	return notices
 }
 
 // awaitOffline polls list_users from the observer until u is gone: the server learns of a
@@ -527,21 +583,31 @@ func (m *model) groupsOf(u *vuser) int {
 // announce checks the group_members every member is owed; the joiner gets last_commit when
 // the epoch is above 0, the others never (GSV-1, GSV-2, GSV-3).
 func (m *model) announce(rt *statemachine.T, g *vgroup, joiner *vuser) {
+	for _, o := range m.announcements(g, joiner) {
+		m.next(rt, o.conn, o.what, o.ok)
+	}
+}
+
+// announcements returns the group_members of g that every member is owed (announce).
+func (m *model) announcements(g *vgroup, joiner *vuser) []owed {
 	var names []string
 	for _, u := range g.members {
 		names = append(names, u.name)
 	}
+	var notices []owed
 	for _, u := range g.members {
 		withLast := u == joiner && g.epoch > 0
-		m.next(rt, u.conn, fmt.Sprintf("group_members of %s (epoch %d, %v, last_commit %v)", g.label, g.epoch, labels(g.members), withLast), func(f Frame) bool {
+		name, epoch, last := g.name, g.epoch, g.last
+		notices = append(notices, owed{u.conn, fmt.Sprintf("group_members of %s (epoch %d, %v, last_commit %v)", g.label, g.epoch, labels(g.members), withLast), func(f Frame) bool {
 			var gm wire.GroupMembers
 			if f.Type != "group_members" || json.Unmarshal(f.Data, &gm) != nil {
 				return false
 			}
-			last := !withLast || SameJSON(rawMember(f, "last_commit"), commitJSON(g.last))
-			return gm.Group == g.name && gm.Epoch == g.epoch && slices.Equal(gm.Members, names) && f.Has("last_commit") == withLast && last
-		})
+			ok := !withLast || SameJSON(rawMember(f, "last_commit"), commitJSON(last))
+			return gm.Group == name && gm.Epoch == epoch && slices.Equal(gm.Members, names) && f.Has("last_commit") == withLast && ok
+		}})
 	}
+	return notices
 }
 
 func (m *model) remove(g *vgroup, u *vuser) {
