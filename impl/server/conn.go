@@ -85,6 +85,9 @@ type conn struct {
 	deadlineMu   sync.Mutex  // orders read-deadline changes against requestClose
 	closing      atomic.Bool // set under deadlineMu
 	readDeadline time.Time   // the read deadline last chosen; guarded by deadlineMu
+	// pastDeadline: the read deadline set is the probe's, in the past (idle.go), rather than
+	// readDeadline; guarded by deadlineMu.
+	pastDeadline bool
 
 	// The reader's state for parking (park.go); guarded by readerMu.
 	readerMu  sync.Mutex
@@ -295,6 +298,9 @@ func (c *conn) readFailed(err error) (int, string) {
 // drain reads and discards whatever the client still sends, for at most CloseGrace.
 func (c *conn) drain() {
 	c.frames.in.release()
+	c.deadlineMu.Lock()
+	c.pastDeadline = false
+	c.deadlineMu.Unlock()
 	_ = c.cork.SetReadDeadline(time.Now().Add(c.s.cfg.CloseGrace))
 	_, _ = io.Copy(io.Discard, io.LimitReader(c.cork, 64<<20))
 }
@@ -317,6 +323,7 @@ func (c *conn) extendReadDeadlineAt(now time.Time) {
 	defer c.deadlineMu.Unlock()
 	if !c.closing.Load() {
 		c.readDeadline = now.Add(c.s.cfg.PongTimeout + slack)
+		c.pastDeadline = false
 		_ = c.cork.SetReadDeadline(c.readDeadline)
 	}
 }
@@ -347,6 +354,7 @@ func (c *conn) closeWith(code int, text string, answer bool) {
 		c.deadlineMu.Lock()
 		c.closing.Store(true)
 		c.readDeadline = time.Now().Add(c.s.cfg.WriteTimeout + c.s.cfg.CloseGrace)
+		c.pastDeadline = false
 		_ = c.cork.SetReadDeadline(c.readDeadline)
 		c.deadlineMu.Unlock()
 		close(c.quit)

@@ -31,10 +31,15 @@ func (c *corkConn) Read(p []byte) (n int, err error) {
 //
 // When it finds bytes, the read deadline stays in the past until the reader next reads from the
 // connection (restoreOwed, beforeRead): a busy connection, whose probes find its next messages,
-// moves its deadline once per probe rather than twice.
+// moves its deadline once per probe rather than twice. A probe that follows such a probe, with
+// no read from the connection in between, finds the deadline in the past still (pastDeadline:
+// nothing else moved it) and does not move it at all: moving a deadline costs a timer update.
 func (c *conn) probe() bool {
 	c.deadlineMu.Lock()
-	_ = c.cork.SetReadDeadline(time.Unix(1, 0))
+	if !c.pastDeadline {
+		_ = c.cork.SetReadDeadline(time.Unix(1, 0))
+		c.pastDeadline = true
+	}
 	c.deadlineMu.Unlock()
 	c.restoreOwed = false // the probe's own read must not wait
 	err := c.frames.in.fill()
