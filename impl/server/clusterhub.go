@@ -194,14 +194,16 @@ func (h *hub) deliverRemote(c *conn, m chatMsg, frame []byte) delivery {
 		h.s.log.Warn("cluster: locate", "user", m.to, "err", err)
 	}
 	d := h.deliverAt(ctx, c, m, frame, loc, ok)
-	if d != deliverAbsent {
+	if d == delivered || d == deliverGone {
 		return d
 	}
 	// The view may lag the bucket (a user who registered again elsewhere a moment ago, or a
-	// watcher catching up): where the bucket says otherwise, try there once.
+	// watcher catching up): where the bucket says otherwise, try there once. A refusal at a
+	// stale location is no answer either: the chat the sender has is with the user's newer
+	// connection, so the old one's not_in_session must not reach the sender.
 	fresh, ok, err := h.cl.LocateFresh(ctx, m.to)
 	if err != nil || !ok || fresh == loc {
-		return deliverAbsent
+		return d
 	}
 	return h.deliverAt(ctx, c, m, frame, fresh, true)
 }
