@@ -56,7 +56,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s)
 
 .PHONY: scale
 scale: ## 100,000 connections held 60 s on a cluster of six relays (embedded NATS), 50 background pairs across nodes, against one relay of the same size per node
-	$(GO) run ./impl/cmd/blindpost-bench idle --cluster 6 --procs 6 --conns 100000 --background-pairs 50 --cross-node --duration 60s --compare-single
+	$(GO) run ./impl/cmd/blindpost-bench idle --cluster 6 --procs 6 --conns 100000 --dial 16 --background-pairs 50 --cross-node --duration 60s --compare-single
 
 .PHONY: cluster
 cluster: ## three relays with NATS inside on loopback, data in ./blindpost-cluster: prints their URLs and the one pin; Ctrl-C stops them

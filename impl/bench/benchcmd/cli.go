@@ -74,6 +74,7 @@ type options struct {
 	duration  time.Duration
 	warmup    time.Duration
 	sources   int
+	dial      int
 	prefix    string
 	quiet     bool
 	profile   string
@@ -114,6 +115,7 @@ its CPU and memory figures too.`,
 	pf.DurationVar(&o.duration, "duration", 4*time.Second, "measured time of each run")
 	pf.DurationVar(&o.warmup, "warmup", time.Second, "time before the measurement starts")
 	pf.IntVar(&o.sources, "sources", 8, "on loopback: dial from 127.0.0.1 … 127.0.0.N, so that ports do not run out")
+	pf.IntVar(&o.dial, "dial", 64, "connections each load process opens and registers at once")
 	pf.StringVar(&o.prefix, "prefix", "bench-", "prefix of the usernames the benchmark registers")
 	pf.BoolVar(&o.quiet, "quiet", false, "no progress on standard error")
 	pf.StringVar(&o.profile, "profile", "", "write CPU profiles of the relay under test (from its pprof listener) into this directory")
@@ -177,6 +179,7 @@ func (o *options) provider() (*target.Provider, scenario.Common, error) {
 	if o.url == "" || load.IsLoopback(o.url) {
 		c.Sources = load.LoopbackSources(max(o.sources, 1))
 	}
+	c.Dial = o.dial
 	return p, c, nil
 }
 
