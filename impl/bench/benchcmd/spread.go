@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -55,7 +56,8 @@ func (o *options) runSpread(cmd *cobra.Command, io scenario.IdleOptions, s sprea
 			c.Sources = nil // loopback source addresses reach only loopback URLs
 		}
 	}
-	nodes, cleanup, err := o.spreadNodes(cmd, prov, s)
+	nodes, stop, err := o.spreadNodes(cmd, prov, s)
+	cleanup := sync.OnceFunc(stop)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -69,6 +71,9 @@ func (o *options) runSpread(cmd *cobra.Command, io scenario.IdleOptions, s sprea
 		return err
 	}
 	if s.single {
+		// The spread run's relays (those started here) stop first: the baseline runs on a
+		// machine that holds nothing else, as the spread run did.
+		cleanup()
 		single, err := o.singleNode(ctx, prov, c, io, len(nodes))
 		if err != nil {
 			return err
