@@ -351,6 +351,12 @@ func (c *conn) closeWith(code int, text string, answer bool) {
 			text = text[:maxCloseReasonSize]
 		}
 		c.closeCode, c.closeText = code, text
+		// Leave the hub now rather than when the client answers the close frame, so that
+		// nothing more is forwarded to or from this connection and its groups hear of it at
+		// once (GSV-3). In a goroutine: requestClose may run under the hub's lock. Started
+		// before quit is closed: the writer, woken by quit, waits for it (finish) before the
+		// close frame, and a WaitGroup's Add must come before its Wait.
+		c.bg.Go(func() { c.s.hub.unregister(c) })
 		c.deadlineMu.Lock()
 		c.closing.Store(true)
 		c.readDeadline = time.Now().Add(c.s.cfg.WriteTimeout + c.s.cfg.CloseGrace)
@@ -362,10 +368,6 @@ func (c *conn) closeWith(code int, text string, answer bool) {
 			c.s.metrics.Close(code)
 			c.log.Info("closing", "user", c.registeredName(), "code", code, "reason", text)
 		}
-		// Leave the hub now rather than when the client answers the close frame, so that
-		// nothing more is forwarded to or from this connection and its groups hear of it at
-		// once (GSV-3). In a goroutine: requestClose may run under the hub's lock.
-		c.bg.Go(func() { c.s.hub.unregister(c) })
 		// The writer sends what is queued and the close frame (finish); a parked reader
 		// resumes to read the client's answer.
 		c.stopPings()
