@@ -62,20 +62,7 @@ func TestConformServerClusterLimits(t *testing.T) {
 				RegisterTimeout: registerTimeout, PingInterval: pingInterval, PongTimeout: pongTimeout,
 				Wait: 4 * time.Second, Slack: time.Second}
 			tc.suite(&cfg)
-			env, err := serversuite.NewEnv(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var cases []harness.Case
-			for _, cs := range harness.SuiteCases(serversuite.Suite) {
-				if cs.ID == tc.caseID {
-					cases = append(cases, cs)
-				}
-			}
-			if len(cases) != 1 {
-				t.Fatalf("no case %s", tc.caseID)
-			}
-			harness.RunTests(t, cases, harness.Options{Seed: seed(), Env: env, TimeoutFor: env.TimeoutFor})
+			runCase(t, cfg, tc.caseID)
 		})
 	}
 }

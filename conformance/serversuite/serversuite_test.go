@@ -255,22 +255,27 @@ func TestConformServerRegistration(t *testing.T) {
 				RegisterTimeout: registerTimeout, PingInterval: pingInterval, PongTimeout: pongTimeout,
 				Wait: 4 * time.Second, Slack: time.Second}
 			tc.suite(&cfg, srv)
-			env, err := serversuite.NewEnv(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var cases []harness.Case
-			for _, c := range harness.SuiteCases(serversuite.Suite) {
-				if c.ID == tc.caseID {
-					cases = append(cases, c)
-				}
-			}
-			if len(cases) != 1 {
-				t.Fatalf("no case %s", tc.caseID)
-			}
-			harness.RunTests(t, cases, harness.Options{Seed: seed(), Env: env, TimeoutFor: env.TimeoutFor})
+			runCase(t, cfg, tc.caseID)
 		})
 	}
+}
+
+// runCase runs the one case id of the server suite with cfg.
+func runCase(t *testing.T, cfg serversuite.Config, id string) {
+	env, err := serversuite.NewEnv(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []harness.Case
+	for _, c := range harness.SuiteCases(serversuite.Suite) {
+		if c.ID == id {
+			cases = append(cases, c)
+		}
+	}
+	if len(cases) != 1 {
+		t.Fatalf("no case %s", id)
+	}
+	harness.RunTests(t, cases, harness.Options{Seed: seed(), Env: env, TimeoutFor: env.TimeoutFor})
 }
 
 // echoServer is a plain WebSocket echo server over TLS: it ignores the spec entirely.

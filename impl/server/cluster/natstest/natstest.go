@@ -95,7 +95,8 @@ func freePorts(t testing.TB, n int) []int {
 }
 
 // WaitReady waits until every running server is routed to every other running server and the
-// JetStream meta group has a leader that every running server follows.
+// JetStream meta group has a leader that every running server follows and that knows every
+// running server's JetStream as online.
 func (c *Cluster) WaitReady() {
 	c.t.Helper()
 	c.WaitFor("a routed cluster with a JetStream meta leader", func() bool {
@@ -105,8 +106,13 @@ func (c *Cluster) WaitReady() {
 			if c.Peers(s) != len(running)-1 || !s.JetStreamIsCurrent() {
 				return false
 			}
+			// The leader places streams only on the servers whose JetStream it has heard from
+			// ("no suitable peers, peer offline" until then).
 			if s.JetStreamIsLeader() {
 				leaders++
+				if len(s.JetStreamClusterPeers()) != len(running) {
+					return false
+				}
 			}
 		}
 		return leaders == 1
