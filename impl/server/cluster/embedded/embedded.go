@@ -97,11 +97,14 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	fatal := make(chan error, 1)
 	ns.SetLoggerV2(&logger{log: o.Logger, fatal: fatal}, false, false, false)
 	s := &Server{ns: ns, fatal: fatal, started: make(chan struct{})}
+	// nats-server writes the ports it picked back into opts while it starts: the waits read
+	// a copy taken before.
+	snap := *opts
 	go func() {
 		defer close(s.started)
 		ns.Start()
 	}()
-	if err := s.waitReady(ctx, o, opts); err != nil {
+	if err := s.waitReady(ctx, o, &snap); err != nil {
 		s.Close()
 		return nil, err
 	}
