@@ -177,10 +177,10 @@ func (n *Node) openBucketsOnce(parent context.Context) error {
 	if n.store, err = kvstore.Open(ctx, n.js, kvstore.Options{Bucket: opts.Bucket, Replicas: opts.Replicas}); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
-	if n.presence, n.pstream, err = openBucket(ctx, n.js, opts.Bucket+"-presence", "blindpost relay presence: user to node", opts.Replicas); err != nil {
+	if n.presence, n.pstream, err = kvstore.OpenBucket(ctx, n.js, opts.Bucket+"-presence", "blindpost relay presence: user to node", opts.Replicas, jetstream.MemoryStorage); err != nil {
 		return fmt.Errorf("cluster: presence bucket: %w", err)
 	}
-	if n.members, _, err = openBucket(ctx, n.js, opts.Bucket+"-members", "blindpost relay group members", opts.Replicas); err != nil {
+	if n.members, _, err = kvstore.OpenBucket(ctx, n.js, opts.Bucket+"-members", "blindpost relay group members", opts.Replicas, jetstream.MemoryStorage); err != nil {
 		return fmt.Errorf("cluster: members bucket: %w", err)
 	}
 	return nil
@@ -213,35 +213,6 @@ func nodeID(name string) string {
 		name = "node"
 	}
 	return name + "-" + hex.EncodeToString(b[:])
-}
-
-// openBucket opens or creates a key-value bucket whose reads go to the stream's leader, as
-// kvstore's does: a node must read what another node wrote as soon as that node was answered.
-func openBucket(ctx context.Context, js jetstream.JetStream, name, desc string, replicas int) (jetstream.KeyValue, jetstream.Stream, error) {
-	_, err := js.KeyValue(ctx, name)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		_, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket: name, Description: desc, History: 1, Replicas: replicas, Storage: jetstream.MemoryStorage,
-		})
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			err = nil
-		}
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	stream, err := js.Stream(ctx, "KV_"+name)
-	if err != nil {
-		return nil, nil, err
-	}
-	if cfg := stream.CachedInfo().Config; cfg.AllowDirect {
-		cfg.AllowDirect = false
-		if stream, err = js.UpdateStream(ctx, cfg); err != nil {
-			return nil, nil, err
-		}
-	}
-	kv, err := js.KeyValue(ctx, name)
-	return kv, stream, err
 }
 
 // ID returns the node's id: its name and a random suffix. Other nodes address it by it.

@@ -44,7 +44,7 @@
 //     the same epoch on two relays exactly one is saved. The number of recorded groups is the
 //     counter "m.groups", kept like "m.users".
 //
-// Every read goes to the bucket's stream leader (see openBucket and scan), so a relay reads what
+// Every read goes to the bucket's stream leader (see OpenBucket and scan), so a relay reads what
 // another relay wrote once that write was acknowledged. A listing (List, Count, Invites, the
 // candidates of Prune) reads its keys one by one, not at one instant as a bbolt transaction
 // does; each removal re-checks its key by compare-and-set.
@@ -128,7 +128,7 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 	if name == "" {
 		name = DefaultBucket
 	}
-	kv, stream, err := openBucket(ctx, js, name, max(opts.Replicas, 1))
+	kv, stream, err := OpenBucket(ctx, js, name, "blindpost relay state: bindings, invites, group epochs", max(opts.Replicas, 1), jetstream.FileStorage)
 	if err != nil {
 		return nil, fmt.Errorf("kvstore: open bucket %q: %w", name, err)
 	}
@@ -142,19 +142,19 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 	return s, nil
 }
 
-// openBucket opens the bucket, creating it when no relay has yet, and makes every read go to
-// the stream's leader: a key-value bucket is created with direct gets, which any replica
-// answers, however far behind, and a relay must read a binding made on another relay as soon
-// as that relay was answered (the cluster is one relay to its clients).
-func openBucket(ctx context.Context, js jetstream.JetStream, name string, replicas int) (jetstream.KeyValue, jetstream.Stream, error) {
+// OpenBucket opens the key-value bucket name, creating it (with replicas copies in storage, and
+// desc) when no relay has yet, so that every read goes to the bucket's stream leader: a relay
+// must read what another relay wrote as soon as that one was answered, which direct gets from
+// any replica do not promise. It also returns the bucket's stream, for listings.
+func OpenBucket(ctx context.Context, js jetstream.JetStream, name, desc string, replicas int, storage jetstream.StorageType) (jetstream.KeyValue, jetstream.Stream, error) {
 	_, err := js.KeyValue(ctx, name)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		_, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 			Bucket:      name,
-			Description: "blindpost relay state: bindings, invites, group epochs",
+			Description: desc,
 			History:     1,
 			Replicas:    replicas,
-			Storage:     jetstream.FileStorage,
+			Storage:     storage,
 		})
 		if errors.Is(err, jetstream.ErrBucketExists) {
 			err = nil // another relay created it first
