@@ -9,7 +9,7 @@ import (
 )
 
 // Apply reads the mutant's file in the module at root and returns its content with the snippet
-// replaced. It fails, naming the mutant and the file, when the snippet does not occur exactly
+// replaced, and the lines after it where they were (keepLines). It fails, naming the mutant and the file, when the snippet does not occur exactly
 // once: the code moved, and the mutant must follow it before it can prove anything.
 func (m *Mutant) Apply(root string) ([]byte, error) {
 	orig, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(m.File)))
@@ -24,7 +24,10 @@ func (m *Mutant) applyTo(orig []byte) ([]byte, error) {
 	find := []byte(m.Find)
 	switch n := bytes.Count(orig, find); n {
 	case 1:
-		return bytes.Replace(orig, find, []byte(m.Replace), 1), nil
+		at := bytes.Index(orig, find)
+		mutated := bytes.Replace(orig, find, []byte(m.Replace), 1)
+		delta := strings.Count(m.Replace, "\n") - strings.Count(m.Find, "\n")
+		return keepLines(mutated, at, at+len(m.Replace), delta), nil
 	case 0:
 		return nil, fmt.Errorf("mutants: %s no longer applies: its find snippet does not occur in %s (the code moved; update %s):\n%s",
 			m.ID, m.File, m.Source, indent(m.Find))
