@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -26,6 +27,7 @@ type builder struct {
 	root  string // the module root
 	work  string // the work directory of the run
 	goCmd string
+	nice  int           // above 0: the builds run under nice -n nice
 	slots chan struct{} // one token per build running; its capacity bounds them
 }
 
@@ -49,10 +51,15 @@ func (b *builder) build(ctx context.Context, m *Mutant, pkg, out string) error {
 		what = "mutant " + m.ID
 	}
 	args = append(args, pkg)
-	cmd := exec.CommandContext(ctx, b.goCmd, args...)
+	name := b.goCmd
+	if b.nice > 0 {
+		// The compiler and linker the go command starts inherit the priority.
+		name, args = "nice", append([]string{"-n", strconv.Itoa(b.nice), b.goCmd}, args...)
+	}
+	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = b.root
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("mutants: %s does not build: %s %s: %w\n%s", what, b.goCmd, strings.Join(args, " "), err, strings.TrimSpace(string(msg)))
+		return fmt.Errorf("mutants: %s does not build: %s %s: %w\n%s", what, name, strings.Join(args, " "), err, strings.TrimSpace(string(msg)))
 	}
 	return nil
 }

@@ -18,15 +18,19 @@ import (
 
 // Options configure a run of mutants.
 type Options struct {
-	Root     string       // the module root (ModuleRoot)
-	Go       string       // the go command; "" means "go"
-	Jobs     int          // mutants in hand at once (being built, waiting or run); 0 means 1
-	Builds   int          // of those, compiled at once; 0 means the number of CPUs
-	Seed     uint64       // the seed of every blindpost-conform run; 0 is refused
-	Baseline bool         // first run the same cases against the unmutated reference: all must pass
-	Keep     bool         // keep the work directory (binaries, mutated files) and say where it is
-	Progress func(Result) // called as each mutant finishes, one call at a time; may be nil
-	Log      func(string) // progress notes (building, baseline), one call at a time; may be nil
+	Root   string // the module root (ModuleRoot)
+	Go     string // the go command; "" means "go"
+	Jobs   int    // mutants in hand at once (being built, waiting or run); 0 means 1
+	Builds int    // of those, compiled at once; 0 means the number of CPUs
+	// BuildNice, when above 0, runs the builds at that lower scheduling priority (nice(1)), so
+	// that they take only the CPU that other work leaves: the relays and suites under test, of
+	// this run or of other tests beside it, are never slowed by a compile.
+	BuildNice int
+	Seed      uint64       // the seed of every blindpost-conform run; 0 is refused
+	Baseline  bool         // first run the same cases against the unmutated reference: all must pass
+	Keep      bool         // keep the work directory (binaries, mutated files) and say where it is
+	Progress  func(Result) // called as each mutant finishes, one call at a time; may be nil
+	Log       func(string) // progress notes (building, baseline), one call at a time; may be nil
 }
 
 // Status is what became of a mutant.
@@ -127,7 +131,7 @@ func Run(ctx context.Context, ms []*Mutant, opts Options) (*Report, error) {
 	}
 	r := &runner{
 		opts:         opts,
-		build:        &builder{root: opts.Root, work: work, goCmd: opts.Go, slots: make(chan struct{}, builds)},
+		build:        &builder{root: opts.Root, work: work, goCmd: opts.Go, nice: opts.BuildNice, slots: make(chan struct{}, builds)},
 		baselineDone: make(chan struct{}),
 	}
 	if err := r.prepare(ctx); err != nil {

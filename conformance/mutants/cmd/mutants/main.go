@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,6 +49,7 @@ type flags struct {
 	run        string
 	jobs       int
 	builds     int
+	buildNice  int
 	seed       uint64
 	json       bool
 	list       bool
@@ -56,6 +58,9 @@ type flags struct {
 	pending    bool
 	quiet      bool
 }
+
+// errFlagPrinted marks an error the flag package has already printed, with the usage.
+var errFlagPrinted = errors.New("mutants: bad flags")
 
 func parse(args []string, stderr io.Writer) (*flags, error) {
 	f := &flags{}
@@ -71,6 +76,7 @@ func parse(args []string, stderr io.Writer) (*flags, error) {
 	// suites meanwhile.
 	fs.IntVar(&f.jobs, "j", 2*runtime.NumCPU(), "mutants in hand at once: being built, waiting for the baseline or run")
 	fs.IntVar(&f.builds, "builds", runtime.NumCPU(), "of those, mutants compiled at once")
+	fs.IntVar(&f.buildNice, "build-nice", 0, "run the builds at this lower priority (nice -n `N`, 1 to 19), so that they use only the CPU other work leaves, as .ci/run does while the tests run")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed of every blindpost-conform run (default: a fresh one, printed)")
 	fs.BoolVar(&f.json, "json", false, "write the report as JSON on standard output")
 	fs.BoolVar(&f.list, "list", false, "list the selected mutants and exit")
@@ -79,10 +85,16 @@ func parse(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.keep, "keep", false, "keep the work directory (mutated files, overlays, binaries)")
 	fs.BoolVar(&f.quiet, "q", false, "no progress lines on standard error")
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if err == flag.ErrHelp {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", errFlagPrinted, err)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("mutants: unexpected arguments %q", fs.Args())
+	}
+	if f.buildNice < 0 || f.buildNice > 19 {
+		return nil, fmt.Errorf("mutants: --build-nice %d: want 0 (off) to 19", f.buildNice)
 	}
 	return f, nil
 }
@@ -92,6 +104,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		if err == flag.ErrHelp {
 			return 0
+		}
+		if !errors.Is(err, errFlagPrinted) {
+			fmt.Fprintln(stderr, err)
 		}
 		return 2
 	}
@@ -134,7 +149,7 @@ func execute(ctx context.Context, f *flags, sel []*mutants.Mutant, stdout, stder
 	if f.seed == 0 {
 		f.seed = harness.FreshSeed()
 	}
-	opts := mutants.Options{Root: root, Jobs: f.jobs, Builds: f.builds, Seed: f.seed, Baseline: !f.noBaseline, Keep: f.keep}
+	opts := mutants.Options{Root: root, Jobs: f.jobs, Builds: f.builds, BuildNice: f.buildNice, Seed: f.seed, Baseline: !f.noBaseline, Keep: f.keep}
 	if !f.quiet {
 		var done int
 		opts.Log = func(s string) { fmt.Fprintf(stderr, "mutants: %s\n", s) }
