@@ -75,3 +75,15 @@ func TestBuildNice(t *testing.T) {
 		t.Errorf("a build with nice 7 ran at %d, the run at %d", got, base)
 	}
 }
+
+// TestStartOrder: the mutants of a cluster start first, the others keep their order.
+func TestStartOrder(t *testing.T) {
+	ms := []*Mutant{{ID: "a"}, {ID: "b", Cluster: 3}, {ID: "c"}, {ID: "d", Cluster: 3}}
+	var got []string
+	for _, i := range startOrder(ms) {
+		got = append(got, ms[i].ID)
+	}
+	if strings.Join(got, " ") != "b d a c" {
+		t.Errorf("start order %v, want b d a c", got)
+	}
+}

@@ -325,16 +325,36 @@ func (r *runner) runAll(ctx context.Context, ms []*Mutant) []Result {
 			}
 		})
 	}
-	for i, m := range ms {
+	for _, i := range startOrder(ms) {
 		select {
 		case next <- i:
 		case <-ctx.Done(): // interrupted: the mutants not started yet are not judged
-			results[i] = Result{Mutant: m, Status: Broken, Error: "mutants: not run: " + ctx.Err().Error(), Repro: repro(m, r.opts.Seed)}
+			results[i] = Result{Mutant: ms[i], Status: Broken, Error: "mutants: not run: " + ctx.Err().Error(), Repro: repro(ms[i], r.opts.Seed)}
 		}
 	}
 	close(next)
 	wg.Wait()
 	return results
+}
+
+// startOrder returns the indexes of ms in the order to start them: the mutants of a cluster
+// first, whose suites (three relays, then their cases) take the longest, so that they do not run
+// alone at the end of the run; the others in their order.
+func startOrder(ms []*Mutant) []int {
+	order := make([]int, len(ms))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		switch ca, cb := ms[a].Cluster > 0, ms[b].Cluster > 0; {
+		case ca && !cb:
+			return -1
+		case cb && !ca:
+			return 1
+		}
+		return 0
+	})
+	return order
 }
 
 // runOne builds one mutant, runs its cases and classifies the outcome.
