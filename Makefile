@@ -2,6 +2,9 @@
 GO ?= go
 ADDR ?= 127.0.0.1:8443
 DATA ?= ./blindpost-data
+# Test binaries run at once: at least four, as most of them wait on relay timers, the loopback and
+# the browser rather than compute; linked without the symbol table, which no test reads.
+TESTFLAGS ?= -p $(shell n=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4); echo $$(( n > 4 ? n : 4 ))) -ldflags=-s
 
 .PHONY: help build run test check generate vectors bench bench-wire bench-e2ee conform mutants demo fuzz race screenshots
 
@@ -15,11 +18,11 @@ run: ## start the relay on $(ADDR) with data (certificate, directory) in $(DATA)
 	$(GO) run ./impl/cmd/blindpost-server --listen $(ADDR) --data $(DATA)
 
 test: ## run every test (unit, property, differential, fuzz seeds, conformance), volume tests scaled down by -short
-	$(GO) test -short -count=1 ./...
+	$(GO) test $(TESTFLAGS) -short -count=1 ./...
 
 .PHONY: test-full
 test-full: ## every test at full volume, as CI runs them
-	$(GO) test -count=1 ./...
+	$(GO) test $(TESTFLAGS) -count=1 ./...
 
 race: ## run the tests under the race detector
 	$(GO) test -race -count=1 ./...
