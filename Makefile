@@ -4,7 +4,7 @@ ADDR ?= 127.0.0.1:8443
 DATA ?= ./blindpost-data
 # Test binaries run at once: at least four, as most of them wait on relay timers, the loopback and
 # the browser rather than compute; linked without the symbol table, which no test reads.
-TESTFLAGS ?= -p $(shell n=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4); echo $$(( n > 4 ? n : 4 ))) -ldflags=-s
+TESTFLAGS ?= -p $(shell n=$$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 4); echo $$(( n > 4 ? n : 4 ))) -ldflags=-s -trimpath
 
 .PHONY: help build run test check generate vectors bench bench-wire bench-e2ee conform mutants demo fuzz race screenshots
 

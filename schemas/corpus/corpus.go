@@ -3,15 +3,15 @@
 // tests take an example of every message type from it, so that a type added to the schemas (which
 // comes with its corpus) reaches them without a list of types in the test.
 //
-// It reads the files from the source tree, next to this package, so it only works where the
-// source is: in tests.
+// It reads the files from the source tree of the module the test runs in, so it only works where
+// the source is: in tests, whose working directory is their package's.
 package corpus
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 )
 
@@ -19,11 +19,11 @@ import (
 // example "c2s" or "s2c"), file by file in lexical order. It fails tb when there are none.
 func Valid(tb testing.TB, dir string) []json.RawMessage {
 	tb.Helper()
-	_, self, _, ok := runtime.Caller(0)
-	if !ok {
-		tb.Fatal("corpus: cannot locate schemas/testdata")
+	mod, err := moduleRoot()
+	if err != nil {
+		tb.Fatalf("corpus: cannot locate schemas/testdata: %v", err)
 	}
-	root := filepath.Join(filepath.Dir(self), "..", "testdata", "valid", filepath.FromSlash(dir))
+	root := filepath.Join(mod, "schemas", "testdata", "valid", filepath.FromSlash(dir))
 	files, err := filepath.Glob(filepath.Join(root, "*.json"))
 	if err != nil || len(files) == 0 {
 		tb.Fatalf("corpus: no valid instances in %s: %v", root, err)
@@ -41,4 +41,23 @@ func Valid(tb testing.TB, dir string) []json.RawMessage {
 		out = append(out, instances...)
 	}
 	return out
+}
+
+// moduleRoot returns the nearest directory at or above the working directory that holds go.mod.
+// (Not the source file's own path, which a build with -trimpath does not record.)
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod at or above the working directory")
+		}
+		dir = parent
+	}
 }
