@@ -28,6 +28,7 @@ import (
 var (
 	errJoinedAlready = errors.New("server: already a member")
 	errGroupFull     = errors.New("server: group full")
+	errLeftAlready   = errors.New("server: not in the member list")
 )
 
 // announcement is the body of an announce: a group's member names and epoch.
@@ -173,14 +174,21 @@ func (h *hub) leaveClusterGroupsThen(c *conn, groups []string, then func()) {
 	me, user := h.location(c), c.registeredName()
 	for _, name := range groups {
 		ms, rev, err := h.cl.UpdateMembers(ctx, name, func(ms cluster.Members) error {
-			if loc, ok := ms[user]; ok && loc.Node == me.Node && loc.Conn == me.Conn {
-				delete(ms, user)
+			if loc, ok := ms[user]; !ok || loc.Node != me.Node || loc.Conn != me.Conn {
+				// Gone already, or the user's newer connection joined first: the list stays as
+				// it is, and announcing it again would send its members a second group_members.
+				return errLeftAlready
 			}
+			delete(ms, user)
 			return nil
 		})
 		h.mu.Lock()
 		if then != nil {
 			then()
+		}
+		if errors.Is(err, errLeftAlready) {
+			h.mu.Unlock()
+			continue
 		}
 		if err != nil {
 			h.mu.Unlock()
