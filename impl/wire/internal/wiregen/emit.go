@@ -855,14 +855,21 @@ func (w *writer) unmarshal(st *structType) {
 	}
 	w.p("}")
 	w.p("")
-	var req uint64
-	for i, r := range st.required {
-		if r {
-			req |= 1 << i
-		}
-	}
 	w.p("// decode decodes the object at the cursor into m, which must be zero.")
 	w.p("func (m *%s) decode(d *decoder) *ValidationError {", st.name)
+	w.objectBody(st, "", func(_ int, f *field) {
+		if f != nil {
+			w.decodeValue("m."+f.goName, f.sh, ref(f.json), f.required)
+		}
+	})
+}
+
+// objectBody writes the body of a function that reads the object of st at the cursor, from
+// opening it to the check of its required members, and its closing brace: each member at most
+// once, an unknown one refused, the discriminator checked against its constant. prologue, when
+// not "", is written before the switch on each key; member writes the rest of member i's case,
+// with f nil for the discriminator.
+func (w *writer) objectBody(st *structType, prologue string, member func(i int, f *field)) {
 	w.p("if err := d.openObject(); err != nil {")
 	w.p("return err")
 	w.p("}")
@@ -875,6 +882,9 @@ func (w *writer) unmarshal(st *structType) {
 	w.p("if !more {")
 	w.p("break")
 	w.p("}")
+	if prologue != "" {
+		w.p("%s", prologue)
+	}
 	w.p("switch string(key) {")
 	for i, p := range st.props {
 		w.p("case %s:", strconv.Quote(p))
@@ -886,18 +896,24 @@ func (w *writer) unmarshal(st *structType) {
 			w.p("if err := d.constString(%s); err != nil {", strconv.Quote(st.discValue))
 			w.p("return err.at(%s)", ref(p))
 			w.p("}")
+			member(i, nil)
 			continue
 		}
-		f := st.fields[slices.IndexFunc(st.fields, func(f *field) bool { return f.json == p })]
-		w.decodeValue("m."+f.goName, f.sh, ref(p), f.required)
+		member(i, st.fields[slices.IndexFunc(st.fields, func(f *field) bool { return f.json == p })])
 	}
 	w.p("default:")
 	w.p("return errUnknown(key)")
 	w.p("}")
 	w.p("}")
+	var req uint64
+	for i, r := range st.required {
+		if r {
+			req |= 1 << i
+		}
+	}
 	if req != 0 {
 		w.p("if seen&%#x != %#x {", req, req)
-		w.p("return errMissing(%s, seen, %#x)", membersVar, req)
+		w.p("return errMissing(membersOf%s, seen, %#x)", st.name, req)
 		w.p("}")
 	}
 	w.p("return nil")

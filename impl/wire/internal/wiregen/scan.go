@@ -103,56 +103,14 @@ func (w *writer) scanner(st *structType) {
 	membersVar := "membersOf" + st.name
 	w.comment("", fmt.Sprintf("%s checks the object at the cursor exactly as (*%s).decode does, keeping nothing, so without allocating. When at is not nil (it has len(%s) elements), at[i] is set to the span of the text of the value of member %s[i], or left as it is when the member is absent.", fn, st.name, membersVar, membersVar))
 	w.p("func %s(d *decoder, at []span) *ValidationError {", fn)
-	w.p("if err := d.openObject(); err != nil {")
-	w.p("return err")
-	w.p("}")
-	w.p("var seen uint64")
-	w.p("for first := true; ; first = false {")
-	w.p("key, more, err := d.member(first)")
-	w.p("if err != nil {")
-	w.p("return err")
-	w.p("}")
-	w.p("if !more {")
-	w.p("break")
-	w.p("}")
-	w.p("start := d.valueStart()")
-	w.p("switch string(key) {")
-	for i, p := range st.props {
-		w.p("case %s:", strconv.Quote(p))
-		w.p("if seen&%#x != 0 {", uint64(1)<<i)
-		w.p("return duplicate(key)")
-		w.p("}")
-		w.p("seen |= %#x", uint64(1)<<i)
-		if p == st.discName {
-			w.p("if err := d.constString(%s); err != nil {", strconv.Quote(st.discValue))
-			w.p("return err.at(%s)", ref(p))
-			w.p("}")
-		} else {
-			f := st.fields[slices.IndexFunc(st.fields, func(f *field) bool { return f.json == p })]
+	w.objectBody(st, "start := d.valueStart()", func(i int, f *field) {
+		if f != nil {
 			w.p("{")
-			w.scanValue(f.sh, ref(p), "", false)
+			w.scanValue(f.sh, ref(f.json), "", false)
 			w.p("}")
 		}
 		w.p("d.mark(at, %d, start)", i)
-	}
-	w.p("default:")
-	w.p("return errUnknown(key)")
-	w.p("}")
-	w.p("}")
-	var req uint64
-	for i, r := range st.required {
-		if r {
-			req |= 1 << i
-		}
-	}
-	if req != 0 {
-		w.p("if seen&%#x != %#x {", req, req)
-		w.p("return errMissing(%s, seen, %#x)", membersVar, req)
-		w.p("}")
-	}
-	w.p("return nil")
-	w.p("}")
-	w.p("")
+	})
 }
 
 // scanValue writes the check of the value at the cursor, as decodeValue decodes it. item is
