@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,7 +127,7 @@ func TestClusterConnectEmbedded(t *testing.T) {
 		}
 	})
 	t.Run("three nodes", func(t *testing.T) {
-		ports := freePorts(t, 3)
+		ports := natstest.FreePorts(t, 3)
 		var routes []string
 		for _, p := range ports {
 			routes = append(routes, fmt.Sprintf("127.0.0.1:%d", p))
@@ -196,7 +195,7 @@ func TestClusterConnectExternal(t *testing.T) {
 		t.Errorf("on one NATS server: replicas %d, want 1", cc1.Replicas)
 	}
 
-	c = clusterOptions{urls: fmt.Sprintf("nats://127.0.0.1:%d", freePorts(t, 1)[0]), node: "ext"}
+	c = clusterOptions{urls: fmt.Sprintf("nats://127.0.0.1:%d", natstest.FreePorts(t, 1)[0]), node: "ext"}
 	if _, err := c.connect(t.Context(), t.TempDir(), quiet); err == nil || !strings.Contains(err.Error(), "check --cluster") {
 		t.Fatalf("connect to nothing: %v", err)
 	}
@@ -277,21 +276,6 @@ func entry(t *testing.T, name string) directory.Entry {
 		t.Fatal(err)
 	}
 	return directory.Entry{User: name, IdentityKey: k.Public(), GroupKey: k.GroupPublic(), GroupKeySig: k.GroupKeySig(name)}
-}
-
-// freePorts returns n loopback ports the kernel just handed out and released.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
 }
 
 // TestClusterHelp: -h documents the cluster flags and shows a cluster among its examples.

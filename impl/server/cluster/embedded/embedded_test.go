@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/blindpost/blindpost/impl/server/cluster/natstest"
 )
 
 // TestOneNode: a single node with JetStream, no routes, accepts an in-process client that can
@@ -81,27 +83,11 @@ func putGet(t *testing.T, s *Server, replicas int) {
 	}
 }
 
-// freePorts returns n loopback ports the kernel just handed out and released: every node's
-// route list must name all of them before any node starts.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
-}
-
 // startCluster starts n routed nodes at once (each waits for a quorum of the others) and
 // returns them once every one has seen the meta leader.
 func startCluster(t *testing.T, n int, tlsFor func(i int) *RouteTLS) []*Server {
 	t.Helper()
-	ports := freePorts(t, n)
+	ports := natstest.FreePorts(t, n)
 	var routes []string
 	for _, p := range ports {
 		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
@@ -167,7 +153,7 @@ func TestStartErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	closed := freePorts(t, 1)[0] // nothing listens there
+	closed := natstest.FreePorts(t, 1)[0] // nothing listens there
 	tests := []struct {
 		name string
 		opts Options

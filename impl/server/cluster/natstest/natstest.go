@@ -32,7 +32,7 @@ const pollEvery = 10 * time.Millisecond
 // JetStream meta group has a leader. The servers are shut down when the test ends.
 func Start(t testing.TB, n int) *Cluster {
 	t.Helper()
-	ports := freePorts(t, n)
+	ports := FreePorts(t, n)
 	var routes []string
 	for _, p := range ports {
 		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
@@ -72,9 +72,9 @@ func Start(t testing.TB, n int) *Cluster {
 	return c
 }
 
-// freePorts returns n loopback ports the kernel just handed out and released, for the cluster
-// listeners: every node's route list must name all of them before any node starts.
-func freePorts(t testing.TB, n int) []int {
+// FreePorts returns n distinct loopback ports the kernel just handed out and released, for
+// cluster listeners: every node's route list must name all of them before any node starts.
+func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ls []net.Listener
 	defer func() {
