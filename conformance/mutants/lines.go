@@ -7,6 +7,7 @@ import (
 	"go/scanner"
 	"go/token"
 	"slices"
+	"strings"
 )
 
 // keepLines returns src, the mutated file, with lines taken from or added to the text after
@@ -118,12 +119,9 @@ func ownLine(src []byte, start, end int) bool {
 
 // directive reports whether a comment tells the toolchain something.
 func directive(c string) bool {
-	for _, p := range []string{"//go:", "//line ", "//export ", "//extern ", "// +build"} {
-		if len(c) >= len(p) && c[:len(p)] == p {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc([]string{"//go:", "//line ", "//export ", "//extern ", "// +build"}, func(p string) bool {
+		return strings.HasPrefix(c, p)
+	})
 }
 
 // tokenLen is the length in the source of a token the scanner returned with lit.

@@ -108,7 +108,6 @@ type conn struct {
 	ownHeld    bool       // answers are queued and no writer was started for them (queueOwn)
 	nextExtend time.Time  // when the keepalive deadline is next moved (extendReadDeadline)
 	inSize     int        // the size of the message being handled
-	inData     []byte     // the message being handled, for spliceRelay; nil between messages
 	inflight   []inflight // relays sent to other relays of the cluster, not answered yet (pipeline.go)
 	lastData   time.Time  // when the last data message arrived (or the connection began)
 	state      connState
@@ -252,7 +251,6 @@ func (c *conn) readLoop() (code int, text string, park bool) {
 			c.failAndClose("", "", errBadMessage, "the message is not valid UTF-8", closeInvalidPayload)
 		default:
 			c.handle(data, received)
-			c.inData = nil // the message buffer goes back to its pool between messages
 		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 // answer, in order (SRV-13), except where the connection closes.
 func (c *conn) handle(data []byte, received time.Time) {
 	defer c.recoverInternal()
-	c.inSize, c.inData = len(data), data
+	c.inSize = len(data)
 	// The fast path (fastpath.go) takes a relay that it forwards spliced; the rest is decoded.
 	v, fast := c.fastRelay(data)
 	var (
@@ -120,8 +120,9 @@ func (c *conn) dispatch(msg wire.Message, id string, typ wire.RequestType, recei
 	case *wire.ChatTerminate:
 		c.forward(id, typ, m.To, m.Session, false, &wire.IncomingChatTerminate{From: from, Session: m.Session}, received)
 	case *wire.Relay:
-		// spec §5.5 [SRV-6]: the payload is forwarded as the same JSON value.
-		c.forwardRelay(m, from, received)
+		// spec §5.5 [SRV-6]: the payload is forwarded as the same JSON value. A relay the fast
+		// path could splice never gets here (fastRelay): this one is encoded again.
+		c.forward(id, typ, m.To, m.Session, false, &wire.IncomingRelay{From: from, Session: m.Session, Payload: m.Payload}, received)
 	case *wire.GroupJoin:
 		c.groupJoin(m)
 	case *wire.GroupLeave:

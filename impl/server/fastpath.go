@@ -89,6 +89,16 @@ func (c *conn) peerName(to []byte) string {
 	return name
 }
 
+// The forwarded form of a relay is the request with `from` for `to` and without `id` (spec
+// §5.5 [SRV-1] [SRV-6]): {"type":"relay","from":FROM,"session":SESSION,"payload":PAYLOAD}. Once
+// wire.ScanRelay has validated and located the request, spliceView writes it from its own
+// bytes, the session and the payload copied as they came, instead of encoding the decoded
+// values again: the payload is the same JSON value by construction (SRV-6), and it costs a
+// copy. When the request is in the codec's canonical form (members in schema order, no
+// whitespace, no escape that is not needed), the result is byte for byte the codec's encoding
+// of the forwarded form; otherwise it is the same JSON value (splice_internal_test.go checks
+// both on the schema corpus and on fuzzed input).
+
 // relayForm is the forwarded form of a relay without its values (spec §5.5 [SRV-1] [SRV-6]):
 // the request with from for to and without id, members in the codec's order.
 const (
@@ -104,7 +114,7 @@ func splicedSize(v *wire.RelayView, from string) int {
 }
 
 // spliceView appends the forwarded form of v from user from to dst. With v plain, it is what
-// the codec encodes but for whitespace and member order inside the payload (splice.go).
+// the codec encodes but for whitespace and member order inside the payload.
 func spliceView(dst []byte, v *wire.RelayView, from string) []byte {
 	dst = append(dst, relayHead...)
 	dst = append(dst, from...) // a username needs no escape (spec §5.1)

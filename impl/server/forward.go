@@ -27,23 +27,6 @@ func (c *conn) forward(id string, typ wire.RequestType, to string, session []byt
 	c.deliverForwarded(id, typ, to, session, accepted, frame, received)
 }
 
-// forwardRelay forwards a relay from the registered user from: its forwarded form is spliced
-// from the request's bytes (splice.go) rather than encoded again, unless they cannot be.
-func (c *conn) forwardRelay(m *wire.Relay, from string, received time.Time) {
-	typ := wire.RequestTypeRelay
-	if c.inData == nil || m.To == from {
-		c.forward(m.ID, typ, m.To, m.Session, false, &wire.IncomingRelay{From: from, Session: m.Session, Payload: m.Payload}, received)
-		return
-	}
-	frame, ok := spliceRelay(make([]byte, 0, len(c.inData)+len(from)+16), c.inData, from)
-	if !ok || len(frame) > c.s.cfg.MaxMessage {
-		// Whitespace may make the spliced form too large where the encoded one fits (SRV-11).
-		c.forward(m.ID, typ, m.To, m.Session, false, &wire.IncomingRelay{From: from, Session: m.Session, Payload: m.Payload}, received)
-		return
-	}
-	c.deliverForwarded(m.ID, typ, m.To, m.Session, false, frame, received)
-}
-
 // deliverForwarded queues frame, the forwarded form of a request, for user to, and answers ack
 // or error (spec §5.5, §5.6).
 func (c *conn) deliverForwarded(id string, typ wire.RequestType, to string, session []byte, accepted bool, frame []byte, received time.Time) {

@@ -43,6 +43,18 @@ func relayCorpus(t testing.TB) [][]byte {
 	return out
 }
 
+// spliceRelay is the fast path's splice of the relay request data from registered user from
+// (fastRelay, spliceView), or false where the fast path leaves it to the codec: a string written
+// with escapes, or an integer written with a fraction, an exponent or as -0, which a receiver
+// accepts (spec §2.4 [ENC-8]) and a sender must not write (ENC-7).
+func spliceRelay(dst, data []byte, from string) ([]byte, bool) {
+	v, isRelay, err := wire.ScanRelay(data)
+	if !isRelay || err != nil || !v.Plain {
+		return dst, false
+	}
+	return spliceView(dst, &v, from), true
+}
+
 // checkSplice compares spliceRelay with the codec's decode → encode path on data: the same
 // JSON value always (SRV-6), the same bytes when data is in canonical form.
 func checkSplice(t *testing.T, data []byte) {
