@@ -141,9 +141,7 @@ func New(cfg Config) (*Server, error) {
 // otherwise the bbolt file in the data directory.
 func openStore(cfg *Config) (directory.Store, error) {
 	if cfg.Cluster != nil {
-		ctx, cancel := clusterCtx()
-		defer cancel()
-		return cfg.Cluster.StoreFor(ctx, cfg.MaxUsers, cfg.Clock)
+		return cfg.Cluster.StoreFor(cfg.MaxUsers, cfg.Clock), nil
 	}
 	return directory.Open(filepath.Join(cfg.DataDir, directory.FileName), directory.Options{MaxUsers: cfg.MaxUsers, Now: cfg.Clock})
 }

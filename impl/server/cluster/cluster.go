@@ -222,13 +222,10 @@ func (n *Node) ID() string { return n.id }
 func (n *Node) Store() directory.Store { return n.store }
 
 // StoreFor returns the cluster's directory bounded to maxUsers names (0: no bound), with the
-// clock now (nil: time.Now), as a relay configured with --max-users uses it (spec §5.2 [REG-13]).
-func (n *Node) StoreFor(ctx context.Context, maxUsers int, now func() time.Time) (directory.Store, error) {
-	s, err := kvstore.Open(ctx, n.js, kvstore.Options{Bucket: n.prefix, Replicas: n.opts.Replicas, MaxUsers: maxUsers, Now: now})
-	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
-	}
-	return s, nil
+// clock now (nil: time.Now), as a relay configured with --max-users uses it (spec §5.2 [REG-13]):
+// the bucket Join opened, not opened again.
+func (n *Node) StoreFor(maxUsers int, now func() time.Time) directory.Store {
+	return n.store.Bounded(maxUsers, now)
 }
 
 // Logger returns the node's logger.

@@ -142,6 +142,17 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Store, er
 	return s, nil
 }
 
+// Bounded returns a Store on the same bucket that binds at most maxUsers names (0: no bound)
+// with the clock now (nil: time.Now).
+func (s *Store) Bounded(maxUsers int, now func() time.Time) *Store {
+	b := *s
+	b.maxUsers, b.now = maxUsers, now
+	if b.now == nil {
+		b.now = time.Now
+	}
+	return &b
+}
+
 // OpenBucket opens the key-value bucket name, creating it (with replicas copies in storage, and
 // desc) when no relay has yet, so that every read goes to the bucket's stream leader: a relay
 // must read what another relay wrote as soon as that one was answered, which direct gets from
