@@ -4,16 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/blindpost/blindpost/conformance/harness"
+	"github.com/blindpost/blindpost/impl/server/cluster/nodeargs"
 	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
@@ -46,13 +45,9 @@ func planCluster(dir string, n int, extra []string) (*clusterPlan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mutants: the cluster's certificate: %w", err)
 	}
-	ports, err := freePorts(n)
+	routes, err := nodeargs.FreeAddrs(n)
 	if err != nil {
-		return nil, err
-	}
-	routes := make([]string, n)
-	for i, p := range ports {
-		routes[i] = net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
+		return nil, fmt.Errorf("mutants: a free port for a cluster route: %w", err)
 	}
 	cert, key := filepath.Join(dir, "tls", tlspin.CertFile), filepath.Join(dir, "tls", tlspin.KeyFile)
 	plan := &clusterPlan{pin: id.Pin}
@@ -62,38 +57,10 @@ func planCluster(dir string, n int, extra []string) (*clusterPlan, error) {
 			return nil, fmt.Errorf("mutants: %w", err)
 		}
 		node.args = append([]string{"--data", node.data}, serverFlags...)
-		node.args = append(node.args,
-			"--tls-cert", cert, "--tls-key", key,
-			"--cluster-embedded", "--node-name", node.name,
-			"--cluster-listen", "127.0.0.1:0",
-			"--cluster-route-listen", routes[i], "--cluster-routes", strings.Join(routes, ","))
-		node.args = append(node.args, extra...)
+		node.args = slices.Concat(node.args, nodeargs.Args(node.name, i, "127.0.0.1:0", routes, cert, key), extra)
 		plan.nodes = append(plan.nodes, node)
 	}
 	return plan, nil
-}
-
-// freePorts returns n distinct loopback ports that were free a moment ago: it holds them all
-// open at once, so that none is returned twice, then releases them.
-func freePorts(n int) ([]int, error) {
-	var (
-		ports []int
-		lns   []net.Listener
-	)
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("mutants: a free port for a cluster route: %w", err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // cluster starts bin as n relays forming one cluster, with their data under dir, and runs the

@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/blindpost/blindpost/impl/bench/sysstat"
+	"github.com/blindpost/blindpost/impl/server/cluster/nodeargs"
 	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
@@ -24,9 +22,7 @@ const ClusterName = "cluster"
 // for routes on routes (host:port each): NATS inside the relay (--cluster-embedded), routed to
 // the others, serving the cluster's one certificate (README "Running a cluster").
 func ClusterArgs(i int, routes []string, cert, key string) []string {
-	return []string{"--tls-cert", cert, "--tls-key", key,
-		"--cluster-embedded", "--node-name", fmt.Sprintf("b%d", i+1), "--cluster-listen", "127.0.0.1:0",
-		"--cluster-route-listen", routes[i], "--cluster-routes", strings.Join(routes, ",")}
+	return nodeargs.Args(fmt.Sprintf("b%d", i+1), i, "127.0.0.1:0", routes, cert, key)
 }
 
 // StartCluster starts n reference relays as one cluster on loopback (ClusterArgs, the
@@ -46,7 +42,7 @@ func (l Launcher) StartCluster(ctx context.Context, n int, o ServerOptions) (*Sy
 		c.Close()
 		return nil, fmt.Errorf("target: the cluster's certificate: %w", err)
 	}
-	routes, err := loopbackPorts(n)
+	routes, err := nodeargs.FreeAddrs(n)
 	if err != nil {
 		c.Close()
 		return nil, err
@@ -67,21 +63,6 @@ func (l Launcher) StartCluster(ctx context.Context, n int, o ServerOptions) (*Sy
 	c.URL, c.Trust, c.Metrics = first.URL, first.Trust, first.Metrics
 	c.Command = fmt.Sprintf("%d × %s", n, first.Command)
 	return c, nil
-}
-
-// loopbackPorts returns n loopback addresses on ports the kernel just handed out and released:
-// every node's route list must name all of them before any node starts.
-func loopbackPorts(n int) ([]string, error) {
-	var addrs []string
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("target: reserve a route port: %w", err)
-		}
-		defer ln.Close()
-		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)))
-	}
-	return addrs, nil
 }
 
 // sampleMembers sums the members' CPU time and memory.

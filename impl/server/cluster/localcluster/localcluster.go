@@ -16,12 +16,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/blindpost/blindpost/impl/server/cluster/nodeargs"
 	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
@@ -82,12 +84,8 @@ func Prepare(o Options) (*Plan, error) {
 		if err := os.MkdirAll(n.Data, 0o700); err != nil {
 			return nil, fmt.Errorf("localcluster: %w", err)
 		}
-		n.Args = append([]string{
-			"--listen", listen, "--data", n.Data, "--tls-cert", p.Cert, "--tls-key", p.Key,
-			"--cluster-embedded", "--node-name", n.Name,
-			"--cluster-listen", net.JoinHostPort(o.Host, strconv.Itoa(o.NATSPort+i)),
-			"--cluster-route-listen", routes[i], "--cluster-routes", strings.Join(routes, ","),
-		}, o.Extra...)
+		n.Args = slices.Concat([]string{"--listen", listen, "--data", n.Data},
+			nodeargs.Args(n.Name, i, net.JoinHostPort(o.Host, strconv.Itoa(o.NATSPort+i)), routes, p.Cert, p.Key), o.Extra)
 		p.Nodes = append(p.Nodes, n)
 	}
 	return p, nil
