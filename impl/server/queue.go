@@ -394,17 +394,7 @@ func (c *conn) flushOwn() {
 	c.queue, c.owners = nil, nil
 	ctl := c.takeControlsLocked()
 	c.qmu.Unlock()
-	size := 0
-	for _, frame := range batch {
-		size += len(frame)
-	}
-	c.owed = owedOf(c.owed, batch, owners)
-	err := c.writeBatch(batch, ctl, c.writeDeadline())
-	recycle(batch, owners)
-	c.qmu.Lock()
-	c.doneLocked(len(batch), size)
-	c.unshareLocked(c.owed)
-	c.reuseLocked(batch, owners)
+	err := c.writeTaken(batch, owners, ctl)
 	c.releaseLocked(err)
 }
 
@@ -486,17 +476,7 @@ func (c *conn) writer() {
 			continue
 		}
 		c.qmu.Unlock()
-		size := 0
-		for _, frame := range batch {
-			size += len(frame)
-		}
-		c.owed = owedOf(c.owed, batch, owners)
-		err := c.writeBatch(batch, ctl, c.writeDeadline())
-		recycle(batch, owners)
-		c.qmu.Lock()
-		c.doneLocked(len(batch), size)
-		c.unshareLocked(c.owed)
-		c.reuseLocked(batch, owners)
+		err := c.writeTaken(batch, owners, ctl)
 		c.qmu.Unlock()
 		if err != nil {
 			c.abort() // the next round finishes
@@ -509,6 +489,24 @@ func (c *conn) takeControlsLocked() controls {
 	ctl := c.due
 	c.due = controls{}
 	return ctl
+}
+
+// writeTaken writes batch, taken from the queue with its owners, and the control frames ctl,
+// then accounts for it: the queue's bytes, the senders' shares, the pooled frames and the
+// storage go back. Callers do not hold qmu; writeTaken returns holding it.
+func (c *conn) writeTaken(batch [][]byte, owners []uint64, ctl controls) error {
+	size := 0
+	for _, frame := range batch {
+		size += len(frame)
+	}
+	c.owed = owedOf(c.owed, batch, owners)
+	err := c.writeBatch(batch, ctl, c.writeDeadline())
+	recycle(batch, owners)
+	c.qmu.Lock()
+	c.doneLocked(len(batch), size)
+	c.unshareLocked(c.owed)
+	c.reuseLocked(batch, owners)
+	return err
 }
 
 // recycle gives the pooled frames of a written batch back to the frame pool; owners is the
