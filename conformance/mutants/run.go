@@ -341,20 +341,15 @@ func (r *runner) runAll(ctx context.Context, ms []*Mutant) []Result {
 // first, whose suites (three relays, then their cases) take the longest, so that they do not run
 // alone at the end of the run; the others in their order.
 func startOrder(ms []*Mutant) []int {
-	order := make([]int, len(ms))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		switch ca, cb := ms[a].Cluster > 0, ms[b].Cluster > 0; {
-		case ca && !cb:
-			return -1
-		case cb && !ca:
-			return 1
+	var first, rest []int
+	for i, m := range ms {
+		if m.Cluster > 0 {
+			first = append(first, i)
+		} else {
+			rest = append(rest, i)
 		}
-		return 0
-	})
-	return order
+	}
+	return append(first, rest...)
 }
 
 // runOne builds one mutant, runs its cases and classifies the outcome.
