@@ -11,9 +11,9 @@ import (
 )
 
 // keepLines returns src, the mutated file, with lines taken from or added to the text after
-// byte offset end (the replacement is src[start:end]), or else to the mutated function's lines
-// before start, until the replacement's delta extra lines (fewer,
-// when negative) are made up, so that every declaration after that point keeps its line.
+// byte offset end (the replacement is src[start:end]), or else taken from the mutated
+// function's lines before start, until the replacement's delta extra lines (fewer, when
+// negative) are made up, so that every declaration after the function keeps its line.
 //
 // Why: a package's export data records the positions of its declarations, and the go command
 // recompiles every importer of a package whose export data changed. A mutant that shifted the
@@ -22,8 +22,8 @@ import (
 //
 // The token stream stays as it was, semicolons included: lines are added by doubling a newline
 // between tokens, and taken away as blank lines between tokens or, when those run out, as lines
-// holding only a // comment that is not a directive. When neither is left, src is returned as it
-// is.
+// holding only a // comment that is not a directive. When there are too few of those, src is
+// returned as it is.
 func keepLines(src []byte, start, end, delta int) []byte {
 	if delta == 0 || bytes.IndexByte(src, '\r') >= 0 { // the scanner drops carriage returns from literals
 		return src
