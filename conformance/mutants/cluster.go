@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/conformance/harness"
-	"github.com/blindpost/blindpost/impl/server/cluster/nodeargs"
+	"github.com/blindpost/blindpost/internal/nodeargs"
 	"github.com/blindpost/blindpost/internal/tlspin"
 )
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/impl/bench/sysstat"
-	"github.com/blindpost/blindpost/impl/server/cluster/nodeargs"
+	"github.com/blindpost/blindpost/internal/nodeargs"
 	"github.com/blindpost/blindpost/internal/tlspin"
 )
 

@@ -23,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/blindpost/blindpost/impl/server/cluster/nodeargs"
+	"github.com/blindpost/blindpost/internal/nodeargs"
 	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
