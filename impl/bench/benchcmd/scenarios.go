@@ -125,7 +125,9 @@ func (o *options) idleCommand() *cobra.Command {
 		Long: `idle opens --conns connections (registered with hello and register on a Blindpost relay,
 upgraded and silent on the two forwarders), waits for the relay's memory to settle, holds them for
 --duration and reports the relay's resident memory per connection. With --background-pairs a
-relay load runs on the side throughout, and its latency and errors are reported too:
+relay load runs on the side once the connections are open, through the hold, and its latency
+and errors are reported too (a registration the relay answers internal is tried again after a
+pause, up to five times, and counted):
 
   blindpost-bench idle --conns 10000 --background-pairs 50
 

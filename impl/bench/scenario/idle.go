@@ -1,10 +1,12 @@
 package scenario
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 	"github.com/blindpost/blindpost/impl/bench/load"
 	"github.com/blindpost/blindpost/impl/bench/sysstat"
 	"github.com/blindpost/blindpost/impl/bench/target"
+	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // IdleOptions configure the idle scenario: Conns connections opened and held (registered, on a
@@ -23,7 +26,7 @@ import (
 type IdleOptions struct {
 	Common
 	Conns           int
-	BackgroundPairs int     // pairs relaying throughout; 0: none
+	BackgroundPairs int     // pairs relaying once the connections are open, through the hold; 0: none
 	BackgroundRate  float64 // their messages per second in all; 0 means 100 per pair
 	Size            int     // ciphertext bytes of the background messages; 0 means 200
 	Settle          time.Duration
@@ -46,6 +49,7 @@ type IdleResult struct {
 	LoadRSS     int64             `json:"load_generator_rss_bytes"`
 	Errors      uint64            `json:"errors"`
 	FirstError  string            `json:"first_error,omitempty"`
+	Retried     int64             `json:"registrations_retried"` // tries after a registration answered internal
 	Background  *BackgroundResult `json:"background,omitempty"`
 }
 
@@ -106,7 +110,6 @@ func RunIdleOn(ctx context.Context, o IdleOptions, sys *target.System) (IdleResu
 			return res, err
 		}
 		bg.win.start.Store(1) // everything is timed
-		bg.start(ctx, rate)
 		res.Background = &BackgroundResult{Pairs: o.BackgroundPairs, Rate: rate}
 	}
 
@@ -148,12 +151,16 @@ func RunIdleOn(ctx context.Context, o IdleOptions, sys *target.System) (IdleResu
 			res.Background.Errors, res.Background.FirstError = n, first
 		}
 		res.Errors, res.FirstError = h.errs.get()
+		res.Retried = h.retried.Load()
 	}
 	if err != nil {
 		finish()
 		return res, err
 	}
 	o.progressf("%s: %d connections open in %.1fs (%s per second)", label, res.Conns, res.OpenSeconds, bench.Format(res.OpenRate))
+	if bg != nil {
+		bg.start(ctx, res.Background.Rate) // the background is what runs beside the held connections
+	}
 	if !sleepFor(ctx, o.Settle) {
 		finish()
 		return res, ctx.Err()
@@ -210,7 +217,11 @@ type holder struct {
 	open     atomic.Int64
 	errs     errorLog
 	stopping atomic.Bool
-	gone     sync.Map // *load.Conn → struct{}: the connections that ended unasked
+	gone     sync.Map     // *load.Conn → struct{}: the connections that ended unasked
+	retried  atomic.Int64 // registrations answered internal and tried again (dial)
+	// retryPause is the unit of the pauses between tries of a registration (dial); 0 means
+	// a second.
+	retryPause time.Duration
 }
 
 // ended reports whether c ended before the holder stopped.
@@ -219,23 +230,51 @@ func (h *holder) ended(c *load.Conn) bool {
 	return ok
 }
 
-// dial opens a connection with d and, on a Blindpost relay, registers user on it.
+// maxRegisterTries bounds the tries of one registration that the relay answers internal.
+const maxRegisterTries = 5
+
+// dial opens a connection with d and, on a Blindpost relay, registers user on it. A
+// registration the relay answers internal ("the request may be retried", spec §5.7) is tried
+// again on a new connection after a pause, as a client does, at most maxRegisterTries times in
+// all; the tries after the first are counted (retried), so that the report shows them.
 func (h *holder) dial(ctx context.Context, d *load.Dialer, user string) (*load.Conn, error) {
+	var id *load.Identity
+	if h.sys.Kind == target.Blindpost {
+		// The key is derived from the name (load.NewIdentity), so a binding the relay made
+		// but could not confirm is the user's own on the next try, which then succeeds.
+		k, err := load.NewIdentity(user)
+		if err != nil {
+			return nil, fmt.Errorf("scenario: register %s: %w", user, err)
+		}
+		id = &k
+	}
+	for try := 1; ; try++ {
+		c, err := h.dialOnce(ctx, d, id)
+		if err == nil || try == maxRegisterTries || !load.IsServerError(err, string(wire.ErrorCodeInternal)) {
+			return c, err
+		}
+		h.retried.Add(1)
+		// A relay that answers internal is overloaded or cannot reach its store: the pause
+		// grows with the tries and is spread, so that the clients refused together do not
+		// come back together.
+		unit := cmp.Or(h.retryPause, time.Second)
+		if !sleepFor(ctx, time.Duration(try)*unit+rand.N(unit)) {
+			return nil, err
+		}
+	}
+}
+
+// dialOnce is one try of dial: it registers id when there is one.
+func (h *holder) dialOnce(ctx context.Context, d *load.Dialer, id *load.Identity) (*load.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	c, err := d.Dial(ctx, "")
-	if err != nil {
-		return nil, err
+	if err != nil || id == nil {
+		return c, err
 	}
-	if h.sys.Kind == target.Blindpost {
-		id, err := load.NewIdentity(user)
-		if err == nil {
-			err = load.Register(ctx, c, id)
-		}
-		if err != nil {
-			c.Close()
-			return nil, fmt.Errorf("scenario: register %s: %w", user, err)
-		}
+	if err := load.Register(ctx, c, *id); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("scenario: register %s: %w", id.User, err)
 	}
 	return c, nil
 }

@@ -46,7 +46,8 @@ type LoadReport struct {
 	PerURL     []int  `json:"per_url"` // of Held, by URL
 	Errors     uint64 `json:"errors"`  // connections that failed to open or ended unasked
 	FirstError string `json:"first_error,omitempty"`
-	RSS        int64  `json:"rss_bytes"` // the child's own resident memory
+	Retried    int64  `json:"registrations_retried"` // tries after a registration answered internal
+	RSS        int64  `json:"rss_bytes"`             // the child's own resident memory
 }
 
 // Load report stages.
@@ -173,6 +174,7 @@ func (h *holder) report(stage string, urlOf []int, urls int) LoadReport {
 		}
 	}
 	r.Errors, r.FirstError = h.errs.get()
+	r.Retried = h.retried.Load()
 	if self, err := sysstat.Read(os.Getpid()); err == nil {
 		r.RSS = self.RSS
 	}

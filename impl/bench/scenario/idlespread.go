@@ -48,6 +48,7 @@ type SpreadResult struct {
 	HoldSeconds float64      `json:"held_s"`
 	Errors      uint64       `json:"errors"` // connections that failed to open or ended unasked
 	FirstError  string       `json:"first_error,omitempty"`
+	Retried     int64        `json:"registrations_retried"` // tries after a registration answered internal
 	Nodes       []NodeResult `json:"nodes"`
 	Procs       []ProcResult `json:"procs"`
 	// The relays' memory, summed over the nodes, when every node is a process on this machine
@@ -190,7 +191,6 @@ func RunIdleSpread(ctx context.Context, o SpreadOptions, nodes []*target.System)
 			return res, err
 		}
 		bg.win.start.Store(1)
-		bg.start(ctx, rate)
 		res.Background = &BackgroundResult{Pairs: o.BackgroundPairs, Rate: rate}
 		defer func() {
 			bg.stop(2 * time.Second)
@@ -214,6 +214,9 @@ func RunIdleSpread(ctx context.Context, o SpreadOptions, nodes []*target.System)
 	res.OpenSeconds = time.Since(start).Seconds()
 	o.progressf("idle-spread: %d of %d connections open over %d nodes in %.1fs by %d processes, %d errors",
 		res.Opened, o.Conns, len(nodes), res.OpenSeconds, len(procs), res.Errors)
+	if bg != nil {
+		bg.start(ctx, res.Background.Rate) // the background is what runs beside the held connections
+	}
 	if !sleepFor(ctx, o.Settle) {
 		return res, ctx.Err()
 	}
@@ -295,10 +298,11 @@ func startProcs(ctx context.Context, o SpreadOptions, job LoadJob, res *SpreadRe
 		}
 		res.Opened += r.Held
 		res.Errors += r.Errors
+		res.Retried += r.Retried
 		if res.FirstError == "" {
 			res.FirstError = r.FirstError
 		}
-		o.progressf("  load process %d: %d of %d open, %d errors", i, r.Held, res.Procs[i].Conns, r.Errors)
+		o.progressf("  load process %d: %d of %d open, %d errors, %d registrations tried again", i, r.Held, res.Procs[i].Conns, r.Errors, r.Retried)
 	}
 	return procs, nil
 }
@@ -356,6 +360,7 @@ func (r SpreadResult) Figures() []bench.Figure {
 	figs := []bench.Figure{
 		bench.NewFigure("idle-spread", fmt.Sprintf("connections held (%d requested, %d nodes, %d processes)", r.Requested, len(r.Nodes), len(r.Procs)), "", float64(r.Held), none, nil),
 		bench.NewFigure("idle-spread", "connection errors", "", float64(r.Errors), single(func(s IdleResult) float64 { return float64(s.Errors) }), bench.AbsoluteAtMost(0)),
+		bench.NewFigure("idle-spread", "registrations answered internal and tried again", "", float64(r.Retried), single(func(s IdleResult) float64 { return float64(s.Retried) }), nil),
 		bench.NewFigure("idle-spread", "relays' RSS holding them (mean, all nodes)", "MiB", rss, none, nil),
 		bench.NewFigure("idle-spread", "RSS per idle connection", "KiB", perConn, single(func(s IdleResult) float64 { return s.RSSPerConn / 1024 }), nil),
 	}
