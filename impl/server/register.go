@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/blindpost/blindpost/impl/e2ee/identity"
@@ -125,12 +126,16 @@ func (c *conn) admitNew(id string) bool {
 	if bound, err := c.s.dir.Exists(c.user); err != nil || bound {
 		return true // a bound name costs no directory slot; bind reports a failing directory
 	}
-	if c.s.regLimit.allow(c.remote, time.Now()) {
-		return true
+	ok, err := c.s.regLimit.allow(c.remote, time.Now())
+	switch {
+	case err != nil:
+		// The cluster's limit cannot be read: the store fails, as bind's would (spec §5.7).
+		c.directoryFailed(id, fmt.Errorf("the cluster's registration limit: %w", err))
+	case !ok:
+		// spec §5.2.1 [INV-5]
+		c.registrationFailed(id, errRateLimited, "too many new names were registered from this address or on this relay; try again later")
 	}
-	// spec §5.2.1 [INV-5]
-	c.registrationFailed(id, errRateLimited, "too many new names were registered from this address or on this relay; try again later")
-	return false
+	return ok
 }
 
 // bind records the binding in the directory (spec §5.2 [REG-5] [REG-6] [REG-12] [REG-13],
@@ -156,12 +161,18 @@ func (c *conn) bind(id string, e directory.Entry, a directory.Admission) bool {
 		// spec §5.2.1 [INV-3]
 		c.registrationFailed(id, wire.ErrorCodeBadInvite, "the invite is unknown, used up or expired")
 	default:
-		c.s.metrics.DirectoryFailures.Inc()
-		c.log.Error("directory bind failed", "user", c.user, "err", err)
-		c.s.metrics.Registrations.WithLabelValues("internal").Inc()
-		c.failAndClose(id, wire.RequestTypeRegister, errInternal, "the server could not record the registration; try again", closeInternal)
+		c.directoryFailed(id, err)
 	}
 	return false
+}
+
+// directoryFailed answers a registration that the directory could not record: internal, which
+// the client may retry (spec §5.7), and close 1011.
+func (c *conn) directoryFailed(id string, err error) {
+	c.s.metrics.DirectoryFailures.Inc()
+	c.log.Error("directory bind failed", "user", c.user, "err", err)
+	c.s.metrics.Registrations.WithLabelValues("internal").Inc()
+	c.failAndClose(id, wire.RequestTypeRegister, errInternal, "the server could not record the registration; try again", closeInternal)
 }
 
 // registrationFailed sends the error and closes with 1008 (spec §5.2, §5.7 [ERR-2]).

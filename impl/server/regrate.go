@@ -74,15 +74,16 @@ func sourcePrefix(remote string) netip.Prefix {
 }
 
 // allow takes a token from remote's bucket and from the global one, at now; it reports false,
-// and takes nothing, when either is empty.
-func (l *regLimiter) allow(remote string, now time.Time) bool {
+// and takes nothing, when either is empty. It returns an error, taking nothing, when the
+// cluster's bucket cannot be read: that is the store failing, not the limit.
+func (l *regLimiter) allow(remote string, now time.Time) (bool, error) {
 	key := sourcePrefix(remote)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.addrs[key]
 	if b == nil {
 		if len(l.addrs) >= maxRateAddrs && !l.forgetFullLocked(now) {
-			return false
+			return false, nil
 		}
 		b = rate.NewLimiter(l.rate, l.burst)
 		l.addrs[key] = b
@@ -90,36 +91,25 @@ func (l *regLimiter) allow(remote string, now time.Time) bool {
 	r := b.ReserveN(now, 1)
 	if !r.OK() || r.DelayFrom(now) > 0 {
 		r.CancelAt(now)
-		return false
+		return false, nil
 	}
 	if l.shared != nil {
 		// The cluster's bucket is a round trip away: asked without the lock, the address's
-		// token given back if it refuses.
+		// token given back if it refuses. A bucket that cannot be read admits nobody: the
+		// directory behind it is the same store, so the name could not be recorded either.
 		l.mu.Unlock()
-		ok := l.takeShared(now)
+		ok, err := l.shared.TakeToken(sharedBucket, float64(l.global.Limit()), l.global.Burst(), now)
 		l.mu.Lock()
-		if !ok {
+		if err != nil || !ok {
 			r.CancelAt(now)
-			return false
+			return false, err
 		}
 	} else if !l.global.AllowN(now, 1) {
 		r.CancelAt(now)
-		return false
+		return false, nil
 	}
 	l.countLocked(now)
-	return true
-}
-
-// takeShared takes a token of the cluster's bucket over all addresses. A bucket that cannot
-// be reached admits nobody: the directory behind it is the same store, so the registration
-// could not be recorded either.
-func (l *regLimiter) takeShared(now time.Time) bool {
-	ok, err := l.shared.TakeToken(sharedBucket, float64(l.global.Limit()), l.global.Burst(), now)
-	if err != nil {
-		l.log.Error("the cluster's registration limit cannot be read; new names are refused meanwhile", "err", err)
-		return false
-	}
-	return ok
+	return true, nil
 }
 
 // forgetFullLocked forgets the buckets that have refilled; it reports whether any was.

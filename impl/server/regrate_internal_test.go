@@ -31,12 +31,12 @@ func TestRegLimiter(t *testing.T) {
 		{"192.0.2.2:1000", false}, // the relay's burst of 5 is used up
 	}
 	for i, s := range steps {
-		if got := l.allow(s.remote, now); got != s.want {
+		if got := admits(t, l, s.remote, now); got != s.want {
 			t.Fatalf("step %d, %s: allow = %v, want %v", i, s.remote, got, s.want)
 		}
 	}
 	now = now.Add(time.Second)
-	if !l.allow("192.0.2.1:1003", now) || l.allow("192.0.2.1:1004", now) {
+	if !admits(t, l, "192.0.2.1:1003", now) || admits(t, l, "192.0.2.1:1004", now) {
 		t.Fatal("one new name a second after a second: want exactly one")
 	}
 	if last, cur := l.lastMinute(now); last+cur != 6 {
@@ -52,18 +52,18 @@ func TestRegLimiterBound(t *testing.T) {
 	l := newRegLimiter(&cfg, nil, slog.Default())
 	now := time.Unix(1_700_000_000, 0)
 	for i := range maxRateAddrs {
-		if !l.allow(fmt.Sprintf("10.%d.%d.%d:1", i>>16, i>>8&255, i&255), now) {
+		if !admits(t, l, fmt.Sprintf("10.%d.%d.%d:1", i>>16, i>>8&255, i&255), now) {
 			t.Fatalf("address %d refused", i)
 		}
 	}
-	if l.allow("192.0.2.1:1", now) {
+	if admits(t, l, "192.0.2.1:1", now) {
 		t.Fatal("a new address was let in while every remembered bucket is empty")
 	}
 	if len(l.addrs) > maxRateAddrs {
 		t.Fatalf("%d addresses remembered, bound %d", len(l.addrs), maxRateAddrs)
 	}
 	now = now.Add(time.Hour) // every bucket has refilled
-	if !l.allow("192.0.2.1:1", now) || len(l.addrs) > maxRateAddrs {
+	if !admits(t, l, "192.0.2.1:1", now) || len(l.addrs) > maxRateAddrs {
 		t.Fatalf("after the refill: %d addresses remembered", len(l.addrs))
 	}
 }
@@ -100,7 +100,7 @@ func TestRegLimiterShared(t *testing.T) {
 	l := newRegLimiter(&cfg, sharedDir{nil, shared}, slog.Default())
 	now := time.Unix(1_700_000_000, 0)
 	for i, want := range []bool{true, true, false} { // the relay's own burst of 1 would stop the second
-		if got := l.allow(fmt.Sprintf("192.0.2.%d:1", i), now); got != want {
+		if got := admits(t, l, fmt.Sprintf("192.0.2.%d:1", i), now); got != want {
 			t.Fatalf("registration %d: allow = %v, want %v", i, got, want)
 		}
 	}
@@ -108,11 +108,25 @@ func TestRegLimiterShared(t *testing.T) {
 		t.Fatalf("the cluster's bucket was asked %q, want %q three times", shared.asked, want)
 	}
 	shared.left = 1
-	if !l.allow("192.0.2.2:1", now) {
+	if !admits(t, l, "192.0.2.2:1", now) {
 		t.Fatal("the address refused by the cluster lost its own token")
 	}
 	shared.err = errors.New("nats: timeout")
-	if l.allow("192.0.2.9:1", now) {
-		t.Fatal("a cluster bucket that cannot be read admitted a new name")
+	if ok, err := l.allow("192.0.2.9:1", now); ok || !errors.Is(err, shared.err) {
+		t.Fatalf("a cluster bucket that cannot be read: allow = %v, %v; want false and its error", ok, err)
 	}
+	shared.err, shared.left = nil, 1
+	if !admits(t, l, "192.0.2.9:1", now) {
+		t.Fatal("the address refused while the cluster's bucket could not be read lost its own token")
+	}
+}
+
+// admits is l.allow for a limiter whose buckets can be read: an error fails the test.
+func admits(t *testing.T, l *regLimiter, remote string, now time.Time) bool {
+	t.Helper()
+	ok, err := l.allow(remote, now)
+	if err != nil {
+		t.Fatalf("allow(%s): %v", remote, err)
+	}
+	return ok
 }

@@ -84,6 +84,9 @@ func (o *options) runSpread(cmd *cobra.Command, io scenario.IdleOptions, s sprea
 	if res.Errors > 0 {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("%d connection errors, the first: %s", res.Errors, res.FirstError))
 	}
+	if b := res.Background; b != nil && b.Errors > 0 {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%d background relay errors, the first: %s", b.Errors, b.FirstError))
+	}
 	if err := o.report(rep); err != nil {
 		return err
 	}

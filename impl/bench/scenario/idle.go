@@ -95,23 +95,7 @@ func RunIdleOn(ctx context.Context, o IdleOptions, sys *target.System) (IdleResu
 	base, baseErr := sys.Sample()
 	res.RSSBase = base.RSS
 
-	var bg *pairs
-	if o.BackgroundPairs > 0 {
-		rate := o.BackgroundRate
-		if rate <= 0 {
-			rate = 100 * float64(o.BackgroundPairs)
-		}
-		size := o.Size
-		if size == 0 {
-			size = 200
-		}
-		var err error
-		if bg, err = openPairs(ctx, o.Common, sys, o.BackgroundPairs, size, 0, "bg"); err != nil {
-			return res, err
-		}
-		bg.win.start.Store(1) // everything is timed
-		res.Background = &BackgroundResult{Pairs: o.BackgroundPairs, Rate: rate}
-	}
+	var bg *pairs // the background pairs, once the connections are open
 
 	h := &holder{sys: sys, conns: make([]*load.Conn, o.Conns)}
 	d := o.dialer(sys)
@@ -158,8 +142,19 @@ func RunIdleOn(ctx context.Context, o IdleOptions, sys *target.System) (IdleResu
 		return res, err
 	}
 	o.progressf("%s: %d connections open in %.1fs (%s per second)", label, res.Conns, res.OpenSeconds, bench.Format(res.OpenRate))
-	if bg != nil {
-		bg.start(ctx, res.Background.Rate) // the background is what runs beside the held connections
+	// The background pairs relay beside the held connections: they open once those are open
+	// (connections opened first and left unread through a long opening would miss the relay's
+	// pings).
+	if o.BackgroundPairs > 0 {
+		rate := cmp.Or(o.BackgroundRate, 100*float64(o.BackgroundPairs))
+		p, err := openPairs(ctx, o.Common, sys, o.BackgroundPairs, cmp.Or(o.Size, 200), 0, "bg")
+		if err != nil {
+			finish()
+			return res, err
+		}
+		p.win.start.Store(1) // everything is timed
+		p.start(ctx, rate)
+		bg, res.Background = p, &BackgroundResult{Pairs: o.BackgroundPairs, Rate: rate}
 	}
 	if !sleepFor(ctx, o.Settle) {
 		finish()

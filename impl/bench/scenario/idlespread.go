@@ -184,23 +184,6 @@ func RunIdleSpread(ctx context.Context, o SpreadOptions, nodes []*target.System)
 		}
 	}
 
-	var bg *pairs
-	if o.BackgroundPairs > 0 {
-		rate := cmp.Or(o.BackgroundRate, 100*float64(o.BackgroundPairs))
-		if bg, err = openPairsOn(ctx, o.Common, nodes, o.CrossNode, o.BackgroundPairs, cmp.Or(o.Size, 200), 0, "bg"); err != nil {
-			return res, err
-		}
-		bg.win.start.Store(1)
-		res.Background = &BackgroundResult{Pairs: o.BackgroundPairs, Rate: rate}
-		defer func() {
-			bg.stop(2 * time.Second)
-			delivered, _ := bg.counts()
-			n, first := bg.errs.get()
-			res.Background.Delivered, res.Background.Latency = delivered, bg.histogram().Summary()
-			res.Background.Errors, res.Background.FirstError = n, first
-		}()
-	}
-
 	start := time.Now()
 	procs, err := startProcs(ctx, o, job, &res)
 	defer func() {
@@ -214,9 +197,27 @@ func RunIdleSpread(ctx context.Context, o SpreadOptions, nodes []*target.System)
 	res.OpenSeconds = time.Since(start).Seconds()
 	o.progressf("idle-spread: %d of %d connections open over %d nodes in %.1fs by %d processes, %d errors",
 		res.Opened, o.Conns, len(nodes), res.OpenSeconds, len(procs), res.Errors)
-	if bg != nil {
-		bg.start(ctx, res.Background.Rate) // the background is what runs beside the held connections
+	// The background pairs relay beside the held connections: they open once those are open
+	// (connections opened first and left unread through a long opening would miss the relay's
+	// pings).
+	var bg *pairs
+	if o.BackgroundPairs > 0 {
+		rate := cmp.Or(o.BackgroundRate, 100*float64(o.BackgroundPairs))
+		if bg, err = openPairsOn(ctx, o.Common, nodes, o.CrossNode, o.BackgroundPairs, cmp.Or(o.Size, 200), 0, "bg"); err != nil {
+			return res, err
+		}
+		bg.win.start.Store(1)
+		bg.start(ctx, rate)
+		res.Background = &BackgroundResult{Pairs: o.BackgroundPairs, Rate: rate}
+		defer func() {
+			bg.stop(2 * time.Second)
+			delivered, _ := bg.counts()
+			n, first := bg.errs.get()
+			res.Background.Delivered, res.Background.Latency = delivered, bg.histogram().Summary()
+			res.Background.Errors, res.Background.FirstError = n, first
+		}()
 	}
+
 	if !sleepFor(ctx, o.Settle) {
 		return res, ctx.Err()
 	}
