@@ -34,23 +34,24 @@ type IdleOptions struct {
 
 // IdleResult is one system's idle run.
 type IdleResult struct {
-	System      string            `json:"system"`
-	Conns       int               `json:"conns"`
-	OpenSeconds float64           `json:"open_s"`
-	OpenRate    float64           `json:"opened_per_s"`
-	RSSBase     int64             `json:"server_rss_before_bytes"`
-	RSSHeld     int64             `json:"server_rss_held_bytes"`
-	RSSMean     int64             `json:"server_rss_mean_bytes"` // over the hold: the numerator of RSSPerConn
-	RSSPeak     int64             `json:"server_rss_peak_bytes"`
-	RSSPerConn  float64           `json:"server_rss_per_conn_bytes"` // NaN: not measurable
-	HoldCPU     float64           `json:"server_cpu_s_while_held"`   // NaN: not measurable
-	HoldSeconds float64           `json:"held_s"`
-	Threads     int               `json:"server_threads"`
-	LoadRSS     int64             `json:"load_generator_rss_bytes"`
-	Errors      uint64            `json:"errors"`
-	FirstError  string            `json:"first_error,omitempty"`
-	Retried     int64             `json:"registrations_retried"` // tries after a registration answered internal
-	Background  *BackgroundResult `json:"background,omitempty"`
+	System       string            `json:"system"`
+	Conns        int               `json:"conns"`
+	OpenSeconds  float64           `json:"open_s"`
+	OpenRate     float64           `json:"opened_per_s"`
+	RSSBase      int64             `json:"server_rss_before_bytes"`
+	RSSHeld      int64             `json:"server_rss_held_bytes"`
+	RSSMean      int64             `json:"server_rss_mean_bytes"` // over the hold: the numerator of RSSPerConn
+	RSSPeak      int64             `json:"server_rss_peak_bytes"`
+	RSSPerConn   float64           `json:"server_rss_per_conn_bytes"` // NaN: not measurable
+	HoldCPU      float64           `json:"server_cpu_s_while_held"`   // NaN: not measurable
+	QuietSeconds float64           `json:"quiet_s"`                   // the wait for the relay to quiet down after the opening (awaitQuiet)
+	HoldSeconds  float64           `json:"held_s"`
+	Threads      int               `json:"server_threads"`
+	LoadRSS      int64             `json:"load_generator_rss_bytes"`
+	Errors       uint64            `json:"errors"`
+	FirstError   string            `json:"first_error,omitempty"`
+	Retried      int64             `json:"registrations_retried"` // tries after a registration answered internal
+	Background   *BackgroundResult `json:"background,omitempty"`
 }
 
 // MarshalJSON writes the figures that could not be measured (NaN) as null: JSON has no NaN.
@@ -142,6 +143,7 @@ func RunIdleOn(ctx context.Context, o IdleOptions, sys *target.System) (IdleResu
 		return res, err
 	}
 	o.progressf("%s: %d connections open in %.1fs (%s per second)", label, res.Conns, res.OpenSeconds, bench.Format(res.OpenRate))
+	res.QuietSeconds = awaitQuiet(ctx, o.Common, label, []*target.System{sys}).Seconds()
 	// The background pairs relay beside the held connections: they open once those are open
 	// (connections opened first and left unread through a long opening would miss the relay's
 	// pings).

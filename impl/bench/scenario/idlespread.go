@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/impl/bench"
+	"github.com/blindpost/blindpost/impl/bench/sysstat"
 	"github.com/blindpost/blindpost/impl/bench/target"
 )
 
@@ -41,16 +42,19 @@ type SpreadOptions struct {
 
 // SpreadResult is a spread idle run.
 type SpreadResult struct {
-	Requested   int          `json:"conns_requested"`
-	Opened      int          `json:"conns_opened"` // registered, over all children
-	Held        int          `json:"conns_held"`   // still open at the end of the hold
-	OpenSeconds float64      `json:"open_s"`
-	HoldSeconds float64      `json:"held_s"`
-	Errors      uint64       `json:"errors"` // connections that failed to open or ended unasked
-	FirstError  string       `json:"first_error,omitempty"`
-	Retried     int64        `json:"registrations_retried"` // tries after a registration answered internal
-	Nodes       []NodeResult `json:"nodes"`
-	Procs       []ProcResult `json:"procs"`
+	Requested   int     `json:"conns_requested"`
+	Opened      int     `json:"conns_opened"` // registered, over all children
+	Held        int     `json:"conns_held"`   // still open at the end of the hold
+	OpenSeconds float64 `json:"open_s"`
+	// QuietSeconds is how long the relays took, once the connections were open, to quiet down
+	// (awaitQuiet) before the background and the hold began.
+	QuietSeconds float64      `json:"quiet_s"`
+	HoldSeconds  float64      `json:"held_s"`
+	Errors       uint64       `json:"errors"` // connections that failed to open or ended unasked
+	FirstError   string       `json:"first_error,omitempty"`
+	Retried      int64        `json:"registrations_retried"` // tries after a registration answered internal
+	Nodes        []NodeResult `json:"nodes"`
+	Procs        []ProcResult `json:"procs"`
 	// The relays' memory, summed over the nodes, when every node is a process on this machine
 	// (relays this program started, or --server-pid); RSSNote says why not otherwise.
 	RSSKnown   bool              `json:"relay_rss_known"`
@@ -197,6 +201,7 @@ func RunIdleSpread(ctx context.Context, o SpreadOptions, nodes []*target.System)
 	res.OpenSeconds = time.Since(start).Seconds()
 	o.progressf("idle-spread: %d of %d connections open over %d nodes in %.1fs by %d processes, %d errors",
 		res.Opened, o.Conns, len(nodes), res.OpenSeconds, len(procs), res.Errors)
+	res.QuietSeconds = awaitQuiet(ctx, o.Common, "idle-spread", nodes).Seconds()
 	// The background pairs relay beside the held connections: they open once those are open
 	// (connections opened first and left unread through a long opening would miss the relay's
 	// pings).
@@ -393,4 +398,45 @@ func (r SpreadResult) Spread() []string {
 		out = append(out, r.RSSNote)
 	}
 	return out
+}
+
+// quietShare is the share of a core under which a relay counts as quiet: holding idle
+// connections costs it a few percent (a ping every 30 s each, spec §4.2 [WS-7]).
+const quietShare = 0.10
+
+// maxQuiet bounds awaitQuiet.
+const maxQuiet = 5 * time.Minute
+
+// awaitQuiet waits until every node whose process is on this machine spends less than
+// quietShare of a core over a second, for at most maxQuiet, and returns how long it waited.
+// After a large opening the relays still work through what it left (a cluster's store
+// replicating and announcing the registrations): the background pairs and the hold begin once
+// they are done, so that they measure holding the connections, not the end of the opening.
+func awaitQuiet(ctx context.Context, c Common, label string, nodes []*target.System) time.Duration {
+	start := time.Now()
+	prev := make([]sysstat.Sample, len(nodes))
+	for i, n := range nodes {
+		if !n.Local() {
+			return 0
+		}
+		prev[i], _ = n.Sample()
+	}
+	for time.Since(start) < maxQuiet && sleepFor(ctx, time.Second) {
+		busiest := 0.0
+		for i, n := range nodes {
+			s, err := n.Sample()
+			if err != nil {
+				return time.Since(start)
+			}
+			busiest = max(busiest, (s.CPU-prev[i].CPU).Seconds()/max(s.At.Sub(prev[i].At).Seconds(), 1e-3))
+			prev[i] = s
+		}
+		if busiest < quietShare {
+			break
+		}
+		c.progressf("  %s: the relays are settling, the busiest at %.0f%% of a core", label, 100*busiest)
+	}
+	waited := time.Since(start)
+	c.progressf("%s: the relays were quiet after %.0fs", label, waited.Seconds())
+	return waited
 }
