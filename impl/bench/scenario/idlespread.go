@@ -400,18 +400,19 @@ func (r SpreadResult) Spread() []string {
 	return out
 }
 
-// quietShare is the share of a core under which a relay counts as quiet: holding idle
-// connections costs it a few percent (a ping every 30 s each, spec §4.2 [WS-7]).
+// quietShare is the share of a core under which a relay counts as quiet at once.
 const quietShare = 0.10
 
 // maxQuiet bounds awaitQuiet.
 const maxQuiet = 5 * time.Minute
 
-// awaitQuiet waits until every node whose process is on this machine spends less than
-// quietShare of a core over a second, for at most maxQuiet, and returns how long it waited.
-// After a large opening the relays still work through what it left (a cluster's store
-// replicating and announcing the registrations): the background pairs and the hold begin once
-// they are done, so that they measure holding the connections, not the end of the opening.
+// awaitQuiet waits until the nodes whose processes are on this machine have quieted down after
+// the opening, for at most maxQuiet, and returns how long it waited: until the busiest spends
+// less than quietShare of a core over a second, or its CPU has stopped falling (steady). After a
+// large opening the relays still work through what it left (a cluster's store replicating and
+// announcing the registrations); what remains then is the cost of holding the connections (a
+// ping every 30 s each, spec §4.2 [WS-7]). The background pairs and the hold begin once they
+// are quiet, so that they measure holding the connections, not the end of the opening.
 func awaitQuiet(ctx context.Context, c Common, label string, nodes []*target.System) time.Duration {
 	start := time.Now()
 	prev := make([]sysstat.Sample, len(nodes))
@@ -421,6 +422,7 @@ func awaitQuiet(ctx context.Context, c Common, label string, nodes []*target.Sys
 		}
 		prev[i], _ = n.Sample()
 	}
+	var shares []float64 // the busiest node's share of a core, second by second
 	for time.Since(start) < maxQuiet && sleepFor(ctx, time.Second) {
 		busiest := 0.0
 		for i, n := range nodes {
@@ -431,7 +433,8 @@ func awaitQuiet(ctx context.Context, c Common, label string, nodes []*target.Sys
 			busiest = max(busiest, (s.CPU-prev[i].CPU).Seconds()/max(s.At.Sub(prev[i].At).Seconds(), 1e-3))
 			prev[i] = s
 		}
-		if busiest < quietShare {
+		shares = append(shares, busiest)
+		if busiest < quietShare || steady(shares) {
 			break
 		}
 		c.progressf("  %s: the relays are settling, the busiest at %.0f%% of a core", label, 100*busiest)
@@ -439,4 +442,16 @@ func awaitQuiet(ctx context.Context, c Common, label string, nodes []*target.Sys
 	waited := time.Since(start)
 	c.progressf("%s: the relays were quiet after %.0fs", label, waited.Seconds())
 	return waited
+}
+
+// steady reports whether the mean of the last three shares is at least nine tenths of the mean
+// of the three before: the CPU has stopped falling.
+func steady(shares []float64) bool {
+	n := len(shares)
+	if n < 6 {
+		return false
+	}
+	last := shares[n-1] + shares[n-2] + shares[n-3]
+	before := shares[n-4] + shares[n-5] + shares[n-6]
+	return last >= 0.9*before
 }

@@ -109,3 +109,23 @@ func TestIdleResultJSON(t *testing.T) {
 		t.Errorf("the figures of a spread run without memory figures or baseline: %v", err)
 	}
 }
+
+// TestSteady: the relays count as quiet once their CPU has stopped falling, whatever its level.
+func TestSteady(t *testing.T) {
+	cases := []struct {
+		shares []float64
+		want   bool
+	}{
+		{[]float64{0.2, 0.2, 0.2, 0.2, 0.2}, false},                          // too few seconds to tell
+		{[]float64{0.9, 0.8, 0.7, 0.5, 0.4, 0.3}, false},                     // still falling
+		{[]float64{0.25, 0.13, 0.21, 0.13, 0.14, 0.12}, false},               // a third lower: falling
+		{[]float64{0.17, 0.16, 0.15, 0.16, 0.15, 0.16}, true},                // level
+		{[]float64{0.5, 0.4, 0.3, 0.15, 0.16, 0.17, 0.16, 0.15, 0.16}, true}, // level after a fall
+		{[]float64{0.15, 0.16, 0.15, 0.30, 0.35, 0.40}, true},                // rising: not falling either
+	}
+	for _, tc := range cases {
+		if got := steady(tc.shares); got != tc.want {
+			t.Errorf("steady(%v) = %v, want %v", tc.shares, got, tc.want)
+		}
+	}
+}

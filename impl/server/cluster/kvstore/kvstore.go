@@ -62,6 +62,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +70,7 @@ import (
 	"time"
 
 	"github.com/blindpost/blindpost/impl/server/directory"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -156,7 +158,8 @@ func (s *Store) Bounded(maxUsers int, now func() time.Time) *Store {
 // OpenBucket opens the key-value bucket name, creating it (with replicas copies in storage, and
 // desc) when no relay has yet, so that every read goes to the bucket's stream leader: a relay
 // must read what another relay wrote as soon as that one was answered, which direct gets from
-// any replica do not promise. It also returns the bucket's stream, for listings.
+// any replica do not promise. It also returns the bucket's stream, for listings. The bucket's
+// Get, Create, Update and Delete are sent again while JetStream does not take them (patientKV).
 func OpenBucket(ctx context.Context, js jetstream.JetStream, name, desc string, replicas int, storage jetstream.StorageType) (jetstream.KeyValue, jetstream.Stream, error) {
 	_, err := js.KeyValue(ctx, name)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
@@ -185,7 +188,42 @@ func OpenBucket(ctx context.Context, js jetstream.JetStream, name, desc string, 
 		}
 	}
 	kv, err := js.KeyValue(ctx, name) // reads the stream's configuration again: no direct gets
-	return kv, stream, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return patientKV{kv}, stream, nil
+}
+
+// patientKV is a bucket whose reads and compare-and-set writes are sent again while JetStream
+// does not take them (untilTaken), within the caller's context.
+type patientKV struct{ jetstream.KeyValue }
+
+func (kv patientKV) Get(ctx context.Context, key string) (e jetstream.KeyValueEntry, err error) {
+	err = untilTaken(ctx, func() error {
+		e, err = kv.KeyValue.Get(ctx, key)
+		return err
+	})
+	return e, err
+}
+
+func (kv patientKV) Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (rev uint64, err error) {
+	err = untilTaken(ctx, func() error {
+		rev, err = kv.KeyValue.Create(ctx, key, value, opts...)
+		return err
+	})
+	return rev, err
+}
+
+func (kv patientKV) Update(ctx context.Context, key string, value []byte, last uint64) (rev uint64, err error) {
+	err = untilTaken(ctx, func() error {
+		rev, err = kv.KeyValue.Update(ctx, key, value, last)
+		return err
+	})
+	return rev, err
+}
+
+func (kv patientKV) Delete(ctx context.Context, key string, opts ...jetstream.KVDeleteOpt) error {
+	return untilTaken(ctx, func() error { return kv.KeyValue.Delete(ctx, key, opts...) })
 }
 
 // Close does nothing: the bucket lives in the NATS cluster and the connection is the caller's.
@@ -478,5 +516,34 @@ func backoff(ctx context.Context, attempt int) error {
 		return ctx.Err()
 	case <-t.C:
 		return nil
+	}
+}
+
+// notTaken reports whether err says that JetStream did not take a request at all: no stream
+// leader just now (503, "JetStream system temporarily unavailable", while the servers elect
+// one after a busy spell or a failure) or nobody to answer it. Such a request may be sent
+// again, a write included: it was not carried out.
+func notTaken(err error) bool {
+	var api *jetstream.APIError
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		(errors.As(err, &api) && api.Code == http.StatusServiceUnavailable)
+}
+
+// untilTaken runs op, and again after a pause while JetStream does not take it (notTaken),
+// until ctx ends; it returns op's last error. The pauses grow from 10 ms to half a second: an
+// election takes a moment, and requests sent in a tight loop would only add to the load.
+func untilTaken(ctx context.Context, op func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := op()
+		if !notTaken(err) {
+			return err
+		}
+		t := time.NewTimer(min(10*time.Millisecond<<min(attempt, 6), 500*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
 	}
 }
