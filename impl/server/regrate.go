@@ -1,7 +1,6 @@
 package server
 
 import (
-	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -22,7 +21,6 @@ const maxRateAddrs = 1 << 16
 type regLimiter struct {
 	global      *rate.Limiter
 	shared      sharedTokens // in a cluster, the bucket over all addresses instead of global
-	log         *slog.Logger
 	rate        rate.Limit
 	burst       int
 	mu          sync.Mutex
@@ -31,12 +29,11 @@ type regLimiter struct {
 	minuteStart time.Time
 }
 
-func newRegLimiter(cfg *Config, dir directory.Store, log *slog.Logger) *regLimiter {
+func newRegLimiter(cfg *Config, dir directory.Store) *regLimiter {
 	l := &regLimiter{
 		global: rate.NewLimiter(rate.Limit(cfg.RegisterRateGlobal), cfg.RegisterBurstGlobal),
 		rate:   rate.Limit(cfg.RegisterRate), burst: cfg.RegisterBurst,
 		addrs: make(map[netip.Prefix]*rate.Limiter),
-		log:   log,
 	}
 	if shared, ok := dir.(sharedTokens); ok {
 		l.shared = shared

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -15,7 +14,7 @@ import (
 func TestRegLimiter(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.RegisterRate, cfg.RegisterBurst, cfg.RegisterRateGlobal, cfg.RegisterBurstGlobal = 1, 2, 100, 5
-	l := newRegLimiter(&cfg, nil, slog.Default())
+	l := newRegLimiter(&cfg, nil)
 	now := time.Unix(1_700_000_000, 0)
 	steps := []struct {
 		remote string
@@ -49,7 +48,7 @@ func TestRegLimiter(t *testing.T) {
 func TestRegLimiterBound(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.RegisterRate, cfg.RegisterBurst, cfg.RegisterRateGlobal, cfg.RegisterBurstGlobal = 0.001, 1, 1e6, 1000000
-	l := newRegLimiter(&cfg, nil, slog.Default())
+	l := newRegLimiter(&cfg, nil)
 	now := time.Unix(1_700_000_000, 0)
 	for i := range maxRateAddrs {
 		if !admits(t, l, fmt.Sprintf("10.%d.%d.%d:1", i>>16, i>>8&255, i&255), now) {
@@ -97,7 +96,7 @@ func TestRegLimiterShared(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.RegisterRate, cfg.RegisterBurst, cfg.RegisterRateGlobal, cfg.RegisterBurstGlobal = 1, 2, 3, 1
 	shared := &fakeShared{left: 2}
-	l := newRegLimiter(&cfg, sharedDir{nil, shared}, slog.Default())
+	l := newRegLimiter(&cfg, sharedDir{nil, shared})
 	now := time.Unix(1_700_000_000, 0)
 	for i, want := range []bool{true, true, false} { // the relay's own burst of 1 would stop the second
 		if got := admits(t, l, fmt.Sprintf("192.0.2.%d:1", i), now); got != want {

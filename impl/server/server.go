@@ -129,7 +129,7 @@ func New(cfg Config) (*Server, error) {
 		adm:     newAdmission(&cfg),
 
 		policy:   policy,
-		regLimit: newRegLimiter(&cfg, dir, log),
+		regLimit: newRegLimiter(&cfg, dir),
 	}
 	s.hub = newHub(s)
 	// Origin is checked by handleUpgrade before the upgrade runs (WS-2).
