@@ -21,6 +21,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/blindpost/blindpost/impl/server/cluster/kvstore"
 	"github.com/blindpost/blindpost/impl/server/cluster/natstest"
 )
 
@@ -70,7 +71,9 @@ func putGet(t *testing.T, s *Server, replicas int) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "t", Replicas: replicas})
+	// As the relay opens its buckets: a bucket just created has no stream leader for a moment,
+	// and its first requests are sent again until one is elected (kvstore.OpenBucket).
+	kv, _, err := kvstore.OpenBucket(ctx, js, "t", "test bucket", replicas, jetstream.FileStorage)
 	if err != nil {
 		t.Fatalf("create an R%d bucket: %v", replicas, err)
 	}
