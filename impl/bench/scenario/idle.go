@@ -128,12 +128,7 @@ func RunIdleOn(ctx context.Context, o IdleOptions, sys *target.System) (IdleResu
 		closeAll(h.conns)
 		opened.Wait()
 		if bg != nil {
-			bg.stop(2 * time.Second)
-			s := bg.histogram().Summary()
-			delivered, _ := bg.counts()
-			n, first := bg.errs.get()
-			res.Background.Delivered, res.Background.Latency = delivered, s
-			res.Background.Errors, res.Background.FirstError = n, first
+			bg.endBackground(res.Background)
 		}
 		res.Errors, res.FirstError = h.errs.get()
 		res.Retried = h.retried.Load()
@@ -148,15 +143,12 @@ func RunIdleOn(ctx context.Context, o IdleOptions, sys *target.System) (IdleResu
 	// (connections opened first and left unread through a long opening would miss the relay's
 	// pings).
 	if o.BackgroundPairs > 0 {
-		rate := cmp.Or(o.BackgroundRate, 100*float64(o.BackgroundPairs))
 		p, err := openPairs(ctx, o.Common, sys, o.BackgroundPairs, cmp.Or(o.Size, 200), 0, "bg")
 		if err != nil {
 			finish()
 			return res, err
 		}
-		p.win.start.Store(1) // everything is timed
-		p.start(ctx, rate)
-		bg, res.Background = p, &BackgroundResult{Pairs: o.BackgroundPairs, Rate: rate}
+		bg, res.Background = p, p.startBackground(ctx, o.BackgroundRate)
 	}
 	if !sleepFor(ctx, o.Settle) {
 		finish()
@@ -335,4 +327,22 @@ func (r IdleComparison) Figures() []bench.Figure {
 			bench.NewFigure("idle", "background relay errors", "", float64(o.Errors), float64(b.Errors), bench.AbsoluteAtMost(0)))
 	}
 	return figs
+}
+
+// startBackground starts pairs p as a background load of rate messages a second in all (0: 100
+// per pair), every message timed, and returns the result that endBackground fills.
+func (p *pairs) startBackground(ctx context.Context, rate float64) *BackgroundResult {
+	rate = cmp.Or(rate, 100*float64(len(p.conns)/2))
+	p.win.start.Store(1)
+	p.start(ctx, rate)
+	return &BackgroundResult{Pairs: len(p.conns) / 2, Rate: rate}
+}
+
+// endBackground stops the background pairs and records in r what they delivered, their
+// latency and their errors.
+func (p *pairs) endBackground(r *BackgroundResult) {
+	p.stop(2 * time.Second)
+	r.Delivered, _ = p.counts()
+	r.Latency = p.histogram().Summary()
+	r.Errors, r.FirstError = p.errs.get()
 }

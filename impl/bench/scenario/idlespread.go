@@ -25,9 +25,9 @@ type SpreadOptions struct {
 	Common
 	Conns int
 	Procs int // child load processes; at least 1
-	// BackgroundPairs relay throughout, pair k on node k mod len(nodes); with CrossNode the
-	// second connection of each pair is on the next node (a cluster; independent relays share
-	// no directory, so their pairs stay on one node).
+	// BackgroundPairs relay once the connections are open, through the hold, pair k on node
+	// k mod len(nodes); with CrossNode the second connection of each pair is on the next node
+	// (a cluster; independent relays share no directory, so their pairs stay on one node).
 	BackgroundPairs int
 	BackgroundRate  float64 // their messages per second in all; 0 means 100 per pair
 	Size            int     // ciphertext bytes of the background messages; 0 means 200
@@ -207,20 +207,11 @@ func RunIdleSpread(ctx context.Context, o SpreadOptions, nodes []*target.System)
 	// pings).
 	var bg *pairs
 	if o.BackgroundPairs > 0 {
-		rate := cmp.Or(o.BackgroundRate, 100*float64(o.BackgroundPairs))
 		if bg, err = openPairsOn(ctx, o.Common, nodes, o.CrossNode, o.BackgroundPairs, cmp.Or(o.Size, 200), 0, "bg"); err != nil {
 			return res, err
 		}
-		bg.win.start.Store(1)
-		bg.start(ctx, rate)
-		res.Background = &BackgroundResult{Pairs: o.BackgroundPairs, Rate: rate}
-		defer func() {
-			bg.stop(2 * time.Second)
-			delivered, _ := bg.counts()
-			n, first := bg.errs.get()
-			res.Background.Delivered, res.Background.Latency = delivered, bg.histogram().Summary()
-			res.Background.Errors, res.Background.FirstError = n, first
-		}()
+		res.Background = bg.startBackground(ctx, o.BackgroundRate)
+		defer bg.endBackground(res.Background)
 	}
 
 	if !sleepFor(ctx, o.Settle) {
