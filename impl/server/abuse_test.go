@@ -190,6 +190,55 @@ func TestFrameBudget(t *testing.T) {
 	liveness(t, alice, bob)
 }
 
+// TestFragmentCharge checks ABU-5's charge per fragment: a request in one-byte fragments is
+// answered, and a message of a thousand empty fragments, 6,000 bytes on the wire and far within
+// a byte budget of 20,480, closes the registered connection with 4003, as 1,000 ×
+// FragmentCharge exceeds it.
+func TestFragmentCharge(t *testing.T) {
+	srv := servertest.Start(t, func(c *server.Config) {
+		c.MaxMessage, c.Rate, c.Burst = 1024, server.MinRate, server.MinBurst
+	})
+	ws := registerRaw(t, srv, "alice")
+	nc := ws.NetConn()
+	request := []byte(`{"type":"list_users","id":"frag"}`)
+	var frames []byte
+	for i, b := range request {
+		op := byte(0x0) // continuation
+		if i == 0 {
+			op = 0x1 // text
+		}
+		frames = append(frames, maskedFrame(i == len(request)-1, op, []byte{b})...)
+	}
+	if _, err := nc.Write(frames); err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadDeadline(time.Now().Add(wait))
+	if _, data, err := ws.ReadMessage(); err != nil || decode(t, data)["type"] != "user_list" {
+		t.Fatalf("list_users in %d one-byte fragments: %s, %v; want user_list [WS-19]", len(request), data, err)
+	}
+
+	endless := maskedFrame(false, 0x1, nil)
+	for range 1000 {
+		endless = append(endless, maskedFrame(false, 0x0, nil)...)
+	}
+	go func() { _, _ = nc.Write(endless) }() // the relay may close before it has read them all
+	expectCloseCode(t, ws, server.CloseRateLimited)
+}
+
+// maskedFrame returns a client's frame (RFC 6455 §5.2) with a payload of at most 125 bytes.
+func maskedFrame(fin bool, op byte, payload []byte) []byte {
+	key := [4]byte{1, 2, 3, 4}
+	first := op
+	if fin {
+		first |= 0x80
+	}
+	f := append([]byte{first, 0x80 | byte(len(payload))}, key[:]...)
+	for i, b := range payload {
+		f = append(f, b^key[i%4])
+	}
+	return f
+}
+
 // expectCloseCode reads ws until its close frame, which must carry code and say that the
 // budget was exceeded (a registration timeout closes with 1008 too).
 func expectCloseCode(t *testing.T, ws *websocket.Conn, code int) {

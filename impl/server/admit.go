@@ -90,6 +90,20 @@ func (b *budget) take(now time.Time, n int) bool {
 	return b.bucket.AllowN(now, min(n, b.bucket.Burst()))
 }
 
+// FragmentCharge is what every frame of a fragmented message takes from the byte budget on top
+// of its bytes (spec §5.10 [ABU-5]). A frame costs the relay a header to parse and check
+// whatever its length, about what 64 bytes of payload cost: an empty fragment would otherwise
+// cost its sender 6 bytes, and a flood of them, within the byte budget, could hold a core busy.
+// A message of max_message bytes at the defaults, in fragments of one byte, still fits in the
+// budget's depth.
+const FragmentCharge = 64
+
+// fragment charges one frame of a fragmented message at now and reports whether the budget
+// allowed it; a connection with no budget yet is not charged.
+func (b *budget) fragment(now time.Time) bool {
+	return b == nil || b.take(now, FragmentCharge)
+}
+
 // controlFrame charges a ping or pong to the connection's message budget (spec §5.10 [ABU-5]):
 // like a message it takes a token (LIM-3), and a connection that keeps sending them beyond the
 // rate is closed (errOverBudget) where a message would get rate_limited.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
@@ -206,6 +207,11 @@ func (c *conn) readMessage() (op ws.OpCode, data []byte, escaped bool, err error
 				continue
 			}
 			return 0, nil, true, nil
+		}
+		// spec §5.10 [ABU-5]: a fragment costs more than its bytes; an unfragmented message,
+		// the usual case, is not charged here (and pays no clock read).
+		if (!h.Fin || h.OpCode == ws.OpContinuation) && !c.cork.budget.fragment(time.Now()) {
+			return 0, nil, false, errOverBudget
 		}
 		// spec §4.2 [WS-5]: a message over max_message closes with 1009, before its payload
 		// is read.
