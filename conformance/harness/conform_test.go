@@ -409,3 +409,13 @@ func TestFinalRunsLast(t *testing.T) {
 		}
 	}
 }
+
+// TestGoTestRepro: the command selects the one subtest, every element anchored, so that a test
+// whose name extends this one's is not run with it.
+func TestGoTestRepro(t *testing.T) {
+	got := GoTestRepro(t, "./conformance/serversuite", Case{ID: "server/abuse/frame-budget"}, 42)
+	want := "go test ./conformance/serversuite -run '^TestGoTestRepro$/^server$/^abuse$/^frame-budget$' -count=1 -v -args -conform.seed=42"
+	if got != want {
+		t.Errorf("GoTestRepro =\n  %s\nwant\n  %s", got, want)
+	}
+}

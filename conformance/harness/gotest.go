@@ -3,14 +3,16 @@ package harness
 import (
 	"cmp"
 	"context"
+	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
-// RunTests runs cases as subtests of t, named by their ids (so that `go test -run
-// 'TestX/server/registration/bad-proof$'` replays one), with opts.Parallel of them at once and
+// RunTests runs cases as subtests of t, named by their ids (so that the command GoTestRepro
+// returns replays one), with opts.Parallel of them at once and
 // the exclusive ones, then the final ones, alone afterwards. A case that fails, warns under opts.Strict, is
 // unimplemented, skipped, or is an expected failure that passed fails its subtest with the
 // readable details; an expected failure that did fail is logged. The report is returned once
@@ -64,4 +66,22 @@ func reportTo(t *testing.T, res Result, opts Options) {
 	default:
 		t.Errorf("%s\n%s", res.Line(), b.String())
 	}
+}
+
+// GoTestRepro returns the go test command that replays case c of the run under t, with seed:
+// pkg is the test's package as go test takes it ("./conformance/serversuite"), and the test
+// reads the seed from its -conform.seed flag.
+func GoTestRepro(t *testing.T, pkg string, c Case, seed uint64) string {
+	return fmt.Sprintf("go test %s -run '%s' -count=1 -v -args -conform.seed=%d", pkg, runPattern(t.Name()+"/"+c.ID), seed)
+}
+
+// runPattern returns the -run pattern that selects the subtest name alone. go test matches each
+// element of a pattern to the name's element as an unanchored regular expression, so every
+// element is anchored: TestConformServer would select TestConformServerSpread too.
+func runPattern(name string) string {
+	elems := strings.Split(name, "/")
+	for i, e := range elems {
+		elems[i] = "^" + regexp.QuoteMeta(e) + "$"
+	}
+	return strings.Join(elems, "/")
 }
