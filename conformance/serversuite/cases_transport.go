@@ -407,7 +407,7 @@ func slowReader(t *harness.T) {
 	}
 	t.Logf("the queue overflowed after %d relays of %d bytes", sent.Load(), ctSize)
 	keepAlive()
-	slow.Resume()
+	slow.ResumeSkimming()
 	slow.ExpectClose("LIM-2", 4002)
 	probe.Check("after the slow reader")
 }
