@@ -1,10 +1,17 @@
 package server
 
 import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
 	"net/netip"
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // TestAdmissionModel checks the connection accounting of spec §5.10 [ABU-1] [ABU-3] against a
@@ -59,4 +66,41 @@ func TestAdmissionModel(t *testing.T) {
 			t.Fatalf("after every release: %d counted, %d addresses kept", a.open(), len(a.byAddr))
 		}
 	})
+}
+
+// TestReadChargesBytes checks ABU-5's byte budget beneath the frames: every byte TLS returns
+// takes from it, whatever the frames, so reads within its depth (4 × 1024 bytes here) go through
+// and the read that takes more fails with errOverBudget.
+func TestReadChargesBytes(t *testing.T) {
+	id, err := tlspin.LoadOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	server := &corkConn{
+		Conn:   tls.Server(a, &tls.Config{Certificates: []tls.Certificate{id.Cert}, MinVersion: tls.VersionTLS13}),
+		budget: newBudget(&Config{Rate: 1, MaxMessage: 1024, Burst: 4}),
+	}
+	client := tls.Client(b, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}) // a pipe: no certificate to check
+	go func() {
+		for range 2 {
+			if _, err := client.Write(bytes.Repeat([]byte{'x'}, 3000)); err != nil {
+				return
+			}
+		}
+	}()
+	if _, err := io.ReadFull(server, make([]byte, 3000)); err != nil {
+		t.Fatalf("3,000 bytes within a budget of 4,096: %v", err)
+	}
+	// io.ReadFull drops an error that comes with the last bytes: read as the frame reader does.
+	buf := make([]byte, 3000)
+	for got := 0; got < len(buf) && err == nil; {
+		var n int
+		n, err = server.Read(buf[got:])
+		got += n
+	}
+	if !errors.Is(err, errOverBudget) {
+		t.Fatalf("3,000 bytes more: %v, want errOverBudget [ABU-5]", err)
+	}
 }
