@@ -124,12 +124,14 @@ func RunIdleOn(ctx context.Context, o IdleOptions, sys *target.System) (IdleResu
 	res.Conns = int(h.open.Load())
 	res.OpenRate = float64(res.Conns) / res.OpenSeconds
 	finish := func() {
-		h.stopping.Store(true)
-		closeAll(h.conns)
-		opened.Wait()
+		// The background stops first: it is measured while the connections are held, not
+		// while they close.
 		if bg != nil {
 			bg.endBackground(res.Background)
 		}
+		h.stopping.Store(true)
+		closeAll(h.conns)
+		opened.Wait()
 		res.Errors, res.FirstError = h.errs.get()
 		res.Retried = h.retried.Load()
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os/exec"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -206,12 +207,15 @@ func RunIdleSpread(ctx context.Context, o SpreadOptions, nodes []*target.System)
 	// (connections opened first and left unread through a long opening would miss the relay's
 	// pings).
 	var bg *pairs
+	endBackground := func() {} // at the end of the hold, or on the way out of a failure
 	if o.BackgroundPairs > 0 {
 		if bg, err = openPairsOn(ctx, o.Common, nodes, o.CrossNode, o.BackgroundPairs, cmp.Or(o.Size, 200), 0, "bg"); err != nil {
 			return res, err
 		}
 		res.Background = bg.startBackground(ctx, o.BackgroundRate)
-		defer bg.endBackground(res.Background)
+		var once sync.Once
+		endBackground = func() { once.Do(func() { bg.endBackground(res.Background) }) }
+		defer endBackground()
 	}
 
 	if !sleepFor(ctx, o.Settle) {
@@ -228,6 +232,10 @@ func RunIdleSpread(ctx context.Context, o SpreadOptions, nodes []*target.System)
 		bg1, _ := bg.counts()
 		res.Background.Throughput = rate(bg1-bg0, time.Duration(res.HoldSeconds*float64(time.Second)))
 	}
+	// The background is measured while the connections are held: it stops before they close,
+	// as closing 100,000 connections withdraws 100,000 presence entries at once, whose load
+	// is not the hold's.
+	endBackground()
 	for _, p := range procs {
 		_ = p.stdin.Close() // the end of the hold
 	}
