@@ -236,6 +236,10 @@ func RunIdleSpread(ctx context.Context, o SpreadOptions, nodes []*target.System)
 	// as closing 100,000 connections withdraws 100,000 presence entries at once, whose load
 	// is not the hold's.
 	endBackground()
+	if r := res.Background; r != nil {
+		o.progressf("idle-spread: background %d pairs offered %s msg/s, delivered %s msg/s while held, %s, %d errors",
+			r.Pairs, bench.Format(r.Rate), bench.Format(r.Throughput), r.Latency, r.Errors)
+	}
 	for _, p := range procs {
 		_ = p.stdin.Close() // the end of the hold
 	}
