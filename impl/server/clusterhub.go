@@ -140,7 +140,7 @@ func (h *hub) release(c *conn) {
 	ctx, cancel := clusterCtx()
 	defer cancel()
 	if err := h.cl.Release(ctx, c.registeredName(), rev); err != nil {
-		h.s.log.Warn("cluster: release", "user", c.registeredName(), "err", err)
+		h.s.log.Warn("cluster: release not taken; sent again in the background", "user", c.registeredName(), "err", err)
 	}
 }
 

@@ -91,8 +91,11 @@ type Node struct {
 	handler Handler
 	sub     *nats.Subscription
 	closed  bool
+	life    context.Context // ends when the node closes (stop)
 	stop    context.CancelFunc
 	done    chan struct{}
+
+	withdraw withdrawals // releases to send again (withdraw.go)
 }
 
 var nodeNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
@@ -129,7 +132,7 @@ func Join(ctx context.Context, opts Options) (*Node, error) {
 		return nil, err
 	}
 	wctx, stop := context.WithCancel(context.Background())
-	n.stop, n.done = stop, make(chan struct{})
+	n.life, n.stop, n.done = wctx, stop, make(chan struct{})
 	if n.view, err = watchPresence(ctx, wctx, n); err != nil {
 		stop()
 		_ = n.replies.sub.Unsubscribe()
@@ -332,5 +335,6 @@ func (n *Node) Close() error {
 	_ = n.replies.sub.Unsubscribe()
 	n.stop()
 	<-n.done
+	n.stopWithdrawing()
 	return nil
 }

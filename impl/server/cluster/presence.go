@@ -214,8 +214,19 @@ func (n *Node) Claim(ctx context.Context, user string, conn uint64) (prev Locati
 	return Location{}, false, 0, fmt.Errorf("cluster: claim %s: too many concurrent claims", user)
 }
 
-// Release removes the claim of revision rev on user, unless a later claim replaced it.
+// Release removes the claim of revision rev on user, unless a later claim replaced it. When
+// the bucket does not take it, it returns the error and sends the release again in the
+// background until it does (withdraw.go).
 func (n *Node) Release(ctx context.Context, user string, rev uint64) error {
+	err := n.release(ctx, user, rev)
+	if err != nil {
+		n.withdrawLater(user, rev)
+	}
+	return err
+}
+
+// release is Release without the retries.
+func (n *Node) release(ctx context.Context, user string, rev uint64) error {
 	err := n.presence.Delete(ctx, presenceKey(user), jetstream.LastRevision(rev))
 	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		return fmt.Errorf("cluster: release %s: %w", user, err)
