@@ -69,6 +69,7 @@ func Paths() ([]string, error) {
 func load() {
 	compiler = jsonschema.NewCompiler()
 	compiler.DefaultDraft(jsonschema.Draft2020)
+	compiler.UseRegexpEngine(compilePattern)
 	paths, err := Paths()
 	if err != nil {
 		loadErr = fmt.Errorf("schemas: list: %w", err)
