@@ -23,6 +23,7 @@ import (
 
 	"github.com/blindpost/blindpost/impl/server/cluster/kvstore"
 	"github.com/blindpost/blindpost/impl/server/cluster/natstest"
+	"github.com/blindpost/blindpost/impl/server/servertest/timescale"
 )
 
 // TestOneNode: a single node with JetStream, no routes, accepts an in-process client that can
@@ -69,7 +70,10 @@ func putGet(t *testing.T, s *Server, replicas int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	// Creating an R3 bucket goes through the meta leader and a stream leader's election: under
+	// the race detector, on two cores shared with other test binaries, CI has seen it take more
+	// than 20 s, so the limit stretches with the tests' timers (BLINDPOST_TEST_TIMESCALE).
+	ctx, cancel := context.WithTimeout(t.Context(), timescale.Of(20*time.Second))
 	defer cancel()
 	// As the relay opens its buckets: a bucket just created has no stream leader for a moment,
 	// and its first requests are sent again until one is elected (kvstore.OpenBucket).
