@@ -3,6 +3,7 @@ package harness
 import (
 	"cmp"
 	"context"
+	"flag"
 	"fmt"
 	"regexp"
 	"strings"
@@ -84,4 +85,11 @@ func runPattern(name string) string {
 		elems[i] = "^" + regexp.QuoteMeta(e) + "$"
 	}
 	return strings.Join(elems, "/")
+}
+
+// Selected reports whether go test runs with -run, which may select only some of the cases (as
+// GoTestRepro's command does): a test that counts the cases that ran does not count them then.
+func Selected() bool {
+	f := flag.Lookup("test.run")
+	return f != nil && f.Value.String() != ""
 }

@@ -203,11 +203,14 @@ func TestFragmentCharge(t *testing.T) {
 	request := []byte(`{"type":"list_users","id":"frag"}`)
 	var frames []byte
 	for i, b := range request {
-		op := byte(0x0) // continuation
+		b0 := byte(opCont)
 		if i == 0 {
-			op = 0x1 // text
+			b0 = opText
 		}
-		frames = append(frames, maskedFrame(i == len(request)-1, op, []byte{b})...)
+		if i == len(request)-1 {
+			b0 |= fin
+		}
+		frames = append(frames, rawFrame(b0, []byte{b}, false)...)
 	}
 	if _, err := nc.Write(frames); err != nil {
 		t.Fatal(err)
@@ -217,26 +220,12 @@ func TestFragmentCharge(t *testing.T) {
 		t.Fatalf("list_users in %d one-byte fragments: %s, %v; want user_list [WS-19]", len(request), data, err)
 	}
 
-	endless := maskedFrame(false, 0x1, nil)
+	endless := rawFrame(opText, nil, false)
 	for range 1000 {
-		endless = append(endless, maskedFrame(false, 0x0, nil)...)
+		endless = append(endless, rawFrame(opCont, nil, false)...)
 	}
 	go func() { _, _ = nc.Write(endless) }() // the relay may close before it has read them all
 	expectCloseCode(t, ws, server.CloseRateLimited)
-}
-
-// maskedFrame returns a client's frame (RFC 6455 §5.2) with a payload of at most 125 bytes.
-func maskedFrame(fin bool, op byte, payload []byte) []byte {
-	key := [4]byte{1, 2, 3, 4}
-	first := op
-	if fin {
-		first |= 0x80
-	}
-	f := append([]byte{first, 0x80 | byte(len(payload))}, key[:]...)
-	for i, b := range payload {
-		f = append(f, b^key[i%4])
-	}
-	return f
 }
 
 // expectCloseCode reads ws until its close frame, which must carry code and say that the

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -10,8 +9,6 @@ import (
 	"testing"
 
 	"pgregory.net/rapid"
-
-	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
 // TestAdmissionModel checks the connection accounting of spec §5.10 [ABU-1] [ABU-3] against a
@@ -72,17 +69,10 @@ func TestAdmissionModel(t *testing.T) {
 // takes from it, whatever the frames, so reads within its depth (4 × 1024 bytes here) go through
 // and the read that takes more fails with errOverBudget.
 func TestReadChargesBytes(t *testing.T) {
-	id, err := tlspin.LoadOrCreate(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	a, b := net.Pipe()
 	t.Cleanup(func() { a.Close(); b.Close() })
-	server := &corkConn{
-		Conn:   tls.Server(a, &tls.Config{Certificates: []tls.Certificate{id.Cert}, MinVersion: tls.VersionTLS13}),
-		budget: newBudget(&Config{Rate: 1, MaxMessage: 1024, Burst: 4}),
-	}
-	client := tls.Client(b, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}) // a pipe: no certificate to check
+	tlsServer, client := tlsPipe(t, a, b)
+	server := &corkConn{Conn: tlsServer, budget: newBudget(&Config{Rate: 1, MaxMessage: 1024, Burst: 4})}
 	go func() {
 		for range 2 {
 			if _, err := client.Write(bytes.Repeat([]byte{'x'}, 3000)); err != nil {
@@ -95,6 +85,7 @@ func TestReadChargesBytes(t *testing.T) {
 	}
 	// io.ReadFull drops an error that comes with the last bytes: read as the frame reader does.
 	buf := make([]byte, 3000)
+	var err error
 	for got := 0; got < len(buf) && err == nil; {
 		var n int
 		n, err = server.Read(buf[got:])

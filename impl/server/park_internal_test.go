@@ -312,14 +312,10 @@ func (c *countingConn) Write(p []byte) (int, error) {
 // TestCorkGathers checks that corked frames leave in one TLS record and one write, and that
 // uncorked writes go straight through.
 func TestCorkGathers(t *testing.T) {
-	id, err := tlspin.LoadOrCreate(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	a, b := net.Pipe()
 	counter := &countingConn{Conn: a}
-	server := &corkConn{Conn: tls.Server(counter, &tls.Config{Certificates: []tls.Certificate{id.Cert}, MinVersion: tls.VersionTLS13})}
-	client := tls.Client(b, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
+	tlsServer, client := tlsPipe(t, counter, b)
+	server := &corkConn{Conn: tlsServer}
 	got := make(chan string, 1)
 	go func() {
 		data, _ := io.ReadAll(client)
@@ -354,6 +350,19 @@ func TestCorkGathers(t *testing.T) {
 	if s := <-got; s != "one two three four" {
 		t.Fatalf("the client read %q", s)
 	}
+}
+
+// tlsPipe returns the two ends of a TLS 1.3 connection over server and client (the two ends of
+// a pipe): the server's with a fresh certificate, the client's trusting any, as nothing on a
+// pipe needs checking.
+func tlsPipe(t *testing.T, server, client net.Conn) (*tls.Conn, *tls.Conn) {
+	t.Helper()
+	id, err := tlspin.LoadOrCreate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Server(server, &tls.Config{Certificates: []tls.Certificate{id.Cert}, MinVersion: tls.VersionTLS13}),
+		tls.Client(client, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
 }
 
 // parkedCount returns how many connections of s are parked.

@@ -83,7 +83,8 @@ func (n *Node) withdrawPending() {
 	}
 }
 
-// withdrawAll sends each release of batch once and returns those the bucket did not take.
+// withdrawAll sends the releases of batch once each, in order, and stops at the first the bucket
+// does not take (it is still too busy): it returns that one and those after it.
 func (n *Node) withdrawAll(batch []claim) []claim {
 	for i, c := range batch {
 		ctx, cancel := context.WithTimeout(n.life, withdrawAttempt)

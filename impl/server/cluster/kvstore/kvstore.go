@@ -508,8 +508,12 @@ func backoff(ctx context.Context, attempt int) error {
 	if attempt == 0 {
 		return nil
 	}
-	limit := min(100*time.Microsecond<<min(attempt, 8), 20*time.Millisecond)
-	t := time.NewTimer(rand.N(limit))
+	return pause(ctx, rand.N(min(100*time.Microsecond<<min(attempt, 8), 20*time.Millisecond)))
+}
+
+// pause waits d, or until ctx ends: then it returns ctx's error.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -538,12 +542,8 @@ func untilTaken(ctx context.Context, op func() error) error {
 		if !notTaken(err) {
 			return err
 		}
-		t := time.NewTimer(min(10*time.Millisecond<<min(attempt, 6), 500*time.Millisecond))
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if pause(ctx, min(10*time.Millisecond<<min(attempt, 6), 500*time.Millisecond)) != nil {
 			return err
-		case <-t.C:
 		}
 	}
 }
