@@ -33,6 +33,8 @@ type abTotal struct {
 	CPU     float64 // NaN when the process is not known
 	RSS     int64
 	LoadCPU float64 // this process's (the load generator's) CPU time meanwhile
+	Reads   uint64  // the server's read system calls
+	Writes  uint64  // the server's write system calls
 }
 
 // alternate runs rounds rounds of one slice per side, each after settle, and sums them.
@@ -71,6 +73,9 @@ func alternate(ctx context.Context, c Common, label string, sides []*abSide, rou
 			if err0 == nil && err1 == nil {
 				tot[i].CPU += s1.Sub(s0).CPU.Seconds()
 				tot[i].RSS = s1.RSS
+				d := s1.Sub(s0)
+				tot[i].Reads += d.Reads
+				tot[i].Writes += d.Writes
 			} else {
 				tot[i].CPU = math.NaN()
 			}
@@ -150,8 +155,10 @@ func relayAB(ctx context.Context, o RelayOptions, starts []starter, rates []floa
 		_, r.Acks = p.counts()
 		r.Latency = p.histogram().Summary()
 		r.Errors, r.FirstError = p.errs.get()
-		o.progressf("%s %s: %s msg/s, %s, server CPU %s s per million, errors %d", label, r.System,
-			bench.Format(r.Throughput), r.Latency, bench.Format(r.CPUPerMillion), r.Errors)
+		n := float64(max(r.Delivered, 1))
+		o.progressf("%s %s: %s msg/s, %s, server CPU %s s per million, %.3f reads and %.3f writes per message, errors %d",
+			label, r.System, bench.Format(r.Throughput), r.Latency, bench.Format(r.CPUPerMillion),
+			float64(tot[i].Reads)/n, float64(tot[i].Writes)/n, r.Errors)
 		res[i] = r
 	}
 	return res, nil

@@ -19,6 +19,8 @@ type Sample struct {
 	RSS    int64         // resident set size, bytes (VmRSS)
 	HWM    int64         // peak resident set size, bytes (VmHWM)
 	Thread int           // threads
+	Reads  uint64        // read system calls (syscr of /proc/PID/io): read, recvmsg, …
+	Writes uint64        // write system calls (syscw): write, sendmsg, …
 }
 
 // Read samples process pid.
@@ -47,17 +49,25 @@ func read(fs procfs.FS, pid int) (Sample, error) {
 	}
 	s.CPU = time.Duration(stat.CPUTime() * float64(time.Second)).Round(time.Microsecond)
 	s.RSS, s.HWM, s.Thread = int64(status.VmRSS), int64(status.VmHWM), stat.NumThreads
+	// /proc/PID/io may be unreadable (another user's process); the counts then stay 0.
+	if io, err := p.IO(); err == nil {
+		s.Reads, s.Writes = io.SyscR, io.SyscW
+	}
 	return s, nil
 }
 
 // Delta is the change between two samples of one process.
 type Delta struct {
-	Wall time.Duration
-	CPU  time.Duration
+	Wall   time.Duration
+	CPU    time.Duration
+	Reads  uint64 // read system calls
+	Writes uint64 // write system calls
 }
 
-// Sub returns the wall and CPU time between earlier sample a and s.
-func (s Sample) Sub(a Sample) Delta { return Delta{Wall: s.At.Sub(a.At), CPU: s.CPU - a.CPU} }
+// Sub returns the wall and CPU time and the system calls between earlier sample a and s.
+func (s Sample) Sub(a Sample) Delta {
+	return Delta{Wall: s.At.Sub(a.At), CPU: s.CPU - a.CPU, Reads: s.Reads - a.Reads, Writes: s.Writes - a.Writes}
+}
 
 // Self returns the CPU time this process has used (user + system), from getrusage.
 func Self() time.Duration {

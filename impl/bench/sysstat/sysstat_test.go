@@ -9,7 +9,8 @@ import (
 )
 
 // TestReadFixture reads a recorded /proc entry whose command name holds spaces and
-// parentheses: CPU is utime + stime (250 + 50 ticks of 10 ms), memory is in bytes.
+// parentheses: CPU is utime + stime (250 + 50 ticks of 10 ms), memory is in bytes, system calls
+// are io's syscr and syscw.
 func TestReadFixture(t *testing.T) {
 	fs, err := procfs.NewFS("testdata/proc")
 	if err != nil {
@@ -21,6 +22,9 @@ func TestReadFixture(t *testing.T) {
 	}
 	if s.CPU != 3*time.Second || s.RSS != 20480<<10 || s.HWM != 40960<<10 || s.Thread != 8 {
 		t.Fatalf("read %+v; want 3s of CPU, 20 MiB resident, 40 MiB peak, 8 threads", s)
+	}
+	if s.Reads != 321 || s.Writes != 123 {
+		t.Fatalf("read %d reads and %d writes; want 321 and 123", s.Reads, s.Writes)
 	}
 	if _, err := read(fs, 99); err == nil {
 		t.Fatal("a missing process was read")

@@ -65,7 +65,7 @@ func (l Launcher) StartCluster(ctx context.Context, n int, o ServerOptions) (*Sy
 	return c, nil
 }
 
-// sampleMembers sums the members' CPU time and memory.
+// sampleMembers sums the members' CPU time, memory and system calls.
 func (s *System) sampleMembers() (sysstat.Sample, error) {
 	sum := sysstat.Sample{At: time.Now()}
 	for _, m := range s.Members {
@@ -80,6 +80,8 @@ func (s *System) sampleMembers() (sysstat.Sample, error) {
 		sum.RSS += x.RSS
 		sum.HWM += x.HWM
 		sum.Thread += x.Thread
+		sum.Reads += x.Reads
+		sum.Writes += x.Writes
 	}
 	return sum, nil
 }
