@@ -185,9 +185,9 @@ func scanCloseRecord(d *decoder, at []span) *ValidationError {
 			}
 			seen |= 0x4
 			{
-				s, err := d.str()
+				s, alphabet, err := d.b64str()
 				if err == nil {
-					err = scanB64Fixed(s, 16, `^[A-Za-z0-9+/]{21}[AQgw]==$`)
+					err = scanB64Fixed(s, alphabet, 16, `^[A-Za-z0-9+/]{21}[AQgw]==$`)
 				}
 				if err != nil {
 					return err.at("/ct")

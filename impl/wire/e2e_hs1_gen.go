@@ -258,9 +258,9 @@ func scanHS1(d *decoder, at []span) *ValidationError {
 			}
 			seen |= 0x4
 			{
-				s, err := d.str()
+				s, alphabet, err := d.b64str()
 				if err == nil {
-					err = scanB64Fixed(s, 32, `^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$`)
+					err = scanB64Fixed(s, alphabet, 32, `^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$`)
 				}
 				if err != nil {
 					return err.at("/e")

@@ -172,9 +172,9 @@ func scanHS3(d *decoder, at []span) *ValidationError {
 			}
 			seen |= 0x2
 			{
-				s, err := d.str()
+				s, alphabet, err := d.b64str()
 				if err == nil {
-					err = scanB64Fixed(s, 64, `^[A-Za-z0-9+/]{85}[AQgw]==$`)
+					err = scanB64Fixed(s, alphabet, 64, `^[A-Za-z0-9+/]{85}[AQgw]==$`)
 				}
 				if err != nil {
 					return err.at("/sig")
@@ -187,9 +187,9 @@ func scanHS3(d *decoder, at []span) *ValidationError {
 			}
 			seen |= 0x4
 			{
-				s, err := d.str()
+				s, alphabet, err := d.b64str()
 				if err == nil {
-					err = scanB64Fixed(s, 32, `^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$`)
+					err = scanB64Fixed(s, alphabet, 32, `^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$`)
 				}
 				if err != nil {
 					return err.at("/fin")

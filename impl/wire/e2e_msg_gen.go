@@ -187,9 +187,9 @@ func scanMsgRecord(d *decoder, at []span) *ValidationError {
 			}
 			seen |= 0x4
 			{
-				s, err := d.str()
+				s, alphabet, err := d.b64str()
 				if err == nil {
-					err = scanB64Var(s, 24, 43688, `^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$`)
+					err = scanB64Var(s, alphabet, 24, 43688, `^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$`)
 				}
 				if err != nil {
 					return err.at("/ct")

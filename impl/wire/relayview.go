@@ -94,31 +94,48 @@ func (d *decoder) stringAt(sp span) []byte {
 	return s
 }
 
-// scanB64Fixed checks what decodeB64Fixed decodes: canonical base64 of exactly size bytes.
-func scanB64Fixed(s []byte, size int, pattern string) *ValidationError {
-	if n, pad, ok := b64Size(s); ok && n == size && b64Canonical(s, pad) {
+// scanB64Fixed checks what decodeB64Fixed decodes: canonical base64 of exactly size bytes. s
+// is a string b64str read; alphabet is what it reported.
+func scanB64Fixed(s []byte, alphabet bool, size int, pattern string) *ValidationError {
+	if n, pad, ok := b64Size(s); ok && n == size && b64Checked(s, alphabet, pad) {
 		return nil
 	}
 	return errPattern(pattern)
 }
 
 // scanB64FixedOrEmpty checks what decodeB64FixedOrEmpty decodes.
-func scanB64FixedOrEmpty(s []byte, size int, pattern string) *ValidationError {
+func scanB64FixedOrEmpty(s []byte, alphabet bool, size int, pattern string) *ValidationError {
 	if len(s) == 0 {
 		return nil
 	}
-	return scanB64Fixed(s, size, pattern)
+	return scanB64Fixed(s, alphabet, size, pattern)
 }
 
 // scanB64Var checks what decodeB64Var decodes.
-func scanB64Var(s []byte, minLen, maxLen int, pattern string) *ValidationError {
+func scanB64Var(s []byte, alphabet bool, minLen, maxLen int, pattern string) *ValidationError {
 	if err := checkLength(s, minLen, maxLen); err != nil {
 		return err
 	}
-	if _, pad, ok := b64Size(s); ok && b64Canonical(s, pad) {
+	if _, pad, ok := b64Size(s); ok && b64Checked(s, alphabet, pad) {
 		return nil
 	}
 	return errPattern(pattern)
+}
+
+// b64Checked reports whether s, whose padding b64Size gave and whose length is a multiple of 4,
+// is canonical padded base64 (spec ENC-5). With alphabet (b64str saw only the alphabet followed
+// by at most two '='), only the unused bits of the last character are left to check.
+func b64Checked(s []byte, alphabet bool, pad int) bool {
+	if !alphabet {
+		return b64Canonical(s, pad)
+	}
+	switch i := len(s) - 4; pad {
+	case 1:
+		return b64Value[s[i+2]]&0x03 == 0
+	case 2:
+		return b64Value[s[i+1]]&0x0F == 0
+	}
+	return true
 }
 
 // b64Canonical reports what b64Decode reports for s, whose padding b64Size gave, without

@@ -2,11 +2,14 @@ package wire
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -280,6 +283,32 @@ func TestB64Canonical(t *testing.T) {
 	})
 }
 
+// TestB64Str checks b64str against str, which it must read exactly as: the same string, error
+// and cursor, on texts made of the characters that end its one-table pass (padding, quotes,
+// escapes, control and non-ASCII bytes, a missing end); and that it reports the alphabet only
+// for the alphabet followed by at most two '='. Relays that carry such strings go through
+// checkScan, which compares ScanRelay with Decode.
+func TestB64Str(t *testing.T) {
+	alphabetOnly := regexp.MustCompile(`^[A-Za-z0-9+/]*={0,2}$`)
+	rapid.Check(t, func(rt *rapid.T) {
+		body := rapid.StringMatching(`([A-Za-z0-9+/]{0,12}|=|\\u0041|\\/|\\"|\x01|é|\xff| ){0,6}`).Draw(rt, "body")
+		text := []byte(" \"" + body + rapid.SampledFrom([]string{`"`, `",`, ``, `=="`, `==="`}).Draw(rt, "end"))
+		a, b := decoder{data: text}, decoder{data: text}
+		s, alphabet, err := a.b64str()
+		want, werr := b.str()
+		if string(s) != string(want) || (err == nil) != (werr == nil) || a.pos != b.pos {
+			rt.Fatalf("b64str(%q) = %q, %v at %d; str gives %q, %v at %d", text, s, err, a.pos, want, werr, b.pos)
+		}
+		if err != nil && werr != nil && err.Error() != werr.Error() {
+			rt.Fatalf("b64str(%q) fails with %v, str with %v", text, err, werr)
+		}
+		if alphabet && !alphabetOnly.Match(s) {
+			rt.Fatalf("b64str(%q) reports the alphabet for %q", text, s)
+		}
+		checkScan(rt, fmt.Appendf(nil, `{"type":"relay","to":"bob","session":"2ssslZEny/S/y5gWIrZ4Tg==","payload":{"kind":"msg","n":7,"ct":%s}}`, text))
+	})
+}
+
 // FuzzScanRelay compares ScanRelay with Decode on fuzzed input, seeded by scanSeeds.
 //
 //	go test ./impl/wire -run '^$' -fuzz FuzzScanRelay
@@ -288,4 +317,18 @@ func FuzzScanRelay(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { checkScan(t, data) })
+}
+
+// BenchmarkScanRelay measures the relay's check of a relay request with a 200-byte ciphertext,
+// in the form senders write (BenchmarkDecode measures decoding the same kind).
+func BenchmarkScanRelay(b *testing.B) {
+	data := fmt.Appendf(nil, `{"type":"relay","id":"42","to":"bob","session":"2ssslZEny/S/y5gWIrZ4Tg==","payload":{"kind":"msg","n":7,"ct":"%s"}}`,
+		base64.StdEncoding.EncodeToString(make([]byte, 200)))
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok, err := ScanRelay(data); !ok || err != nil {
+			b.Fatalf("ScanRelay = %v, %v", ok, err)
+		}
+	}
 }

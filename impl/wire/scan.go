@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -187,16 +188,51 @@ func (d *decoder) str() ([]byte, *ValidationError) {
 	return d.readString()
 }
 
+// b64str reads a string value as str does, for a member whose schema makes it base64: most such
+// strings are the alphabet, up to two '=' and the closing quote, which one pass over a table
+// finds; alphabet then reports it, so that the base64 check need not look at every character
+// again. Anything else (an escape, say) is read by readString, and alphabet is false.
+func (d *decoder) b64str() (s []byte, alphabet bool, err *ValidationError) {
+	if d.peek() != '"' {
+		return nil, false, d.typeError("string")
+	}
+	data := d.data
+	start := d.pos + 1
+	i := start
+	for i+8 <= len(data) {
+		w := data[i : i+8 : i+8]
+		if (b64Value[w[0]]|b64Value[w[1]]|b64Value[w[2]]|b64Value[w[3]]|
+			b64Value[w[4]]|b64Value[w[5]]|b64Value[w[6]]|b64Value[w[7]])&0xC0 != 0 {
+			break
+		}
+		i += 8
+	}
+	for i < len(data) && b64Value[data[i]] < 64 {
+		i++
+	}
+	for n := 0; n < 2 && i < len(data) && data[i] == '='; n++ {
+		i++
+	}
+	if i < len(data) && data[i] == '"' {
+		d.pos = i + 1
+		return data[start:i], true, nil
+	}
+	s, err = d.readString()
+	return s, false, err
+}
+
 // readString reads the string that starts at the cursor.
 func (d *decoder) readString() ([]byte, *ValidationError) {
 	data := d.data
 	start := d.pos + 1
 	i := start
 	// Eight bytes at a time while none of them needs a look: a quote, a backslash, a control
-	// character or a non-ASCII byte.
+	// character or a non-ASCII byte. The lowest byte the mask marks is the first that does (a
+	// borrow can mark bytes above it too, never one below), so the loop below starts there.
 	for i+8 <= len(data) {
 		w := binary.LittleEndian.Uint64(data[i:])
-		if (w-0x2020202020202020|hasZero(w^0x2222222222222222)|hasZero(w^0x5c5c5c5c5c5c5c5c)|w)&0x8080808080808080 != 0 {
+		if m := (w - 0x2020202020202020 | hasZero(w^0x2222222222222222) | hasZero(w^0x5c5c5c5c5c5c5c5c) | w) & 0x8080808080808080; m != 0 {
+			i += bits.TrailingZeros64(m) >> 3
 			break
 		}
 		i += 8

@@ -138,15 +138,15 @@ func (w *writer) scanValue(sh *shape, r, item string, keep bool) {
 		}
 	case shapeBytes:
 		f := sh.b64
-		w.p("s, err := d.str()")
+		w.p("s, alphabet, err := d.b64str()")
 		w.p("if err == nil {")
 		switch f.mode {
 		case b64Fixed:
-			w.p("err = scanB64Fixed(s, %d, %s)", f.size, goString(f.pattern))
+			w.p("err = scanB64Fixed(s, alphabet, %d, %s)", f.size, goString(f.pattern))
 		case b64FixedOrEmpty:
-			w.p("err = scanB64FixedOrEmpty(s, %d, %s)", f.size, goString(f.pattern))
+			w.p("err = scanB64FixedOrEmpty(s, alphabet, %d, %s)", f.size, goString(f.pattern))
 		case b64Any:
-			w.p("err = scanB64Var(s, %d, %d, %s)", f.minLen, f.maxLen, goString(f.pattern))
+			w.p("err = scanB64Var(s, alphabet, %d, %d, %s)", f.minLen, f.maxLen, goString(f.pattern))
 		}
 		w.p("}")
 		w.p("if err != nil {")
