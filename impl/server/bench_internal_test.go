@@ -1,8 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -36,7 +38,7 @@ func (c *conn) take() int {
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
 	n := len(c.queue)
-	recycle(c.queue, c.owners)
+	recycle(c.queue, c.owners, relayFrames.put)
 	clear(c.queue)
 	c.queue, c.pending, c.pendingB = c.queue[:0], 0, 0
 	// As if written: the senders' shares of the queue (spec §5.5 [SES-5]) are given back.
@@ -191,4 +193,34 @@ func BenchmarkReadFrameAllocs(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkHandleRelayParallel is BenchmarkHandleRelay on every core at once, each goroutine
+// with a pair of its own, as the relay's readers run: what one message costs when the
+// connections share the relay's tables, counters and pools, and the cache lines under them.
+func BenchmarkHandleRelayParallel(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.Rate, cfg.Burst = b.TempDir(), 1000000, 1000000
+	s, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	payload, _ := relayFrame()
+	var next atomic.Int64
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := next.Add(1)
+		alice, bob := benchConn(b, s, fmt.Sprintf("alice%d", i)), benchConn(b, s, fmt.Sprintf("bob%d", i))
+		benchChat(b, alice, bob)
+		data := bytes.Replace(payload, []byte(`"to":"bob"`), []byte(`"to":"`+bob.user+`"`), 1)
+		for pb.Next() {
+			alice.handle(data, time.Now())
+			if bob.take() != 1 || alice.take() != 1 {
+				b.Error("the relay was not forwarded and acked")
+				return
+			}
+		}
+	})
 }

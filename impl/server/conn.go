@@ -11,6 +11,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
+
+	"github.com/blindpost/blindpost/impl/server/metrics"
+	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // The close codes of spec §4.2 beyond RFC 6455's.
@@ -126,6 +129,7 @@ type conn struct {
 	lent      []byte            // the pooled frame handleRelay is handing to the hub (lends)
 	session   [16]byte          // the session id of the relay handleRelay is delivering
 	peerNames map[string]string // the names this connection relayed to, as strings (peerName)
+	tally     metrics.Tally     // the fast path's counts, added to the metrics before each read from the socket
 
 	// Used by the holder of the writer's role only (queue.go).
 	whdr [ws.MaxHeaderSize]byte // scratch for the header of the frame being written
@@ -178,6 +182,7 @@ func (c *conn) serve() {
 func (c *conn) run() {
 	for {
 		code, text, park := c.readLoop()
+		c.s.metrics.Flush(string(wire.RequestTypeRelay), &c.tally)
 		if !park {
 			c.end(code, text)
 			return

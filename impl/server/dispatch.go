@@ -30,7 +30,7 @@ func (c *conn) handle(data []byte, received time.Time) {
 		}
 		id, typ = requestOf(msg)
 	}
-	c.countIn(typ, len(data))
+	c.countIn(typ, len(data), fast)
 	if err != nil {
 		// spec §5.1 [MSG-5], §5.7: the error echoes the id and names the type when readable.
 		id, typ = peekRequest(data)
@@ -67,12 +67,17 @@ func (c *conn) recoverInternal() {
 	}
 }
 
-func (c *conn) countIn(typ wire.RequestType, size int) {
+// countIn counts a message received, in the connection's tally when the fast path takes it.
+func (c *conn) countIn(typ wire.RequestType, size int, fast bool) {
 	label := string(typ)
 	if label == "" {
 		label = "invalid"
 	}
-	c.s.metrics.Received(label)
+	if fast {
+		c.tally.Received()
+	} else {
+		c.s.metrics.Received(label)
+	}
 	if c.log.Enabled(slog.LevelDebug) {
 		c.log.Debug("received", "user", c.registeredName(), "type", label, "size", size)
 	}

@@ -59,7 +59,7 @@ func (c *conn) forwardView(v *wire.RelayView, received time.Time) {
 		c.answerDelivery(string(v.ID), typ, to, d, len(frame), received)
 		return
 	}
-	c.s.metrics.Relayed(string(typ), len(frame), received)
+	c.tally.Relayed(len(frame), received)
 	// spec §5.6 [SRV-8]: ack only once the message is queued for the recipient.
 	c.ackRelay(v.ID)
 }

@@ -134,17 +134,13 @@ func TestPooledFrameMarking(t *testing.T) {
 	if len(owners) != 2 || owners[0]&pooledFrame != 0 || owners[1]&pooledFrame == 0 || owners[1]&^pooledFrame != alice.id {
 		t.Fatalf("owners %x: want the shared frame unmarked, the lent one marked and alice's (%x)", owners, alice.id)
 	}
-	// Drain the pool's class of small buffers, then write: only the lent frame comes back.
-	k := class(cap(lent))
-	for len(relayFrames.classes[k]) > 0 {
-		<-relayFrames.classes[k]
-	}
-	bob.take()
-	if n := len(relayFrames.classes[k]); n != 1 {
-		t.Fatalf("%d buffers went back to the pool, want 1 (the lent frame)", n)
-	}
-	if b := <-relayFrames.classes[k]; &b[:1][0] != &lent[0] {
-		t.Fatal("a buffer that was not lent went back to the pool")
+	// Once written, only the lent frame goes back to the pool.
+	var back [][]byte
+	bob.qmu.Lock()
+	recycle(bob.queue, bob.owners, func(b []byte) { back = append(back, b) })
+	bob.qmu.Unlock()
+	if len(back) != 1 || &back[0][:1][0] != &lent[0] {
+		t.Fatalf("%d buffers went back to the pool, want 1: the lent frame", len(back))
 	}
 	if string(shared) != "shared" {
 		t.Fatalf("the shared frame changed: %q", shared)
@@ -152,7 +148,8 @@ func TestPooledFrameMarking(t *testing.T) {
 }
 
 // TestFramePoolClasses checks the size classes: get gives room for n bytes, in the smallest
-// class that holds it; put keeps only buffers of a class's exact size.
+// class that holds it, and a buffer given back is one get may return; put keeps only buffers of
+// a class's exact size.
 func TestFramePoolClasses(t *testing.T) {
 	p := newFramePool()
 	for _, n := range []int{0, 1, 63, 64, 65, 200, 1024, 1025, 64 << 10, 64<<10 + 1, 1 << 20} {
@@ -163,11 +160,15 @@ func TestFramePoolClasses(t *testing.T) {
 		if k := class(n); k < poolClasses && (cap(b) != minPooled<<k || k > 0 && minPooled<<(k-1) >= n) {
 			t.Fatalf("get(%d): cap %d, not the smallest class that holds it", n, cap(b))
 		}
+		p.put(append(b, 'x')) // every class converts to its array and back
 	}
-	p.put(make([]byte, 0, 100)) // not a class's size
-	p.put(make([]byte, 0, 128))
-	if len(p.classes[class(100)]) != 1 {
-		t.Fatalf("class of 128 holds %d buffers, want 1", len(p.classes[class(100)]))
+	p.put(make([]byte, 0, 100)) // not a class's size: dropped
+	for range 100 {
+		// sync.Pool may drop what it is given (it does at random under the race detector), so
+		// the test only asserts what get must never return.
+		if b := p.get(100); len(b) != 0 || cap(b) != 128 {
+			t.Fatalf("get(100) after put: len %d cap %d, want an empty buffer of 128", len(b), cap(b))
+		}
 	}
 }
 

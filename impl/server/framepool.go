@@ -1,6 +1,9 @@
 package server
 
-import "math/bits"
+import (
+	"math/bits"
+	"sync"
+)
 
 // The relay's fast path (fastpath.go) builds two frames per relayed message, the forwarded
 // relay and its ack. They come from a pool and go back once written, so that relaying a
@@ -9,27 +12,38 @@ import "math/bits"
 // message is one frame queued for every member.
 
 // framePool holds free frame buffers by size class: class k holds buffers of capacity
-// minPooled<<k. It is a channel per class: taking or giving back a buffer copies a slice
-// header and allocates nothing (a sync.Pool would box the slice).
+// minPooled<<k, in a sync.Pool as a pointer to an array of that size, so that neither taking
+// nor giving back a buffer allocates (a slice in an interface would be boxed).
 type framePool struct {
-	classes [poolClasses]chan []byte
+	classes [poolClasses]sync.Pool
 }
 
 const (
-	minPooled   = 64      // the smallest class: an ack
-	poolClasses = 11      // up to 64 KiB
-	poolBytes   = 1 << 20 // at most this much is kept free per class
+	minPooled   = 64 // the smallest class: an ack
+	poolClasses = 11 // up to 64 KiB
 )
 
 // relayFrames is the relay's pool of frame buffers.
 var relayFrames = newFramePool()
 
-func newFramePool() *framePool {
-	p := &framePool{}
-	for k := range p.classes {
-		p.classes[k] = make(chan []byte, max(16, poolBytes/(minPooled<<k)))
-	}
-	return p
+func newFramePool() *framePool { return &framePool{} }
+
+// arrays convert a buffer of each class to the array pointer the pool keeps, and back.
+var arrays = [poolClasses]struct {
+	in  func([]byte) any
+	out func(any) []byte
+}{
+	{func(b []byte) any { return (*[64 << 0]byte)(b) }, func(x any) []byte { return x.(*[64 << 0]byte)[:0] }},
+	{func(b []byte) any { return (*[64 << 1]byte)(b) }, func(x any) []byte { return x.(*[64 << 1]byte)[:0] }},
+	{func(b []byte) any { return (*[64 << 2]byte)(b) }, func(x any) []byte { return x.(*[64 << 2]byte)[:0] }},
+	{func(b []byte) any { return (*[64 << 3]byte)(b) }, func(x any) []byte { return x.(*[64 << 3]byte)[:0] }},
+	{func(b []byte) any { return (*[64 << 4]byte)(b) }, func(x any) []byte { return x.(*[64 << 4]byte)[:0] }},
+	{func(b []byte) any { return (*[64 << 5]byte)(b) }, func(x any) []byte { return x.(*[64 << 5]byte)[:0] }},
+	{func(b []byte) any { return (*[64 << 6]byte)(b) }, func(x any) []byte { return x.(*[64 << 6]byte)[:0] }},
+	{func(b []byte) any { return (*[64 << 7]byte)(b) }, func(x any) []byte { return x.(*[64 << 7]byte)[:0] }},
+	{func(b []byte) any { return (*[64 << 8]byte)(b) }, func(x any) []byte { return x.(*[64 << 8]byte)[:0] }},
+	{func(b []byte) any { return (*[64 << 9]byte)(b) }, func(x any) []byte { return x.(*[64 << 9]byte)[:0] }},
+	{func(b []byte) any { return (*[64 << 10]byte)(b) }, func(x any) []byte { return x.(*[64 << 10]byte)[:0] }},
 }
 
 // class returns the size class of a buffer of capacity n: the smallest that holds n bytes.
@@ -46,12 +60,10 @@ func (p *framePool) get(n int) []byte {
 	if k >= poolClasses {
 		return make([]byte, 0, n)
 	}
-	select {
-	case b := <-p.classes[k]:
-		return b[:0]
-	default:
-		return make([]byte, 0, minPooled<<k)
+	if x := p.classes[k].Get(); x != nil {
+		return arrays[k].out(x)
 	}
+	return make([]byte, 0, minPooled<<k)
 }
 
 // put gives b back once nothing refers to it any more. A buffer that get did not make (its
@@ -61,8 +73,5 @@ func (p *framePool) put(b []byte) {
 	if k >= poolClasses || cap(b) != minPooled<<k {
 		return
 	}
-	select {
-	case p.classes[k] <- b:
-	default:
-	}
+	p.classes[k].Put(arrays[k].in(b[:cap(b)]))
 }

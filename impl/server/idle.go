@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"time"
+
+	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // An idle connection should cost as little as possible (README "Performance"). Between two
@@ -66,6 +68,8 @@ func (c *conn) probe() bool {
 func (c *conn) awaitMessage() error {
 	if c.frames.in.buffered() == 0 {
 		c.frames.releaseMsg() // nothing more to read now: the message buffer goes back
+		// What the fast path counted goes to the metrics once per read from the socket.
+		c.s.metrics.Flush(string(wire.RequestTypeRelay), &c.tally)
 	}
 	// Registration is short (WS-9 bounds it): its reader waits inside TLS, which saves the
 	// probe on every new connection.

@@ -501,7 +501,7 @@ func (c *conn) writeTaken(batch [][]byte, owners []uint64, ctl controls) error {
 	}
 	c.owed = owedOf(c.owed, batch, owners)
 	err := c.writeBatch(batch, ctl, c.writeDeadline())
-	recycle(batch, owners)
+	recycle(batch, owners, relayFrames.put)
 	c.qmu.Lock()
 	c.doneLocked(len(batch), size)
 	c.unshareLocked(c.owed)
@@ -511,10 +511,10 @@ func (c *conn) writeTaken(batch [][]byte, owners []uint64, ctl controls) error {
 
 // recycle gives the pooled frames of a written batch back to the frame pool; owners is the
 // batch's (nil when no frame of it is pooled or counted).
-func recycle(batch [][]byte, owners []uint64) {
+func recycle(batch [][]byte, owners []uint64, put func([]byte)) {
 	for i, o := range owners {
 		if o&pooledFrame != 0 {
-			relayFrames.put(batch[i])
+			put(batch[i])
 		}
 	}
 }

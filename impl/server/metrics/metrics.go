@@ -25,32 +25,34 @@ const Namespace = "blindpost"
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	Connections       prometheus.Gauge         // open WebSocket connections
-	ConnectionsTotal  prometheus.Counter       // accepted WebSocket upgrades
-	RefusedTotal      *prometheus.CounterVec   // refused upgrades, by reason
-	OnlineUsers       prometheus.Gauge         // registered connections
-	Groups            prometheus.Gauge         // groups with at least one member
-	Registrations     *prometheus.CounterVec   // registrations, by result
-	MessagesIn        *prometheus.CounterVec   // messages received, by type
-	MessagesRelayed   *prometheus.CounterVec   // messages queued for a recipient, by type
-	BytesRelayed      *prometheus.CounterVec   // bytes queued for recipients, by type
-	Errors            *prometheus.CounterVec   // error messages sent, by code
-	Closes            *prometheus.CounterVec   // closes initiated by the server, by close code
-	QueueDrops        prometheus.Counter       // messages that did not fit a full send queue
-	RelayLatency      *prometheus.HistogramVec // receive to enqueued-for-recipient, by type
-	DirectoryFailures prometheus.Counter       // directory operations that failed
+	Connections       prometheus.Gauge       // open WebSocket connections
+	ConnectionsTotal  prometheus.Counter     // accepted WebSocket upgrades
+	RefusedTotal      *prometheus.CounterVec // refused upgrades, by reason
+	OnlineUsers       prometheus.Gauge       // registered connections
+	Groups            prometheus.Gauge       // groups with at least one member
+	Registrations     *prometheus.CounterVec // registrations, by result
+	MessagesIn        *prometheus.CounterVec // messages received, by type
+	MessagesRelayed   *prometheus.CounterVec // messages queued for a recipient, by type
+	BytesRelayed      *prometheus.CounterVec // bytes queued for recipients, by type
+	Errors            *prometheus.CounterVec // error messages sent, by code
+	Closes            *prometheus.CounterVec // closes initiated by the server, by close code
+	QueueDrops        prometheus.Counter     // messages that did not fit a full send queue
+	DirectoryFailures prometheus.Counter     // directory operations that failed
 
 	// The labelled series of the per-message paths, looked up once per label value: a lookup
 	// hashes the value under a lock, which costs more than the increment.
 	received sync.Map // type -> prometheus.Counter (MessagesIn)
 	relayed  sync.Map // type -> *relayedSeries
+	// relayLatency is blindpost_relay_latency_seconds: receive to enqueued-for-recipient, by
+	// type.
+	relayLatency *latencyVec
 }
 
 // relayedSeries are the series Relayed updates for one type.
 type relayedSeries struct {
 	messages prometheus.Counter
 	bytes    prometheus.Counter
-	latency  prometheus.Observer
+	latency  *latencySeries
 }
 
 // New creates the metrics in a new registry, together with the Go runtime and process collectors.
@@ -72,14 +74,9 @@ func New() *Metrics {
 		Closes:            f.counterVec("closes_total", "Connections closed by the server, by WebSocket close code.", "code"),
 		QueueDrops:        f.counter("queue_drops_total", "Messages that did not fit a full send queue (the recipient was closed with 4002)."),
 		DirectoryFailures: f.counter("directory_failures_total", "Directory operations that failed."),
-		RelayLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: Namespace,
-			Name:      "relay_latency_seconds",
-			Help:      "Time from receiving a message to queueing it for its recipients, by forwarded type.",
-			Buckets:   prometheus.ExponentialBuckets(0.00001, 4, 10), // 10 µs … 2.6 s
-		}, []string{"type"}),
+		relayLatency:      newLatencyVec(),
 	}
-	r.MustRegister(m.RelayLatency,
+	r.MustRegister(m.relayLatency,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -89,28 +86,36 @@ func New() *Metrics {
 func (m *Metrics) Close(code int) { m.Closes.WithLabelValues(strconv.Itoa(code)).Inc() }
 
 // Received records one client message of type typ ("invalid" for one that did not decode).
-func (m *Metrics) Received(typ string) {
+func (m *Metrics) Received(typ string) { m.receivedOf(typ).Inc() }
+
+// receivedOf returns the series of MessagesIn of type typ.
+func (m *Metrics) receivedOf(typ string) prometheus.Counter {
 	c, ok := m.received.Load(typ)
 	if !ok {
 		c, _ = m.received.LoadOrStore(typ, m.MessagesIn.WithLabelValues(typ))
 	}
-	c.(prometheus.Counter).Inc()
+	return c.(prometheus.Counter)
 }
 
 // Relayed records one message of type typ and size n queued for one recipient, received at t.
 func (m *Metrics) Relayed(typ string, n int, received time.Time) {
+	r := m.relayedOf(typ)
+	r.messages.Inc()
+	r.bytes.Add(float64(n))
+	r.latency.observe(time.Since(received))
+}
+
+// relayedOf returns the series Relayed updates for type typ.
+func (m *Metrics) relayedOf(typ string) *relayedSeries {
 	v, ok := m.relayed.Load(typ)
 	if !ok {
 		v, _ = m.relayed.LoadOrStore(typ, &relayedSeries{
 			messages: m.MessagesRelayed.WithLabelValues(typ),
 			bytes:    m.BytesRelayed.WithLabelValues(typ),
-			latency:  m.RelayLatency.WithLabelValues(typ),
+			latency:  m.relayLatency.of(typ),
 		})
 	}
-	r := v.(*relayedSeries)
-	r.messages.Inc()
-	r.bytes.Add(float64(n))
-	r.latency.Observe(time.Since(received).Seconds())
+	return v.(*relayedSeries)
 }
 
 // Handler serves /metrics, /healthz (healthy reports whether the relay is serving) and the
