@@ -13,7 +13,6 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/blindpost/blindpost/impl/server/metrics"
-	"github.com/blindpost/blindpost/impl/wire"
 )
 
 // The close codes of spec §4.2 beyond RFC 6455's.
@@ -129,7 +128,7 @@ type conn struct {
 	lent      []byte            // the pooled frame handleRelay is handing to the hub (lends)
 	session   [16]byte          // the session id of the relay handleRelay is delivering
 	peerNames map[string]string // the names this connection relayed to, as strings (peerName)
-	tally     metrics.Tally     // the fast path's counts, added to the metrics before each read from the socket
+	tally     metrics.Tally     // the fast path's counts, added to the metrics before the reader waits (flushTally)
 
 	// Used by the holder of the writer's role only (queue.go).
 	whdr [ws.MaxHeaderSize]byte // scratch for the header of the frame being written
@@ -182,7 +181,7 @@ func (c *conn) serve() {
 func (c *conn) run() {
 	for {
 		code, text, park := c.readLoop()
-		c.s.metrics.Flush(string(wire.RequestTypeRelay), &c.tally)
+		c.flushTally()
 		if !park {
 			c.end(code, text)
 			return

@@ -68,12 +68,16 @@ func (c *conn) probe() bool {
 func (c *conn) awaitMessage() error {
 	if c.frames.in.buffered() == 0 {
 		c.frames.releaseMsg() // nothing more to read now: the message buffer goes back
-		// What the fast path counted goes to the metrics once per read from the socket.
-		c.s.metrics.Flush(string(wire.RequestTypeRelay), &c.tally)
+		if c.tally.Len() >= tallyBatch {
+			c.flushTally()
+		}
 	}
 	// Registration is short (WS-9 bounds it): its reader waits inside TLS, which saves the
 	// probe on every new connection.
 	if c.state != stateRegistered || c.cork.raw == nil || c.frames.in.buffered() > 0 || c.frames.fragmented {
+		if c.frames.in.buffered() == 0 {
+			c.flushTally() // the read that follows may wait
+		}
 		return nil
 	}
 	if !c.probe() {
@@ -85,12 +89,20 @@ func (c *conn) awaitMessage() error {
 		if c.cork.raw.readAhead() {
 			return nil
 		}
-		return errPark
+		return errPark // run flushes the tally
 	}
+	c.flushTally() // before the reader may wait, so that a scrape meanwhile sees it all
 	c.beginWait()
 	err := c.cork.raw.waitReadable()
 	return c.endWait(err)
 }
+
+// tallyBatch is how many fast relays a connection that never waits for input counts before it
+// adds them to the metrics anyway.
+const tallyBatch = 64
+
+// flushTally adds what the fast path counted to the metrics (metrics.Tally).
+func (c *conn) flushTally() { c.s.metrics.Flush(string(wire.RequestTypeRelay), &c.tally) }
 
 // beforeRead runs before every read from the connection (inBuffer.beforeRead): the relays sent
 // to other relays of a cluster are answered unless more is to be read already (pipeline.go),

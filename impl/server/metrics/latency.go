@@ -98,6 +98,9 @@ type Tally struct {
 	sum                      time.Duration
 }
 
+// Len returns how many messages t has counted, received or relayed.
+func (t *Tally) Len() uint64 { return max(t.received, t.relayed) }
+
 // Received counts one message received.
 func (t *Tally) Received() { t.received++ }
 
@@ -112,6 +115,9 @@ func (t *Tally) Relayed(n int, received time.Time) {
 
 // Flush adds what t counted to the metrics of type typ and empties t.
 func (m *Metrics) Flush(typ string, t *Tally) {
+	if t.received == 0 && t.relayed == 0 {
+		return
+	}
 	if t.received > 0 {
 		m.receivedOf(typ).Add(float64(t.received))
 	}
