@@ -31,6 +31,33 @@ func newChatKey(session []byte, a, b string) chatKey {
 	return k
 }
 
+// route is where a connection's relays of one session to one user go, as deliver last found
+// it: the recipient's connection, found in a chat that it accepted, while the sender is the
+// current connection of its user. Nothing of that can change but under the hub's lock, which
+// moves hub.gen first, so the route stands while gen has not moved since: a relay that follows
+// it skips the hub's read lock and three map lookups, and relaying from many connections at
+// once touches no cache line they share but the recipient's queue. On one relay only; only
+// the connection's reader uses it.
+type route struct {
+	gen     uint64
+	to      string
+	session [16]byte
+	target  *conn
+}
+
+// routeTo queues the relay m for its recipient by c's route, when that route is m's and still
+// stands; ok is false when deliver must look the recipient up instead. The check is made again
+// under the recipient's queue lock, so that anything the hub changes from then on (a chat's
+// end, say, and the chat_terminate it queues) comes after this relay in that queue, as it
+// does when deliver holds the hub's read lock.
+func (c *conn) routeTo(m chatMsg, frame []byte) (delivery, bool) {
+	r := &c.route
+	if r.target == nil || r.to != m.to || string(r.session[:]) != string(m.session) || c.s.hub.gen.Load() != r.gen {
+		return 0, false
+	}
+	return r.target.enqueueRouted(frame, c, r.gen)
+}
+
 // chat is one chat between two connections. In a cluster the two may be on two relays: each
 // relay keeps the chat for the side it holds (spec §5.11 [CLU-1]).
 type chat struct {
@@ -118,11 +145,14 @@ func (h *hub) deliver(c *conn, m chatMsg, frame []byte) delivery {
 		}
 	}
 	if m.typ == wire.RequestTypeRelay {
+		if d, ok := c.routeTo(m, frame); ok {
+			return d
+		}
 		// The hot path only reads the table.
 		h.mu.RLock()
 		defer h.mu.RUnlock()
 	} else {
-		h.mu.Lock()
+		h.lock()
 		defer h.mu.Unlock()
 	}
 	if !h.currentLocked(c) {
@@ -139,6 +169,9 @@ func (h *hub) deliver(c *conn, m chatMsg, frame []byte) delivery {
 		// spec §5.5 [SES-2]: relay only inside a chat the recipient accepted.
 		if ch == nil || !ch.accepted {
 			return deliverNoChat
+		}
+		if h.cl == nil && len(m.session) == len(c.route.session) {
+			c.route = route{gen: h.gen.Load(), to: m.to, session: [16]byte(m.session), target: target}
 		}
 		return target.enqueueFrom(frame, c)
 	case wire.RequestTypeChatRequest:

@@ -45,7 +45,7 @@ func (h *hub) location(c *conn) cluster.Location {
 // joinCluster adds c to group name in the cluster (spec §5.9 [GSV-1] [GSV-7]).
 func (h *hub) joinCluster(c *conn, name string, ack []byte) *refusal {
 	user := c.registeredName()
-	h.mu.Lock()
+	h.lock()
 	if !h.currentLocked(c) {
 		h.mu.Unlock()
 		return gone
@@ -90,7 +90,7 @@ func (h *hub) joinCluster(c *conn, name string, ack []byte) *refusal {
 	if err == nil && found {
 		last, err = wire.DecodeCommit(st.LastCommit)
 	}
-	h.mu.Lock()
+	h.lock()
 	defer h.mu.Unlock()
 	if err != nil || !h.currentLocked(c) {
 		h.unjoinLocked(c.addr)
@@ -140,7 +140,7 @@ func (h *hub) unjoinLocked(addr netip.Addr) {
 
 // leaveCluster removes c from group name in the cluster (spec §5.9 [GSV-3]).
 func (h *hub) leaveCluster(c *conn, name string, ack []byte) *refusal {
-	h.mu.Lock()
+	h.lock()
 	if !h.currentLocked(c) {
 		h.mu.Unlock()
 		return gone
@@ -182,7 +182,7 @@ func (h *hub) leaveClusterGroupsThen(c *conn, groups []string, then func()) {
 			delete(ms, user)
 			return nil
 		})
-		h.mu.Lock()
+		h.lock()
 		if then != nil {
 			then()
 		}
@@ -259,7 +259,7 @@ func (h *hub) onAnnounce(m *nats.Msg) {
 		return
 	}
 	rev, _ := strconv.ParseUint(m.Header.Get(hdrRev), 10, 64)
-	h.mu.Lock()
+	h.lock()
 	defer h.mu.Unlock()
 	g := h.groups[m.Header.Get(hdrGroup)]
 	if g == nil || rev <= g.rev {
@@ -313,7 +313,7 @@ func (h *hub) commitCluster(c *conn, cm *wire.Commit, ack, fwd []byte, received 
 	if fresh, _, err := h.cl.Members(ctx, cm.Group); err == nil {
 		ms = fresh
 	}
-	h.mu.Lock()
+	h.lock()
 	if g := h.groups[cm.Group]; g != nil {
 		if cm.Epoch > g.epoch {
 			g.epoch, g.last = cm.Epoch, cm
@@ -407,7 +407,7 @@ func (h *hub) forgetNode(group, node string) {
 	if err != nil {
 		return
 	}
-	h.mu.Lock()
+	h.lock()
 	h.announceClusterLocked(group, ms, rev, nil)
 	h.mu.Unlock()
 }
@@ -416,7 +416,7 @@ func (h *hub) forgetNode(group, node string) {
 // here; a commit moves the epoch they may send in.
 func (h *hub) onGroupFrame(m *nats.Msg) {
 	epoch, _ := strconv.ParseInt(m.Header.Get(hdrEpoch), 10, 64)
-	h.mu.Lock()
+	h.lock()
 	defer h.mu.Unlock()
 	g := h.groups[m.Header.Get(hdrGroup)]
 	if g == nil {

@@ -214,7 +214,7 @@ func (h *hub) deliverAt(ctx context.Context, c *conn, m chatMsg, frame []byte, l
 		return deliverAbsent
 	}
 	target := connRef{node: loc.Node, id: loc.Conn}
-	h.mu.Lock()
+	h.lock()
 	if !h.currentLocked(c) {
 		h.mu.Unlock()
 		return deliverGone
@@ -242,7 +242,7 @@ func (h *hub) deliverAt(ctx context.Context, c *conn, m chatMsg, frame []byte, l
 	n, _ := strconv.Atoi(reply.Header.Get(hdrResult))
 	d = delivery(n)
 	if d == delivered && mode != modeRelay && mode != modePlain {
-		h.mu.Lock()
+		h.lock()
 		if h.currentLocked(c) {
 			h.applyLocked(c, m, mode, target)
 		}
@@ -449,7 +449,7 @@ func (h *hub) onDeliver(m *nats.Msg) delivery {
 		h.mu.RLock()
 		defer h.mu.RUnlock()
 	} else {
-		h.mu.Lock()
+		h.lock()
 		defer h.mu.Unlock()
 	}
 	t := h.targetLocked(m)
@@ -468,7 +468,7 @@ func (h *hub) onEnded(m *nats.Msg) {
 	if err != nil || len(session) != 16 {
 		return
 	}
-	h.mu.Lock()
+	h.lock()
 	defer h.mu.Unlock()
 	t := h.targetLocked(m)
 	if t == nil {

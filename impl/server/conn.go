@@ -128,6 +128,7 @@ type conn struct {
 	lent      []byte            // the pooled frame handleRelay is handing to the hub (lends)
 	session   [16]byte          // the session id of the relay handleRelay is delivering
 	peerNames map[string]string // the names this connection relayed to, as strings (peerName)
+	route     route             // where its last relay went (chats.go routeTo)
 	tally     metrics.Tally     // the fast path's counts, added to the metrics before the reader waits (flushTally)
 
 	// Used by the holder of the writer's role only (queue.go).
@@ -182,6 +183,7 @@ func (c *conn) run() {
 	for {
 		code, text, park := c.readLoop()
 		c.flushTally()
+		c.route = route{} // a parked or ended connection keeps no recipient alive
 		if !park {
 			c.end(code, text)
 			return

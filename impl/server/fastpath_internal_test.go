@@ -3,6 +3,9 @@ package server
 import (
 	"bytes"
 	"fmt"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -190,4 +193,107 @@ func TestRemoteSenderShareReleased(t *testing.T) {
 		}
 		bob.take()
 	}
+}
+
+// TestRouteFollowsTheHub checks a connection's route (chats.go routeTo): relays follow it while
+// nothing changes, and once the chat ends or the recipient is replaced a relay is answered as
+// if no route had been taken (SES-2, SES-3): refused, and never queued for the old recipient.
+// Without the hub's generation check, the relays after the change would reach bob.
+func TestRouteFollowsTheHub(t *testing.T) {
+	relay := func(id string) []byte {
+		return fmt.Appendf(nil, `{"type":"relay","id":%q,"to":"bob","session":%q,"payload":{"kind":"msg","n":7,"ct":"AAAAAAAAAAAAAAAAAAAAAA=="}}`, id, benchSession)
+	}
+	expect := func(c *conn, want ...string) {
+		t.Helper()
+		got := drain(c)
+		if len(got) != len(want) {
+			t.Fatalf("%s was sent %q, want %d messages holding %q", c.user, got, len(want), want)
+		}
+		for i, w := range want {
+			if !bytes.Contains(got[i], []byte(w)) {
+				t.Fatalf("%s was sent %q, want %q", c.user, got[i], w)
+			}
+		}
+	}
+	t.Run("chat ended", func(t *testing.T) {
+		alice, bob, _ := fastPathServer(t)
+		for _, id := range []string{"1", "2"} {
+			alice.handle(relay(id), time.Now())
+			expect(bob, `"from":"alice"`)
+			expect(alice, `"type":"ack"`)
+		}
+		if alice.route.target != bob {
+			t.Fatal("alice's relays to bob left no route")
+		}
+		bob.handle(fmt.Appendf(nil, `{"type":"chat_terminate","to":"alice","session":%q}`, benchSession), time.Now())
+		expect(alice, `"type":"chat_terminate"`)
+		expect(bob, `"type":"ack"`)
+		alice.handle(relay("3"), time.Now())
+		expect(bob)
+		expect(alice, `"not_in_session"`)
+	})
+	t.Run("recipient replaced", func(t *testing.T) {
+		alice, bob, _ := fastPathServer(t)
+		alice.handle(relay("1"), time.Now())
+		expect(bob, `"from":"alice"`)
+		expect(alice, `"type":"ack"`)
+		bob2 := benchConn(t, bob.s, "bob") // bob registers again: his chats end (SES-3)
+		expect(alice, `"type":"chat_terminate"`)
+		alice.handle(relay("2"), time.Now())
+		expect(bob)
+		expect(bob2)
+		expect(alice, `"type":"error"`)
+	})
+}
+
+// TestRouteRacesTheHub relays on a route while the sender is replaced, which ends its chat
+// (SES-3) and queues a chat_terminate for bob: bob's queue must never hold one of alice's
+// relays after that chat_terminate. The race is staged: bob's queue lock is held until alice's
+// relay, past routeTo's first look at the hub, and the replacement, past its generation move,
+// both wait for it; whichever then takes it first, the order holds. routeTo's second look,
+// under the queue lock, is what holds it when the replacement comes first.
+func TestRouteRacesTheHub(t *testing.T) {
+	relay := fmt.Appendf(nil, `{"type":"relay","to":"bob","session":%q,"payload":{"kind":"msg","n":7,"ct":"AAAAAAAAAAAAAAAAAAAAAA=="}}`, benchSession)
+	for range 40 {
+		alice, bob, _ := fastPathServer(t)
+		alice.handle(relay, time.Now()) // the route
+		drain(bob)
+		bob.qmu.Lock()
+		var wg sync.WaitGroup
+		wg.Go(func() { alice.handle(relay, time.Now()) })
+		waitBlocked(t, "enqueueRouted")
+		wg.Go(func() { benchConn(t, alice.s, "alice") }) // alice registers again
+		waitBlocked(t, "hub).register")
+		bob.qmu.Unlock()
+		wg.Wait()
+		ended := false
+		for _, f := range drain(bob) {
+			switch {
+			case bytes.Contains(f, []byte(`"type":"chat_terminate"`)):
+				ended = true
+			case ended && bytes.Contains(f, []byte(`"type":"relay"`)):
+				t.Fatalf("bob was sent a relay of a chat after its chat_terminate: %s", f)
+			}
+		}
+		if !ended {
+			t.Fatal("bob was not told that the chat ended")
+		}
+	}
+}
+
+// waitBlocked waits until a goroutine whose stack holds fn waits for a mutex. It polls the
+// stacks with a deadline: nothing else tells where another goroutine waits.
+func waitBlocked(t *testing.T, fn string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for g := range strings.SplitSeq(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, fn) && strings.Contains(g, "sync.(*Mutex).Lock") {
+				return
+			}
+		}
+		runtime.Gosched()
+	}
+	t.Fatalf("no goroutine in %s came to wait for a mutex", fn)
 }

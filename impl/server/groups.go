@@ -332,7 +332,7 @@ func (h *hub) commit(c *conn, cm *wire.Commit, ack, fwd []byte, received time.Ti
 	g.committing = done
 	h.mu.Unlock()
 	r := h.saveCommit(g.name, cm)
-	h.mu.Lock()
+	h.lock()
 	g.committing = nil
 	close(done)
 	if r != nil {
@@ -348,7 +348,7 @@ func (h *hub) commit(c *conn, cm *wire.Commit, ack, fwd []byte, received time.Ti
 // lockIdle takes h.mu for writing once none of the groups that groups returns (called under
 // h.mu) has a commit being recorded (commit), waiting for each such commit without the lock.
 func (h *hub) lockIdle(groups func() []*group) {
-	h.mu.Lock()
+	h.lock()
 	for {
 		var busy chan struct{}
 		for _, g := range groups() {
@@ -362,7 +362,7 @@ func (h *hub) lockIdle(groups func() []*group) {
 		}
 		h.mu.Unlock()
 		<-busy
-		h.mu.Lock()
+		h.lock()
 	}
 }
 
@@ -445,7 +445,7 @@ func (h *hub) message(c *conn, gm *wire.GroupMsg, ack, fwd []byte, received time
 	if h.cl != nil {
 		return h.messageCluster(c, gm, ack, fwd, received)
 	}
-	h.mu.Lock()
+	h.lock()
 	defer h.mu.Unlock()
 	if !h.currentLocked(c) {
 		return gone

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/blindpost/blindpost/impl/server/cluster"
 	"github.com/blindpost/blindpost/impl/wire"
@@ -16,12 +17,22 @@ const maxListedUsers = 1000
 // the groups (spec §5.4, §5.9). One lock guards it; everything done under the lock is bounded
 // and non-blocking (enqueue never waits), so no connection can stall another through it.
 type hub struct {
-	s      *Server
-	cl     *cluster.Node // nil: one relay; otherwise users and groups hold this relay's part
-	mu     sync.RWMutex
+	s  *Server
+	cl *cluster.Node // nil: one relay; otherwise users and groups hold this relay's part
+	mu sync.RWMutex
+	// gen counts the sections that held mu for writing, each from its start: a connection's
+	// route (chats.go) is valid for as long as gen has not moved since it was taken.
+	gen    atomic.Uint64
 	users  map[string]*conn
 	groups map[string]*group
 	joins  map[netip.Addr]int // group memberships per source address (ABU-4)
+}
+
+// lock takes mu for writing and moves gen before anything under it changes, so that a route
+// checked against gen never outlives what it was taken from (routeTo).
+func (h *hub) lock() {
+	h.mu.Lock()
+	h.gen.Add(1)
 }
 
 func newHub(s *Server) *hub {

@@ -261,6 +261,22 @@ func (c *conn) enqueueFrom(frame []byte, sender *conn) delivery {
 // frame is a pooled frame the sender lends (lends): it goes back to the pool once written.
 func (c *conn) enqueueFromID(frame []byte, sender uint64, pooled bool) delivery {
 	c.qmu.Lock()
+	return c.enqueueLocked(frame, sender, pooled)
+}
+
+// enqueueRouted is enqueueFrom for a relay that its sender routes (routeTo): ok is false, and
+// nothing queued, when the hub has changed since generation gen.
+func (c *conn) enqueueRouted(frame []byte, sender *conn, gen uint64) (d delivery, ok bool) {
+	c.qmu.Lock()
+	if c.s.hub.gen.Load() != gen {
+		c.qmu.Unlock()
+		return 0, false
+	}
+	return c.enqueueLocked(frame, sender.id, sender.lends(frame)), true
+}
+
+// enqueueLocked is the rest of enqueueFromID, called with qmu held, which it releases.
+func (c *conn) enqueueLocked(frame []byte, sender uint64, pooled bool) delivery {
 	if c.isQuit() {
 		c.qmu.Unlock()
 		return deliverFull
