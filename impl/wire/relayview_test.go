@@ -309,6 +309,25 @@ func TestB64Str(t *testing.T) {
 	})
 }
 
+// TestDiscriminator checks discriminator, which reads a first member written as the codec
+// writes it without the general loop, against that loop (findDiscriminator): the same value or
+// the same error, and the cursor left where it was, on texts that begin as the short way expects
+// and then do not quite go on as it does.
+func TestDiscriminator(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		head := rapid.SampledFrom([]string{`{"type":"`, `{"type":`, `{"type" :"`, ` {"type":"`, `{"typ":"`, `{"types":"`, `{"type!:"`, `{"kind":"`}).Draw(rt, "head")
+		value := rapid.StringMatching(`([a-z_]{0,8}|\\u0072|\\"|\x01|é|\xff){0,3}`).Draw(rt, "value")
+		tail := rapid.SampledFrom([]string{`"}`, `","type":"b"}`, `"`, ``, `",`, `" , "kind":"x"}`}).Draw(rt, "tail")
+		text := []byte(head + value + tail)
+		a, b := decoder{data: text}, decoder{data: text}
+		got, err := a.discriminator("type")
+		want, werr := b.findDiscriminator("type")
+		if string(got) != string(want) || (err == nil) != (werr == nil) || err != nil && err.Error() != werr.Error() || a.pos != 0 || b.pos != 0 {
+			rt.Fatalf("discriminator(%q) = %q, %v at %d; the loop gives %q, %v at %d", text, got, err, a.pos, want, werr, b.pos)
+		}
+	})
+}
+
 // FuzzScanRelay compares ScanRelay with Decode on fuzzed input, seeded by scanSeeds.
 //
 //	go test ./impl/wire -run '^$' -fuzz FuzzScanRelay

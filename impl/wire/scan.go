@@ -584,6 +584,21 @@ func (d *decoder) number(minimum, maximum int64) (int64, *ValidationError) {
 // the errors of the dispatching schema itself: type (not an object), required (no such member)
 // and enum (the member is not a string); the caller checks the value against its enum.
 func (d *decoder) discriminator(name string) ([]byte, *ValidationError) {
+	// Written as the codec writes it, the member comes first: {"name":"value", which is read
+	// here without the general loop. Anything else, a failure included, takes that loop,
+	// which returns the same value or finds the error.
+	if rest := d.data[d.pos:]; len(rest) > len(name)+5 && rest[0] == '{' && rest[1] == '"' &&
+		string(rest[2:2+len(name)]) == name && rest[2+len(name)] == '"' && rest[3+len(name)] == ':' && rest[4+len(name)] == '"' {
+		e := decoder{data: d.data, pos: d.pos + 4 + len(name)}
+		if v, err := e.readString(); err == nil {
+			return v, nil
+		}
+	}
+	return d.findDiscriminator(name)
+}
+
+// findDiscriminator is discriminator for any text: it reads the members in turn.
+func (d *decoder) findDiscriminator(name string) ([]byte, *ValidationError) {
 	start := d.pos
 	defer func() { d.pos = start }()
 	if err := d.openObject(); err != nil {
