@@ -7,8 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // admission counts connections from Accept on, before TLS and the upgrade, in total and per
@@ -78,16 +76,16 @@ var errOverBudget = errors.New("server: the connection exceeded its budget of fr
 // from it, frame headers, control frames and empty frames included, so that no kind of frame is
 // free. It refills at Rate × MaxMessage bytes a second and holds Burst × MaxMessage: a client
 // within its message rate never reaches it. Only the reader goroutine uses it.
-type budget struct{ bucket *rate.Limiter }
+type budget struct{ bucket tokenBucket }
 
 func newBudget(cfg *Config) *budget {
 	perSecond := float64(cfg.Rate) * float64(cfg.MaxMessage)
-	return &budget{bucket: rate.NewLimiter(rate.Limit(perSecond), cfg.Burst*cfg.MaxMessage)}
+	return &budget{bucket: newTokenBucket(perSecond, cfg.Burst*cfg.MaxMessage)}
 }
 
 // take takes n bytes at now and reports whether the budget allowed them.
 func (b *budget) take(now time.Time, n int) bool {
-	return b.bucket.AllowN(now, min(n, b.bucket.Burst()))
+	return b.bucket.allow(now, min(n, b.bucket.burst))
 }
 
 // FragmentCharge is what every frame of a fragmented message takes from the byte budget on top

@@ -78,6 +78,9 @@ const maxPeerNames = 64
 // sent to that user before: the table of users is keyed by strings, and a map lookup with
 // string(to) as its key does not allocate.
 func (c *conn) peerName(to []byte) string {
+	if string(to) == c.route.to {
+		return c.route.to // the recipient of the last relay: no lookup
+	}
 	if name, ok := c.peerNames[string(to)]; ok {
 		return name
 	}
