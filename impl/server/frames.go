@@ -121,6 +121,66 @@ func (in *inBuffer) hold(p []byte) {
 	in.b, in.r, in.w = b, 0, copy(*b, p)
 }
 
+// readHeader reads a frame header as ws.ReadHeaderBuffer does, with the same results and
+// errors (TestParseHeader); a header held whole, as nearly every one is, is parsed where it
+// lies instead of being read out through io.ReadFull twice.
+func (in *inBuffer) readHeader(scratch []byte) (ws.Header, error) {
+	if in.b != nil {
+		h, n, err := parseHeader((*in.b)[in.r:in.w])
+		if err != nil || n > 0 {
+			in.r += n
+			if in.r == in.w {
+				in.release()
+			}
+			return h, err
+		}
+	}
+	return ws.ReadHeaderBuffer(in, scratch)
+}
+
+// parseHeader parses the frame header at the start of b (RFC 6455 §5.2) and returns it and its
+// size, or a size of 0 when b does not hold all of it.
+func parseHeader(b []byte) (h ws.Header, n int, err error) {
+	if len(b) < 2 {
+		return h, 0, nil
+	}
+	n = 2
+	if b[1]&0x80 != 0 {
+		h.Masked = true
+		n += 4
+	}
+	switch length := b[1] & 0x7f; length {
+	case 126:
+		n += 2
+	case 127:
+		n += 8
+	default:
+		h.Length = int64(length)
+	}
+	if len(b) < n {
+		return ws.Header{}, 0, nil
+	}
+	h.Fin = b[0]&0x80 != 0
+	h.Rsv = (b[0] & 0x70) >> 4
+	h.OpCode = ws.OpCode(b[0] & 0x0f)
+	ext := b[2:n]
+	switch b[1] & 0x7f {
+	case 126:
+		h.Length = int64(binary.BigEndian.Uint16(ext))
+		ext = ext[2:]
+	case 127:
+		if ext[0]&0x80 != 0 {
+			return h, n, ws.ErrHeaderLengthMSB
+		}
+		h.Length = int64(binary.BigEndian.Uint64(ext))
+		ext = ext[8:]
+	}
+	if h.Masked {
+		copy(h.Mask[:], ext)
+	}
+	return h, n, nil
+}
+
 // release gives the buffer back and forgets what it held.
 func (in *inBuffer) release() {
 	if in.b != nil && cap(*in.b) == readBufferSize {
@@ -178,7 +238,7 @@ func (f *frameState) releaseMsg() {
 func (c *conn) readMessage() (op ws.OpCode, data []byte, escaped bool, err error) {
 	f := &c.frames
 	for {
-		h, err := ws.ReadHeaderBuffer(&f.in, f.hdr[:])
+		h, err := f.in.readHeader(f.hdr[:])
 		if err != nil {
 			if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
 				return 0, nil, false, &wsFailure{closeProtocolError, "invalid frame length"}

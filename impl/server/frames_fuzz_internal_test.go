@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gobwas/ws"
+	"pgregory.net/rapid"
 )
 
 // fuzzConn returns a registered connection without a socket whose frames come from src, with a
@@ -112,4 +113,25 @@ func checkReadError(t *testing.T, err error) {
 	default:
 		t.Fatalf("the reader ended with %v", err)
 	}
+}
+
+// TestParseHeader checks the reader's frame headers against ws.ReadHeaderBuffer, which reads
+// them where a header is not held whole: on any bytes, the same header or the same error, and
+// as many bytes consumed.
+func TestParseHeader(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		b := rapid.SliceOfN(rapid.Byte(), 0, 20).Draw(rt, "bytes")
+		if len(b) > 1 && rapid.Bool().Draw(rt, "extended length") {
+			b[1] |= rapid.SampledFrom([]byte{126, 127}).Draw(rt, "length code")
+		}
+		var in inBuffer
+		in.src = bytes.NewReader(nil)
+		in.hold(b)
+		got, err := in.readHeader(make([]byte, ws.MaxHeaderSize))
+		r := bytes.NewReader(b)
+		want, werr := ws.ReadHeaderBuffer(r, make([]byte, ws.MaxHeaderSize))
+		if got != want || !errors.Is(err, werr) || in.buffered() != r.Len() {
+			rt.Fatalf("% x: read %+v, %v, %d left; ws.ReadHeaderBuffer %+v, %v, %d left", b, got, err, in.buffered(), want, werr, r.Len())
+		}
+	})
 }
