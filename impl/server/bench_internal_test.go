@@ -9,6 +9,19 @@ import (
 	"time"
 )
 
+// unlimitedServer is a relay with rate limits too high to matter, closed when the test ends:
+// the benchmarks measure the work of a message, not the limit.
+func unlimitedServer(tb testing.TB) *Server {
+	cfg := DefaultConfig()
+	cfg.DataDir, cfg.Rate, cfg.Burst = tb.TempDir(), 1000000, 1000000
+	s, err := New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
 // benchConn is a registered connection without a socket: what it is sent stays in its queue
 // (a writer counts as running, so none starts) until take empties it.
 func benchConn(b testing.TB, s *Server, name string) *conn {
@@ -51,13 +64,7 @@ func (c *conn) take() int {
 // and the ack, and count it. make bench reports the network figures; this isolates the CPU
 // the relay adds per message (no TLS, no WebSocket, no system calls).
 func BenchmarkHandleRelay(b *testing.B) {
-	cfg := DefaultConfig()
-	cfg.DataDir, cfg.Rate, cfg.Burst = b.TempDir(), 1000000, 1000000
-	s, err := New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := unlimitedServer(b)
 	alice, bob := benchConn(b, s, "alice"), benchConn(b, s, "bob")
 	benchChat(b, alice, bob)
 	ct := make([]byte, 200)
@@ -116,13 +123,7 @@ func relayFrame() (payload, frame []byte) {
 // and for the sender's ack (README "Performance": 0 allocations per relayed message). It is a
 // property of the code, not a timing.
 func TestRelayForwardAllocs(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.DataDir, cfg.Rate, cfg.Burst = t.TempDir(), 1000000, 1000000
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := unlimitedServer(t)
 	alice, bob := benchConn(t, s, "alice"), benchConn(t, s, "bob")
 	benchChat(t, alice, bob)
 	_, frame := relayFrame()
@@ -148,13 +149,7 @@ func TestRelayForwardAllocs(t *testing.T) {
 // recipient and for the sender's ack: the frame layer (header, unmasking, the message buffer)
 // and the handling (scan, splice, forward, ack). It reports allocs/op: 0 (TestRelayForwardAllocs).
 func BenchmarkRelayForwardAllocs(b *testing.B) {
-	cfg := DefaultConfig()
-	cfg.DataDir, cfg.Rate, cfg.Burst = b.TempDir(), 1000000, 1000000
-	s, err := New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := unlimitedServer(b)
 	alice, bob := benchConn(b, s, "alice"), benchConn(b, s, "bob")
 	benchChat(b, alice, bob)
 	payload, frame := relayFrame()
@@ -199,13 +194,7 @@ func BenchmarkReadFrameAllocs(b *testing.B) {
 // with a pair of its own, as the relay's readers run: what one message costs when the
 // connections share the relay's tables, counters and pools, and the cache lines under them.
 func BenchmarkHandleRelayParallel(b *testing.B) {
-	cfg := DefaultConfig()
-	cfg.DataDir, cfg.Rate, cfg.Burst = b.TempDir(), 1000000, 1000000
-	s, err := New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := unlimitedServer(b)
 	payload, _ := relayFrame()
 	var next atomic.Int64
 	b.SetBytes(int64(len(payload)))

@@ -28,13 +28,7 @@ func drain(c *conn) [][]byte {
 // fastPathServer is a server with alice and bob in the chat of benchSession, and carol, who
 // is registered and in no chat.
 func fastPathServer(t *testing.T) (alice, bob, carol *conn) {
-	cfg := DefaultConfig()
-	cfg.DataDir, cfg.Rate, cfg.Burst = t.TempDir(), 1000000, 1000000
-	s, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := unlimitedServer(t)
 	alice, bob, carol = benchConn(t, s, "alice"), benchConn(t, s, "bob"), benchConn(t, s, "carol")
 	benchChat(t, alice, bob)
 	return alice, bob, carol
