@@ -25,6 +25,15 @@ func drain(c *conn) [][]byte {
 	return out
 }
 
+// testPayload is the payload of the relays of these tests: a message record.
+const testPayload = `{"kind":"msg","n":7,"ct":"AAAAAAAAAAAAAAAAAAAAAA=="}`
+
+// relayRequest returns a relay request of benchSession to user to, with testPayload; extra goes before
+// its to member (an id member and its comma, say).
+func relayRequest(extra, to string) []byte {
+	return fmt.Appendf(nil, `{"type":"relay",%s"to":%q,"session":%q,"payload":%s}`, extra, to, benchSession, testPayload)
+}
+
 // fastPathServer is a server with alice and bob in the chat of benchSession, and carol, who
 // is registered and in no chat.
 func fastPathServer(t *testing.T) (alice, bob, carol *conn) {
@@ -41,26 +50,22 @@ func fastPathServer(t *testing.T) (alice, bob, carol *conn) {
 // the fast path leaves to the decoding path.
 func TestFastPathAnswers(t *testing.T) {
 	alice, bob, carol := fastPathServer(t)
-	payload := `{"kind":"msg","n":7,"ct":"AAAAAAAAAAAAAAAAAAAAAA=="}`
-	relay := func(extra, to string) []byte {
-		return fmt.Appendf(nil, `{"type":"relay",%s"to":%q,"session":%q,"payload":%s}`, extra, to, benchSession, payload)
-	}
 	cases := map[string][]byte{
-		"with id":            relay(`"id":"a.b:c-9",`, "bob"),
-		"without id":         relay("", "bob"),
-		"no chat":            relay(`"id":"1",`, "carol"),
-		"unknown user":       relay(`"id":"2",`, "nobody"),
-		"to its sender":      relay(`"id":"4",`, "alice"),
+		"with id":            relayRequest(`"id":"a.b:c-9",`, "bob"),
+		"without id":         relayRequest("", "bob"),
+		"no chat":            relayRequest(`"id":"1",`, "carol"),
+		"unknown user":       relayRequest(`"id":"2",`, "nobody"),
+		"to its sender":      relayRequest(`"id":"4",`, "alice"),
 		"spaces":             []byte(` { "type" : "relay" , "id" : "5" , "to" : "bob" , "session" : "` + benchSession + `" , "payload" : { "kind" : "close" } } `),
-		"escaped id":         relay(`"id":"\u0035",`, "bob"),
-		"escaped recipient":  relay(`"id":"6",`, `bo\u0062`),
+		"escaped id":         relayRequest(`"id":"\u0035",`, "bob"),
+		"escaped recipient":  relayRequest(`"id":"6",`, `bo\u0062`),
 		"number not plain":   []byte(`{"type":"relay","to":"bob","session":"` + benchSession + `","payload":{"kind":"msg","n":7.0,"ct":"AAAAAAAAAAAAAAAAAAAAAA=="}}`),
-		"payload first":      []byte(`{"payload":` + payload + `,"to":"bob","type":"relay","session":"` + benchSession + `"}`),
-		"invalid session":    []byte(`{"type":"relay","id":"7","to":"bob","session":"2ssslZEny/S/y5gWIrZ4Th==","payload":` + payload + `}`),
-		"unknown member":     []byte(`{"type":"relay","id":"8","to":"bob","x":1,"session":"` + benchSession + `","payload":` + payload + `}`),
-		"invalid recipient":  relay(`"id":"9",`, "Bob"),
-		"trailing data":      append(relay("", "bob"), " {}"...),
-		"duplicate member":   []byte(`{"type":"relay","to":"bob","to":"bob","session":"` + benchSession + `","payload":` + payload + `}`),
+		"payload first":      []byte(`{"payload":` + testPayload + `,"to":"bob","type":"relay","session":"` + benchSession + `"}`),
+		"invalid session":    []byte(`{"type":"relay","id":"7","to":"bob","session":"2ssslZEny/S/y5gWIrZ4Th==","payload":` + testPayload + `}`),
+		"unknown member":     []byte(`{"type":"relay","id":"8","to":"bob","x":1,"session":"` + benchSession + `","payload":` + testPayload + `}`),
+		"invalid recipient":  relayRequest(`"id":"9",`, "Bob"),
+		"trailing data":      append(relayRequest("", "bob"), " {}"...),
+		"duplicate member":   []byte(`{"type":"relay","to":"bob","to":"bob","session":"` + benchSession + `","payload":` + testPayload + `}`),
 		"another request":    []byte(`{"type":"list_users","id":"10"}`),
 		"not json":           []byte(`{"type":"relay",`),
 		"payload kind wrong": []byte(`{"type":"relay","to":"bob","session":"` + benchSession + `","payload":{"kind":"hs9"}}`),
@@ -194,9 +199,7 @@ func TestRemoteSenderShareReleased(t *testing.T) {
 // if no route had been taken (SES-2, SES-3): refused, and never queued for the old recipient.
 // Without the hub's generation check, the relays after the change would reach bob.
 func TestRouteFollowsTheHub(t *testing.T) {
-	relay := func(id string) []byte {
-		return fmt.Appendf(nil, `{"type":"relay","id":%q,"to":"bob","session":%q,"payload":{"kind":"msg","n":7,"ct":"AAAAAAAAAAAAAAAAAAAAAA=="}}`, id, benchSession)
-	}
+	relayID := func(id string) []byte { return relayRequest(fmt.Sprintf(`"id":%q,`, id), "bob") }
 	expect := func(c *conn, want ...string) {
 		t.Helper()
 		got := drain(c)
@@ -212,7 +215,7 @@ func TestRouteFollowsTheHub(t *testing.T) {
 	t.Run("chat ended", func(t *testing.T) {
 		alice, bob, _ := fastPathServer(t)
 		for _, id := range []string{"1", "2"} {
-			alice.handle(relay(id), time.Now())
+			alice.handle(relayID(id), time.Now())
 			expect(bob, `"from":"alice"`)
 			expect(alice, `"type":"ack"`)
 		}
@@ -222,18 +225,18 @@ func TestRouteFollowsTheHub(t *testing.T) {
 		bob.handle(fmt.Appendf(nil, `{"type":"chat_terminate","to":"alice","session":%q}`, benchSession), time.Now())
 		expect(alice, `"type":"chat_terminate"`)
 		expect(bob, `"type":"ack"`)
-		alice.handle(relay("3"), time.Now())
+		alice.handle(relayID("3"), time.Now())
 		expect(bob)
 		expect(alice, `"not_in_session"`)
 	})
 	t.Run("recipient replaced", func(t *testing.T) {
 		alice, bob, _ := fastPathServer(t)
-		alice.handle(relay("1"), time.Now())
+		alice.handle(relayID("1"), time.Now())
 		expect(bob, `"from":"alice"`)
 		expect(alice, `"type":"ack"`)
 		bob2 := benchConn(t, bob.s, "bob") // bob registers again: his chats end (SES-3)
 		expect(alice, `"type":"chat_terminate"`)
-		alice.handle(relay("2"), time.Now())
+		alice.handle(relayID("2"), time.Now())
 		expect(bob)
 		expect(bob2)
 		expect(alice, `"type":"error"`)
@@ -247,7 +250,7 @@ func TestRouteFollowsTheHub(t *testing.T) {
 // both wait for it; whichever then takes it first, the order holds. routeTo's second look,
 // under the queue lock, is what holds it when the replacement comes first.
 func TestRouteRacesTheHub(t *testing.T) {
-	relay := fmt.Appendf(nil, `{"type":"relay","to":"bob","session":%q,"payload":{"kind":"msg","n":7,"ct":"AAAAAAAAAAAAAAAAAAAAAA=="}}`, benchSession)
+	relay := relayRequest("", "bob")
 	for range 40 {
 		alice, bob, _ := fastPathServer(t)
 		alice.handle(relay, time.Now()) // the route

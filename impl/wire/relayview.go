@@ -126,45 +126,36 @@ func scanB64Var(s []byte, alphabet bool, minLen, maxLen int, pattern string) *Va
 // is canonical padded base64 (spec ENC-5). With alphabet (b64str saw only the alphabet followed
 // by at most two '='), only the unused bits of the last character are left to check.
 func b64Checked(s []byte, alphabet bool, pad int) bool {
-	if !alphabet {
-		return b64Canonical(s, pad)
-	}
-	switch i := len(s) - 4; pad {
-	case 1:
-		return b64Value[s[i+2]]&0x03 == 0
-	case 2:
-		return b64Value[s[i+1]]&0x0F == 0
-	}
-	return true
+	return (alphabet || inB64Alphabet(s[:len(s)-pad])) && b64ZeroTail(s, pad)
 }
 
 // b64Canonical reports what b64Decode reports for s, whose padding b64Size gave, without
 // decoding it: whether s is canonical padded base64 (spec ENC-5).
-func b64Canonical(s []byte, pad int) bool {
-	n := len(s)
-	full := n / 4
-	if pad > 0 {
-		full--
-	}
+func b64Canonical(s []byte, pad int) bool { return b64Checked(s, false, pad) }
+
+// inB64Alphabet reports whether every character of s is of the standard base64 alphabet.
+func inB64Alphabet(s []byte) bool {
 	var bad uint8
-	for i := 0; i < full*4; i += 4 {
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
 		bad |= b64Value[s[i]] | b64Value[s[i+1]] | b64Value[s[i+2]] | b64Value[s[i+3]]
 	}
-	if pad > 0 {
-		i := full * 4
-		a, b := b64Value[s[i]], b64Value[s[i+1]]
-		bad |= a | b
-		if pad == 1 {
-			c := b64Value[s[i+2]]
-			bad |= c
-			if c&0x03 != 0 { // unused bits must be zero
-				bad |= 0x80
-			}
-		} else if b&0x0F != 0 {
-			bad |= 0x80
-		}
+	for ; i < len(s); i++ {
+		bad |= b64Value[s[i]]
 	}
 	return bad&0xC0 == 0
+}
+
+// b64ZeroTail reports whether the unused bits of the last character before the pad padding
+// characters of s are zero (a multiple of 4 long, so at least 4 when padded).
+func b64ZeroTail(s []byte, pad int) bool {
+	switch n := len(s); pad {
+	case 1:
+		return b64Value[s[n-2]]&0x03 == 0
+	case 2:
+		return b64Value[s[n-3]]&0x0F == 0
+	}
+	return true
 }
 
 // keep returns s, the bytes of the string just read, as bytes that reading more strings does

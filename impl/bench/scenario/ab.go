@@ -71,9 +71,9 @@ func alternate(ctx context.Context, c Common, label string, sides []*abSide, rou
 			tot[i].Count += c1 - c0
 			tot[i].Seconds += el.Seconds()
 			if err0 == nil && err1 == nil {
-				tot[i].CPU += s1.Sub(s0).CPU.Seconds()
-				tot[i].RSS = s1.RSS
 				d := s1.Sub(s0)
+				tot[i].CPU += d.CPU.Seconds()
+				tot[i].RSS = s1.RSS
 				tot[i].Reads += d.Reads
 				tot[i].Writes += d.Writes
 			} else {
