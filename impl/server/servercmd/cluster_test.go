@@ -1,6 +1,7 @@
 package servercmd
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"github.com/blindpost/blindpost/impl/server/cluster/kvstore"
 	"github.com/blindpost/blindpost/impl/server/cluster/natstest"
 	"github.com/blindpost/blindpost/impl/server/directory"
+	"github.com/blindpost/blindpost/impl/server/servertest/timescale"
 )
 
 // TestClusterFlagErrors: combinations of the cluster flags that cannot work are refused before
@@ -127,31 +129,17 @@ func TestClusterConnectEmbedded(t *testing.T) {
 		}
 	})
 	t.Run("three nodes", func(t *testing.T) {
-		ports := natstest.FreePorts(t, 3)
-		var routes []string
-		for _, p := range ports {
-			routes = append(routes, fmt.Sprintf("127.0.0.1:%d", p))
-		}
-		conns, errs := make([]*clusterConn, 3), make([]error, 3)
-		done := make(chan struct{})
-		for i := range 3 {
+		conns := natstest.Routed(t, 3, func(ctx context.Context, i int, urls []string) (*clusterConn, error) {
+			var routes []string
+			for _, u := range urls {
+				routes = append(routes, strings.TrimPrefix(u, "nats-route://"))
+			}
 			c := clusterOptions{embedded: true, listen: "127.0.0.1:0", routeListen: routes[i], routes: routes, name: "blindpost",
-				bucket: kvstore.DefaultBucket, wait: 30 * time.Second, node: fmt.Sprintf("r%d", i+1), dir: t.TempDir()}
-			go func() {
-				defer func() { done <- struct{}{} }()
-				conns[i], errs[i] = c.connect(t.Context(), t.TempDir(), quiet)
-			}()
-		}
-		for range 3 {
-			<-done
-		}
+				bucket: kvstore.DefaultBucket, wait: timescale.Of(30 * time.Second), node: fmt.Sprintf("r%d", i+1), dir: t.TempDir()}
+			return c.connect(ctx, t.TempDir(), quiet)
+		}, func(cc *clusterConn) { cc.Close() })
 		for i, cc := range conns {
-			if cc != nil {
-				t.Cleanup(func() { cc.Close() })
-			}
-			if errs[i] != nil {
-				t.Fatalf("node %d: %v", i+1, errs[i])
-			}
+			t.Cleanup(func() { cc.Close() })
 			if cc.Replicas != 3 {
 				t.Errorf("node %d: replicas %d, want 3", i+1, cc.Replicas)
 			}

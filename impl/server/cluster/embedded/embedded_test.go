@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -94,29 +93,16 @@ func putGet(t *testing.T, s *Server, replicas int) {
 // returns them once every one has seen the meta leader.
 func startCluster(t *testing.T, n int, tlsFor func(i int) *RouteTLS) []*Server {
 	t.Helper()
-	ports := natstest.FreePorts(t, n)
-	var routes []string
-	for _, p := range ports {
-		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
-	}
-	servers, errs := make([]*Server, n), make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		o := Options{Name: fmt.Sprintf("n%d", i+1), Listen: "127.0.0.1:0", RouteListen: fmt.Sprintf("127.0.0.1:%d", ports[i]),
-			Routes: routes, StoreDir: t.TempDir(), Wait: 30 * time.Second, Logger: testLogger()}
+	servers := natstest.Routed(t, n, func(ctx context.Context, i int, routes []string) (*Server, error) {
+		o := Options{Name: fmt.Sprintf("n%d", i+1), Listen: "127.0.0.1:0", RouteListen: strings.TrimPrefix(routes[i], "nats-route://"),
+			Routes: routes, StoreDir: t.TempDir(), Wait: timescale.Of(30 * time.Second), Logger: testLogger()}
 		if tlsFor != nil {
 			o.RouteTLS = tlsFor(i)
 		}
-		wg.Go(func() { servers[i], errs[i] = Start(t.Context(), o) })
-	}
-	wg.Wait()
-	for i, s := range servers {
-		if s != nil {
-			t.Cleanup(func() { s.Close() })
-		}
-		if errs[i] != nil {
-			t.Fatalf("node %d: %v", i+1, errs[i])
-		}
+		return Start(ctx, o)
+	}, func(s *Server) { s.Close() })
+	for _, s := range servers {
+		t.Cleanup(func() { s.Close() })
 	}
 	return servers
 }

@@ -7,14 +7,21 @@ package natstest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/blindpost/blindpost/impl/server/servertest/timescale"
 )
 
 // Cluster is a running set of embedded NATS servers forming one JetStream cluster.
@@ -32,48 +39,149 @@ const pollEvery = 10 * time.Millisecond
 // JetStream meta group has a leader. The servers are shut down when the test ends.
 func Start(t testing.TB, n int) *Cluster {
 	t.Helper()
-	ports := FreePorts(t, n)
-	var routes []string
-	for _, p := range ports {
-		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
-	}
 	c := &Cluster{t: t}
-	for i := range n {
-		opts := &server.Options{
-			ServerName:             fmt.Sprintf("n%d", i+1),
-			Host:                   "127.0.0.1",
-			Port:                   server.RANDOM_PORT,
-			NoLog:                  true,
-			NoSigs:                 true,
-			JetStream:              true,
-			StoreDir:               t.TempDir(),
-			JetStreamMaxMemory:     64 << 20,
-			JetStreamMaxStore:      1 << 30,
-			DisableJetStreamBanner: true,
-			Cluster: server.ClusterOpts{
-				Name: "blindpost-test",
-				Host: "127.0.0.1",
-				Port: ports[i],
-			},
-			Routes: server.RoutesFromStr(strings.Join(routes, ",")),
-		}
-		s, err := server.NewServer(opts)
-		if err != nil {
-			t.Fatalf("natstest: node %d: %v", i+1, err)
-		}
-		go s.Start()
-		c.Servers = append(c.Servers, s)
+	c.Servers = Routed(t, n, func(ctx context.Context, i int, routes []string) (*server.Server, error) {
+		return startNode(ctx, t, i, routes)
+	}, func(s *server.Server) {
+		s.Shutdown()
+		s.WaitForShutdown()
+	})
+	for i := range c.Servers {
 		t.Cleanup(func() { c.Stop(i) })
-		if !s.ReadyForConnections(10 * time.Second) {
-			t.Fatalf("natstest: node %d is not accepting connections", i+1)
-		}
 	}
 	c.WaitReady()
 	return c
 }
 
+// startNode starts node i of a cluster routed to routes (its own route listener is routes[i])
+// and waits until it accepts connections, or until a fatal error from the server says why it
+// never will.
+func startNode(ctx context.Context, t testing.TB, i int, routes []string) (*server.Server, error) {
+	u, err := url.Parse(routes[i])
+	if err != nil {
+		return nil, err
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		return nil, err
+	}
+	s, err := server.NewServer(&server.Options{
+		ServerName:             fmt.Sprintf("n%d", i+1),
+		Host:                   "127.0.0.1",
+		Port:                   server.RANDOM_PORT,
+		NoSigs:                 true,
+		JetStream:              true,
+		StoreDir:               t.TempDir(),
+		JetStreamMaxMemory:     64 << 20,
+		JetStreamMaxStore:      1 << 30,
+		DisableJetStreamBanner: true,
+		Cluster: server.ClusterOpts{
+			Name: "blindpost-test",
+			Host: "127.0.0.1",
+			Port: port,
+		},
+		Routes: server.RoutesFromStr(strings.Join(routes, ",")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("natstest: node %d: %w", i+1, err)
+	}
+	fatal := make(chan error, 1)
+	s.SetLoggerV2(fatalLogger(fatal), false, false, false)
+	go s.Start()
+	ctx, cancel := context.WithTimeout(ctx, timescale.Of(10*time.Second))
+	defer cancel()
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	for !s.ReadyForConnections(time.Millisecond) {
+		select {
+		case err := <-fatal:
+			s.Shutdown()
+			return nil, fmt.Errorf("natstest: node %d: %w", i+1, err)
+		case <-ctx.Done():
+			s.Shutdown()
+			return nil, fmt.Errorf("natstest: node %d is not accepting connections: %w", i+1, context.Cause(ctx))
+		case <-tick.C:
+		}
+	}
+	return s, nil
+}
+
+// fatalLogger discards nats-server's log lines and hands its first fatal error to a channel
+// (nats-server has no logger by default, and then a listener that cannot bind only stops).
+type fatalLogger chan<- error
+
+func (fatalLogger) Noticef(string, ...any) {}
+func (fatalLogger) Warnf(string, ...any)   {}
+func (fatalLogger) Errorf(string, ...any)  {}
+func (fatalLogger) Debugf(string, ...any)  {}
+func (fatalLogger) Tracef(string, ...any)  {}
+
+func (l fatalLogger) Fatalf(format string, v ...any) {
+	select {
+	case l <- fmt.Errorf(format, v...):
+	default:
+	}
+}
+
+// Attempts is how many times Routed starts a cluster on fresh ports.
+const Attempts = 3
+
+// Routed starts n nodes at once with start, each given its index and the route URLs of all n
+// (nats-route://127.0.0.1:port, one per node, its own at index i), on ports reserved just
+// before. It returns the nodes once every start has returned without error.
+//
+// Between FreePorts releasing a port and a node binding it, any process on the machine can take
+// it, as a listener or as the local port of an outgoing connection; CI runs many test binaries
+// that do both. When a node reports its address in use, the other nodes' starts are cancelled,
+// every node started is stopped, and the cluster is started again on fresh ports, up to Attempts
+// times in all. Any other error fails the test at once, with every node's error.
+func Routed[T any](t testing.TB, n int, start func(ctx context.Context, i int, routes []string) (T, error), stop func(T)) []T {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		nodes, err := routedOnce(t, n, start, stop)
+		if err == nil {
+			return nodes
+		}
+		if attempt == Attempts || !PortTaken(err) {
+			t.Fatalf("natstest: starting %d routed nodes (attempt %d of %d): %v", n, attempt, Attempts, err)
+		}
+		t.Logf("natstest: a reserved port was taken before its node bound it (attempt %d of %d), starting again on fresh ports: %v", attempt, Attempts, err)
+	}
+}
+
+func routedOnce[T any](t testing.TB, n int, start func(ctx context.Context, i int, routes []string) (T, error), stop func(T)) ([]T, error) {
+	var routes []string
+	for _, p := range FreePorts(t, n) {
+		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
+	}
+	ctx, cancel := context.WithCancelCause(t.Context())
+	defer cancel(nil)
+	nodes, errs := make([]T, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			nodes[i], errs[i] = start(ctx, i, routes)
+			if errs[i] != nil {
+				cancel(fmt.Errorf("node %d did not start", i+1))
+			}
+		})
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
+	if err == nil {
+		return nodes, nil
+	}
+	for i, node := range nodes {
+		if errs[i] == nil {
+			stop(node)
+		}
+	}
+	return nil, err
+}
+
 // FreePorts returns n distinct loopback ports the kernel just handed out and released, for
 // cluster listeners: every node's route list must name all of them before any node starts.
+// Another process may take one before it is bound again: Routed starts a cluster again when so.
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ls []net.Listener
@@ -92,6 +200,12 @@ func FreePorts(t testing.TB, n int) []int {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports
+}
+
+// PortTaken reports whether err says that a listener's address was in use. nats-server reports
+// it as text, so the text is what is matched.
+func PortTaken(err error) bool {
+	return err != nil && (errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use"))
 }
 
 // WaitReady waits until every running server is routed to every other running server and the
@@ -119,19 +233,20 @@ func (c *Cluster) WaitReady() {
 	})
 }
 
-// WaitFor polls cond until it holds or 20 s have passed (then the test fails, saying what did
-// not happen): for a state of the servers that nats-server does not notify, such as a stream
-// leader elected after a node is lost.
+// WaitFor polls cond until it holds or 20 s have passed, stretched by the tests' timescale
+// (then the test fails, saying what did not happen): for a state of the servers that
+// nats-server does not notify, such as a stream leader elected after a node is lost.
 func (c *Cluster) WaitFor(what string, cond func() bool) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	limit := timescale.Of(20 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for !cond() {
 		select {
 		case <-ctx.Done():
-			c.t.Fatalf("natstest: no %s within 20 s", what)
+			c.t.Fatalf("natstest: no %s within %v", what, limit)
 		case <-tick.C:
 		}
 	}

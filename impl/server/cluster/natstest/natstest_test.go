@@ -1,6 +1,15 @@
 package natstest
 
-import "testing"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
 
 // TestStartStop: three nodes route to each other and elect one JetStream meta leader; when the
 // leader stops, the other two elect a new one.
@@ -32,4 +41,72 @@ func TestStartStop(t *testing.T) {
 		}
 	}
 	t.Fatal("no new meta leader among the two remaining nodes")
+}
+
+// TestRoutedStartsAgainOnATakenPort: when a node reports its address in use, Routed cancels the
+// other starts, stops the nodes that started, and starts all of them again on fresh ports.
+func TestRoutedStartsAgainOnATakenPort(t *testing.T) {
+	type node struct {
+		attempt, i int
+		routes     []string
+	}
+	attempts := map[string]int{} // each attempt's first route, to its number
+	var stopped []node
+	var mu sync.Mutex
+	nodes := Routed(t, 3, func(ctx context.Context, i int, routes []string) (node, error) {
+		mu.Lock()
+		if attempts[routes[0]] == 0 {
+			attempts[routes[0]] = len(attempts) + 1
+		}
+		n := node{attempt: attempts[routes[0]], i: i, routes: routes}
+		mu.Unlock()
+		if n.attempt == 1 && i == 1 {
+			return node{}, fmt.Errorf("listen: %w", syscall.EADDRINUSE)
+		}
+		if n.attempt == 1 && i == 2 {
+			<-ctx.Done() // as a node waiting for its peers
+			return node{}, context.Cause(ctx)
+		}
+		return n, nil
+	}, func(n node) {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = append(stopped, n)
+	})
+	for i, n := range nodes {
+		if n.attempt != 2 || n.i != i {
+			t.Errorf("node %d: %+v, want the second attempt's node %d", i, n, i)
+		}
+	}
+	if len(stopped) != 1 || stopped[0].attempt != 1 || stopped[0].i != 0 {
+		t.Errorf("stopped %+v, want the first attempt's node 0 only", stopped)
+	}
+	if len(nodes[0].routes) != 3 || strings.Join(nodes[0].routes, " ") == strings.Join(stopped[0].routes, " ") {
+		t.Errorf("routes %v after %v: want three fresh ports", nodes[0].routes, stopped[0].routes)
+	}
+}
+
+// TestPortTaken: the error of a second listener on a bound port counts as taken, as does
+// nats-server's text for it; other errors do not.
+func TestPortTaken(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, err = net.Listen("tcp", l.Addr().String())
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{err, true},
+		{errors.New("embedded: nats-server: Error listening on router port: 127.0.0.1:4248 - listen tcp 127.0.0.1:4248: bind: address already in use"), true},
+		{errors.New("embedded: n1: no JetStream meta leader"), false},
+		{nil, false},
+	}
+	for _, tt := range tests {
+		if got := PortTaken(tt.err); got != tt.want {
+			t.Errorf("PortTaken(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
 }
