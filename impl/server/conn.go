@@ -87,9 +87,6 @@ type conn struct {
 	deadlineMu   sync.Mutex  // orders read-deadline changes against requestClose
 	closing      atomic.Bool // set under deadlineMu
 	readDeadline time.Time   // the read deadline last chosen; guarded by deadlineMu
-	// pastDeadline: the read deadline set is the probe's, in the past (idle.go), rather than
-	// readDeadline; guarded by deadlineMu.
-	pastDeadline bool
 
 	// The reader's state for parking (park.go); guarded by readerMu.
 	readerMu  sync.Mutex
@@ -119,10 +116,6 @@ type conn struct {
 	// pingsOut counts the pings written since the client's last pong: a pong that answers
 	// them is owed (WS-8) and free, any other pong is charged (spec §5.10 [ABU-5]).
 	pingsOut atomic.Int32
-
-	// Used by the reader goroutine only: the read deadline is in the past since a probe that
-	// found bytes, and must be restored before a read that may wait (idle.go probe).
-	restoreOwed bool
 
 	// Used by the reader goroutine only: the relay's fast path (fastpath.go).
 	lent      []byte            // the pooled frame handleRelay is handing to the hub (lends)
@@ -302,9 +295,6 @@ func (c *conn) readFailed(err error) (int, string) {
 // drain reads and discards whatever the client still sends, for at most CloseGrace.
 func (c *conn) drain() {
 	c.frames.in.release()
-	c.deadlineMu.Lock()
-	c.pastDeadline = false
-	c.deadlineMu.Unlock()
 	_ = c.cork.SetReadDeadline(time.Now().Add(c.s.cfg.CloseGrace))
 	_, _ = io.Copy(io.Discard, io.LimitReader(c.cork, 64<<20))
 }
@@ -327,7 +317,6 @@ func (c *conn) extendReadDeadlineAt(now time.Time) {
 	defer c.deadlineMu.Unlock()
 	if !c.closing.Load() {
 		c.readDeadline = now.Add(c.s.cfg.PongTimeout + slack)
-		c.pastDeadline = false
 		_ = c.cork.SetReadDeadline(c.readDeadline)
 	}
 }
@@ -364,7 +353,6 @@ func (c *conn) closeWith(code int, text string, answer bool) {
 		c.deadlineMu.Lock()
 		c.closing.Store(true)
 		c.readDeadline = time.Now().Add(c.s.cfg.WriteTimeout + c.s.cfg.CloseGrace)
-		c.pastDeadline = false
 		_ = c.cork.SetReadDeadline(c.readDeadline)
 		c.deadlineMu.Unlock()
 		close(c.quit)

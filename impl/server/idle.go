@@ -27,33 +27,23 @@ func (c *corkConn) Read(p []byte) (n int, err error) {
 
 // probe reads what TLS can return without reading the socket, and keeps it for the frame
 // reader. It reports whether there was nothing: then the next message can only come from the
-// socket. It reads under a read deadline in the past: a read that would wait for the socket
-// fails at once with a timeout, which a net.Conn (tls.Conn included: only a write timeout
-// corrupts its state) lets the next read, under a later deadline, go on from.
-//
-// When it finds bytes, the read deadline stays in the past until the reader next reads from the
-// connection (restoreOwed, beforeRead): a busy connection, whose probes find its next messages,
-// moves its deadline once per probe rather than twice. A probe that follows such a probe, with
-// no read from the connection in between, finds the deadline in the past still (pastDeadline:
-// nothing else moved it) and does not move it at all: moving a deadline costs a timer update.
+// socket. Beneath TLS, the raw connection answers the probe's reads from what it read ahead
+// and, once that is used up, with a timeout error (os.ErrDeadlineExceeded, as a read past its
+// deadline fails) instead of a system call: a net.Conn lets the next read go on after a read
+// timeout (tls.Conn included: only a write timeout corrupts its state), and no deadline moves,
+// so a probe costs no timer update and allocates no error.
 func (c *conn) probe() bool {
-	c.deadlineMu.Lock()
-	if !c.pastDeadline {
-		_ = c.cork.SetReadDeadline(time.Unix(1, 0))
-		c.pastDeadline = true
-	}
-	c.deadlineMu.Unlock()
-	c.restoreOwed = false // the probe's own read must not wait
+	raw := c.cork.raw
+	raw.probing = true
 	err := c.frames.in.fill()
+	raw.probing = false
 	if err == nil && (c.frames.in.buffered() > 0 || c.frames.in.err != nil) {
-		c.restoreOwed = true
 		return false
 	}
-	c.restoreReadDeadline()
 	switch {
 	case err == nil:
 		return true
-	case errors.Is(err, os.ErrDeadlineExceeded): // the past deadline (errors.As costs a reflection per wait)
+	case errors.Is(err, os.ErrDeadlineExceeded): // the raw connection's "nothing read ahead"
 		return true
 	default:
 		c.frames.in.err = err // the end, or a failure: for the next read to find
@@ -106,14 +96,10 @@ func (c *conn) flushTally() { c.s.metrics.Flush(string(wire.RequestTypeRelay), &
 
 // beforeRead runs before every read from the connection (inBuffer.beforeRead): the relays sent
 // to other relays of a cluster are answered unless more is to be read already (pipeline.go),
-// the held answers go out (flushOwn), and a read deadline a probe left in the past is restored.
+// and the held answers go out (flushOwn).
 func (c *conn) beforeRead() {
 	if len(c.inflight) > 0 && !c.moreToRead() {
 		c.awaitInflight()
 	}
 	c.flushOwn()
-	if c.restoreOwed {
-		c.restoreOwed = false
-		c.restoreReadDeadline()
-	}
 }

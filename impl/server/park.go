@@ -125,7 +125,6 @@ func (c *conn) wake() {
 func (c *conn) restoreReadDeadline() time.Time {
 	c.deadlineMu.Lock()
 	defer c.deadlineMu.Unlock()
-	c.pastDeadline = false
 	_ = c.cork.SetReadDeadline(c.readDeadline)
 	return c.readDeadline
 }

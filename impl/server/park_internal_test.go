@@ -355,7 +355,7 @@ func TestCorkGathers(t *testing.T) {
 // tlsPipe returns the two ends of a TLS 1.3 connection over server and client (the two ends of
 // a pipe): the server's with a fresh certificate, the client's trusting any, as nothing on a
 // pipe needs checking.
-func tlsPipe(t *testing.T, server, client net.Conn) (*tls.Conn, *tls.Conn) {
+func tlsPipe(t testing.TB, server, client net.Conn) (*tls.Conn, *tls.Conn) {
 	t.Helper()
 	id, err := tlspin.LoadOrCreate(t.TempDir())
 	if err != nil {

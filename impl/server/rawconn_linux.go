@@ -27,6 +27,10 @@ type rawConn struct {
 
 	waitFn, nowFn func(fd uintptr) bool // r.fill and r.fillNow, made once (a method value allocates)
 	empty         bool                  // fillNow found no data
+
+	// probing: Read must not read the socket (conn.probe); with nothing read ahead it fails
+	// as a read past its deadline does.
+	probing bool
 }
 
 // aheadPool holds the buffers waitReadable reads into.
@@ -117,6 +121,9 @@ func (r *rawConn) Read(p []byte) (int, error) {
 		err := r.err
 		r.err = nil
 		return 0, err
+	}
+	if r.probing {
+		return 0, os.ErrDeadlineExceeded
 	}
 	return r.Conn.Read(p)
 }

@@ -10,6 +10,7 @@ import "net"
 // connection's reader waits inside TLS's read.
 type rawConn struct {
 	net.Conn
+	probing bool // never read: there is no probe without epoll
 }
 
 func newRawConn(net.Conn) *rawConn { return nil }
