@@ -129,11 +129,7 @@ func TestClusterConnectEmbedded(t *testing.T) {
 		}
 	})
 	t.Run("three nodes", func(t *testing.T) {
-		conns := natstest.Routed(t, 3, func(ctx context.Context, i int, urls []string) (*clusterConn, error) {
-			var routes []string
-			for _, u := range urls {
-				routes = append(routes, strings.TrimPrefix(u, "nats-route://"))
-			}
+		conns := natstest.Routed(t, 3, func(ctx context.Context, i int, routes []string) (*clusterConn, error) {
 			c := clusterOptions{embedded: true, listen: "127.0.0.1:0", routeListen: routes[i], routes: routes, name: "blindpost",
 				bucket: kvstore.DefaultBucket, wait: timescale.Of(30 * time.Second), node: fmt.Sprintf("r%d", i+1), dir: t.TempDir()}
 			return c.connect(ctx, t.TempDir(), quiet)

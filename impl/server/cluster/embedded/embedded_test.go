@@ -94,8 +94,8 @@ func putGet(t *testing.T, s *Server, replicas int) {
 func startCluster(t *testing.T, n int, tlsFor func(i int) *RouteTLS) []*Server {
 	t.Helper()
 	servers := natstest.Routed(t, n, func(ctx context.Context, i int, routes []string) (*Server, error) {
-		o := Options{Name: fmt.Sprintf("n%d", i+1), Listen: "127.0.0.1:0", RouteListen: strings.TrimPrefix(routes[i], "nats-route://"),
-			Routes: routes, StoreDir: t.TempDir(), Wait: timescale.Of(30 * time.Second), Logger: testLogger()}
+		o := Options{Name: fmt.Sprintf("n%d", i+1), Listen: "127.0.0.1:0", RouteListen: routes[i], Routes: routes,
+			StoreDir: t.TempDir(), Wait: timescale.Of(30 * time.Second), Logger: testLogger()}
 		if tlsFor != nil {
 			o.RouteTLS = tlsFor(i)
 		}

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,12 +39,9 @@ const pollEvery = 10 * time.Millisecond
 func Start(t testing.TB, n int) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t}
-	c.Servers = Routed(t, n, func(ctx context.Context, i int, routes []string) (*server.Server, error) {
-		return startNode(ctx, t, i, routes)
-	}, func(s *server.Server) {
-		s.Shutdown()
-		s.WaitForShutdown()
-	})
+	c.Servers = Routed(t, n, func(ctx context.Context, i int, addrs []string) (*server.Server, error) {
+		return startNode(ctx, t, i, addrs)
+	}, shutdown)
 	for i := range c.Servers {
 		t.Cleanup(func() { c.Stop(i) })
 	}
@@ -53,17 +49,21 @@ func Start(t testing.TB, n int) *Cluster {
 	return c
 }
 
-// startNode starts node i of a cluster routed to routes (its own route listener is routes[i])
-// and waits until it accepts connections, or until a fatal error from the server says why it
-// never will.
-func startNode(ctx context.Context, t testing.TB, i int, routes []string) (*server.Server, error) {
-	u, err := url.Parse(routes[i])
+// startNode starts node i of a cluster routed to the route listeners at addrs (its own is
+// addrs[i]) and waits until it accepts connections, or until a fatal error from the server says
+// why it never will.
+func startNode(ctx context.Context, t testing.TB, i int, addrs []string) (*server.Server, error) {
+	_, p, err := net.SplitHostPort(addrs[i])
 	if err != nil {
 		return nil, err
 	}
-	port, err := strconv.Atoi(u.Port())
+	port, err := strconv.Atoi(p)
 	if err != nil {
 		return nil, err
+	}
+	var routes []string
+	for _, a := range addrs {
+		routes = append(routes, "nats-route://"+a)
 	}
 	s, err := server.NewServer(&server.Options{
 		ServerName:             fmt.Sprintf("n%d", i+1),
@@ -126,8 +126,8 @@ func (l fatalLogger) Fatalf(format string, v ...any) {
 // Attempts is how many times Routed starts a cluster on fresh ports.
 const Attempts = 3
 
-// Routed starts n nodes at once with start, each given its index and the route URLs of all n
-// (nats-route://127.0.0.1:port, one per node, its own at index i), on ports reserved just
+// Routed starts n nodes at once with start, each given its index and the route listen
+// addresses of all n (127.0.0.1:port, one per node, its own at index i), on ports reserved just
 // before. It returns the nodes once every start has returned without error.
 //
 // Between FreePorts releasing a port and a node binding it, any process on the machine can take
@@ -135,7 +135,7 @@ const Attempts = 3
 // that do both. When a node reports its address in use, the other nodes' starts are cancelled,
 // every node started is stopped, and the cluster is started again on fresh ports, up to Attempts
 // times in all. Any other error fails the test at once, with every node's error.
-func Routed[T any](t testing.TB, n int, start func(ctx context.Context, i int, routes []string) (T, error), stop func(T)) []T {
+func Routed[T any](t testing.TB, n int, start func(ctx context.Context, i int, addrs []string) (T, error), stop func(T)) []T {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
 		nodes, err := routedOnce(t, n, start, stop)
@@ -149,10 +149,10 @@ func Routed[T any](t testing.TB, n int, start func(ctx context.Context, i int, r
 	}
 }
 
-func routedOnce[T any](t testing.TB, n int, start func(ctx context.Context, i int, routes []string) (T, error), stop func(T)) ([]T, error) {
-	var routes []string
+func routedOnce[T any](t testing.TB, n int, start func(ctx context.Context, i int, addrs []string) (T, error), stop func(T)) ([]T, error) {
+	var addrs []string
 	for _, p := range FreePorts(t, n) {
-		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", p))
 	}
 	ctx, cancel := context.WithCancelCause(t.Context())
 	defer cancel(nil)
@@ -160,7 +160,7 @@ func routedOnce[T any](t testing.TB, n int, start func(ctx context.Context, i in
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			nodes[i], errs[i] = start(ctx, i, routes)
+			nodes[i], errs[i] = start(ctx, i, addrs)
 			if errs[i] != nil {
 				cancel(fmt.Errorf("node %d did not start", i+1))
 			}
@@ -325,6 +325,11 @@ func (c *Cluster) Stop(i int) {
 		return
 	}
 	c.Servers[i] = nil
+	shutdown(s)
+}
+
+// shutdown stops s and waits until it has.
+func shutdown(s *server.Server) {
 	s.Shutdown()
 	s.WaitForShutdown()
 }
