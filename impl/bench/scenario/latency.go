@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 
 	"github.com/blindpost/blindpost/impl/bench"
@@ -115,5 +116,17 @@ func (r LatencyComparison) Figures() []bench.Figure {
 		row("offered rate, all ("+pct+" of the lowest max)", "msg/s", func(x LatencyResult) float64 { return x.Run.OfferedRate }, nil),
 		row("p50 at "+pct+" load", "µs", func(x LatencyResult) float64 { return us(x.Run.Latency.P50) }, nil),
 		row("p99 at "+pct+" load", "µs", func(x LatencyResult) float64 { return us(x.Run.Latency.P99) }, bench.GoalAtMost(1.2)),
+		row("server CPU per message at "+pct+" load", "µs", func(x LatencyResult) float64 { return x.Run.CPUPerMillion }, nil),
+		row("cores busy at "+pct+" load (server and load generator)", "%", func(x LatencyResult) float64 { return busy(x.Run, runtime.NumCPU()) }, nil),
 	}
+}
+
+// busy is the share of the machine's cores that the server and the load generator together
+// kept busy during run, in percent: at a fixed rate a message costs more CPU than at the
+// maximum (fewer messages share a system call), so "half the maximum" can fill the cores, and
+// then the latency is queueing for them (README "Performance"). NaN when the server's CPU is
+// not measurable.
+func busy(run RelayResult, cores int) float64 {
+	perMsg := (run.CPUPerMillion + run.LoadCPUPerMillion) / 1e6 // CPU-seconds per message
+	return 100 * perMsg * run.Throughput / float64(cores)
 }

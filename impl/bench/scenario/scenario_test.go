@@ -155,6 +155,31 @@ func TestRelayAndLatency(t *testing.T) {
 			t.Errorf("latency %s: %+v", res.Run.System, res)
 		}
 	}
+	if figs := lat.Figures(); len(figs) != 5 || figs[2].Goal == nil || !math.IsNaN(figs[4].Ours) {
+		t.Errorf("latency figures %+v (the cores busy: NaN without the server's CPU)", figs)
+	}
+}
+
+// TestBusy checks the share of the cores a fixed-rate run kept busy: the server's and the load
+// generator's CPU per message times the messages per second, over the cores.
+func TestBusy(t *testing.T) {
+	for _, tc := range []struct {
+		server, load, rate float64
+		cores              int
+		want               float64
+	}{
+		{server: 30, load: 30, rate: 30000, cores: 2, want: 90},
+		{server: 10, load: 0, rate: 50000, cores: 1, want: 50},
+		{server: 5, load: 5, rate: 0, cores: 4, want: 0},
+	} {
+		run := RelayResult{CPUPerMillion: tc.server, LoadCPUPerMillion: tc.load, Throughput: tc.rate}
+		if got := busy(run, tc.cores); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("busy(%v µs + %v µs at %v/s on %d cores) = %v%%, want %v%%", tc.server, tc.load, tc.rate, tc.cores, got, tc.want)
+		}
+	}
+	if got := busy(RelayResult{CPUPerMillion: math.NaN(), LoadCPUPerMillion: 30, Throughput: 1000}, 2); !math.IsNaN(got) {
+		t.Errorf("busy without the server's CPU = %v, want NaN", got)
+	}
 }
 
 func TestIdle(t *testing.T) {
