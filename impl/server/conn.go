@@ -235,7 +235,12 @@ func (c *conn) readLoop() (code int, text string, park bool) {
 		if escaped {
 			continue // a ping or pong was handled (and extended the deadline)
 		}
-		received := time.Now() // one clock read for the three (a third of the reader's)
+		// When the message's last bytes were read: the read's own clock reading serves the
+		// deadline, the rate limit and the latency metric, so a message costs no other.
+		received := c.cork.readAt
+		if received.IsZero() { // it came with the upgrade request, before any read
+			received = time.Now()
+		}
 		c.lastData = received
 		c.extendReadDeadlineAt(received)
 		if c.isClosing() {

@@ -29,7 +29,8 @@ type corkConn struct {
 	deadline time.Time // the write deadline last set
 
 	// Read only by the connection's reader goroutine (see idle.go).
-	budget *budget // the connection's byte budget once upgraded (ABU-5); nil before
+	budget *budget   // the connection's byte budget once upgraded (ABU-5); nil before
+	readAt time.Time // when Read last returned bytes: when what the reader holds arrived
 
 	release   func() // uncounts the connection (admit.go); called once, by Close
 	closeOnce sync.Once

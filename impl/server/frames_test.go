@@ -1,9 +1,14 @@
 package server_test
 
 import (
+	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +17,7 @@ import (
 
 	"github.com/blindpost/blindpost/impl/server"
 	"github.com/blindpost/blindpost/impl/server/servertest"
+	"github.com/blindpost/blindpost/impl/server/servertest/timescale"
 )
 
 // The tests of this file write raw frames to the relay and check that its frame layer is as
@@ -195,5 +201,61 @@ func TestFragmentsAndControlFrames(t *testing.T) {
 				t.Fatalf("closed with %d, want %d", got, tt.code)
 			}
 		})
+	}
+}
+
+// TestMessageWithTheUpgrade sends a hello in the same write as the upgrade request, so that the
+// relay holds it before it has read anything from the upgraded connection: it is answered as
+// any hello is (spec §4.2 [WS-13], §5.2 [REG-1]).
+func TestMessageWithTheUpgrade(t *testing.T) {
+	srv := servertest.Start(t)
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := tls.Dial("tcp", u.Host, srv.TLSConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(timescale.Of(10 * time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	req := "GET / HTTP/1.1\r\nHost: " + u.Host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+		"Sec-WebSocket-Protocol: blindpost.v1\r\n\r\n"
+	hello := rawFrame(fin|opText, []byte(`{"type":"hello","id":"h1","protocol":"blindpost/1","user":"early"}`), false)
+	if _, err := conn.Write(append([]byte(req), hello...)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade answered %s", resp.Status)
+	}
+	var head [2]byte
+	if _, err := io.ReadFull(br, head[:]); err != nil {
+		t.Fatal(err)
+	}
+	n := int(head[1] & 0x7f)
+	switch n {
+	case 126:
+		var ext [2]byte
+		if _, err := io.ReadFull(br, ext[:]); err != nil {
+			t.Fatal(err)
+		}
+		n = int(binary.BigEndian.Uint16(ext[:]))
+	case 127:
+		t.Fatal("a hello_ack of more than 64 KiB")
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(br, payload); err != nil {
+		t.Fatal(err)
+	}
+	if head[0] != fin|opText || !strings.Contains(string(payload), `"type":"hello_ack"`) || !strings.Contains(string(payload), `"id":"h1"`) {
+		t.Fatalf("the hello sent with the upgrade was answered with frame %#x %s", head[0], payload)
 	}
 }

@@ -19,7 +19,11 @@ import (
 // (spec §5.10 [ABU-5]).
 func (c *corkConn) Read(p []byte) (n int, err error) {
 	n, err = c.Conn.Read(p)
-	if c.budget != nil && n > 0 && !c.budget.take(time.Now(), n) {
+	if n == 0 {
+		return n, err
+	}
+	c.readAt = time.Now()
+	if c.budget != nil && !c.budget.take(c.readAt, n) {
 		return n, errOverBudget
 	}
 	return n, err
