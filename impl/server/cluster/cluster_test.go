@@ -167,3 +167,27 @@ func TestSweep(t *testing.T) {
 		t.Fatalf("online after the sweep: %v %v", names, err)
 	}
 }
+
+// TestPresenceAfterFailover: a node whose NATS server stops, so that its connection fails over
+// to another server, keeps its view of who is online up to date: a claim made on another node
+// after the failover reaches the view itself (the watcher's consumer is made again on the new
+// server), not only the bucket reads that Locate falls back to (spec §5.11 [CLU-1] [CLU-5]).
+func TestPresenceAfterFailover(t *testing.T) {
+	c := natstest.Start(t, 3)
+	a, b := join(t, c, 0, "a"), join(t, c, 1, "b")
+	ctx := t.Context()
+	if _, _, _, err := b.Claim(ctx, "alice", 1); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor("alice in a's view", func() bool { return a.IsOnline("alice") })
+	c.Stop(0)
+	c.WaitReady()
+	c.WaitFor("a claim with one server gone", func() bool {
+		_, _, _, err := b.Claim(ctx, "carol", 2)
+		return err == nil
+	})
+	c.WaitFor("carol in the view of a, whose server stopped", func() bool { return a.IsOnline("carol") })
+	if !a.IsOnline("alice") {
+		t.Error("alice left a's view across the failover")
+	}
+}
