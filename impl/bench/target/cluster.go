@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,11 +29,35 @@ func ClusterArgs(i int, routes []string, cert, key string) []string {
 // StartCluster starts n reference relays as one cluster on loopback (ClusterArgs, the
 // benchmark's limits of StartServer, then o.Extra), all at once since each waits for a majority
 // of the others before it listens. The System returned is the cluster as a whole: its Members
-// are the nodes, its Sample sums theirs, and Close stops them all.
+// are the nodes, its Sample sums theirs, and Close stops them all. The route ports are picked
+// free and then released, so another process may take one before its node binds it: a cluster
+// whose node says so is started again on fresh ports, up to clusterAttempts times in all.
 func (l Launcher) StartCluster(ctx context.Context, n int, o ServerOptions) (*System, error) {
 	if n < 1 {
 		return nil, errors.New("target: a cluster needs a node")
 	}
+	var errs []error
+	for attempt := 1; attempt <= clusterAttempts; attempt++ {
+		c, err := l.startClusterOnce(ctx, n, o)
+		if err == nil {
+			return c, nil
+		}
+		errs = append(errs, err)
+		if !strings.Contains(err.Error(), "address already in use") || ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+// clusterAttempts is how many times StartCluster starts a cluster whose route port was taken.
+const clusterAttempts = 3
+
+// freeAddrs picks the route addresses of a cluster (a variable for the test that takes one).
+var freeAddrs = nodeargs.FreeAddrs
+
+// startClusterOnce is one attempt of StartCluster, on fresh route ports.
+func (l Launcher) startClusterOnce(ctx context.Context, n int, o ServerOptions) (*System, error) {
 	dir, err := os.MkdirTemp("", "blindpost-bench-cluster-")
 	if err != nil {
 		return nil, fmt.Errorf("target: %w", err)
@@ -42,17 +67,24 @@ func (l Launcher) StartCluster(ctx context.Context, n int, o ServerOptions) (*Sy
 		c.Close()
 		return nil, fmt.Errorf("target: the cluster's certificate: %w", err)
 	}
-	routes, err := nodeargs.FreeAddrs(n)
+	routes, err := freeAddrs(n)
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
 	c.Members = make([]*System, n)
 	errs := make([]error, n)
+	// A node that fails stops the others' starts: they would wait for it until their timeout.
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	for i := range n {
 		extra := append(ClusterArgs(i, routes, filepath.Join(dir, tlspin.CertFile), filepath.Join(dir, tlspin.KeyFile)), o.Extra...)
-		wg.Go(func() { c.Members[i], errs[i] = l.StartServer(ctx, ServerOptions{Extra: extra}) })
+		wg.Go(func() {
+			if c.Members[i], errs[i] = l.StartServer(actx, ServerOptions{Extra: extra}); errs[i] != nil {
+				cancel()
+			}
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

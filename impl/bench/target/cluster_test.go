@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/blindpost/blindpost/impl/server/cluster/embedded"
+	"github.com/blindpost/blindpost/internal/nodeargs"
 	"github.com/blindpost/blindpost/internal/tlspin"
 )
 
@@ -114,6 +116,55 @@ func TestStartCluster(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("the cluster's directory %s is left behind: %v", dir, err)
+	}
+}
+
+// TestStartClusterOnATakenPort: when another process holds a route port StartCluster picked,
+// the node that cannot bind it exits with the reason, which the error says, and the cluster is
+// started again on fresh ports; with every attempt on a taken port it fails with every reason.
+func TestStartClusterOnATakenPort(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	calls := 0
+	takeFirst := func(limit int) func(int) ([]string, error) {
+		return func(n int) ([]string, error) {
+			calls++
+			addrs, err := nodeargs.FreeAddrs(n)
+			if err == nil && calls <= limit {
+				addrs[1] = taken.Addr().String()
+			}
+			return addrs, err
+		}
+	}
+	defer func(f func(int) ([]string, error)) { freeAddrs = f }(freeAddrs)
+	l := Launcher{Path: exe, Env: []string{childEnv + "=1", fakeClusterEnv + "=1"}}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+
+	freeAddrs = takeFirst(1)
+	c, err := l.StartCluster(ctx, 3, ServerOptions{})
+	if err != nil {
+		t.Fatalf("the second attempt, on fresh ports, failed: %v", err)
+	}
+	c.Close()
+	if calls != 2 {
+		t.Errorf("%d attempts, want 2", calls)
+	}
+
+	calls = 0
+	freeAddrs = takeFirst(clusterAttempts)
+	if c, err := l.StartCluster(ctx, 3, ServerOptions{}); err == nil {
+		c.Close()
+		t.Fatal("a cluster started on a taken route port")
+	} else if n := strings.Count(err.Error(), "address already in use"); calls != clusterAttempts || n != clusterAttempts {
+		t.Errorf("%d attempts, %d reasons in %q; want %d of each", calls, n, err, clusterAttempts)
 	}
 }
 

@@ -10,6 +10,7 @@ package target
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -197,7 +199,11 @@ func (l Launcher) start(ctx context.Context, dir string, args []string, kind Kin
 	full := append(append([]string(nil), l.Args...), args...)
 	cmd := exec.Command(l.Path, full...)
 	cmd.Env = append(os.Environ(), l.Env...)
-	cmd.Stderr = l.Stderr
+	last := &lastLine{}
+	cmd.Stderr = last
+	if l.Stderr != nil {
+		cmd.Stderr = io.MultiWriter(l.Stderr, last)
+	}
 	cmd.SysProcAttr = childAttr()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -237,7 +243,11 @@ func (l Launcher) start(ctx context.Context, dir string, args []string, kind Kin
 			}
 		}
 		if !announced {
-			ready <- errors.New("target: the relay exited before it was ready")
+			select { // Wait has copied all of its standard error once it returns
+			case <-s.done:
+			case <-time.After(2 * time.Second):
+			}
+			ready <- fmt.Errorf("target: the relay exited before it was ready: %s", last)
 		}
 		_, _ = io.Copy(io.Discard, stdout)
 	}()
@@ -261,6 +271,49 @@ func (l Launcher) start(ctx context.Context, dir string, args []string, kind Kin
 		_ = s.Close()
 		return nil, fmt.Errorf("target: %w", ctx.Err())
 	}
+}
+
+// lastLine keeps the last non-empty line a child wrote to its standard error, so that a child
+// that exits before it is ready can be reported with its reason (and a cluster whose route port
+// was taken meanwhile started again, StartCluster).
+type lastLine struct {
+	mu   sync.Mutex
+	line []byte // the last complete non-empty line
+	part []byte // what follows it so far, up to maxLastLine bytes
+}
+
+const maxLastLine = 1024
+
+func (w *lastLine) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for rest := p; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			w.part = append(w.part, rest[:min(len(rest), maxLastLine-len(w.part))]...)
+			break
+		}
+		w.part = append(w.part, rest[:min(i, maxLastLine-len(w.part))]...)
+		if len(bytes.TrimSpace(w.part)) > 0 {
+			w.line = append(w.line[:0], w.part...)
+		}
+		w.part, rest = w.part[:0], rest[i+1:]
+	}
+	return len(p), nil
+}
+
+// String returns the last line written, or what was written after it when that is not empty
+// (a last line without its newline), or "nothing on standard error".
+func (w *lastLine) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case len(bytes.TrimSpace(w.part)) > 0:
+		return string(bytes.TrimSpace(w.part))
+	case len(w.line) > 0:
+		return string(bytes.TrimSpace(w.line))
+	}
+	return "nothing on standard error"
 }
 
 // Remote describes a relay this program did not start: the URL, the trust, and the PID of its

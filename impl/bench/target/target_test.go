@@ -141,3 +141,30 @@ func dialOnce(ctx context.Context, sys *System) error {
 	}
 	return c.Close()
 }
+
+// TestLastLine: a child's last non-empty line of standard error, however it was split into
+// writes, a last line without its newline included, and bounded in length.
+func TestLastLine(t *testing.T) {
+	long := strings.Repeat("x", 2*maxLastLine)
+	for _, tc := range []struct {
+		writes []string
+		want   string
+	}{
+		{nil, "nothing on standard error"},
+		{[]string{"one\ntwo\n"}, "two"},
+		{[]string{"one\nt", "w", "o\n\n  \n"}, "two"},
+		{[]string{"one\n", "fatal: address already in use"}, "fatal: address already in use"},
+		{[]string{long + "\n"}, long[:maxLastLine]},
+		{[]string{"a\n", long[:10], long}, long[:maxLastLine]},
+	} {
+		var w lastLine
+		for _, s := range tc.writes {
+			if n, err := w.Write([]byte(s)); n != len(s) || err != nil {
+				t.Fatalf("Write(%d bytes) = %d, %v", len(s), n, err)
+			}
+		}
+		if got := w.String(); got != tc.want {
+			t.Errorf("after %q: %q, want %q", tc.writes, got, tc.want)
+		}
+	}
+}
