@@ -26,11 +26,25 @@ func openOn(t testing.TB, c *natstest.Cluster, i int, bucket string, maxUsers in
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(t.Context(), js, Options{Bucket: bucket, Replicas: 3, MaxUsers: maxUsers, Now: now})
+	var s *Store
+	// The meta leader places an R3 bucket only on servers it counts online now; on a busy
+	// machine a server whose report is late counts as offline for a moment ("no suitable
+	// peers"), which cluster.Join waits out too.
+	c.WaitFor("bucket "+bucket+" placed on three servers", func() bool {
+		s, err = Open(t.Context(), js, Options{Bucket: bucket, Replicas: 3, MaxUsers: maxUsers, Now: now})
+		return !noSuitablePeers(err)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// noSuitablePeers reports whether err is JetStream's refusal to place a stream on enough
+// servers (nats-server's JSClusterNoPeersErrF, not among nats.go's named codes).
+func noSuitablePeers(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && api.ErrorCode == 10005
 }
 
 func newBucket() string { return fmt.Sprintf("test%d", buckets.Add(1)) }
