@@ -1,7 +1,6 @@
 package schemas
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -77,14 +76,11 @@ func Check(path string, data []byte) ([]Violation, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckWellFormed(data); err != nil {
+	v, err := decodeWellFormed(data)
+	if err != nil {
 		var wf *WellFormedError
 		errors.As(err, &wf)
 		return []Violation{{Pointer: wf.Pointer, Keyword: wf.Keyword, Message: wf.Detail}}, nil
-	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		return []Violation{{Keyword: KeywordSyntax, Message: err.Error()}}, nil
 	}
 	return Violations(sch.Validate(v)), nil
 }

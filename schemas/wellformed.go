@@ -47,6 +47,17 @@ func (e *WellFormedError) Error() string {
 // *WellFormedError. Member names are compared after unescaping, so "a" and "\u0061" are the same
 // name. A top-level value that is not an object is well formed: rejecting it is the schemas' job.
 func CheckWellFormed(data []byte) error {
+	_, err := wellFormed(data, false)
+	return err
+}
+
+// decodeWellFormed is CheckWellFormed that also returns the value, as jsonschema.UnmarshalJSON
+// decodes it (objects as map[string]any, arrays as []any, numbers as json.Number), built in the
+// same pass: Check needs both, and reading the text twice was most of its time.
+func decodeWellFormed(data []byte) (any, error) { return wellFormed(data, true) }
+
+// wellFormed checks data as CheckWellFormed says and, when build is set, returns its value.
+func wellFormed(data []byte, build bool) (any, error) {
 	if !utf8.Valid(data) {
 		off := 0
 		for off < len(data) {
@@ -56,14 +67,29 @@ func CheckWellFormed(data []byte) error {
 			}
 			off += size
 		}
-		return &WellFormedError{Keyword: KeywordUTF8, Offset: int64(off), Detail: "invalid UTF-8"}
+		return nil, &WellFormedError{Keyword: KeywordUTF8, Offset: int64(off), Detail: "invalid UTF-8"}
 	}
 	if off, ok := loneSurrogate(data); ok {
-		return &WellFormedError{Keyword: KeywordUTF8, Offset: int64(off), Detail: "escaped lone surrogate"}
+		return nil, &WellFormedError{Keyword: KeywordUTF8, Offset: int64(off), Detail: "escaped lone surrogate"}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var stack []*frame
+	var root any
+	// put places a complete value in the innermost open container, or makes it the root.
+	put := func(v any) {
+		if !build {
+			return
+		}
+		switch n := len(stack); {
+		case n == 0:
+			root = v
+		case stack[n-1].object:
+			stack[n-1].obj[stack[n-1].key] = v
+		default:
+			stack[n-1].arr = append(stack[n-1].arr, v)
+		}
+	}
 	for {
 		tok, err := dec.Token()
 		if err != nil {
@@ -71,13 +97,13 @@ func CheckWellFormed(data []byte) error {
 			if errors.Is(err, io.EOF) {
 				detail = "unexpected end of JSON input"
 			}
-			return &WellFormedError{Keyword: KeywordSyntax, Offset: dec.InputOffset(), Detail: detail}
+			return nil, &WellFormedError{Keyword: KeywordSyntax, Offset: dec.InputOffset(), Detail: detail}
 		}
 		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
 			top := stack[n-1]
 			if key, ok := tok.(string); ok {
 				if _, dup := top.keys[key]; dup {
-					return &WellFormedError{Keyword: KeywordDuplicateKey, Pointer: top.pointer + "/" + escapePointer(key),
+					return nil, &WellFormedError{Keyword: KeywordDuplicateKey, Pointer: top.pointer + "/" + escapePointer(key),
 						Offset: dec.InputOffset(), Detail: fmt.Sprintf("member %q appears twice", key)}
 				}
 				top.keys[key] = struct{}{}
@@ -87,15 +113,29 @@ func CheckWellFormed(data []byte) error {
 			// The decoder only allows '}' here.
 		}
 		if d, ok := tok.(json.Delim); ok && (d == '{' || d == '[') {
-			stack = append(stack, &frame{object: d == '{', wantKey: true, pointer: childPointer(stack), keys: map[string]struct{}{}})
+			f := &frame{object: d == '{', wantKey: true, pointer: childPointer(stack), keys: map[string]struct{}{}}
+			if build && f.object {
+				f.obj = map[string]any{}
+			} else if build {
+				f.arr = []any{}
+			}
+			stack = append(stack, f)
 			if len(stack) > MaxDepth {
-				return &WellFormedError{Keyword: KeywordDepth, Offset: dec.InputOffset(),
+				return nil, &WellFormedError{Keyword: KeywordDepth, Offset: dec.InputOffset(),
 					Detail: fmt.Sprintf("nested more than %d levels", MaxDepth)}
 			}
 			continue
 		}
 		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			closed := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
+			if closed.object {
+				put(closed.obj)
+			} else {
+				put(closed.arr)
+			}
+		} else {
+			put(tok)
 		}
 		// A scalar or a closed array or object: one value of the enclosing container is complete.
 		if len(stack) == 0 {
@@ -109,10 +149,10 @@ func CheckWellFormed(data []byte) error {
 	}
 	off := dec.InputOffset()
 	if rest := bytes.TrimLeft(data[off:], " \t\r\n"); len(rest) > 0 {
-		return &WellFormedError{Keyword: KeywordTrailingData, Offset: int64(len(data) - len(rest)),
+		return nil, &WellFormedError{Keyword: KeywordTrailingData, Offset: int64(len(data) - len(rest)),
 			Detail: "data after the JSON value"}
 	}
-	return nil
+	return root, nil
 }
 
 // frame is one open array or object of CheckWellFormed.
@@ -123,6 +163,8 @@ type frame struct {
 	index   int    // array: the index of the element being read
 	pointer string // the location of this array or object
 	keys    map[string]struct{}
+	obj     map[string]any // the object's members so far, when the value is built
+	arr     []any          // the array's elements so far, when the value is built
 }
 
 // childPointer is the location of the value that starts next, inside the innermost open container.

@@ -1,9 +1,15 @@
 package schemas
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"pgregory.net/rapid"
 )
 
 func TestCheckWellFormed(t *testing.T) {
@@ -93,4 +99,59 @@ func TestCheckReportsWellFormednessFirst(t *testing.T) {
 	if _, err := Check("no/such.json", []byte(`{}`)); err == nil || !strings.HasPrefix(err.Error(), "schemas: ") {
 		t.Errorf("Check of a missing schema: %v", err)
 	}
+}
+
+// jsonText draws the text of a JSON value nested at most depth levels: members and elements of
+// every kind, names that may repeat, strings with escapes (\u ones included), numbers in every
+// form JSON allows, and whitespace anywhere it may go.
+func jsonText(t *rapid.T, depth int) string {
+	ws := func() string { return rapid.SampledFrom([]string{"", "", " ", "\n\t"}).Draw(t, "ws") }
+	str := func() string {
+		return `"` + rapid.StringMatching(`([a-c ]|\\u00e9|\\u0061|\\n|\\"|\\\\|\\/|é|\\ud83d\\ude00){0,4}`).Draw(t, "s") + `"`
+	}
+	kinds := []string{"string", "number", "literal"}
+	if depth > 0 {
+		kinds = append(kinds, "object", "array")
+	}
+	switch rapid.SampledFrom(kinds).Draw(t, "kind") {
+	case "string":
+		return str()
+	case "number":
+		return rapid.StringMatching(`-?(0|[1-9][0-9]{0,3})(\.[0-9]{1,3})?([eE][+-]?[0-9]{1,2})?`).Draw(t, "n")
+	case "literal":
+		return rapid.SampledFrom([]string{"true", "false", "null"}).Draw(t, "lit")
+	case "object":
+		var members []string
+		for range rapid.IntRange(0, 4).Draw(t, "members") {
+			name := `"` + rapid.SampledFrom([]string{"a", "b", "type", `\u0061`, ""}).Draw(t, "name") + `"`
+			members = append(members, ws()+name+ws()+":"+ws()+jsonText(t, depth-1)+ws())
+		}
+		return "{" + strings.Join(members, ",") + ws() + "}"
+	default:
+		var elems []string
+		for range rapid.IntRange(0, 4).Draw(t, "elems") {
+			elems = append(elems, ws()+jsonText(t, depth-1)+ws())
+		}
+		return "[" + strings.Join(elems, ",") + ws() + "]"
+	}
+}
+
+// TestDecodeWellFormed: the value Check validates, built while the text is checked, is the one
+// jsonschema.UnmarshalJSON decodes from a well-formed text, and a text that is not well formed
+// gets CheckWellFormed's error, whatever it is.
+func TestDecodeWellFormed(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		text := []byte(jsonText(t, 3))
+		v, err := decodeWellFormed(text)
+		if werr := CheckWellFormed(text); fmt.Sprint(err) != fmt.Sprint(werr) {
+			t.Fatalf("%s: decodeWellFormed fails with %v, CheckWellFormed with %v", text, err, werr)
+		}
+		if err != nil {
+			return
+		}
+		want, uerr := jsonschema.UnmarshalJSON(bytes.NewReader(text))
+		if uerr != nil || !reflect.DeepEqual(v, want) {
+			t.Fatalf("%s: built %#v; jsonschema.UnmarshalJSON gives %#v, %v", text, v, want, uerr)
+		}
+	})
 }
