@@ -80,6 +80,35 @@ func TestClusterReplaceAcrossNodes(t *testing.T) {
 	}
 }
 
+// TestClusterReplacedLeavesGroups: a connection replaced from another relay has left its groups
+// on every relay before it reads its 4001, so that a user who joins one of them right after is
+// told a member list without it (spec §5.2 [REG-7], §5.9 [GSV-3], §5.11 [CLU-6]). The lists
+// used to be written after the close frame went out, and a join that came between found the
+// replaced user still a member (the conformance model found it: server/model/state-machine).
+func TestClusterReplacedLeavesGroups(t *testing.T) {
+	c := clustertest.Start(t, 3, 3)
+	// The race was narrow: rounds enough that the old code failed in most runs.
+	for i := range 25 {
+		group := fmt.Sprintf("g%d", i)
+		alice := connect(t, c.Relays[2], fmt.Sprintf("alice%d", i))
+		bob := connect(t, c.Relays[0], fmt.Sprintf("bob%d", i))
+		bob.send(msg{"type": "group_join", "id": "j", "group": group})
+		bob.expectAck("j", "group_join")
+		bob.expect("group_members")
+		again := dial(t, c.Relays[1], bob.name)
+		again.key = bob.key
+		again.register()
+		bob.expectClose(server.CloseReplaced)
+		alice.send(msg{"type": "group_join", "id": "j", "group": group})
+		alice.expectAck("j", "group_join")
+		if m := alice.expect("group_members"); !sameJSON(m["members"], []string{alice.name}) {
+			t.Fatalf("round %d: alice joined %s and got %s; %s had been replaced and closed", i, group, compact(m), bob.name)
+		}
+		alice.close()
+		again.close()
+	}
+}
+
 // TestClusterOffline: a user gone from another relay is user_offline for its chat peer, who
 // heard peer_offline (spec §5.5 [SES-3], [SRV-9]).
 func TestClusterOffline(t *testing.T) {

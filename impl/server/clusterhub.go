@@ -156,11 +156,15 @@ func (h *hub) replace(old *conn) {
 	h.s.metrics.OnlineUsers.Set(float64(len(h.users)))
 	left := h.leaveAllLocked(old)
 	h.endChatsLocked(old, wire.TerminateReasonPeerReplaced)
+	// The member lists are written in the cluster off the node's message goroutine, as a task
+	// of old's, so that its close frame waits for them as for any close (finish): the client
+	// reads 4001 only once every relay's lists are without it (spec §5.9 [GSV-3]). Started
+	// under h.mu while old is current, so before old's unregister, which is a task too: old
+	// cannot have waited for its tasks already.
+	old.bg.Go(func() { h.leaveClusterGroups(old, left) })
 	h.mu.Unlock()
 	old.presenceRev.Store(0) // the entry is the newer connection's now
 	old.requestClose(CloseReplaced, "replaced by a newer connection")
-	// Off the node's message goroutine: the member lists are written in the cluster.
-	go h.leaveClusterGroups(old, left)
 }
 
 // onlineCluster lists the users online on every relay (spec §5.4 [SRV-4], §5.11 [CLU-1]).
