@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/gorilla/websocket"
 
 	"github.com/blindpost/blindpost/impl/server"
@@ -236,26 +237,15 @@ func TestMessageWithTheUpgrade(t *testing.T) {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		t.Fatalf("upgrade answered %s", resp.Status)
 	}
-	var head [2]byte
-	if _, err := io.ReadFull(br, head[:]); err != nil {
+	h, err := ws.ReadHeader(br)
+	if err != nil {
 		t.Fatal(err)
 	}
-	n := int(head[1] & 0x7f)
-	switch n {
-	case 126:
-		var ext [2]byte
-		if _, err := io.ReadFull(br, ext[:]); err != nil {
-			t.Fatal(err)
-		}
-		n = int(binary.BigEndian.Uint16(ext[:]))
-	case 127:
-		t.Fatal("a hello_ack of more than 64 KiB")
-	}
-	payload := make([]byte, n)
+	payload := make([]byte, h.Length)
 	if _, err := io.ReadFull(br, payload); err != nil {
 		t.Fatal(err)
 	}
-	if head[0] != fin|opText || !strings.Contains(string(payload), `"type":"hello_ack"`) || !strings.Contains(string(payload), `"id":"h1"`) {
-		t.Fatalf("the hello sent with the upgrade was answered with frame %#x %s", head[0], payload)
+	if !h.Fin || h.Rsv != 0 || h.OpCode != ws.OpText || !strings.Contains(string(payload), `"type":"hello_ack"`) || !strings.Contains(string(payload), `"id":"h1"`) {
+		t.Fatalf("the hello sent with the upgrade was answered with frame %+v %s", h, payload)
 	}
 }

@@ -1,8 +1,9 @@
 // Package nodeargs gives the command line of a reference relay that is one node of a cluster
 // on one machine, with NATS inside each relay and one certificate for all (README "Running a
 // cluster"), as make cluster (localcluster), the mutants of the cluster code and
-// blindpost-bench --cluster start them. It imports no relay package, so that the tools that
-// start relays as processes need not link one.
+// blindpost-bench --cluster start them, and starts the nodes of such a cluster on route ports
+// picked free (Routed; the tests' clusters too). It imports no relay package, so that the tools
+// that start relays as processes need not link one.
 package nodeargs
 
 import (

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -29,66 +28,27 @@ func ClusterArgs(i int, routes []string, cert, key string) []string {
 // StartCluster starts n reference relays as one cluster on loopback (ClusterArgs, the
 // benchmark's limits of StartServer, then o.Extra), all at once since each waits for a majority
 // of the others before it listens. The System returned is the cluster as a whole: its Members
-// are the nodes, its Sample sums theirs, and Close stops them all. The route ports are picked
-// free and then released, so another process may take one before its node binds it: a cluster
-// whose node says so is started again on fresh ports, up to clusterAttempts times in all.
+// are the nodes, its Sample sums theirs, and Close stops them all. A cluster whose node finds
+// its route port taken by another process is started again on fresh ports (nodeargs.Routed).
 func (l Launcher) StartCluster(ctx context.Context, n int, o ServerOptions) (*System, error) {
 	if n < 1 {
 		return nil, errors.New("target: a cluster needs a node")
 	}
-	var errs []error
-	for attempt := 1; attempt <= clusterAttempts; attempt++ {
-		c, err := l.startClusterOnce(ctx, n, o)
-		if err == nil {
-			return c, nil
-		}
-		errs = append(errs, err)
-		if !strings.Contains(err.Error(), "address already in use") || ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, errors.Join(errs...)
-}
-
-// clusterAttempts is how many times StartCluster starts a cluster whose route port was taken.
-const clusterAttempts = 3
-
-// freeAddrs picks the route addresses of a cluster (a variable for the test that takes one).
-var freeAddrs = nodeargs.FreeAddrs
-
-// startClusterOnce is one attempt of StartCluster, on fresh route ports.
-func (l Launcher) startClusterOnce(ctx context.Context, n int, o ServerOptions) (*System, error) {
 	dir, err := os.MkdirTemp("", "blindpost-bench-cluster-")
 	if err != nil {
 		return nil, fmt.Errorf("target: %w", err)
 	}
 	c := &System{Name: ClusterName, Kind: Blindpost, dir: dir}
 	if _, err := tlspin.LoadOrCreate(dir); err != nil {
-		c.Close()
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("target: the cluster's certificate: %w", err)
 	}
-	routes, err := freeAddrs(n)
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	c.Members = make([]*System, n)
-	errs := make([]error, n)
-	// A node that fails stops the others' starts: they would wait for it until their timeout.
-	actx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	for i := range n {
-		extra := append(ClusterArgs(i, routes, filepath.Join(dir, tlspin.CertFile), filepath.Join(dir, tlspin.KeyFile)), o.Extra...)
-		wg.Go(func() {
-			if c.Members[i], errs[i] = l.StartServer(actx, ServerOptions{Extra: extra}); errs[i] != nil {
-				cancel()
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		c.Close()
+	cert, key := filepath.Join(dir, tlspin.CertFile), filepath.Join(dir, tlspin.KeyFile)
+	c.Members, err = nodeargs.Routed(ctx, n, freeAddrs, func(ctx context.Context, i int, routes []string) (*System, error) {
+		return l.StartServer(ctx, ServerOptions{Extra: append(ClusterArgs(i, routes, cert, key), o.Extra...)})
+	}, func(m *System) { m.Close() })
+	if err != nil { // Routed stopped the nodes that started
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("target: start a cluster of %d relays: %w", n, err)
 	}
 	first := c.Members[0]
@@ -96,6 +56,9 @@ func (l Launcher) startClusterOnce(ctx context.Context, n int, o ServerOptions) 
 	c.Command = fmt.Sprintf("%d × %s", n, first.Command)
 	return c, nil
 }
+
+// freeAddrs picks the route addresses of a cluster (a variable for the test that takes one).
+var freeAddrs = nodeargs.FreeAddrs
 
 // sampleMembers sums the members' CPU time, memory and system calls.
 func (s *System) sampleMembers() (sysstat.Sample, error) {

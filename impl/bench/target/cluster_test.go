@@ -159,12 +159,12 @@ func TestStartClusterOnATakenPort(t *testing.T) {
 	}
 
 	calls = 0
-	freeAddrs = takeFirst(clusterAttempts)
+	freeAddrs = takeFirst(nodeargs.Attempts)
 	if c, err := l.StartCluster(ctx, 3, ServerOptions{}); err == nil {
 		c.Close()
 		t.Fatal("a cluster started on a taken route port")
-	} else if n := strings.Count(err.Error(), "address already in use"); calls != clusterAttempts || n != clusterAttempts {
-		t.Errorf("%d attempts, %d reasons in %q; want %d of each", calls, n, err, clusterAttempts)
+	} else if n := strings.Count(err.Error(), "address already in use"); calls != nodeargs.Attempts || n != nodeargs.Attempts {
+		t.Errorf("%d attempts, %d reasons in %q; want %d of each", calls, n, err, nodeargs.Attempts)
 	}
 }
 

@@ -7,13 +7,10 @@ package natstest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/blindpost/blindpost/impl/server/servertest/timescale"
+	"github.com/blindpost/blindpost/internal/nodeargs"
 )
 
 // Cluster is a running set of embedded NATS servers forming one JetStream cluster.
@@ -123,65 +121,22 @@ func (l fatalLogger) Fatalf(format string, v ...any) {
 	}
 }
 
-// Attempts is how many times Routed starts a cluster on fresh ports.
-const Attempts = 3
-
 // Routed starts n nodes at once with start, each given its index and the route listen
-// addresses of all n (127.0.0.1:port, one per node, its own at index i), on ports reserved just
-// before. It returns the nodes once every start has returned without error.
-//
-// Between FreePorts releasing a port and a node binding it, any process on the machine can take
-// it, as a listener or as the local port of an outgoing connection; CI runs many test binaries
-// that do both. When a node reports its address in use, the other nodes' starts are cancelled,
-// every node started is stopped, and the cluster is started again on fresh ports, up to Attempts
-// times in all. Any other error fails the test at once, with every node's error.
+// addresses of all n (127.0.0.1:port, one per node, its own at index i), on ports picked free
+// just before, and returns them once every start has returned without error; it fails the test
+// otherwise. A cluster whose node finds its port taken meanwhile is started again on fresh ports
+// (nodeargs.Routed says how); CI runs many test binaries that take loopback ports.
 func Routed[T any](t testing.TB, n int, start func(ctx context.Context, i int, addrs []string) (T, error), stop func(T)) []T {
 	t.Helper()
-	for attempt := 1; ; attempt++ {
-		nodes, err := routedOnce(t, n, start, stop)
-		if err == nil {
-			return nodes
-		}
-		if attempt == Attempts || !PortTaken(err) {
-			t.Fatalf("natstest: starting %d routed nodes (attempt %d of %d): %v", n, attempt, Attempts, err)
-		}
-		t.Logf("natstest: a reserved port was taken before its node bound it (attempt %d of %d), starting again on fresh ports: %v", attempt, Attempts, err)
+	nodes, err := nodeargs.Routed(t.Context(), n, nil, start, stop)
+	if err != nil {
+		t.Fatalf("natstest: starting %d routed nodes: %v", n, err)
 	}
-}
-
-func routedOnce[T any](t testing.TB, n int, start func(ctx context.Context, i int, addrs []string) (T, error), stop func(T)) ([]T, error) {
-	var addrs []string
-	for _, p := range FreePorts(t, n) {
-		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", p))
-	}
-	ctx, cancel := context.WithCancelCause(t.Context())
-	defer cancel(nil)
-	nodes, errs := make([]T, n), make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			nodes[i], errs[i] = start(ctx, i, addrs)
-			if errs[i] != nil {
-				cancel(fmt.Errorf("node %d did not start", i+1))
-			}
-		})
-	}
-	wg.Wait()
-	err := errors.Join(errs...)
-	if err == nil {
-		return nodes, nil
-	}
-	for i, node := range nodes {
-		if errs[i] == nil {
-			stop(node)
-		}
-	}
-	return nil, err
+	return nodes
 }
 
 // FreePorts returns n distinct loopback ports the kernel just handed out and released, for
 // cluster listeners: every node's route list must name all of them before any node starts.
-// Another process may take one before it is bound again: Routed starts a cluster again when so.
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ls []net.Listener
@@ -200,12 +155,6 @@ func FreePorts(t testing.TB, n int) []int {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports
-}
-
-// PortTaken reports whether err says that a listener's address was in use. nats-server reports
-// it as text, so the text is what is matched.
-func PortTaken(err error) bool {
-	return err != nil && (errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use"))
 }
 
 // WaitReady waits until every running server is routed to every other running server and the
